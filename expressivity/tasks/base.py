@@ -1,0 +1,189 @@
+"""The task contract every generator follows, and the one task registry.
+
+A task turns `(rng, batch_size, length)` into a `Batch` of token ids with aligned labels:
+
+    inputs  int64 (B, T)   position 0 is BOS; examples shorter than T are right-padded with PAD
+    targets int64 (B, T)   targets[b, t] is what the model must output having read inputs[b, :t+1]; PAD where unscored
+    mask    bool  (B, T)   the scored positions
+
+The vocabulary is fixed by the task's parameters, never by `length`: PAD is id 0, BOS id 1, then the task's symbols.
+`length` is the task's own size (group elements, string length, formula symbols, ...), documented per task.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+PAD, BOS = "<pad>", "<bos>"
+PAD_ID, BOS_ID = 0, 1
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of examples: `inputs`, `targets` int64 (B, T) and `mask` bool (B, T)."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def batch_size(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def seq_len(self) -> int:
+        return self.inputs.shape[1]
+
+
+class Task(abc.ABC):
+    """Base class of every task. Subclasses:
+
+    - take their parameters as keyword-only `__init__` arguments, each with a default, store each one as an attribute
+      of the same name, validate them (raising `ValueError` with a one-line message) and call `self._set_symbols(...)`;
+    - set the class attributes `name`, `family`, `level` (Chomsky level or complexity class), `length_unit`
+      (what `length` counts) and, where the task cannot make every length, `min_length` / `max_length`;
+    - implement `_sample(rng, batch_size, length) -> Batch` (vectorised over the batch) and the `chance` property.
+    """
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    level: ClassVar[str] = ""
+    length_unit: ClassVar[str] = ""
+    min_length: ClassVar[int] = 1
+    max_length: ClassVar[int | None] = None
+
+    vocab: list[str]
+
+    # ---- vocabulary -------------------------------------------------------------------------------------------------
+    def _set_symbols(self, symbols: list[str]) -> None:
+        """Fix the vocabulary as [PAD, BOS, *symbols]; a token's id is its index."""
+        vocab = [PAD, BOS, *symbols]
+        if len(set(vocab)) != len(vocab):
+            dupes = sorted({s for s in vocab if vocab.count(s) > 1})
+            raise ValueError(f"{self.name}: duplicate tokens in vocabulary: {dupes}")
+        self.vocab = vocab
+        self.token_id = {tok: i for i, tok in enumerate(vocab)}
+
+    def ids(self, tokens: list[str] | str) -> np.ndarray:
+        """Token strings (a list, or one whitespace-separated string) -> int64 ids."""
+        if isinstance(tokens, str):
+            tokens = tokens.split()
+        return np.array([self.token_id[t] for t in tokens], dtype=np.int64)
+
+    def decode(self, ids) -> list[str]:
+        """Token ids -> token strings (PAD included; callers drop it where they want)."""
+        return [self.vocab[int(i)] for i in np.asarray(ids).reshape(-1)]
+
+    # ---- parameters and metadata ------------------------------------------------------------------------------------
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        """The task's parameters and their defaults, read from `__init__`'s signature."""
+        sig = inspect.signature(cls.__init__)
+        return {p.name: p.default for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.param_defaults()}
+
+    @property
+    @abc.abstractmethod
+    def chance(self) -> float:
+        """Accuracy of guessing at a scored position without reading the input (e.g. 1/|G|, or 1/2 for balanced labels)."""
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "level": self.level,
+            "length_unit": self.length_unit,
+            "params": self.params,
+            "chance": self.chance,
+            "vocab_size": len(self.vocab),
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name}({args})"
+
+    # ---- sampling ---------------------------------------------------------------------------------------------------
+    def check_length(self, length: int) -> None:
+        if not isinstance(length, (int, np.integer)) or isinstance(length, bool):
+            raise ValueError(f"length must be an integer, got {length!r}")
+        hi = "" if self.max_length is None else f" and <= {self.max_length}"
+        if length < self.min_length or (self.max_length is not None and length > self.max_length):
+            raise ValueError(f"length for {self.name} must be >= {self.min_length}{hi} ({self.length_unit}); got {length}")
+
+    def sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        """Draw a batch. Same rng state in, same batch out; nothing touches global random state."""
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.check_length(length)
+        return self._sample(rng, int(batch_size), int(length))
+
+    @abc.abstractmethod
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        """Vectorised over the batch; `length` already validated."""
+
+    # ---- display ----------------------------------------------------------------------------------------------------
+    def render(self, batch: Batch, i: int) -> str:
+        """Example i as two aligned rows: the input tokens, and the target under each scored position."""
+        keep = batch.inputs[i] != PAD_ID
+        keep[0] = True
+        inputs = self.decode(batch.inputs[i][keep])
+        targets = [self.vocab[t] if m else "." for t, m in zip(batch.targets[i][keep], batch.mask[i][keep])]
+        widths = [max(len(a), len(b)) for a, b in zip(inputs, targets)]
+        top = " ".join(a.rjust(w) for a, w in zip(inputs, widths))
+        bottom = " ".join(b.rjust(w) for b, w in zip(targets, widths))
+        return f"input : {top}\ntarget: {bottom}"
+
+
+# ---- building batches ---------------------------------------------------------------------------------------------
+def with_bos(tokens: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> Batch:
+    """Prepend the BOS column (unscored) to (B, L) arrays of ids, labels and mask; clear labels where unscored."""
+    b = tokens.shape[0]
+    inputs = np.concatenate([np.full((b, 1), BOS_ID, np.int64), tokens.astype(np.int64, copy=False)], axis=1)
+    mask = np.concatenate([np.zeros((b, 1), bool), mask.astype(bool, copy=False)], axis=1)
+    targets = np.concatenate([np.zeros((b, 1), np.int64), targets.astype(np.int64, copy=False)], axis=1)
+    targets[~mask] = PAD_ID
+    return Batch(inputs=inputs, targets=targets, mask=mask)
+
+
+# ---- parameter validation (one-line errors naming what is allowed) -------------------------------------------------
+def check_choice(task: str, param: str, value: Any, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{task}: {param}={value!r} is not valid; choose one of {', '.join(map(str, choices))}")
+
+
+def check_int(task: str, param: str, value: Any, lo: int | None = None, hi: int | None = None) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise ValueError(f"{task}: {param} must be an integer, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f">= {lo}" if hi is None else (f"<= {hi}" if lo is None else f"in [{lo}, {hi}]")
+        raise ValueError(f"{task}: {param} must be {bounds}, got {value}")
+
+
+def check_float(task: str, param: str, value: Any, lo: float | None = None, hi: float | None = None) -> None:
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        raise ValueError(f"{task}: {param} must be a number, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{task}: {param} must be in [{lo}, {hi}], got {value}")
+
+
+# ---- the registry --------------------------------------------------------------------------------------------------
+REGISTRY: dict[str, type[Task]] = {}
+
+
+def register(cls: type[Task]) -> type[Task]:
+    """Class decorator: add a task to the one registry under `cls.name`."""
+    if not cls.name or cls.name in REGISTRY:
+        raise ValueError(f"task name {cls.name!r} is empty or registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
