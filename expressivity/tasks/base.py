@@ -93,7 +93,7 @@ class Task(abc.ABC):
     @property
     @abc.abstractmethod
     def chance(self) -> float:
-        """Accuracy of guessing at a scored position without reading the input (e.g. 1/|G|, or 1/2 for balanced labels)."""
+        """Accuracy of guessing a scored position without reading the input (1/|G|, or 1/2 for balanced labels)."""
 
     @property
     def info(self) -> dict[str, Any]:
@@ -117,7 +117,8 @@ class Task(abc.ABC):
             raise ValueError(f"length must be an integer, got {length!r}")
         hi = "" if self.max_length is None else f" and <= {self.max_length}"
         if length < self.min_length or (self.max_length is not None and length > self.max_length):
-            raise ValueError(f"length for {self.name} must be >= {self.min_length}{hi} ({self.length_unit}); got {length}")
+            bounds = f">= {self.min_length}{hi}"
+            raise ValueError(f"length for {self.name} must be {bounds} ({self.length_unit}); got {length}")
 
     def sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         """Draw a batch. Same rng state in, same batch out; nothing touches global random state."""
@@ -138,22 +139,27 @@ class Task(abc.ABC):
         keep = batch.inputs[i] != PAD_ID
         keep[0] = True
         inputs = self.decode(batch.inputs[i][keep])
-        targets = [self.vocab[t] if m else "." for t, m in zip(batch.targets[i][keep], batch.mask[i][keep])]
-        widths = [max(len(a), len(b)) for a, b in zip(inputs, targets)]
-        top = " ".join(a.rjust(w) for a, w in zip(inputs, widths))
-        bottom = " ".join(b.rjust(w) for b, w in zip(targets, widths))
+        scored = zip(batch.targets[i][keep], batch.mask[i][keep], strict=True)
+        targets = [self.vocab[t] if m else "." for t, m in scored]
+        widths = [max(len(a), len(b)) for a, b in zip(inputs, targets, strict=True)]
+        top = " ".join(a.rjust(w) for a, w in zip(inputs, widths, strict=True))
+        bottom = " ".join(b.rjust(w) for b, w in zip(targets, widths, strict=True))
         return f"input : {top}\ntarget: {bottom}"
 
 
 # ---- building batches ---------------------------------------------------------------------------------------------
 def with_bos(tokens: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> Batch:
     """Prepend the BOS column (unscored) to (B, L) arrays of ids, labels and mask; clear labels where unscored."""
-    b = tokens.shape[0]
-    inputs = np.concatenate([np.full((b, 1), BOS_ID, np.int64), tokens.astype(np.int64, copy=False)], axis=1)
-    mask = np.concatenate([np.zeros((b, 1), bool), mask.astype(bool, copy=False)], axis=1)
-    targets = np.concatenate([np.zeros((b, 1), np.int64), targets.astype(np.int64, copy=False)], axis=1)
-    targets[~mask] = PAD_ID
-    return Batch(inputs=inputs, targets=targets, mask=mask)
+    b, length = tokens.shape
+    # One allocation per output (no concatenate): this runs once per batch for most tasks.
+    inputs = np.empty((b, length + 1), np.int64)
+    inputs[:, 0] = BOS_ID
+    inputs[:, 1:] = tokens
+    out_mask = np.zeros((b, length + 1), bool)
+    out_mask[:, 1:] = mask
+    out_targets = np.zeros((b, length + 1), np.int64)  # PAD_ID is 0: unscored labels stay PAD
+    np.copyto(out_targets[:, 1:], targets, where=out_mask[:, 1:])
+    return Batch(inputs=inputs, targets=out_targets, mask=out_mask)
 
 
 # ---- parameter validation (one-line errors naming what is allowed) -------------------------------------------------
