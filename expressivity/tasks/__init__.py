@@ -15,10 +15,13 @@ from expressivity.tasks import (  # noqa: F401
     boolean_formula,
     context_free,
     context_sensitive,
+    dyck,
     graphs,
+    pointer_programs,
     recall,
     regular,
     state_tracking,
+    straight_line,
 )
 from expressivity.tasks.base import BOS, BOS_ID, PAD, PAD_ID, REGISTRY, Batch, Task
 

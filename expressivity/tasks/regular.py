@@ -1,1 +1,186 @@
-"""(being written)"""
+"""Regular languages of Delétang et al. 2022 ("Neural Networks and the Chomsky Hierarchy", tasks/regular/).
+
+Each is a final-answer task: the input string, then the query `=`, whose position alone is scored with the answer.
+
+    input : <bos> 1 1 0 0 1 =
+    target:     . . . . . . 1      (parity_check: three 1s, odd)
+
+Delétang's classes become answer tokens: "0"/"1" for the two binary tasks, residues "0".."m-1" for the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from expressivity.tasks.base import BOS_ID, PAD_ID, Batch, Task, check_int, register
+
+OPERATORS = ("+", "-", "*")
+
+
+def final_answer(body: np.ndarray, answer: np.ndarray, query_id: int) -> Batch:
+    """(B, L) input ids and (B,) answer ids -> Batch of BOS, body, query token; only the query position is scored.
+
+    The layout of `with_bos`, written straight into the final arrays: at these speeds its copies cost more than the
+    sampling."""
+    b, n = body.shape
+    inputs = np.empty((b, n + 2), np.int64)
+    inputs[:, 0] = BOS_ID
+    inputs[:, 1 : n + 1] = body
+    inputs[:, n + 1] = query_id
+    targets = np.full((b, n + 2), PAD_ID, np.int64)
+    targets[:, n + 1] = answer
+    mask = np.zeros((b, n + 2), bool)
+    mask[:, n + 1] = True
+    return Batch(inputs=inputs, targets=targets, mask=mask)
+
+
+class _BitStringTask(Task):
+    """Shared set-up of the binary-string tasks: tokens "0", "1", "=", answers "0"/"1"."""
+
+    family = "regular"
+    level = "R"
+    length_unit = "bits"
+
+    def __init__(self):
+        self._set_symbols(["0", "1", "="])
+
+    @property
+    def chance(self) -> float:
+        return 0.5
+
+
+@register
+class ParityCheck(_BitStringTask):
+    """Is the number of 1s odd? `length` counts bits; the answer after `=` is the count of 1s mod 2.
+
+        input : <bos> 1 1 0 0 1 =
+        target:     . . . . . . 1      (three 1s: odd)
+
+    Uniform bits, so the answer is uniform. Running parity (every prefix scored) is the task `parity`.
+    """
+
+    name = "parity_check"
+
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        bits = rng.integers(0, 2, size=(batch_size, length), dtype=np.int64)
+        zero = self.token_id["0"]  # "0" and "1" are adjacent ids
+        return final_answer(bits + zero, (bits.sum(axis=1) & 1) + zero, self.token_id["="])
+
+
+@register
+class EvenPairs(_BitStringTask):
+    """Is the number of adjacent unequal pairs ("01" and "10") odd? `length` counts bits; the answer after `=` is that
+    count mod 2.
+
+        input : <bos> 0 0 1 0 0 1 1 =
+        target:     . . . . . . . . 1      (two "01", one "10": three, odd)
+
+    The count is odd exactly when the first and last bits differ, so the answer is uniform for length >= 2 and always
+    "0" at length 1 (no pairs); `chance` is 1/2, the value for every length >= 2.
+    """
+
+    name = "even_pairs"
+
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        bits = rng.integers(0, 2, size=(batch_size, length), dtype=np.int64)
+        zero = self.token_id["0"]
+        odd = bits[:, 0] ^ bits[:, -1]  # the telescoping sum of pair flips; the tests count pairs plainly
+        return final_answer(bits + zero, odd + zero, self.token_id["="])
+
+
+@register
+class CycleNavigation(Task):
+    """Walk on a cycle of `cycle_length` positions from position 0: each action steps `left` (-1), `stay` (0) or
+    `right` (+1), drawn uniformly. `length` counts actions; the answer after `=` is the final position.
+
+        input : <bos> right right left stay stay =
+        target:     .     .     .    .    .    . 1      (+1 +1 -1 +0 +0 = 1 mod 5)
+
+    The answer tends to uniform as length grows (exact only in the limit); `chance` reports 1/cycle_length.
+    """
+
+    name = "cycle_navigation"
+    family = "regular"
+    level = "R"
+    length_unit = "actions"
+
+    def __init__(self, *, cycle_length: int = 5):
+        check_int(self.name, "cycle_length", cycle_length, lo=2, hi=100)
+        self.cycle_length = int(cycle_length)
+        self._set_symbols(["left", "stay", "right", "=", *(str(i) for i in range(self.cycle_length))])
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / self.cycle_length
+
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        steps = rng.integers(0, 3, size=(batch_size, length), dtype=np.int64)  # 0, 1, 2 = left, stay, right
+        final = (steps.sum(axis=1) - length) % self.cycle_length
+        return final_answer(steps + self.token_id["left"], final + self.token_id["0"], self.token_id["="])
+
+
+@register
+class ModularArithmetic(Task):
+    """Value mod `modulus` of an expression of residues and operators, with the usual precedence (`*` before `+` and
+    `-`, left to right). `length` counts expression symbols and, as in Delétang et al., an even length is lowered by
+    one: (length + 1) // 2 residues drawn uniformly, joined by operators drawn uniformly from `operators`.
+
+        input : <bos> 3 + 4 * 4 * 2 + 4 =
+        target:     . . . . . . . . . . 4      (3 + 32 + 4 = 39 = 4 mod 5)
+
+    The answer is uniform except where a product of residues leans towards 0 (mod 5 with `*`: 25% zeros at length 3,
+    20% from about 11 on); `chance` reports 1/modulus, the figure Grazzi et al. scale accuracy with.
+    """
+
+    name = "modular_arithmetic"
+    family = "regular"
+    level = "R"
+    length_unit = "expression symbols (residues and operators; an even length is lowered by one)"
+
+    def __init__(self, *, modulus: int = 5, operators: str = "+-*"):
+        check_int(self.name, "modulus", modulus, lo=2, hi=100)
+        if not isinstance(operators, str) or not operators or set(operators) - set(OPERATORS):
+            raise ValueError(f"{self.name}: operators must be a non-empty string over '+-*', got {operators!r}")
+        if len(set(operators)) != len(operators):
+            raise ValueError(f"{self.name}: operators must not repeat a symbol, got {operators!r}")
+        if operators == "*":
+            # One long product is 0 mod m almost surely: the answer would not depend on the input.
+            raise ValueError(f"{self.name}: operators='*' alone makes almost every answer 0; add '+' or '-'")
+        self.modulus = int(modulus)
+        self.operators = operators
+        self._set_symbols([*(str(i) for i in range(self.modulus)), *OPERATORS, "="])
+        self._op_codes = np.array([OPERATORS.index(op) for op in operators], np.int64)
+        self._transition = _precedence_automaton(self.modulus)
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / self.modulus
+
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        m, n_ops = self.modulus, (length - 1) // 2
+        residues = rng.integers(0, m, size=(batch_size, n_ops + 1), dtype=np.int64)
+        ops = self._op_codes[rng.integers(0, len(self._op_codes), size=(batch_size, n_ops))]
+        # Run the automaton of `_precedence_automaton` left to right; one table lookup per operator, over the batch.
+        moves = np.ascontiguousarray((ops * m + residues[:, 1:]).T)  # (n_ops, B): code of "op residue"
+        state = residues[:, 0].copy()  # sum of closed terms 0, open term = first residue
+        for step in moves:
+            state = self._transition[step, state]
+        value = (state // m + state % m) % m
+
+        body = np.empty((batch_size, 2 * n_ops + 1), np.int64)
+        body[:, 0::2] = residues + self.token_id["0"]
+        body[:, 1::2] = ops + self.token_id[OPERATORS[0]]
+        return final_answer(body, value + self.token_id["0"], self.token_id["="])
+
+
+def _precedence_automaton(m: int) -> np.ndarray:
+    """(3 * m, m * m) table: state (s, p) = s * m + p holds the sum s of the terms already closed and the open term p;
+    reading operator o and residue d (code o * m + d) gives `+`: (s + p, d), `-`: (s + p, -d), `*`: (s, p * d), mod m.
+    The expression's value is s + p at the end."""
+    s, p = np.divmod(np.arange(m * m), m)
+    table = np.empty((3 * m, m * m), np.int64)
+    for d in range(m):
+        table[0 * m + d] = ((s + p) % m) * m + d
+        table[1 * m + d] = ((s + p) % m) * m + (-d) % m
+        table[2 * m + d] = s * m + (p * d) % m
+    return table

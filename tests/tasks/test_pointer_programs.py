@@ -1,0 +1,126 @@
+"""state_based_recall, pointer_tracking, indexed_recall: the programs read back and run in plain Python."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from expressivity import tasks
+
+OPS = ["swap", "assign", "mixed"]
+
+
+def run(source: str) -> list[dict]:
+    """The variables after each line of a program (its query line left out), by running it in plain CPython."""
+    namespace: dict = {"__builtins__": {}}
+    states = []
+    for line in source.split("\n")[:-1]:
+        exec(line, namespace)
+        states.append({k: v for k, v in namespace.items() if k != "__builtins__"})
+    return states
+
+
+recall_cases = st.tuples(
+    st.integers(2, 7), st.integers(0, 10), st.sampled_from(OPS), st.integers(1, 24), st.integers(0, 2**32 - 1)
+).map(lambda t: {"num_vars": t[0], "m": t[0] + t[1], "ops": t[2], "length": t[3], "seed": t[4]})
+
+
+@given(case=recall_cases)
+def test_state_based_recall_program_shape_and_pointers(case):
+    task = tasks.make("state_based_recall", m=case["m"], num_vars=case["num_vars"], ops=case["ops"])
+    batch = task.sample(np.random.default_rng(case["seed"]), 4, case["length"])
+    names = "abcdefghijklmnopqrstuvwxyz"[: case["num_vars"]]
+    for i in range(4):
+        source = task.source(task.example_ids(batch, i))
+        lines = source.split("\n")
+        assert len(lines) == 2 + case["length"] + 1, "length counts update lines"
+        states = run(source)
+        assert len(states[0]["bits"]) == case["m"] and set(states[0]["bits"]) <= {0, 1}
+        start = [states[1][v] for v in names]
+        assert len(set(start)) == len(start) and all(0 <= p < case["m"] for p in start), "distinct indices into bits"
+        for line, state in zip(lines[2:-1], states[2:], strict=True):
+            is_swap = "," in line
+            assert is_swap if case["ops"] == "swap" else (not is_swap if case["ops"] == "assign" else True)
+            pointers = [state[v] for v in names]
+            if case["ops"] == "swap":
+                assert sorted(pointers) == sorted(start), "swaps keep the pointers a permutation of distinct indices"
+            assert set(pointers) <= set(start)
+        queried = lines[-1].split("[")[1].split("]")[0]
+        assert queried in names
+        assert task.scored_text(batch, i) == str(states[-1]["bits"][states[-1][queried]])
+
+
+def test_m_defaults_to_max_of_length_and_num_vars():
+    task = tasks.make("state_based_recall")
+    for length, m in ((2, 5), (9, 9)):
+        batch = task.sample(np.random.default_rng(0), 2, length)
+        assert len(run(task.source(task.example_ids(batch, 0)))[0]["bits"]) == m
+
+
+def test_assignments_can_duplicate_pointers():
+    task = tasks.make("state_based_recall", ops="assign")
+    batch = task.sample(np.random.default_rng(0), 16, 12)
+    final = [run(task.source(task.example_ids(batch, i)))[-1] for i in range(16)]
+    assert any(len({state[v] for v in "abcde"}) < 5 for state in final)
+
+
+@given(num_vars=st.integers(2, 7), ops=st.sampled_from(OPS), length=st.integers(1, 24), seed=st.integers(0, 2**32 - 1))
+def test_pointer_tracking_answers_the_tracked_bit(num_vars, ops, length, seed):
+    task = tasks.make("pointer_tracking", num_vars=num_vars, ops=ops)
+    batch = task.sample(np.random.default_rng(seed), 4, length)
+    for i in range(4):
+        source = task.source(task.example_ids(batch, i))
+        lines = source.split("\n")
+        assert len(lines) == 1 + length + 1
+        states = run(source)
+        assert set(states[0].values()) <= {0, 1}
+        queried = lines[-1].split()[1]
+        assert task.scored_text(batch, i) == str(states[-1][queried])
+
+
+@given(length=st.integers(1, 150), seed=st.integers(0, 2**32 - 1))
+def test_indexed_recall_reads_the_indexed_bit(length, seed):
+    task = tasks.make("indexed_recall")
+    batch = task.sample(np.random.default_rng(seed), 4, length)
+    for i in range(4):
+        states = run(task.source(task.example_ids(batch, i)))
+        assert len(states[0]["bits"]) == length and 0 <= states[1]["a"] < length
+        assert task.scored_text(batch, i) == str(states[1]["bits"][states[1]["a"]])
+
+
+@pytest.mark.parametrize("name", ["state_based_recall", "pointer_tracking", "indexed_recall"])
+def test_answers_are_balanced_bits(name):
+    task = tasks.make(name)
+    batch = task.sample(np.random.default_rng(0), 4000, 8)
+    answers = np.array([task.decode([t])[0] for t in batch.targets[batch.mask]]).astype(int)
+    assert set(answers) == {0, 1} and abs(answers.mean() - 0.5) < 0.03
+    assert task.chance == 0.5
+
+
+def test_queried_variable_is_uniform():
+    task = tasks.make("state_based_recall")
+    batch = task.sample(np.random.default_rng(1), 2000, 4)
+    queried = [task.source(task.example_ids(batch, i)).split("[")[-1][0] for i in range(2000)]
+    counts = np.array([queried.count(v) for v in "abcde"])
+    assert (abs(counts / 2000 - 0.2) < 0.04).all()
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"m": 4}, r"m \(list size, at least num_vars\) must be >= 5, got 4"),
+        ({"m": 2, "num_vars": 3}, "must be >= 3, got 2"),
+        ({"ops": "rotate"}, "ops='rotate' is not valid; choose one of swap, assign, mixed"),
+        ({"num_vars": 27}, r"num_vars must be in \[2, 26\]"),
+        ({"m": 7.5}, "m .* must be an integer"),
+    ],
+)
+def test_bad_parameters_name_what_is_allowed(params, message):
+    with pytest.raises(ValueError, match=message):
+        tasks.make("state_based_recall", **params)
+
+
+@pytest.mark.parametrize("name", ["state_based_recall", "pointer_tracking", "indexed_recall"])
+def test_bad_length_is_refused(name):
+    with pytest.raises(ValueError, match=r"length for .* must be >= 1"):
+        tasks.make(name).sample(np.random.default_rng(0), 2, -3)
