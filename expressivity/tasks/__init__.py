@@ -1,9 +1,11 @@
-"""Synthetic tasks: generators with oracles, one module per family, all in one registry.
+"""Synthetic tasks: generators with oracles, one module per family, all in one registry. Usage::
 
     from expressivity import tasks
     tasks.names()                                  # every registered task
     task = tasks.make("word_problem", group="S5")  # unknown name or parameter -> ValueError naming the valid ones
     batch = task.sample(np.random.default_rng(0), batch_size=32, length=16)
+
+The contract every task keeps is in `base.py`; each family module registers its tasks when imported below.
 """
 
 from __future__ import annotations
