@@ -1,0 +1,101 @@
+"""Building blocks shared by the models: RMSNorm, gated RMSNorm, SwiGLU, RoPE, causal short convolution, attention.
+
+Shapes follow one convention: activations are (B, T, d_model); per-head tensors are (B, T, H, D).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    """x / rms(x) * weight over the last dim (pre-norm blocks, QK-norm)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # The weight in x's dtype: under autocast x may be bf16, and mixed dtypes miss the fused kernel.
+        return F.rms_norm(x, (x.shape[-1],), self.weight.to(x.dtype), self.eps)
+
+
+class GatedRMSNorm(RMSNorm):
+    """RMSNorm(x) * silu(gate): the output gate of GDN layers (one norm per head, over the head's value dim)."""
+
+    def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x) * F.silu(gate)
+
+
+class SwiGLU(nn.Module):
+    """The MLP of every block: down(silu(gate(x)) * up(x)), `width` hidden units; 3 * d_model * width weights."""
+
+    def __init__(self, d_model: int, width: int):
+        super().__init__()
+        self.gate_up = nn.Linear(d_model, 2 * width, bias=False)  # one matmul for gate and up
+        self.down = nn.Linear(width, d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+class ShortConv(nn.Module):
+    """Causal depthwise convolution over time (kernel `size`), then SiLU: the short convolutions of GDN's q, k, v."""
+
+    def __init__(self, channels: int, size: int):
+        super().__init__()
+        self.size = size
+        self.conv = nn.Conv1d(channels, channels, size, groups=channels, padding=size - 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, channels)
+        T = x.shape[1]
+        # padding=size-1 pads both ends; keeping the first T outputs makes output t depend on inputs <= t only.
+        return F.silu(self.conv(x.transpose(1, 2))[..., :T].transpose(1, 2))
+
+    def state_size(self) -> int:
+        """Floats carried between steps at inference: the last size-1 inputs."""
+        return (self.size - 1) * self.conv.in_channels
+
+
+def rope_tables(T: int, dim: int, base: float, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin of shape (T, 1, dim/2) for rotary position embeddings (rotating pairs (x_i, x_{i+dim/2}))."""
+    inv_freq = base ** (-torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim)
+    angles = torch.arange(T, device=device, dtype=torch.float32)[:, None] * inv_freq  # (T, dim/2)
+    return angles.cos().to(dtype)[:, None], angles.sin().to(dtype)[:, None]
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x (B, T, H, D) rotated by position; cos, sin (T, 1, D/2)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class Attention(nn.Module):
+    """Causal multi-head self-attention with QK-norm and RoPE (or no positions: `pos="nope"`), through SDPA."""
+
+    def __init__(self, d_model: int, n_heads: int, *, pos: str = "rope", qk_norm: bool = True, rope_base: float = 1e4):
+        super().__init__()
+        self.n_heads, self.head_dim = n_heads, d_model // n_heads
+        self.pos, self.rope_base = pos, rope_base
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.out = nn.Linear(d_model, d_model, bias=False)
+        self.q_norm = RMSNorm(self.head_dim) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(self.head_dim) if qk_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, _ = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, self.head_dim).unbind(2)  # each (B, T, H, D)
+        q, k = self.q_norm(q), self.k_norm(k)
+        if self.pos == "rope":
+            cos, sin = rope_tables(T, self.head_dim, self.rope_base, x.device, q.dtype)
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
+        return self.out(o.transpose(1, 2).reshape(B, T, -1))  # (B, H, T, D) -> (B, T, d_model)
+
+    def state_size(self, T: int) -> int:
+        """The KV cache at length T: keys and values of every head."""
+        return 2 * T * self.n_heads * self.head_dim

@@ -1,0 +1,138 @@
+"""One model class for every architecture: a stack of pre-norm blocks read from a pattern of letters.
+
+    A attention   G Gated DeltaNet   D DeltaNet (no decay)   M diagonal recurrence   L LSTM
+
+`transformer` is "A" * n_layers, `gdn` is "G" * n_layers, a hybrid's pattern is its stack read bottom to top
+("GGGA" is one Olmo Hybrid block, "GGGA*2" two). Each block is x + mixer(norm(x)) then x + mlp(norm(x)); L blocks
+have no MLP (the LSTM is nonlinear itself). Embedding -> blocks -> RMSNorm -> head (tied to the embedding or not).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from expressivity.architectures.diagonal import DiagonalMixer
+from expressivity.architectures.gdn_layer import DeltaRuleMixer
+from expressivity.architectures.layers import Attention, RMSNorm, SwiGLU
+from expressivity.architectures.lstm import LSTMMixer
+
+LETTERS = {"A": "attention", "G": "Gated DeltaNet", "D": "DeltaNet", "M": "diagonal", "L": "LSTM"}
+_PATTERN = re.compile(r"^([A-Z]+)(?:\*(\d+))?$")
+
+
+def parse_pattern(pattern: str) -> str:
+    """The layer letters, bottom to top ("GGGA*2" -> "GGGAGGGA"); a malformed pattern -> ValueError naming why."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError(f"pattern must be a non-empty string of layer letters such as 'GGGA', got {pattern!r}")
+    match = _PATTERN.match(pattern)
+    if not match:
+        raise ValueError(f"pattern {pattern!r} is malformed: write a block of letters, optionally *N (e.g. 'GGGA*2')")
+    block, repeat = match.group(1), match.group(2)
+    bad = sorted(set(block) - set(LETTERS))
+    if bad:
+        known = ", ".join(f"{k} {v}" for k, v in LETTERS.items())
+        raise ValueError(f"pattern {pattern!r} has unknown letter(s) {', '.join(bad)}; letters: {known}")
+    if repeat is not None and int(repeat) < 1:
+        raise ValueError(f"pattern {pattern!r}: the repeat count after * must be >= 1")
+    return block * (int(repeat) if repeat else 1)
+
+
+@dataclass
+class ModelConfig:
+    """Everything that defines a model; `build` fills it from a size preset and the caller's parameters."""
+
+    vocab_size: int
+    layers: str  # one letter per layer, bottom to top
+    d_model: int
+    n_heads: int
+    mlp_widths: dict[str, int] = field(default_factory=dict)  # letter -> SwiGLU width (0: no MLP)
+    lstm_hidden: int = 0
+    tie_embeddings: bool = True
+    pos: str = "rope"
+    qk_norm: bool = True
+    rope_base: float = 10000.0
+    neg_eigval: bool = False
+    backend: str = "auto"
+    conv_size: int = 4
+    expand_v: int = 2
+
+
+def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
+    """The token mixer of one layer."""
+    d, h = cfg.d_model, cfg.n_heads
+    if letter == "A":
+        return Attention(d, h, pos=cfg.pos, qk_norm=cfg.qk_norm, rope_base=cfg.rope_base)
+    if letter in "GD":
+        opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
+        return DeltaRuleMixer(d, h, decay=letter == "G", **opts)
+    if letter == "M":
+        return DiagonalMixer(d, h, neg_eigval=cfg.neg_eigval, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
+    if letter == "L":
+        return LSTMMixer(d, cfg.lstm_hidden)
+    raise ValueError(f"unknown layer letter {letter!r}; letters: {', '.join(LETTERS)}")
+
+
+class Block(nn.Module):
+    """x + mixer(norm(x)), then x + mlp(norm(x)) when the block has an MLP."""
+
+    def __init__(self, mixer: nn.Module, d_model: int, mlp_width: int):
+        super().__init__()
+        self.norm1, self.mixer = RMSNorm(d_model), mixer
+        self.norm2 = RMSNorm(d_model) if mlp_width else None
+        self.mlp = SwiGLU(d_model, mlp_width) if mlp_width else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.mixer(self.norm1(x))
+        if self.mlp is not None:
+            x = x + self.mlp(self.norm2(x))
+        return x
+
+
+class SequenceModel(nn.Module):
+    """inputs int64 (B, T) -> logits (B, T, vocab_size); causal: logits at t read inputs[:, :t+1] only."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList(
+            Block(make_mixer(c, cfg), cfg.d_model, 0 if c == "L" else cfg.mlp_widths[c]) for c in cfg.layers
+        )
+        self.norm = RMSNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.apply(self._init)
+        if cfg.tie_embeddings:
+            self.head.weight = self.embed.weight
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        # Small normal weights (GPT-2 / nanoGPT); the recurrent layers' own inits (decays, convolutions, LSTM) stay.
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
+
+    @property
+    def config(self) -> dict:
+        """The full configuration as plain data (for result stores)."""
+        return asdict(self.cfg)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if inputs.dim() != 2:
+            raise ValueError(f"inputs must be int64 token ids of shape (B, T), got shape {tuple(inputs.shape)}")
+        x = self.embed(inputs)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+    def num_params(self) -> int:
+        """Trainable parameters, a tied embedding counted once."""
+        return sum(p.numel() for p in self.parameters())
+
+    def state_size(self, T: int) -> int:
+        """Floats the model carries per sequence to continue after T tokens: recurrent states plus KV caches."""
+        return sum(block.mixer.state_size(T) for block in self.blocks)

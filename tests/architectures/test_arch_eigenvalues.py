@@ -1,0 +1,87 @@
+"""Eigenvalue ranges of every recurrent layer's per-token transition, for random weights and inputs.
+
+Without `neg_eigval` they lie in [0, 1]; with it they lie in [-1, 1] and some are negative (what parity needs).
+The transitions are built here from the layer's op inputs and their definitions, and numpy computes the eigenvalues.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from expressivity.architectures import build
+
+EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class Draw:
+    letter: str
+    neg_eigval: bool
+    weight_scale: float  # std of the input projection times sqrt(d_model): from near-default to saturating gates
+    seed: int
+
+
+draws = st.builds(
+    Draw,
+    letter=st.sampled_from("GDM"),
+    neg_eigval=st.booleans(),
+    weight_scale=st.sampled_from([0.5, 3.0, 10.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+
+
+def layer_and_input(letter: str, neg_eigval: bool, weight_scale: float, seed: int):
+    torch.manual_seed(seed)
+    model = build("hybrid", vocab_size=5, pattern=letter, d_model=16, n_heads=2, neg_eigval=neg_eigval)
+    mixer = model.blocks[0].mixer
+    nn.init.normal_(mixer.proj.weight, std=weight_scale / 4.0)  # d_model 16: std * sqrt(16) = weight_scale
+    x = torch.randn(2, 24, 16, generator=torch.Generator().manual_seed(seed))
+    return mixer, x
+
+
+def transition_eigenvalues(letter: str, p: dict[str, torch.Tensor]) -> np.ndarray:
+    """All eigenvalues of every (example, step, head) transition, from its definition."""
+    if letter == "M":  # a_t times the identity
+        return p["decay"].detach().double().numpy().ravel()
+    k = p["k"].detach().double().numpy()
+    g, beta = p["g"].detach().double().numpy(), p["beta"].detach().double().numpy()
+    eye = np.eye(k.shape[-1])
+    outer = k[..., :, None] * k[..., None, :]  # (B, T, H, K, K)
+    A = np.exp(g)[..., None, None] * (eye - beta[..., None, None] * outer)
+    return np.linalg.eigvals(A).ravel()
+
+
+@given(draws)
+def test_transitions_have_eigenvalues_in_the_allowed_range(d):
+    mixer, x = layer_and_input(d.letter, d.neg_eigval, d.weight_scale, d.seed)
+    with torch.no_grad():
+        eig = transition_eigenvalues(d.letter, mixer.op_inputs(x))
+    assert np.abs(eig.imag).max() < EPS  # symmetric (GDN, DeltaNet) or scalar (diagonal) transitions: real spectra
+    eig = eig.real
+    low = -1.0 if d.neg_eigval else 0.0
+    assert eig.min() >= low - EPS and eig.max() <= 1.0 + EPS
+    if d.neg_eigval and d.weight_scale >= 3.0:
+        # The widened range is reached once the gates can saturate (at init a diagonal layer's decays sit near 1).
+        assert eig.min() < 0.0
+
+
+@settings(max_examples=10)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.5, 3.0]))
+def test_lstm_forget_gates_are_in_the_unit_interval(seed, weight_scale):
+    """An LSTM cell's state transition is diag(forget gate), recomputed here from the weights and hidden states."""
+    torch.manual_seed(seed)
+    mixer = build("lstm", vocab_size=5, d_model=16, n_layers=1).blocks[0].mixer
+    for w in (mixer.lstm.weight_ih_l0, mixer.lstm.weight_hh_l0):
+        nn.init.normal_(w, std=weight_scale / 4.0)
+    x = torch.randn(2, 24, 16, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        hidden = mixer.lstm(x)[0]  # h_t, which the gates of step t + 1 read
+        h_prev = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], dim=1)
+        lstm = mixer.lstm
+        pre = x @ lstm.weight_ih_l0.T + h_prev @ lstm.weight_hh_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
+        forget = torch.sigmoid(pre.chunk(4, dim=-1)[1])  # torch orders the gates input, forget, cell, output
+    assert forget.min() >= 0.0 and forget.max() <= 1.0
