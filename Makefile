@@ -5,7 +5,7 @@ PIP = $(PY) -m pip install -q --disable-pip-version-check
 
 setup:
 	$(PIP) -r requirements-cpu.txt
-	$(PIP) -e ".[dev]"
+	$(PIP) -e ".[dev,ray]"
 
 demo: setup
 	$(PY) -m expressivity.runners.demo

@@ -1,0 +1,288 @@
+"""The run commands of the CLI: `train`, `grid` and `status`, registered on the `app` of cli.py when it imports this.
+
+expressivity train parity lstm --set steps=500 --set target_acc=0.99
+expressivity grid grids/parity.toml --per-gpu 4           # --dry-run lists the runs
+expressivity status --csv runs/results.csv
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from expressivity.runners.cli import SetOption, app, friendly_errors
+
+StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
+DEFAULT_STORE = Path("runs/results.sqlite")
+
+
+def _label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None) -> str:
+    """task/arch/size/seed plus parameters: the `shown` (namespace, key) pairs, else every task and model parameter."""
+    if shown is None:
+        extra = {**config["task_params"], **config["model_params"]}
+    else:
+        extra = {key: config[f"{ns}_params" if ns != "train" else ns].get(key) for ns, key in shown}
+    params = " ".join(f"{k}={v}" for k, v in extra.items())
+    return f"{config['task']}/{config['arch']}/{config['size']}/seed{config['seed']}" + (f" {params}" if params else "")
+
+
+def _varying(configs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The parameters whose value differs between the configs of a grid (what tells its runs apart)."""
+    import json
+
+    flat = [
+        {(ns, k): json.dumps(v) for ns in ("task", "model", "train") for k, v in _space(c, ns).items()} for c in configs
+    ]
+    names = sorted(set().union(*flat)) if flat else []
+    return [name for name in names if len({f.get(name) for f in flat}) > 1]
+
+
+def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
+    return config["train"] if ns == "train" else config[f"{ns}_params"]
+
+
+def _print_metrics(row: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    config = row["config"]
+    seconds = row.get("train_seconds") or 0.0
+    typer.echo(
+        f"{_label(config)}  key={row['key']}  status={row['status']} ({row.get('stop_reason')})  "
+        f"steps={row.get('steps')}  params={row.get('num_params')}  train {seconds:.1f}s  device={row.get('device')}"
+    )
+    if row.get("error"):
+        typer.echo(f"run error: {row['error'].splitlines()[0]}")
+    metrics = row.get("metrics") or {}
+    if not metrics:
+        history = row.get("history") or []
+        if history:
+            typer.echo(f"last check: step {history[-1]['step']} loss {history[-1]['loss']}")
+        return
+    max_train = config["train"]["train_max_length"]
+    table = Table(title=f"accuracy by test length (trained on {config['train']['train_min_length']}-{max_train})")
+    for column in ("length", "split", "final", "token", "sequence", "scaled"):
+        table.add_column(column, justify="right")
+    for length in sorted(metrics, key=int):
+        m = metrics[length]
+        split = "id" if int(length) <= max_train else "ood"
+        table.add_row(str(length), split, *(f"{m[k]:.4f}" for k in ("final_acc", "token_acc", "seq_acc", "scaled_acc")))
+    for split, m in (row.get("summary") or {}).items():
+        table.add_row("mean", split, *(f"{m[k]:.4f}" for k in ("final_acc", "token_acc", "seq_acc", "scaled_acc")))
+    console.print(table)
+
+
+@app.command("train")
+@friendly_errors
+def train_command(
+    task: Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")],
+    arch: Annotated[str, typer.Argument(help="Architecture name (see `expressivity archs`).")],
+    sets: SetOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    device: Annotated[str, typer.Option(help="auto (cuda when visible), cpu, cuda, cuda:1, ...")] = "auto",
+    rerun: Annotated[bool, typer.Option(help="Train again even if this exact run is already finished.")] = False,
+    keep_checkpoint: Annotated[bool, typer.Option(help="Keep the final checkpoint (the trained weights).")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Train one run and print accuracy by test length; the result is stored (a rerun of the same config is skipped)."""
+    from expressivity.runners.config import resolve, run_key
+    from expressivity.runners.options import parse_sets
+    from expressivity.runners.store import FINISHED, Store, owner_id
+    from expressivity.runners.train import train
+    from expressivity.runners.workers import checkpoint_path
+
+    config = resolve(task, arch, parse_sets(sets))
+    key = run_key(config)
+    with Store(store) as st:
+        st.enqueue([config])
+        row = st.get(key)
+        if row["status"] in FINISHED and not rerun:
+            typer.echo(f"run {key} is already {row['status']} in {store} (--rerun trains it again)")
+            _print_metrics(row)
+            return
+        if rerun and row["status"] in FINISHED:
+            st.requeue([key])
+        owner = owner_id()
+        if st.claim(owner, [key]) is None:
+            raise ValueError(f"run {key} is being trained by another live process ({row['owner']})")
+        path = checkpoint_path(st, key)
+        try:
+            result = train(config, device=device, checkpoint=path, progress=not quiet)
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt):
+                st.release(key, owner)  # the checkpoint stays: the next `train` resumes
+            else:
+                st.finish(key, owner, {"status": "failed", "error": f"{type(err).__name__}: {err}"})
+            raise
+        st.finish(key, owner, result)
+        if not keep_checkpoint:
+            path.unlink(missing_ok=True)
+        _print_metrics(st.get(key))
+
+
+@app.command("grid")
+@friendly_errors
+def grid_command(
+    path: Annotated[Path, typer.Argument(help="A TOML grid file (see expressivity/runners/grid.py).")],
+    sets: SetOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the runs and their stored status; run nothing.")
+    ] = False,
+    per_gpu: Annotated[int, typer.Option(help="Runs at a time on each visible GPU.")] = 1,
+    cpu_workers: Annotated[
+        int | None, typer.Option(help="Worker processes without a GPU (default: cores / 2).")
+    ] = None,
+    cpu: Annotated[bool, typer.Option("--cpu", help="Run on CPU processes even when GPUs are visible.")] = False,
+    launcher: Annotated[
+        str, typer.Option(help="local (processes on this machine) or ray (an existing Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS or a local one).")
+    ] = None,
+    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")] = False,
+    keep_checkpoints: Annotated[bool, typer.Option(help="Keep each finished run's checkpoint.")] = False,
+    log_dir: Annotated[
+        Path | None, typer.Option(help="Worker logs (default: runs/logs/GRID-NAME beside the store).")
+    ] = None,
+) -> None:
+    """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes."""
+    from expressivity.runners import grid as grids
+    from expressivity.runners.options import parse_sets
+    from expressivity.runners.store import Store
+
+    if launcher not in ("local", "ray"):
+        raise ValueError(f"--launcher must be local or ray, got {launcher!r}")
+    spec = grids.load(path, sets=parse_sets(sets))
+    keys = spec.keys
+    shown = _varying(spec.configs)
+    if dry_run:
+        stored = {}
+        if store.exists():
+            with Store(store) as st:
+                stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
+        for key, config in zip(keys, spec.configs, strict=True):
+            typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {_label(config, shown)}")
+        typer.echo(f"{len(keys)} runs in grid {spec.name}")
+        return
+    with Store(store) as st:
+        added = st.enqueue(spec.configs, grid=spec.name)
+        if retry_failed:
+            st.requeue(r["key"] for r in st.rows(status="failed", keys=keys))
+        before = st.counts(keys)
+        typer.echo(f"grid {spec.name}: {len(keys)} runs ({added} new); " + _counts_text(before))
+        pool = _pool(launcher, per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=ray_address,
+                     log_dir=log_dir or st.path.parent / "logs" / spec.name)  # fmt: skip
+        typer.echo(f"{pool.capacity} slot(s) via {launcher}")
+        started, finished = time.monotonic(), [0]
+
+        def report(key: str, result: dict[str, Any]) -> None:
+            finished[0] += 1
+            config = spec.configs[keys.index(key)]
+            ood = ((result.get("summary") or {}).get("ood") or {}).get("final_acc")
+            tail = f"ood final_acc {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
+            typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {_label(config, shown)}  {tail}")
+
+        from expressivity.runners.workers import drive
+
+        counts = drive(st, keys, pool, keep_checkpoints=keep_checkpoints, on_finish=report)
+        typer.echo(f"grid {spec.name} finished in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
+        _print_seed_summary(st.rows(keys=keys), shown)
+
+
+def _print_seed_summary(rows: list[dict[str, Any]], shown: list[tuple[str, str]]) -> None:
+    """One line per configuration: scaled accuracy across its seeds (mean, min, max and best, which Grazzi et al.
+    report)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from expressivity.runners.evaluate import across_seeds
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(json.dumps({**r["config"], "seed": None}, sort_keys=True), []).append(r)
+    table = Table(title="scaled accuracy of the final position across seeds (id: trained lengths, ood: longer)")
+    for column in ("run", "seeds", "id mean", "ood mean", "ood min", "ood max", "ood best"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for members in groups.values():
+        done = [r for r in members if r["status"] == "done" and r["summary"]]
+        label = _label(members[0]["config"], shown).replace(f"/seed{members[0]['seed']}", "")
+        if not done:
+            table.add_row(label, f"0/{len(members)}", *["-"] * 5)
+            continue
+        ids = [r["summary"]["id"]["scaled_acc"] for r in done if "id" in r["summary"]]
+        oods = [r["summary"]["ood"]["scaled_acc"] for r in done if "ood" in r["summary"]]
+        id_cell = [f"{across_seeds(ids)['mean']:.3f}"] if ids else ["-"]
+        ood = across_seeds(oods) if oods else None
+        ood_cells = [f"{ood[k]:.3f}" if ood else "-" for k in ("mean", "min", "max", "best")]
+        fmt = id_cell + ood_cells
+        table.add_row(label, f"{len(done)}/{len(members)}", *fmt)
+    Console().print(table)
+
+
+def _pool(launcher: str, *, per_gpu: int, cpu_workers: int | None, cpu: bool, ray_address: str | None, log_dir: Path):
+    if launcher == "ray":
+        from expressivity.runners.ray_launcher import RayPool
+
+        return RayPool(address=ray_address, per_gpu=per_gpu)
+    from expressivity.runners.workers import LocalPool, local_slots
+
+    return LocalPool(local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu), log_dir=log_dir)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
+@app.command("status")
+@friendly_errors
+def status_command(
+    store: StoreOption = DEFAULT_STORE,
+    top: Annotated[int, typer.Option(help="How many of the slowest runs to show.")] = 5,
+    csv: Annotated[
+        Path | None, typer.Option(help="Also export every run (one row per test length) to this CSV.")
+    ] = None,
+) -> None:
+    """Counts of runs by status, the runs in flight, the slowest runs and every failed or diverged one."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from expressivity.runners.store import Store
+
+    if not store.exists():
+        raise ValueError(f"no result store at {store} (run `expressivity train` or `grid` first, or pass --store)")
+    console = Console()
+    with Store(store) as st:
+        rows = st.rows()
+        typer.echo(f"{store}: {len(rows)} runs; " + (_counts_text(st.counts()) or "empty"))
+        now = time.time()
+        table = Table(title="runs")
+        for column in ("status", "run", "key", "steps", "train s", "note"):
+            table.add_column(column)
+        running = [r for r in rows if r["status"] == "running"]
+        slowest = sorted((r for r in rows if r["status"] == "done"), key=lambda r: -(r["train_seconds"] or 0))[:top]
+        bad = [r for r in rows if r["status"] in ("failed", "diverged")]
+        for r in running + slowest + bad:
+            if r["status"] == "running":
+                note = (
+                    f"owner {r['owner']}, heartbeat {now - (r['heartbeat'] or now):.0f}s ago, attempt {r['attempts']}"
+                )
+            elif r["status"] == "done":
+                ood = ((r["summary"] or {}).get("ood") or {}).get("final_acc")
+                note = "" if ood is None else f"ood final_acc {ood:.3f}"
+            elif r["status"] == "diverged" and r["history"]:
+                note = f"diverged by step {r['history'][-1]['step']} (loss {r['history'][-1]['loss']:.3g})"
+            else:
+                note = (r["error"] or "").split("\n")[0][:100]
+            seconds = "" if r["train_seconds"] is None else f"{r['train_seconds']:.1f}"
+            table.add_row(r["status"], _label(r["config"]), r["key"], str(r["steps"] or ""), seconds, note)
+        if table.rows:
+            console.print(table)
+        if csv is not None:
+            typer.echo(f"wrote {st.export_csv(csv)} rows to {csv}")

@@ -1,0 +1,235 @@
+"""The resolved run config: one flat `--set key=value` namespace over task, model and training parameters.
+
+A run is fully described by a JSON-able dict, and its key is a hash of that dict:
+
+    {"task": "parity", "task_params": {"targets": "running"},
+     "arch": "lstm", "size": "tiny", "model_params": {"d_model": 64},
+     "seed": 0, "train": {"steps": 2000, "lr": 0.001, ...}}
+
+`--set` keys are spelled bare (`lr=3e-4`, `targets=final`, `d_model=64`) and routed to whichever namespace owns them;
+a name two namespaces share must be prefixed (`task.x`, `model.x`, `train.x`). Unknown keys are rejected with the list
+of valid ones. `model_params` holds only what was set explicitly: the size preset supplies everything else, and the
+package version and git commit stored beside each run pin what the preset meant.
+
+Defaults follow the published protocols: train lengths 3-40 and test lengths up to 256 (Grazzi et al. 2025, Delétang
+et al. 2022), state-based recall trained at n = m <= 16 and tested to 64 (Olmo Hybrid). The optimiser defaults (3000
+steps of batch 128, AdamW at 3e-3) are the calibration point recorded in DEVICE.md: a 2-layer GDN with beta in [0, 2]
+learns running parity with length generalisation under them in about a GPU-minute.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from expressivity.runners.options import parse_value
+
+SCHEDULES = ("cosine", "wsd", "constant")
+LENGTH_SCHEDULES = ("uniform", "increasing", "fixed")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One training key: its default, type, and what it means (shown in error messages and `--help`)."""
+
+    default: Any
+    kind: type
+    help: str
+    choices: tuple = ()
+    lo: float | None = None
+    hi: float | None = None
+    optional: bool = False  # None allowed (means "off")
+
+
+TRAIN_KEYS: dict[str, Key] = {
+    "steps": Key(3000, int, "optimizer steps (an upper bound when target_acc stops early)", lo=1),
+    "batch_size": Key(128, int, "examples per step", lo=1),
+    "lr": Key(3e-3, float, "peak learning rate of AdamW", lo=0.0),
+    "weight_decay": Key(0.1, float, "AdamW weight decay (matrices only)", lo=0.0),
+    "beta2": Key(0.98, float, "AdamW second-moment decay", lo=0.0, hi=1.0),
+    "warmup": Key(100, int, "linear warm-up steps", lo=0),
+    "schedule": Key("cosine", str, "learning-rate schedule after warm-up", choices=SCHEDULES),
+    "decay_frac": Key(0.2, float, "wsd: fraction of steps spent decaying at the end", lo=0.0, hi=1.0),
+    "min_lr_frac": Key(0.1, float, "final learning rate as a fraction of lr", lo=0.0, hi=1.0),
+    "clip": Key(1.0, float, "gradient-norm clipping threshold (0 turns it off)", lo=0.0),
+    "train_min_length": Key(3, int, "shortest training length (task units)", lo=1),
+    "train_max_length": Key(40, int, "longest training length (task units)", lo=1),
+    "length_schedule": Key("uniform", str, "how each step draws its length", choices=LENGTH_SCHEDULES),
+    "eval_lengths": Key((8, 16, 32, 40, 64, 128, 256), tuple, "test lengths; <= train_max_length counts as in-dist"),
+    "eval_examples": Key(256, int, "test examples per length", lo=1),
+    "eval_batch_size": Key(64, int, "test batch size", lo=1),
+    "target_acc": Key(
+        None, float, "stop once training accuracy reaches this (None: never)", lo=0.0, hi=1.0, optional=True
+    ),
+    "check_every": Key(50, int, "steps between loss/accuracy checks (divergence, early stop, progress)", lo=1),
+    "checkpoint_every": Key(500, int, "steps between checkpoints (0: none)", lo=0),
+    "diverge_loss": Key(50.0, float, "a checked mean loss above this (or NaN) ends the run as diverged", lo=0.0),
+}
+TOP_KEYS: dict[str, Key] = {
+    "seed": Key(0, int, "seed of model init, training data and test data", lo=0),
+    "size": Key("tiny", str, "model size preset"),
+}
+
+# Per-task protocol defaults (still overridable). n = m is the task's own default (m=None means m = n).
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    "state_based_recall": {"train_max_length": 16, "eval_lengths": (4, 8, 12, 16, 24, 32, 48, 64)},
+}
+
+
+def _coerce(name: str, spec: Key, value: Any) -> Any:
+    """A --set / TOML value as the key's type; ValueError naming what is allowed."""
+    if value is None and spec.optional:
+        return None
+    if spec.kind is tuple:
+        if isinstance(value, str):
+            value = [parse_value(v) for v in value.replace(" ", "").split(",") if v]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError(f"{name} must be a non-empty list of integers such as 40,64,128, got {value!r}")
+        for v in value:
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a list of positive integers such as 40,64,128, got {value!r}")
+        return tuple(sorted(set(value)))
+    if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, spec.kind) or isinstance(value, bool) != (spec.kind is bool):
+        raise ValueError(f"{name} must be {spec.kind.__name__}, got {value!r}")
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of {', '.join(spec.choices)}")
+    if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+        bounds = f">= {spec.lo}" if spec.hi is None else f"in [{spec.lo}, {spec.hi}]"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def _namespaces(task: str, arch: str) -> dict[str, dict[str, Any]]:
+    from expressivity import architectures, tasks
+
+    if arch not in architectures.names():
+        raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(architectures.names())}")
+    return {
+        "train": {**{k: s.default for k, s in TOP_KEYS.items()}, **{k: s.default for k, s in TRAIN_KEYS.items()}},
+        "task": tasks.get(task).param_defaults(),
+        "model": architectures.param_defaults(arch),
+    }
+
+
+def valid_keys(task: str, arch: str) -> list[str]:
+    """Every `--set` key a run of (task, arch) accepts, bare where unambiguous, prefixed otherwise."""
+    spaces = _namespaces(task, arch)
+    counts: dict[str, int] = {}
+    for names in spaces.values():
+        for k in names:
+            counts[k] = counts.get(k, 0) + 1
+    return [k if counts[k] == 1 else f"{ns}.{k}" for ns, names in spaces.items() for k in names]
+
+
+def _route(key: str, spaces: dict[str, dict[str, Any]], task: str, arch: str) -> tuple[str, str]:
+    """`key` or `ns.key` -> (namespace, name); unknown or ambiguous -> ValueError listing the valid keys."""
+    ns, dot, name = key.partition(".")
+    if dot and ns in spaces:
+        if name in spaces[ns]:
+            return ns, name
+    elif not dot:
+        owners = [n for n, names in spaces.items() if key in names]
+        if len(owners) == 1:
+            return owners[0], key
+        if len(owners) > 1:
+            raise ValueError(
+                f"key {key!r} is ambiguous for {task}/{arch}; write one of {', '.join(f'{o}.{key}' for o in owners)}"
+            )
+    raise ValueError(f"unknown key {key!r} for {task}/{arch}; valid keys: {', '.join(valid_keys(task, arch))}")
+
+
+def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The full run config for (task, arch) with `sets` applied (values already parsed, e.g. by `parse_sets`).
+
+    Validates every key and value, and the task parameters by building the task; length defaults are clipped to the
+    task's own min/max length, explicit lengths outside them are errors.
+    """
+    from expressivity import tasks
+
+    spaces = _namespaces(task, arch)
+    chosen: dict[str, dict[str, Any]] = {"train": {}, "task": {}, "model": {}}
+    for key, value in (sets or {}).items():
+        ns, name = _route(key, spaces, task, arch)
+        if name in chosen[ns]:
+            raise ValueError(f"key {name!r} set twice")
+        chosen[ns][name] = value
+
+    made = tasks.make(task, **chosen["task"])
+    train = {**{k: s.default for k, s in TRAIN_KEYS.items()}, **PROTOCOLS.get(task, {})}
+    top = {k: s.default for k, s in TOP_KEYS.items()}
+    for name, value in chosen["train"].items():
+        spec = TOP_KEYS.get(name) or TRAIN_KEYS[name]
+        (top if name in TOP_KEYS else train)[name] = _coerce(name, spec, value)
+    _fit_lengths(train, made, explicit=set(chosen["train"]))
+
+    from expressivity import architectures
+
+    if top["size"] not in architectures.sizes():
+        raise ValueError(f"size={top['size']!r} is not valid; choose one of {', '.join(architectures.sizes())}")
+    _check_model(arch, len(made.vocab), top["size"], json.dumps(chosen["model"], sort_keys=True))
+    return {
+        "task": task,
+        "task_params": made.params,
+        "arch": arch,
+        "size": top["size"],
+        "model_params": dict(sorted(chosen["model"].items())),
+        "seed": top["seed"],
+        "train": train,
+    }
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_model(arch: str, vocab_size: int, size: str, params_json: str) -> None:
+    """Build the model on the meta device (no memory, no initialisation) so bad model values fail before any run."""
+    import torch
+
+    from expressivity import architectures
+
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        architectures.build(arch, vocab_size=vocab_size, size=size, **json.loads(params_json))
+
+
+def _fit_lengths(train: dict[str, Any], task, *, explicit: set[str]) -> None:
+    lo, hi = task.min_length, task.max_length
+    for name in ("train_min_length", "train_max_length"):
+        value = train[name]
+        if name not in explicit:
+            value = max(value, lo) if hi is None else min(max(value, lo), hi)
+        elif value < lo or (hi is not None and value > hi):
+            raise ValueError(f"{name}={value} is outside {task.name}'s lengths [{lo}, {hi if hi else 'inf'}]")
+        train[name] = value
+    if train["train_min_length"] > train["train_max_length"]:
+        raise ValueError(f"train_min_length={train['train_min_length']} > train_max_length={train['train_max_length']}")
+    lengths = train["eval_lengths"]
+    if "eval_lengths" not in explicit:
+        lengths = tuple(n for n in lengths if n >= lo and (hi is None or n <= hi)) or (train["train_max_length"],)
+    else:
+        bad = [n for n in lengths if n < lo or (hi is not None and n > hi)]
+        if bad:
+            raise ValueError(f"eval_lengths {bad} are outside {task.name}'s lengths [{lo}, {hi if hi else 'inf'}]")
+    train["eval_lengths"] = tuple(lengths)
+
+
+def canonical(config: Mapping[str, Any]) -> str:
+    """The config as canonical JSON (sorted keys, tuples as lists): what the run key hashes and the store keeps."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def run_key(config: Mapping[str, Any]) -> str:
+    """16 hex digits of sha256 over the canonical config: equal configs share a key, so a grid never runs one twice."""
+    return hashlib.sha256(canonical(config).encode()).hexdigest()[:16]
+
+
+def from_json(text: str) -> dict[str, Any]:
+    """A stored config back as the dict `resolve` returned (lists of lengths back to tuples)."""
+    config = json.loads(text)
+    config["train"]["eval_lengths"] = tuple(config["train"]["eval_lengths"])
+    return config

@@ -1,0 +1,145 @@
+"""Accuracy by test length: the length-generalisation measurement, shared by trained models and theory constructions.
+
+For each test length (the task's own units) and every example:
+
+- final: is the last scored position right? For a running task this is the state after the whole sequence, the
+  headline number; for a final-answer task it is the answer.
+- token: the fraction of scored positions that are right (pooled over the examples).
+- seq: are all scored positions of the example right?
+- scaled: (final - chance) / (1 - chance), so 0 is guessing and 1 is perfect (Grazzi et al. 2025).
+
+    >>> metrics = evaluate_by_length(model, tasks.make("parity"), [40, 256], np.random.default_rng(0))
+    >>> metrics[256]
+    {'final_acc': 0.51, 'token_acc': 0.55, 'seq_acc': 0.0, 'scaled_acc': 0.02, 'loss': 0.9, 'examples': 256}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+METRICS = ("final_acc", "token_acc", "seq_acc", "scaled_acc")
+
+
+def scaled(acc: float, chance: float) -> float:
+    """(acc - chance) / (1 - chance): 0 at chance, 1 when perfect, negative below chance."""
+    return (acc - chance) / (1.0 - chance) if chance < 1.0 else 0.0
+
+
+def last_scored(mask: np.ndarray) -> np.ndarray:
+    """(B,) index of the last True in each row of a bool (B, T) mask (every row scores at least one position)."""
+    return mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+
+
+def batch_counts(logits, targets, mask) -> dict[str, float]:
+    """Correct counts of one batch, as torch scalars on the logits' device: no host sync until the caller reads them.
+
+    logits float (B, T, V); targets int64 (B, T); mask bool (B, T).
+    """
+    import torch
+
+    correct = (logits.argmax(-1) == targets) & mask
+    rows = torch.arange(mask.shape[0], device=mask.device)
+    last = (mask * torch.arange(mask.shape[1], device=mask.device)).amax(1)  # the last scored position of each row
+    return {
+        "final": correct[rows, last].sum(),
+        "token": correct.sum(),
+        "seq": (correct == mask).all(1).sum(),
+        "scored": mask.sum(),
+        "examples": torch.tensor(mask.shape[0], device=mask.device),
+    }
+
+
+def _model_device(model):
+    import torch
+
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # a hand-built construction may hold no parameters
+        return torch.device("cpu")
+
+
+def evaluate_by_length(
+    model,
+    task,
+    lengths: Iterable[int],
+    rng: np.random.Generator,
+    *,
+    num_examples: int = 256,
+    batch_size: int = 64,
+    bf16: bool = True,
+) -> dict[int, dict[str, float]]:
+    """Metrics by test length: {length: {"final_acc", "token_acc", "seq_acc", "scaled_acc", "loss", "examples"}}.
+
+    Lengths are evaluated in the given order, each drawing `num_examples` examples from `rng` in batches of
+    `batch_size`: same rng state and model in, same metrics out. Runs under no_grad in eval mode on the model's device
+    (bf16 autocast on CUDA unless `bf16=False`, e.g. for a hand-set construction that needs exact fp32 arithmetic) and
+    restores the model's training mode afterwards.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if num_examples < 1 or batch_size < 1:
+        raise ValueError(f"num_examples and batch_size must be >= 1, got {num_examples} and {batch_size}")
+    device = _model_device(model)
+    was_training = model.training
+    model.eval()
+    out: dict[int, dict[str, float]] = {}
+    try:
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda"):
+            for length in lengths:
+                sums = {"final": 0.0, "token": 0.0, "seq": 0.0, "scored": 0.0, "examples": 0.0, "loss": 0.0}
+                done = 0
+                while done < num_examples:
+                    b = min(batch_size, num_examples - done)
+                    batch = task.sample(rng, b, int(length))
+                    inputs = torch.from_numpy(batch.inputs).to(device)
+                    targets = torch.from_numpy(batch.targets).to(device)
+                    mask = torch.from_numpy(batch.mask).to(device)
+                    logits = model(inputs).float()
+                    for k, v in batch_counts(logits, targets, mask).items():
+                        sums[k] += float(v)
+                    sums["loss"] += float(F.cross_entropy(logits[mask], targets[mask], reduction="sum"))
+                    done += b
+                final = sums["final"] / sums["examples"]
+                out[int(length)] = {
+                    "final_acc": final,
+                    "token_acc": sums["token"] / sums["scored"],
+                    "seq_acc": sums["seq"] / sums["examples"],
+                    "scaled_acc": scaled(final, task.chance),
+                    "loss": sums["loss"] / sums["scored"],
+                    "examples": int(sums["examples"]),
+                }
+    finally:
+        model.train(was_training)
+    return out
+
+
+def summarize(metrics: Mapping[int, Mapping[str, float]], train_max_length: int) -> dict[str, dict[str, float]]:
+    """Mean of each metric over in-distribution lengths (<= train_max_length) and out-of-distribution ones (above).
+
+    {"id": {"final_acc": ..., ..., "lengths": [8, 16]}, "ood": {...}}; a split with no lengths is absent.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for split, keep in (("id", lambda n: n <= train_max_length), ("ood", lambda n: n > train_max_length)):
+        lengths = sorted(int(n) for n in metrics if keep(int(n)))
+        if lengths:
+            row: dict = {m: float(np.mean([metrics[n][m] for n in lengths])) for m in METRICS}
+            row["lengths"] = lengths
+            out[split] = row
+    return out
+
+
+def across_seeds(values: Sequence[float]) -> dict[str, float]:
+    """Mean, min, max and best (= max: Grazzi et al. report the best of 3 seeds) of one metric over seeds."""
+    if not values:
+        raise ValueError("across_seeds needs at least one value")
+    arr = np.asarray(values, dtype=float)
+    return {
+        "mean": float(arr.mean()),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "best": float(arr.max()),
+        "n": len(arr),
+    }

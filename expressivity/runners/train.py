@@ -1,0 +1,308 @@
+"""One training run: a resolved config (runners/config.py) in, a result dict out.
+
+AdamW (weight decay on matrices only), linear warm-up then cosine, WSD or constant learning rate, gradient clipping,
+bf16 autocast on CUDA and fp32 on CPU, loss only on scored positions. Each step draws one length for its whole batch
+and a fresh batch from the task generator. All randomness comes from the config's seed through separate numpy
+SeedSequence streams, so evaluation seeds are disjoint from training seeds and a resumed run replays exactly:
+
+    training step s:        SeedSequence(seed, spawn_key=(0, s))   (its length, then its batch)
+    test length L:          SeedSequence(seed, spawn_key=(1, L))
+    model initialisation:   SeedSequence(seed, spawn_key=(2,)) -> torch.manual_seed inside fork_rng (global state kept)
+
+Every `check_every` steps the mean training loss and accuracy of that window (fresh data, so an in-distribution
+estimate) decide divergence (NaN or above `diverge_loss`: status "diverged", the curve so far kept) and early stop
+(`target_acc`). Checkpoints (every `checkpoint_every` steps, and when training ends) hold everything a resume needs and
+load with `torch.load(weights_only=True)`; same seed on CPU gives bitwise-identical metrics, resumed or not (at the
+same torch thread count: reductions split differently across threads).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from expressivity.runners.config import run_key
+from expressivity.runners.evaluate import batch_counts, evaluate_by_length, summarize
+
+TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
+COUNTS = ("final", "token", "scored", "examples")  # of evaluate.batch_counts, summed into the check window
+
+
+def resolve_device(device: str = "auto") -> str:
+    """ "auto" -> "cuda" when a GPU is visible, else "cpu"; anything else is passed through."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def lr_at(step: int, cfg: dict[str, Any]) -> float:
+    """Learning rate of `step` (0-based): linear warm-up, then cosine / WSD decay to min_lr_frac * lr, or constant."""
+    peak, steps, warmup = cfg["lr"], cfg["steps"], cfg["warmup"]
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    floor = peak * cfg["min_lr_frac"]
+    if cfg["schedule"] == "constant":
+        return peak
+    if cfg["schedule"] == "cosine":
+        progress = (step - warmup) / max(1, steps - warmup)
+        return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    # WSD: warm-up, stable at the peak, then a linear decay over the final decay_frac of the steps.
+    decay_start = steps - int(cfg["decay_frac"] * steps)
+    if step < decay_start:
+        return peak
+    return peak + (floor - peak) * (step - decay_start + 1) / max(1, steps - decay_start)
+
+
+def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int:
+    """The length of step `step`: uniform over [min, max], uniform over a range whose top grows with training
+    ("increasing", a curriculum), or always the max ("fixed")."""
+    lo, hi = cfg["train_min_length"], cfg["train_max_length"]
+    if cfg["length_schedule"] == "fixed":
+        return hi
+    if cfg["length_schedule"] == "increasing":
+        hi = lo + round((hi - lo) * (step + 1) / cfg["steps"])
+    return int(rng.integers(lo, hi + 1))
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def build_model(config: dict[str, Any], vocab_size: int):
+    """The config's model on the CPU, initialised from the seed without touching torch's global RNG state."""
+    import torch
+
+    from expressivity import architectures
+
+    init_seed = int(np.random.SeedSequence(config["seed"], spawn_key=(INIT_STREAM,)).generate_state(1)[0])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        return architectures.build(config["arch"], vocab_size=vocab_size, size=config["size"], **config["model_params"])
+
+
+def _optimizer(model, cfg: dict[str, Any], device: str):
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg["weight_decay"]},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg["lr"], betas=(0.9, cfg["beta2"]), fused=device.startswith("cuda"))
+
+
+def _save(path: Path, payload: dict[str, Any]) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)  # atomic: a kill mid-save leaves the previous checkpoint intact
+
+
+def _load(path: Path, dev: str) -> dict[str, Any] | None:
+    """A checkpoint, or None (with a warning) when it cannot be read: the run then starts over rather than fail."""
+    import warnings
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=dev, weights_only=True)
+    except Exception as err:  # an unreadable file is no reason to lose the run
+        warnings.warn(f"ignoring unreadable checkpoint {path}: {type(err).__name__}: {err}", stacklevel=2)
+        return None
+
+
+def train(
+    config: dict[str, Any],
+    *,
+    device: str = "auto",
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train and evaluate one run. Returns a result dict with keys status ("done" or "diverged"), stop_reason
+    ("steps", "target_acc" or "diverged"), steps, metrics ({length: {...}} from `evaluate_by_length`), summary
+    (in-distribution / out-of-distribution means), history (the checked training curve), num_params, train_seconds,
+    eval_seconds, train_tokens and device. Resumes from `checkpoint` when it exists and belongs to this config.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from expressivity import tasks
+
+    cfg, seed = config["train"], config["seed"]
+    task = tasks.make(config["task"], **config["task_params"])
+    dev = resolve_device(device)
+    model = build_model(config, len(task.vocab)).to(dev)
+    opt = _optimizer(model, cfg, dev)
+    key = run_key(config)
+    path = Path(checkpoint) if checkpoint is not None else None
+    # window: sum of step losses, final correct, token correct, scored positions, examples, steps
+    state: dict[str, Any] = {"step": 0, "history": [], "train_seconds": 0.0, "train_tokens": 0, "stop_reason": ""}
+    window = torch.zeros(6, dtype=torch.float64, device=dev)
+    one = torch.ones((), dtype=torch.float64, device=dev)
+    saved = _load(path, dev) if path is not None and path.exists() else None
+    if saved is not None and saved.get("key") == key:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        window = saved["window"].to(dev)
+        state = {k: saved[k] for k in state}
+
+    bar = _Progress(cfg["steps"], enabled=progress)
+    step, stop = state["step"], state["stop_reason"]
+    started = time.perf_counter()
+    model.train()
+    with bar:
+        bar.update(step, state["history"][-1] if state["history"] else None)
+        while not stop and step < cfg["steps"]:
+            rng = _rng(seed, TRAIN_STREAM, step)
+            batch = task.sample(rng, cfg["batch_size"], draw_length(rng, step, cfg))
+            inputs = torch.from_numpy(batch.inputs).to(dev, non_blocking=True)
+            targets = torch.from_numpy(batch.targets).to(dev, non_blocking=True)
+            mask = torch.from_numpy(batch.mask).to(dev, non_blocking=True)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, cfg)
+            with torch.autocast(torch.device(dev).type, dtype=torch.bfloat16, enabled=dev.startswith("cuda")):
+                logits = model(inputs)
+            logits = logits.float()
+            # ignore_index rather than logits[mask]: boolean indexing would sync the GPU every step.
+            scored = torch.where(mask, targets, -100)
+            loss = F.cross_entropy(logits.flatten(0, 1), scored.flatten(), ignore_index=-100)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg["clip"] > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
+            opt.step()
+            with torch.no_grad():
+                c = batch_counts(logits, targets, mask)
+                window += torch.stack([loss.detach().double(), *(c[k].double() for k in COUNTS), one])
+            state["train_tokens"] += batch.inputs.size
+            step += 1
+            if step % cfg["check_every"] == 0 or step == cfg["steps"]:
+                stop = _check(window, step, cfg, state["history"])
+                bar.update(step, state["history"][-1])
+            if path is not None and cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0 and not stop:
+                _save(path, _payload(key, model, opt, window, state, step, stop, started))
+        if stop != "diverged":
+            stop = stop or "steps"
+            if path is not None:  # a kill during evaluation then resumes straight into evaluation
+                _save(path, _payload(key, model, opt, window, state, step, stop, started))
+    if dev.startswith("cuda"):
+        torch.cuda.synchronize()
+    train_seconds = state["train_seconds"] + time.perf_counter() - started
+
+    metrics: dict[int, dict[str, float]] = {}
+    eval_started = time.perf_counter()
+    if stop != "diverged":
+        for length in cfg["eval_lengths"]:
+            metrics.update(
+                evaluate_by_length(
+                    model,
+                    task,
+                    [length],
+                    _rng(seed, EVAL_STREAM, length),
+                    num_examples=cfg["eval_examples"],
+                    batch_size=cfg["eval_batch_size"],
+                )
+            )
+    return {
+        "status": "diverged" if stop == "diverged" else "done",
+        "stop_reason": stop,
+        "steps": step,
+        "metrics": metrics,
+        "summary": summarize(metrics, cfg["train_max_length"]) if metrics else None,
+        "history": state["history"],
+        "num_params": model.num_params()
+        if hasattr(model, "num_params")
+        else sum(p.numel() for p in model.parameters()),
+        "train_seconds": train_seconds,
+        "eval_seconds": time.perf_counter() - eval_started,
+        "train_tokens": state["train_tokens"],
+        "device": _device_name(dev),
+        "error": None,
+    }
+
+
+def _check(window, step: int, cfg: dict[str, Any], history: list) -> str:
+    """Read the window's sums (one host sync), log them, reset; "diverged" / "target_acc" / "" (keep going)."""
+    loss_sum, final, token, scored, examples, steps = window.tolist()
+    window.zero_()
+    row = {
+        "step": step,
+        "loss": loss_sum / steps,
+        "token_acc": token / scored,
+        "final_acc": final / examples,
+        "lr": lr_at(step - 1, cfg),
+    }
+    history.append(row)
+    if not math.isfinite(row["loss"]) or row["loss"] > cfg["diverge_loss"]:
+        return "diverged"
+    if cfg["target_acc"] is not None and min(row["token_acc"], row["final_acc"]) >= cfg["target_acc"]:
+        return "target_acc"
+    return ""
+
+
+def _payload(key, model, opt, window, state, step, stop, started) -> dict[str, Any]:
+    return {
+        "key": key,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "window": window.cpu(),
+        "step": step,
+        "history": state["history"],
+        "train_seconds": state["train_seconds"] + time.perf_counter() - started,
+        "train_tokens": state["train_tokens"],
+        "stop_reason": stop,
+    }
+
+
+def _device_name(dev: str) -> str:
+    import torch
+
+    if dev.startswith("cuda"):
+        # Workers see one GPU each as cuda:0; CUDA_VISIBLE_DEVICES tells which physical card it was.
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        where = f", visible {visible}" if visible else ""
+        return f"{dev} ({torch.cuda.get_device_name(torch.device(dev))}{where})"
+    import platform
+
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+class _Progress:
+    """A rich progress bar with step, loss and current accuracy; a no-op when disabled (grid workers)."""
+
+    def __init__(self, total: int, *, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                TimeElapsedColumn(),
+            )
+            self.task = self.bar.add_task("train", total=total, loss="-", acc="-")
+
+    def __enter__(self):
+        if self.enabled:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.stop()
+
+    def update(self, step: int, row: dict | None) -> None:
+        if self.enabled:
+            fields = {} if row is None else {"loss": f"{row['loss']:.4f}", "acc": f"{row['token_acc']:.3f}"}
+            self.bar.update(self.task, completed=step, **fields)

@@ -1,0 +1,233 @@
+"""Running many runs: the driver loop that claims runs from the store, and the local worker processes that train them.
+
+The driver is the only writer of results: workers (local processes here, Ray tasks in ray_launcher.py) train and
+return result dicts. Locally each slot is one worker process, `per_gpu` of them pinned to each visible GPU (tiny models
+leave a GPU mostly idle, and separate processes overlap their Python overhead where threads would share one GIL), or
+`cpu_workers` processes splitting the CPU cores. A worker reads one JSON job per line on stdin and answers one JSON
+result per line on stdout; it dies with its driver (PR_SET_PDEATHSIG on Linux, and stdin EOF elsewhere), so a killed
+grid leaves no orphan training, and its runs are retried by the next driver from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from expressivity.runners.store import Store, owner_id
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one run; any exception becomes a "failed" result instead of killing the worker (or the grid)."""
+    from expressivity.runners.train import train
+
+    try:
+        return train(job["config"], device=job.get("device", "auto"), checkpoint=job.get("checkpoint"))
+    except Exception as err:  # a failed run is data, not a crash
+        tail = traceback.format_exc().strip().splitlines()[-6:]
+        return {"status": "failed", "error": f"{type(err).__name__}: {err}\n" + "\n".join(tail)}
+
+
+def checkpoint_path(store: Store, key: str) -> Path:
+    """Where a run's checkpoint lives: beside the store, so a rerun of the same store finds it."""
+    return store.path.parent / "checkpoints" / f"{key}.pt"
+
+
+# ---- the worker process ----------------------------------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """preexec_fn: ask Linux to SIGKILL this child when its parent dies (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def worker_main() -> None:
+    """Entry of `python -m expressivity.runners.workers`: JSON jobs in on stdin, JSON results out on stdout."""
+    # Keep the real stdout for the protocol and point fd 1 at stderr (the worker log): stray prints from Python,
+    # C extensions or compiler subprocesses must not corrupt it.
+    protocol = os.fdopen(os.dup(1), "w")
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        job = json.loads(line)
+        result = run_job(job)
+        protocol.write(json.dumps({"key": job["key"], "result": result}) + "\n")
+        protocol.flush()
+
+
+# ---- pools: where jobs run -------------------------------------------------------------------------------------------
+class Pool(Protocol):
+    capacity: int
+
+    def submit(self, key: str, job: dict[str, Any]) -> None: ...
+
+    def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def close(self) -> None: ...
+
+
+def local_slots(*, per_gpu: int = 1, cpu_workers: int | None = None, use_gpus: bool = True) -> list[dict[str, str]]:
+    """Environment overrides of each local worker: per_gpu per visible GPU, else cpu_workers splitting the cores."""
+    if per_gpu < 1:
+        raise ValueError(f"--per-gpu must be >= 1, got {per_gpu}")
+    gpus: list[str] = []
+    if use_gpus:
+        import torch
+
+        count = torch.cuda.device_count()
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        gpus = visible.split(",")[:count] if visible else [str(i) for i in range(count)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    pinned = os.environ.get("OMP_NUM_THREADS")  # an explicit thread count wins over the even split of the cores
+    if gpus:
+        threads = int(pinned) if pinned else max(1, cores // (len(gpus) * per_gpu))
+        return [
+            {"CUDA_VISIBLE_DEVICES": g, "OMP_NUM_THREADS": str(threads), "EXPRESSIVITY_DEVICE": "cuda"}
+            for g in gpus
+            for _ in range(per_gpu)
+        ]
+    n = cpu_workers if cpu_workers is not None else max(1, cores // 2)
+    if n < 1:
+        raise ValueError(f"--cpu-workers must be >= 1, got {n}")
+    threads = int(pinned) if pinned else max(1, cores // n)
+    return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads), "EXPRESSIVITY_DEVICE": "cpu"}] * n
+
+
+class LocalPool:
+    """Worker subprocesses, one per slot; a worker that dies is reported as a failed run and replaced."""
+
+    def __init__(self, slots: list[dict[str, str]], *, log_dir: str | os.PathLike):
+        self.slots = slots
+        self.capacity = len(slots)
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.sel = selectors.DefaultSelector()
+        self.procs: list[subprocess.Popen | None] = [None] * len(slots)
+        self.busy: dict[int, str] = {}  # slot -> key
+        self.buffers: dict[int, bytes] = {}
+
+    def _start(self, i: int) -> subprocess.Popen:
+        env = {**os.environ, **self.slots[i], "PYTHONUNBUFFERED": "1"}
+        log = open(self.log_dir / f"worker-{i}.log", "ab")  # the child owns it from here
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "expressivity.runners.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        os.set_blocking(proc.stdout.fileno(), False)
+        self.sel.register(proc.stdout, selectors.EVENT_READ, i)
+        self.procs[i], self.buffers[i] = proc, b""
+        return proc
+
+    def submit(self, key: str, job: dict[str, Any]) -> None:
+        i = next(s for s in range(self.capacity) if s not in self.busy)
+        proc = self.procs[i] if self.procs[i] is not None and self.procs[i].poll() is None else self._start(i)
+        job = {**job, "key": key, "device": self.slots[i]["EXPRESSIVITY_DEVICE"]}
+        proc.stdin.write((json.dumps(job) + "\n").encode())
+        proc.stdin.flush()
+        self.busy[i] = key
+
+    def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
+        done = []
+        for event, _ in self.sel.select(timeout):
+            i = event.data
+            chunk = os.read(event.fd, 1 << 20)
+            if not chunk:  # the worker died mid-run (segfault, OOM killer, ...)
+                self.sel.unregister(event.fileobj)
+                proc = self.procs[i]
+                proc.wait()
+                self.procs[i] = None
+                key = self.busy.pop(i, None)
+                if key is not None:
+                    tail = (self.log_dir / f"worker-{i}.log").read_text(errors="replace").strip().splitlines()[-5:]
+                    error = f"worker exited with code {proc.returncode}\n" + "\n".join(tail)
+                    done.append((key, {"status": "failed", "error": error}))
+                continue
+            self.buffers[i] += chunk
+            while b"\n" in self.buffers[i]:
+                line, self.buffers[i] = self.buffers[i].split(b"\n", 1)
+                message = json.loads(line)
+                self.busy.pop(i, None)
+                done.append((message["key"], message["result"]))
+        return done
+
+    def close(self) -> None:
+        """Idle workers exit on stdin EOF; busy ones (only on Ctrl-C or an error) are killed."""
+        for i, proc in enumerate(self.procs):
+            if proc is None:
+                continue
+            if i in self.busy:
+                proc.kill()
+            proc.stdin.close()
+            proc.wait()
+            proc.stdout.close()
+        self.sel.close()
+
+
+# ---- the driver loop -------------------------------------------------------------------------------------------------
+def drive(
+    store: Store,
+    keys: list[str],
+    pool: Pool,
+    *,
+    keep_checkpoints: bool = False,
+    heartbeat_every: float = 30.0,
+    on_finish: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, int]:
+    """Claim runs among `keys` while the pool has room, record each result as it comes back, until none is left.
+
+    Runs already finished are skipped; runs left `running` by a dead driver are claimed again (resuming from their
+    checkpoint). Returns counts by status over `keys`. On Ctrl-C the runs in flight go back to the queue.
+    """
+    owner = owner_id()
+    if not keep_checkpoints:  # a driver killed between recording a result and deleting its checkpoint leaves one
+        for row in store.rows(keys=keys):
+            if row["status"] in ("done", "diverged"):
+                checkpoint_path(store, row["key"]).unlink(missing_ok=True)
+    in_flight: dict[str, str] = {}  # key -> checkpoint path
+    last_beat = time.monotonic()
+    try:
+        while True:
+            while len(in_flight) < pool.capacity:
+                claimed = store.claim(owner, keys)
+                if claimed is None:
+                    break
+                key, config = claimed
+                path = str(checkpoint_path(store, key))
+                pool.submit(key, {"config": config, "checkpoint": path})
+                in_flight[key] = path
+            if not in_flight:
+                break
+            for key, result in pool.poll(timeout=min(heartbeat_every, 5.0)):
+                path = in_flight.pop(key)
+                if store.finish(key, owner, result) and not keep_checkpoints and result["status"] != "failed":
+                    Path(path).unlink(missing_ok=True)
+                if on_finish is not None:
+                    on_finish(key, result)
+            if time.monotonic() - last_beat > heartbeat_every:
+                store.heartbeat(owner)
+                last_beat = time.monotonic()
+    except KeyboardInterrupt:
+        for key in in_flight:
+            store.release(key, owner)
+        raise
+    finally:
+        pool.close()
+    return store.counts(keys)
+
+
+if __name__ == "__main__":
+    worker_main()

@@ -1,0 +1,184 @@
+"""Grid files and the grid runner: expansion, one-line errors, SIGKILL-and-resume, failures that stay contained."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from expressivity.runners import grid as grids
+from expressivity.runners.cli import app
+from expressivity.runners.config import resolve, run_key
+from expressivity.runners.store import Store
+from expressivity.runners.train import train
+from expressivity.runners.workers import run_job
+
+runner = CliRunner()
+CLI = [sys.executable, "-c", "from expressivity.runners.cli import main; main()"]
+FAST = "steps = 30\nbatch_size = 32\ncheck_every = 5\ncheckpoint_every = 5\nwarmup = 5\neval_lengths = [6, 30]\n"
+FAST += "eval_examples = 16\n"
+
+
+def _write(tmp_path, text, name="g.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_product_of_every_axis_is_the_set_of_runs(tmp_path):
+    path = _write(
+        tmp_path,
+        'tasks = ["parity", {name = "parity", targets = "final"}]\narchs = ["lstm"]\nseeds = [0, 1, 2]\n'
+        "[set]\nsteps = 10\n[sweep]\nlr = [1e-3, 3e-4]\nwarmup = [0, 5]\n",
+    )
+    spec = grids.load(path)
+    assert spec.name == "g" and len(spec.configs) == 2 * 1 * 3 * 2 * 2 == len(set(spec.keys))
+    assert {c["task_params"]["targets"] for c in spec.configs} == {"running", "final"}
+    assert {(c["train"]["lr"], c["train"]["warmup"]) for c in spec.configs} == {
+        (1e-3, 0),
+        (1e-3, 5),
+        (3e-4, 0),
+        (3e-4, 5),
+    }
+    assert all(c["train"]["steps"] == 10 for c in spec.configs)
+    assert spec.configs[0] == resolve("parity", "lstm", {"steps": 10, "lr": 1e-3, "warmup": 0, "seed": 0})
+
+
+def test_the_documented_example_is_a_valid_grid(tmp_path):
+    example = grids.__doc__.split("\n\n", 1)[1].split("\n\nEvery run")[0]
+    text = "\n".join(line.split("  #")[0].strip() for line in example.splitlines())
+    spec = grids.load(_write(tmp_path, text))
+    assert spec.name == "parity-vs-archs" and len(spec.configs) == 2 * 2 * 1 * 3 * 2 * 2
+
+
+def test_dotted_keys_reach_their_namespace(tmp_path):
+    path = _write(tmp_path, 'tasks = ["parity"]\narchs = ["lstm"]\n[set]\ntask.targets = "final"\ntrain.lr = 0.01\n')
+    (config,) = grids.load(path).configs
+    assert config["task_params"]["targets"] == "final" and config["train"]["lr"] == 0.01
+
+
+def test_identical_runs_collapse_and_command_line_sets_apply(tmp_path):
+    path = _write(tmp_path, 'tasks = ["parity", {name = "parity", targets = "running"}]\narchs = ["lstm"]\n')
+    spec = grids.load(path, sets={"steps": 7})
+    assert len(spec.configs) == 1 and spec.configs[0]["train"]["steps"] == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('tasks = ["nope"]\narchs = ["lstm"]\n', "unknown task 'nope'"),
+        ('tasks = ["parity"]\narchs = ["nope"]\n', "unknown architecture 'nope'"),
+        ('tasks = ["parity"]\narchs = ["lstm"]\ncolour = "red"\n', "unknown grid key(s) colour"),
+        ('tasks = ["parity"]\narchs = ["lstm"]\n[set]\nbogus = 1\n', "unknown key 'bogus'"),
+        ('tasks = ["parity"]\narchs = ["lstm"]\n[sweep]\nlr = 0.1\n', "must be a list"),
+        ('tasks = []\narchs = ["lstm"]\n', "no runs: tasks is empty"),
+        ('tasks = ["parity"]\narchs = ["lstm"]\nseeds = []\n', "no runs: seeds is empty"),
+        ('archs = ["lstm"]\n', "no runs: tasks is empty"),
+        ('tasks = ["parity"\n', "not valid TOML"),
+        ('tasks = ["parity"]\narchs = ["lstm"]\n[set]\nlr = 0.1\n[sweep]\nlr = [0.1]\n', "given twice"),
+    ],
+)
+def test_bad_grid_files_are_one_line_errors(tmp_path, text, expected):
+    path = _write(tmp_path, text)
+    result = runner.invoke(app, ["grid", str(path), "--store", str(tmp_path / "r.sqlite")])
+    lines = [line for line in result.output.strip().splitlines() if line]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert expected in lines[0]
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_missing_grid_file(tmp_path):
+    result = runner.invoke(app, ["grid", str(tmp_path / "absent.toml")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_dry_run_lists_runs_and_writes_nothing(tmp_path):
+    path = _write(tmp_path, 'tasks = ["parity"]\narchs = ["lstm"]\nseeds = [0, 1]\n[sweep]\nlr = [1e-3, 3e-4]\n')
+    result = runner.invoke(app, ["grid", str(path), "--dry-run", "--store", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert "4 runs in grid g" in result.output and result.output.count("new") == 4
+    assert "lr=0.0003" in result.output and "seed1" in result.output
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_grid_runs_everything_once_and_summarises_across_seeds(tmp_path):
+    path = _write(tmp_path, f'tasks = ["parity"]\narchs = ["lstm"]\nseeds = [0, 1]\n[set]\n{FAST}')
+    args = ["grid", str(path), "--store", str(tmp_path / "r.sqlite"), "--cpu", "--cpu-workers", "2"]
+    first = runner.invoke(app, args, terminal_width=200)
+    assert first.exit_code == 0, first.output
+    assert "finished" in first.output and "2 done" in first.output and "2/2" in first.output
+    again = runner.invoke(app, args, terminal_width=200)
+    assert again.exit_code == 0 and "(0 new); 2 done" in again.output
+    assert [e["event"] for e in _events(tmp_path / "r.sqlite")].count("done") == 2
+
+
+def test_a_failing_run_is_a_failed_result_not_a_crash():
+    config = resolve("parity", "lstm", {"steps": 2})
+    config["task_params"]["targets"] = "sometimes"  # as if the store held a config this version rejects
+    result = run_job({"config": config, "device": "cpu"})
+    assert result["status"] == "failed" and "targets" in result["error"]
+
+
+def _events(store_path):
+    with Store(store_path) as st:
+        return st.events()
+
+
+def _start(path, store_path):
+    env_cmd = [*CLI, "grid", str(path), "--store", str(store_path), "--cpu", "--cpu-workers", "2"]
+    return subprocess.Popen(env_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env())
+
+
+def _env():
+    import os
+
+    return {**os.environ, "OMP_NUM_THREADS": "1"}  # workers then match the in-process reference's thread count
+
+
+def _wait_for(predicate, proc, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_then_rerun_finishes_every_run_exactly_once(tmp_path):
+    path = _write(
+        tmp_path, f'tasks = ["parity"]\narchs = ["lstm"]\nseeds = [0, 1, 2]\n[set]\n{FAST}[sweep]\nlr = [3e-3, 1e6]\n'
+    )
+    store_path = tmp_path / "r.sqlite"
+    finished = ("done", "diverged", "failed")
+    kills = [
+        lambda: any(e["event"] == "claimed" for e in _events(store_path)) and any(tmp_path.glob("checkpoints/*.pt")),
+        lambda: sum(e["event"] in finished for e in _events(store_path)) >= 1,
+        lambda: sum(e["event"] in finished for e in _events(store_path)) >= 3,
+    ]
+    for predicate in kills:
+        proc = _start(path, store_path)
+        _wait_for(lambda: store_path.exists() and predicate(), proc)  # noqa: B023 - used within the iteration
+        time.sleep(random.Random(len(_events(store_path))).uniform(0, 0.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc = _start(path, store_path)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-2000:]
+
+    events = _events(store_path)
+    assert any(e["event"] == "abandoned" for e in events), "some run should have been killed mid-flight"
+    ends = Counter(e["key"] for e in events if e["event"] in finished)
+    spec = grids.load(path)
+    assert sorted(ends) == sorted(spec.keys) and set(ends.values()) == {1}
+    with Store(store_path) as st:
+        rows = {r["key"]: r for r in st.rows()}
+    assert Counter(r["status"] for r in rows.values()) == {"done": 3, "diverged": 3}
+    assert not list(tmp_path.glob("checkpoints/*.pt")), "finished runs clean up their checkpoints"
+    # Killed and resumed or not, every run's numbers are those of one uninterrupted training run (one thread on both
+    # sides: tests/runners/conftest.py here, OMP_NUM_THREADS=1 in the workers).
+    for config in spec.configs:
+        expected = json.loads(json.dumps(train(config)["metrics"]))
+        assert json.loads(json.dumps(rows[run_key(config)]["metrics"])) == expected
