@@ -50,12 +50,41 @@ def list_tasks() -> None:
     from expressivity import tasks
 
     table = Table(title="tasks")
-    for column in ("name", "family", "level", "length counts", "parameters (defaults)"):
-        table.add_column(column)
+    table.add_column("name", no_wrap=True)  # names are what users type: never truncate them
+    for column in ("family", "level", "length counts", "parameters (defaults)"):
+        table.add_column(column, overflow="fold")
     for name in tasks.names():
         task = tasks.make(name)
         params = ", ".join(f"{k}={v!r}" for k, v in task.params.items())
         table.add_row(name, task.family, task.level, task.length_unit, params)
+    Console().print(table)
+
+
+@app.command("archs")
+@friendly_errors
+def list_archs(
+    vocab_size: Annotated[int, typer.Option(help="Vocabulary size the parameter counts are for.")] = 16,
+) -> None:
+    """List every architecture: what it is, its parameters and defaults, and its parameter count at each size."""
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from expressivity import architectures
+
+    sizes = architectures.sizes()
+    letters = ", ".join(f"{k} {v}" for k, v in architectures.LETTERS.items())
+    table = Table(title=f"architectures (parameters at vocab_size={vocab_size})", caption=f"pattern letters: {letters}")
+    table.add_column("name", no_wrap=True)
+    for column in ("what", "parameters (defaults)"):
+        table.add_column(column, overflow="fold")
+    for size in sizes:
+        table.add_column(size, justify="right", no_wrap=True)
+    for name in architectures.names():
+        params = ", ".join(f"{k}={v!r}" for k, v in architectures.param_defaults(name).items())
+        with torch.device("meta"):  # counts only: no memory, no initialisation
+            counts = [architectures.build(name, vocab_size=vocab_size, size=s).num_params() for s in sizes]
+        table.add_row(name, architectures.describe(name), params, *(f"{c:,}" for c in counts))
     Console().print(table)
 
 
@@ -84,9 +113,17 @@ def sample(
         typer.echo("")
 
 
+# Command modules register themselves on `app`; imported last because they import `app` from here.
+from expressivity.runners import cli_runs, cli_theory  # noqa: E402, F401  (train, grid, status; predict, construct, check)
+
+
 def main() -> None:
     app(prog_name="expressivity")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m expressivity.runners.cli`, this file is `__main__`, while the command modules registered
+    # themselves on the `app` of `expressivity.runners.cli`: call that one.
+    from expressivity.runners.cli import main as registered_main
+
+    sys.exit(registered_main())

@@ -1,0 +1,121 @@
+"""The theory commands of the CLI: `predict`, `construct` and `check`, registered on the `app` of cli.py.
+
+expressivity predict parity gdn --set neg_eigval=true     # EXPRESS and EXPECT, with reasons and sources
+expressivity construct swap_s5 --max-length 4096          # hand-set weights, accuracy by length
+expressivity check --strict                               # results against predictions; exit 1 on a contradiction
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from expressivity.runners.cli import SetOption, app, friendly_errors
+
+STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere in the CLI)
+
+
+@app.command("predict")
+@friendly_errors
+def predict_command(
+    task: Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")],
+    arch: Annotated[str, typer.Argument(help="Architecture name (see `expressivity archs`).")],
+    sets: SetOption = None,
+) -> None:
+    """What theory says about TASK on ARCH: can the class express it (a theorem), and is it expected to learn it (the
+    literature), each with its reason and source."""
+    from expressivity.runners.config import resolve
+    from expressivity.runners.options import parse_sets
+    from expressivity.theory import predict
+
+    config = resolve(task, arch, parse_sets(sets))
+    typer.echo(predict(task, arch, task_params=config["task_params"], model_params=config["model_params"]).render())
+
+
+@app.command("construct")
+@friendly_errors
+def construct_command(
+    name: Annotated[str | None, typer.Argument(help="A construction (default: all of them).")] = None,
+    max_length: Annotated[int, typer.Option(help="Longest test length, in the task's own units.")] = 2048,
+    examples: Annotated[int, typer.Option(help="Test examples per length.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the test data.")] = 0,
+) -> None:
+    """Run hand-set constructions through the runners' own evaluation and print accuracy by length."""
+    import numpy as np
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from expressivity.runners.evaluate import evaluate_by_length
+    from expressivity.theory import constructions
+
+    names = constructions.names() if name is None else [name]
+    for n in names:
+        built = constructions.build(n, max_length=max_length)  # ValueError naming the valid ones
+        lengths = built.test_lengths(max_length)
+        metrics = evaluate_by_length(
+            built.model, built.task, lengths, np.random.default_rng(seed), num_examples=examples, batch_size=8
+        )
+        table = Table(title=escape(f"{n}: {built.summary}"))
+        for column in ("length", "final", "token", "sequence", "scaled"):
+            table.add_column(column, justify="right")
+        for length in lengths:
+            m = metrics[length]
+            table.add_row(str(length), *(f"{m[k]:.4f}" for k in ("final_acc", "token_acc", "seq_acc", "scaled_acc")))
+        Console().print(table)
+
+
+@app.command("check")
+@friendly_errors
+def check_command(
+    store: Annotated[Path, typer.Option("--store", help="The SQLite result store.")] = Path("runs/results.sqlite"),
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on any contradiction or impossibility.")] = False,
+    runs: Annotated[bool, typer.Option("--runs", help="List the runs behind every cell.")] = False,
+) -> None:
+    """Hold every result in the store against the predictions: agree, contradict, inconclusive, or IMPOSSIBLE (a
+    result beating EXPRESS = no: a bug or a leak in the task)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from expressivity.runners.store import Store
+    from expressivity.theory import check
+    from expressivity.theory.check import FAILS, LEARNS
+
+    if not store.is_file():
+        raise ValueError(f"no result store at {store}; run `expressivity grid` or pass --store")
+    with Store(store) as opened:
+        cells = check(opened.rows())
+    table = Table(title=f"results against theory ({len(cells)} cells; learns >= {LEARNS}, fails <= {FAILS} scaled OOD)")
+    for column in ("task", "arch", "EXPRESS", "EXPECT", "observed: best / mean (runs)", "verdict"):
+        table.add_column(column)
+    style = {"impossible": "bold red", "contradict": "red", "agree": "green", "inconclusive": "dim"}
+    for c in cells:
+        params = " ".join(f"{k}={v}" for k, v in c.task_params.items())
+        obs = c.observed
+        seen = "-" if obs is None else f"{obs.category}: {obs.best:.3f} / {obs.mean:.3f} ({obs.runs})"
+        verdict = c.verdict.upper() if c.verdict == "impossible" else c.verdict
+        task = escape(f"{c.task} {params}".strip())
+        table.add_row(task, c.arch, c.express.value, c.expect.value, seen, f"[{style[c.verdict]}]{verdict}[/]")
+    console = Console()
+    console.print(table)
+    for c in cells:
+        if c.verdict in ("impossible", "contradict") or runs:
+            keys = ", ".join(f"{r.key} (seed {r.seed}, {r.status})" for r in c.runs)
+            if c.verdict == "impossible":
+                why = escape(c.express.reason)
+                console.print(
+                    f"[bold red]IMPOSSIBLE[/] {c.task}/{c.arch} learns although EXPRESS = no ({why}): "
+                    f"a bug or a leak in the task. Runs: {keys}"
+                )
+            elif c.verdict == "contradict":
+                expected = escape(f"expected {c.expect.value} ({c.expect.reason})")
+                console.print(f"[red]contradict[/] {c.task}/{c.arch}: {expected}. Runs: {keys}")
+            else:
+                console.print(f"{c.task}/{c.arch}: {keys}")
+        if c.note:
+            console.print(f"[yellow]note[/] {c.task}/{c.arch}: {escape(c.note)}")
+    if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
+        raise typer.Exit(STRICT_EXIT)

@@ -1,0 +1,110 @@
+"""An architecture's expressivity class, read from its config: which kinds of layer it stacks, in which order.
+
+    cls = arch_class("hybrid", {"pattern": "GGGA", "neg_eigval": True})
+    cls.layers          # ('householder[-1,1]', 'householder[-1,1]', 'householder[-1,1]', 'attention')
+    cls.label           # 'hybrid GGGA [-1,1]'
+    cls.before(HOUSEHOLDER_NEG, ATTENTION)   # True: a GDN(neg) layer comes before an attention layer
+
+Every model is a stack of layers of six kinds. GDN and DeltaNet layers have transitions exp(g) (I - beta k k^T), a
+generalised Householder matrix: with beta in [0, 1] its eigenvalues lie in [0, 1] (a nonnegative linear RNN), with
+`neg_eigval` (beta in [0, 2]) in [-1, 1]. A diagonal recurrence (Mamba/GLA-like) is a nonnegative linear RNN with decays
+in [0, 1] and is not one with `neg_eigval` (decays in [-1, 1]). Attention is its own kind; an LSTM is a nonlinear RNN.
+A hybrid's class depends on its pattern, e.g. whether a GDN layer comes before an attention layer (Olmo Hybrid Thm 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ATTENTION = "attention"
+HOUSEHOLDER_NONNEG = "householder[0,1]"
+HOUSEHOLDER_NEG = "householder[-1,1]"
+DIAGONAL_NONNEG = "diagonal[0,1]"
+DIAGONAL_NEG = "diagonal[-1,1]"
+NONLINEAR_RNN = "nonlinear-rnn"
+KINDS = (ATTENTION, HOUSEHOLDER_NONNEG, HOUSEHOLDER_NEG, DIAGONAL_NONNEG, DIAGONAL_NEG, NONLINEAR_RNN)
+
+DESCRIPTIONS = {
+    ATTENTION: "softmax attention (TC0 at log precision)",
+    HOUSEHOLDER_NONNEG: "GDN/DeltaNet with beta in [0,1]: eigenvalues in [0,1], a nonnegative linear RNN",
+    HOUSEHOLDER_NEG: "GDN/DeltaNet with beta in [0,2]: generalised Householder transitions, eigenvalues in [-1,1]",
+    DIAGONAL_NONNEG: "diagonal linear RNN with decays in [0,1] (Mamba/GLA-like), a nonnegative linear RNN",
+    DIAGONAL_NEG: "diagonal linear RNN with decays in [-1,1]",
+    NONLINEAR_RNN: "nonlinear RNN (LSTM)",
+}
+RECURRENT = frozenset(KINDS) - {ATTENTION}
+NONNEGATIVE = frozenset({HOUSEHOLDER_NONNEG, DIAGONAL_NONNEG})
+DIAGONAL = frozenset({DIAGONAL_NONNEG, DIAGONAL_NEG})
+# Layers whose fixed-depth stacks stay in TC0 at log precision (Merrill & Sabharwal 2023; Merrill et al. 2024).
+TC0_LAYERS = frozenset({ATTENTION, DIAGONAL_NONNEG, DIAGONAL_NEG})
+
+# Registry name -> the pattern letter of a single-kind model; a hybrid spells its own pattern.
+ARCH_LETTER = {"transformer": "A", "gdn": "G", "deltanet": "D", "diagonal": "M", "lstm": "L"}
+
+
+def _kind(letter: str, neg: bool) -> str:
+    if letter == "A":
+        return ATTENTION
+    if letter in "GD":
+        return HOUSEHOLDER_NEG if neg else HOUSEHOLDER_NONNEG
+    if letter == "M":
+        return DIAGONAL_NEG if neg else DIAGONAL_NONNEG
+    return NONLINEAR_RNN
+
+
+@dataclass(frozen=True)
+class ArchClass:
+    """A model's expressivity class: its layer kinds bottom to top, and the config it was read from."""
+
+    arch: str
+    pattern: str  # expanded letters, bottom to top; one letter for a single-kind model
+    neg_eigval: bool
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(_kind(letter, self.neg_eigval) for letter in self.pattern)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self.layers)
+
+    @property
+    def label(self) -> str:
+        """Short name of the class, e.g. 'transformer', 'gdn[-1,1]', 'hybrid GGGA [0,1]', 'lstm'."""
+        has_range = any(k != ATTENTION and k != NONLINEAR_RNN for k in self.layers)
+        span = ("[-1,1]" if self.neg_eigval else "[0,1]") if has_range else ""
+        if self.arch in ARCH_LETTER:
+            return f"{self.arch}{span}"
+        return f"{self.arch} {self.pattern}" + (f" {span}" if span else "")
+
+    def before(self, first: str | frozenset[str], then: str | frozenset[str]) -> bool:
+        """Does some layer of kind(s) `first` come below some layer of kind(s) `then`?"""
+        first = frozenset({first}) if isinstance(first, str) else first
+        then = frozenset({then}) if isinstance(then, str) else then
+        lows = [i for i, k in enumerate(self.layers) if k in first]
+        return bool(lows) and any(k in then for k in self.layers[lows[0] + 1 :])
+
+    def describe(self) -> str:
+        """One line per distinct layer kind, bottom-most first."""
+        seen = list(dict.fromkeys(self.layers))
+        return "; ".join(DESCRIPTIONS[k] for k in seen)
+
+
+def arch_class(arch: str, params: Mapping[str, Any] | None = None) -> ArchClass:
+    """The class of registry architecture `arch` built with `params` (the registry's defaults fill the rest).
+
+    `neg_eigval` widens every recurrent layer; a hybrid's `pattern` is its layer stack. An architecture the theory
+    does not know -> ValueError naming the known ones.
+    """
+    from expressivity import architectures
+
+    merged = {**architectures.param_defaults(arch), **dict(params or {})}
+    neg = bool(merged.get("neg_eigval", False))
+    if arch in ARCH_LETTER:
+        return ArchClass(arch=arch, pattern=ARCH_LETTER[arch], neg_eigval=neg)
+    if "pattern" in merged:  # the registry's own parser: one pattern grammar, ValueError on a bad one
+        return ArchClass(arch=arch, pattern=architectures.models.parse_pattern(merged["pattern"]), neg_eigval=neg)
+    known = ", ".join([*ARCH_LETTER, "any architecture with a `pattern` (hybrid)"])
+    raise ValueError(f"no expressivity class for architecture {arch!r}; the theory knows {known}")

@@ -1,0 +1,196 @@
+"""Complexity facts about a task, computed from the task itself wherever they can be.
+
+    facts = task_facts(tasks.make("word_problem", group="A5"))
+    facts.group.solvable         # False: A5 is not solvable, so its word problem is NC1-complete (Barrington 1989)
+    sorted(facts.properties)     # ['mod-odd', 'nc1-complete', 'parity', 'regular', 'word-problem']
+
+A word problem is NC1-complete when its group is not solvable and in TC0 otherwise, read from the group's own Cayley
+table (`tasks.groups`); a task's Chomsky level comes from the task (`task.level`). The predictions (`predictions.py`)
+never look at task names for complexity: they match these properties, so a new task with the right level or group is
+covered without touching the rule tables.
+
+Properties (what a rule can match):
+
+- kind of task: `word-problem` (a group's word problem, one element per step), `solvable-word-problem`,
+  `parity-task` (the word problem of Z2), `swap-word-problem` (S_n over its transpositions), `star-free`, `regular`,
+  `indexed-recall`, `state-recall`, `padded-formula` (boolean formulas with polynomial padding);
+- obstacles it contains: `parity` (restricted to some inputs it computes parity), `mod-odd` (it counts modulo an odd
+  prime), `nc1-complete`, `nonregular`, `unbounded-recall` (the state it needs grows with `length`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from expressivity.tasks.groups import group as make_group
+
+KIND_PROPERTIES = (
+    "word-problem",
+    "solvable-word-problem",
+    "parity-task",
+    "swap-word-problem",
+    "star-free",
+    "regular",
+    "indexed-recall",
+    "state-recall",
+    "padded-formula",
+)
+OBSTACLES = ("parity", "mod-odd", "nc1-complete", "nonregular", "unbounded-recall")
+PROPERTIES = KIND_PROPERTIES + OBSTACLES
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """What the predictions need to know about a finite group, computed from its Cayley table."""
+
+    name: str
+    order: int
+    solvable: bool
+    abelian: bool
+
+    @property
+    def odd_prime(self) -> int | None:
+        """The smallest odd prime dividing the order (then an element of that order exists, by Cauchy), or None."""
+        n = self.order
+        while n % 2 == 0:
+            n //= 2
+        p = 3
+        while p * p <= n:
+            if n % p == 0:
+                return p
+            p += 2
+        return n if n > 1 else None
+
+    @classmethod
+    def of(cls, name: str) -> GroupFacts:
+        g = make_group(name)
+        return cls(name=g.name, order=g.order, solvable=g.is_solvable, abelian=g.is_abelian)
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """A task's complexity facts: its declared level, the group inside it (if any) and the derived properties, with
+    one line per property saying how it was derived (`why`)."""
+
+    name: str
+    params: dict[str, Any]
+    family: str
+    level: str
+    group: GroupFacts | None
+    properties: frozenset[str]
+    why: dict[str, str] = field(default_factory=dict)
+
+    def has(self, prop: str) -> bool:
+        return prop in self.properties
+
+
+def _group_props(g: GroupFacts, why: dict[str, str], via: str = "") -> None:
+    """Obstacles a group's word problem carries: a subgroup's word problem is the restriction to its elements."""
+    if g.order % 2 == 0:
+        why["parity"] = f"{g.name} has an element of order 2 (its order {g.order} is even){via}"
+    if g.odd_prime is not None:
+        why["mod-odd"] = f"{g.name} has an element of order {g.odd_prime}{via}"
+    if not g.solvable:
+        why["nc1-complete"] = f"{g.name} is not solvable: its word problem is NC1-complete (Barrington 1989){via}"
+
+
+def _word_problem(g: GroupFacts, why: dict[str, str]) -> None:
+    why["word-problem"] = f"the word problem of {g.name}"
+    why["regular"] = "a finite group's word problem is a regular language"
+    if g.solvable:
+        why["solvable-word-problem"] = f"{g.name} is solvable: its word problem is in TC0"
+    if g.order == 2:
+        why["parity-task"] = "the word problem of Z2 is parity"
+    _group_props(g, why)
+
+
+def _swap_tracking(k: int, why: dict[str, str], what: str) -> GroupFacts:
+    """Tracking k items under swaps: the state lives in S_k. Obstacles come from restricting the swaps used."""
+    # S_k by its known facts: the Cayley table is only built for k <= 6 (one-line tokens), k reaches 26 here.
+    g = GroupFacts(name=f"S{k}", order=math.factorial(k), solvable=k <= 4, abelian=k <= 2)
+    if k >= 4:
+        why["parity"] = f"{what}: restricted to the swaps (0 1) and (2 3), whether 0 and 1 are exchanged is parity"
+    if k >= 3:
+        why["mod-odd"] = f"{what}: the pair of swaps (0 1)(1 2) is a 3-cycle, so reading every second step counts mod 3"
+    if k >= 5:
+        why["nc1-complete"] = f"{what}: swaps generate the non-solvable S{k}, an NC1-complete word problem (Barrington)"
+    return g
+
+
+def _from_level(level: str, why: dict[str, str]) -> None:
+    """Properties read from the task's declared level."""
+    low = level.lower()
+    if low.startswith("nc1-complete"):  # not "NC1 (..., NC1-complete for k >= 5)": parameters decide those
+        why["nc1-complete"] = f"the task's level is {level!r}"
+    if low in ("dcf", "cf", "cs") or low.startswith(("dcf", "cs ", "cf ")):
+        why["nonregular"] = f"the task's level is {level!r} (Chomsky hierarchy above regular)"
+    if low == "r" or low.startswith(("regular", "r ")):
+        why["regular"] = f"the task's level is {level!r}"
+    if "star-free" in low:
+        why["star-free"] = f"the task's level is {level!r}"
+        why["regular"] = "star-free languages are regular"
+    if "state growing with length" in low:  # e.g. copy; "not growing with length" (needle) must not match
+        why["unbounded-recall"] = f"the task's level says {level!r}"
+
+
+def task_facts(task) -> TaskFacts:
+    """Facts of a built task (`tasks.make(...)`): its level's properties, then what its parameters add."""
+    why: dict[str, str] = {}
+    _from_level(task.level, why)
+    params = dict(task.params)
+    group: GroupFacts | None = None
+    name = task.name
+    if name in ("parity", "parity_check"):
+        group = GroupFacts.of("Z2")
+    elif name == "modular_counting":
+        group = GroupFacts.of(f"Z{params['m']}")
+    elif name == "cycle_navigation":
+        group = GroupFacts.of(f"Z{params['cycle_length']}")  # steps -1, 0, +1 generate Z_m
+    elif name == "word_problem":
+        group = GroupFacts.of(params["group"])
+    if group is not None:
+        _word_problem(group, why)
+    elif name == "swap_word_problem":
+        group = _swap_tracking(params["n"], why, "swap-only tracking")
+        why["word-problem"] = f"the word problem of S{params['n']} over its transpositions"
+        why["swap-word-problem"] = why["word-problem"]
+        why["regular"] = "a finite group's word problem is a regular language"
+        if group.solvable:
+            why["solvable-word-problem"] = f"{group.name} is solvable"
+    elif name in ("pointer_tracking", "state_based_recall"):
+        why["regular" if name == "pointer_tracking" else "state-recall"] = (
+            "finitely many variables: a finite-state program" if name == "pointer_tracking" else
+            "pointer tracking (a finite-state program) then a lookup of bits[address] among m bits"
+        )  # fmt: skip
+        if params["ops"] in ("swap", "mixed"):
+            group = _swap_tracking(params["num_vars"], why, "pointer swaps")
+        if name == "state_based_recall":
+            why["unbounded-recall"] = "m = max(n, num_vars) bits grows with the number of lines unless m is fixed"
+            if params.get("m") is not None:
+                del why["unbounded-recall"]
+    elif name == "indexed_recall":
+        why["indexed-recall"] = "look up one of `length` bits by its index"
+        why["unbounded-recall"] = "every one of the `length` bits may be asked"
+    elif name in ("flip_flop", "even_pairs"):
+        why["star-free"] = "a star-free (aperiodic) regular language"
+        why["regular"] = "star-free languages are regular"
+    elif name == "modular_arithmetic":
+        _group_props(GroupFacts.of(f"Z{params['modulus']}"), why, via=" (sums of residues)")
+    elif name == "boolean_formula":
+        why["nc1-complete"] = "boolean formula evaluation is NC1-complete (Buss 1987)"
+        why["nonregular"] = "balanced parentheses of unbounded depth"
+        if params.get("pad_factor", 0) > 0:
+            why["padded-formula"] = f"padded by pad_factor={params['pad_factor']} x n^{params['pad_power']} symbols"
+    elif name == "dyck" and params.get("max_depth") is not None:
+        why.pop("nonregular", None)
+    return TaskFacts(
+        name=name,
+        params=params,
+        family=task.family,
+        level=task.level,
+        group=group,
+        properties=frozenset(why),
+        why=why,
+    )

@@ -1,0 +1,59 @@
+"""`expressivity predict | construct | check` as a user runs them, `check` against a real result store."""
+
+from typer.testing import CliRunner
+
+from expressivity.runners.cli import app
+from expressivity.runners.config import resolve
+from expressivity.runners.store import Store, owner_id
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args), terminal_width=200)
+
+
+def test_predict_prints_both_answers_with_sources():
+    result = invoke("predict", "parity", "gdn", "--set", "neg_eigval=false")
+    assert result.exit_code == 0, result.output
+    assert "EXPRESS: no" in result.output and "EXPECT: fails" in result.output and "Grazzi" in result.output
+
+
+def test_predict_bad_input_is_one_line():
+    result = invoke("predict", "parity", "nosuch")
+    assert result.exit_code == 2 and result.output.startswith("error:") and "Traceback" not in result.output
+
+
+def test_construct_prints_accuracy_by_length():
+    result = invoke("construct", "parity", "--max-length", "64", "--examples", "8")
+    assert result.exit_code == 0, result.output
+    assert "64" in result.output and "1.0000" in result.output
+
+
+def _store_with(path, runs):
+    """A store holding finished runs: (task, arch, sets, ood scaled accuracy) each."""
+    with Store(path) as store:
+        for task, arch, sets, ood in runs:
+            config = resolve(task, arch, sets)
+            store.enqueue([config])
+            key, _ = store.claim(owner_id())
+            summary = {"id": {"scaled_acc": 1.0}, "ood": {"scaled_acc": ood, "lengths": [64]}}
+            assert store.finish(key, owner_id(), {"status": "done", "metrics": {}, "summary": summary})
+
+
+def test_check_reads_the_store_and_strict_fails_on_contradiction(tmp_path):
+    path = tmp_path / "results.sqlite"
+    _store_with(path, [("parity", "lstm", {}, 1.0), ("parity", "transformer", {"seed": 1}, 0.0)])
+    result = invoke("check", "--store", str(path), "--strict")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("agree") == 2
+
+    _store_with(path, [("parity", "gdn", {}, 0.98)])  # beats EXPRESS = no
+    result = invoke("check", "--store", str(path), "--strict")
+    assert result.exit_code == 1 and "IMPOSSIBLE" in result.output and "gdn[0,1]" in result.output
+    assert invoke("check", "--store", str(path)).exit_code == 0
+
+
+def test_check_without_a_store_is_one_line(tmp_path):
+    result = invoke("check", "--store", str(tmp_path / "none.sqlite"))
+    assert result.exit_code == 2 and result.output.startswith("error: no result store")

@@ -1,0 +1,97 @@
+"""Predictions as data: the cells the literature states, the class read from a config, and table consistency."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from expressivity import architectures, tasks
+from expressivity.theory import arch_class, predict, task_facts
+from expressivity.theory.answers import EXPECT_VALUES, EXPRESS_VALUES
+from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, HOUSEHOLDER_NONNEG, NONLINEAR_RNN
+from expressivity.theory.express import matching
+
+NEG = {"neg_eigval": True}
+CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examples of the issue and THEORY.md
+    ("parity", {}, "transformer", {}, "yes", "fails"),
+    ("parity", {}, "gdn", {}, "no", "fails"),
+    ("parity", {}, "gdn", NEG, "yes", "learns"),
+    ("parity", {}, "diagonal", {}, "no", "fails"),
+    ("parity", {}, "diagonal", NEG, "yes", "learns"),
+    ("parity", {}, "lstm", {}, "yes", "learns"),
+    ("modular_arithmetic", {}, "deltanet", {}, "unknown", "partial"),
+    ("modular_arithmetic", {}, "deltanet", NEG, "yes", "learns"),
+    ("modular_counting", {"m": 3}, "diagonal", NEG, "no", "unknown"),
+    ("word_problem", {"group": "A5"}, "transformer", {}, "no", "depth-grows"),
+    ("word_problem", {"group": "S4"}, "transformer", {}, "yes", "depth-grows"),
+    ("word_problem", {"group": "S5"}, "gdn", {}, "no", "fails"),
+    ("swap_word_problem", {"n": 5}, "gdn", NEG, "yes", "learns"),
+    ("indexed_recall", {}, "lstm", {}, "no", "state-bound"),
+    ("indexed_recall", {}, "gdn", NEG, "no", "state-bound"),
+    ("indexed_recall", {}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
+    ("state_based_recall", {}, "transformer", {}, "no", "unknown"),
+    ("state_based_recall", {}, "gdn", NEG, "no", "state-bound"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "yes", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "AMMM", **NEG}, "no", "unknown"),
+    ("boolean_formula", {}, "transformer", {}, "no", "unknown"),
+    ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
+    ("dyck", {}, "lstm", {}, "no", "unknown"),
+    ("flip_flop", {}, "diagonal", {}, "yes", "learns"),
+]
+
+
+@pytest.mark.parametrize(("task", "tp", "arch", "mp", "express", "expect"), CASES)
+def test_stated_cells(task, tp, arch, mp, express, expect):
+    p = predict(task, arch, task_params=tp, model_params=mp)
+    assert (p.express.value, p.expect.value) == (express, expect), p.render()
+
+
+def test_answers_carry_reasons_and_sources():
+    p = predict("parity", "gdn")
+    assert "nonnegative eigenvalues" in p.express.reason and "Grazzi" in p.express.citation
+    assert p.express.assumptions and "0.017" in p.expect.reason
+    text = p.render()
+    assert "EXPRESS: no" in text and "EXPECT: fails" in text and "source:" in text
+
+
+def test_class_comes_from_the_config():
+    assert arch_class("gdn").layers == (HOUSEHOLDER_NONNEG,)
+    assert arch_class("gdn", {"neg_eigval": True}).layers == (HOUSEHOLDER_NEG,)
+    cls = arch_class("hybrid", {"pattern": "GA*2", "neg_eigval": True})
+    assert cls.layers == (HOUSEHOLDER_NEG, ATTENTION) * 2 and cls.label == "hybrid GAGA [-1,1]"
+    assert arch_class("lstm").layers == (NONLINEAR_RNN,) and arch_class("lstm").label == "lstm"
+    # the registry's default hybrid pattern fills in what the config leaves out
+    assert len(arch_class("hybrid").layers) == len(architectures.param_defaults("hybrid")["pattern"])
+    with pytest.raises(ValueError, match="pattern"):
+        arch_class("hybrid", {"pattern": "GXA"})
+
+
+@given(st.lists(st.sampled_from("AG"), min_size=1, max_size=6).map("".join), st.booleans())
+def test_state_based_recall_needs_gdn_before_attention(pattern, neg):
+    """Olmo Hybrid Thm 1: one alternation G -> A suffices; our table claims nothing without it."""
+    p = predict("state_based_recall", "hybrid", model_params={"pattern": pattern, "neg_eigval": neg})
+    g_then_a = "G" in pattern and "A" in pattern[pattern.index("G") :]
+    assert (p.express.value == "yes") == (g_then_a and neg)
+    if "A" not in pattern:
+        assert p.express.value == "no"  # a bounded state cannot recall m bits
+
+
+ARCHS = [
+    (name, params)
+    for name in ("transformer", "gdn", "deltanet", "diagonal", "lstm")
+    for params in ({}, NEG)
+    if not (params and name in ("transformer", "lstm"))
+] + [("hybrid", {"pattern": p, "neg_eigval": n}) for p in ("GGGA", "AG", "GA", "MA", "LA", "GL") for n in (False, True)]
+
+
+def test_no_cell_is_both_possible_and_impossible():
+    """The table is consistent: for every registered task and these classes, no 'yes' rule and 'no' rule meet."""
+    for name in tasks.names():
+        facts = task_facts(tasks.make(name))
+        for arch, params in ARCHS:
+            values = {r.answer.value for r in matching(facts, arch_class(arch, params))}
+            assert values != {"yes", "no"}, (name, arch, params)
+            p = predict(name, arch, model_params=params)
+            assert p.express.value in EXPRESS_VALUES and p.expect.value in EXPECT_VALUES
+            assert p.express.reason and p.expect.reason
+            for answer in (p.express, p.expect):
+                assert answer.value == "unknown" or answer.sources, (name, arch, answer)
