@@ -100,7 +100,21 @@ def gated_delta_rule(
 
 # ---- the `auto` choice: first-use self-check of the fast backend against `torch` ------------------------------------
 TOLERANCE = {torch.bfloat16: 1e-2, torch.float16: 1e-2, torch.float32: 5e-3, torch.float64: 5e-3}
-_CHOICE: dict[tuple[str, str, torch.dtype], str] = {}  # (fast backend, device, dtype) -> backend used
+_CHOICE: dict[tuple, str] = {}  # (fast backend, device, dtype, (H, K, V)) -> backend used
+
+# Shapes a fast backend is known to crash on. A crash such as a CUDA illegal memory access poisons the whole CUDA
+# context, so the self-check cannot catch it and fall back: such shapes must never be tried. Seen: fla-core 0.4.2 with
+# triton 3.6 on an H200 (2026-11-28) crashed at H=2, K=32, V=64 (the tiny preset) and passed at H=4, K=64, V=128.
+MIN_KEY_DIM = {"fla": 64}
+
+
+def known_unsafe(name: str, shape: tuple[int, int, int]) -> str:
+    """Why backend `name` must not be tried at (H, K, V), in words; "" when nothing is known against it."""
+    key_dim = shape[1]
+    least = MIN_KEY_DIM.get(name)
+    if least is not None and key_dim < least:
+        return f"its kernels crashed the CUDA context at key head dim {key_dim} < {least} (fla-core 0.4.2, H200)"
+    return ""
 
 
 def _rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -169,16 +183,17 @@ def resolve_backend(
     backend: str, device: torch.device | str, dtype: torch.dtype, *, shape: tuple[int, int, int] = (2, 32, 64)
 ) -> str:
     """The backend to run: `backend` itself unless it is "auto"; "auto" means the device's fast backend (fla on CUDA)
-    if it passes `self_check` on this (device, dtype), checked once per process, else `torch` with one warning."""
+    if this shape is not `known_unsafe` and it passes `self_check` on this (device, dtype, shape), decided once per
+    process, else `torch` with one warning."""
     if backend != "auto":
         return backend
     device = torch.device(device)
     fast = FAST_BACKEND.get(device.type)
     if fast is None:  # no fast backend for this device (CPU): `torch` is the path, nothing to warn about
         return "torch"
-    key = (fast, str(device), dtype)
+    key = (fast, str(device), dtype, tuple(shape))  # per shape: fla compiles and may fail per shape
     if key not in _CHOICE:
-        reason = self_check(fast, device, dtype, shape)
+        reason = known_unsafe(fast, shape) or self_check(fast, device, dtype, shape)
         _CHOICE[key] = "torch" if reason else fast
         if reason:
             warnings.warn(

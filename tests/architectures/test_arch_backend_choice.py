@@ -99,3 +99,29 @@ def test_self_check_catches_a_wrong_gradient(monkeypatch):
     reason = gdn.self_check("wrong_grad", torch.device("cpu"), torch.float32)
     assert reason.startswith("its dv differs from torch")
     assert gdn.self_check("torch", torch.device("cpu"), torch.float32) == ""
+
+
+def test_a_shape_known_to_crash_is_never_tried(fake_fast, monkeypatch):
+    """A crash that kills the CUDA context cannot be caught by the self-check, so such shapes are not even tried."""
+    calls = []
+
+    def counting(*args):
+        calls.append(args[1].shape[-1])  # K
+        return gdn.BACKENDS["torch"](*args)
+
+    monkeypatch.setitem(gdn.BACKENDS, "counting", counting)
+    monkeypatch.setitem(gdn.MIN_KEY_DIM, "counting", 64)
+    fake_fast("counting")
+    with pytest.warns(RuntimeWarning, match="crashed the CUDA context at key head dim 32"):
+        assert gdn.resolve_backend("auto", "cpu", torch.float32, shape=(2, 32, 64)) == "torch"
+    assert calls == [], "the unsafe shape must not run the backend at all"
+    with warnings.catch_warnings():  # another shape is decided on its own, by the self-check
+        warnings.simplefilter("error")
+        assert gdn.resolve_backend("auto", "cpu", torch.float32, shape=(2, 64, 128)) == "counting"
+    assert calls and set(calls) == {64}
+
+
+def test_fla_is_known_unsafe_below_key_dim_64_only():
+    assert "32" in gdn.known_unsafe("fla", (2, 32, 64))
+    assert gdn.known_unsafe("fla", (4, 64, 128)) == ""
+    assert gdn.known_unsafe("torch", (2, 32, 64)) == ""
