@@ -20,6 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+TaskArgument = Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")]
+ArchArgument = Annotated[str, typer.Argument(help="Architecture name (see `expressivity archs`).")]
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="key=value for a task, model or training parameter (repeatable)."),
@@ -91,7 +93,7 @@ def list_archs(
 @app.command()
 @friendly_errors
 def sample(
-    task: Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")],
+    task: TaskArgument,
     length: Annotated[int, typer.Option(help="The task's own size: bits, group elements, program lines...")] = 8,
     num: Annotated[int, typer.Option("-n", "--num", help="How many examples.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the numpy generator.")] = 0,

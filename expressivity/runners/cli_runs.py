@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from expressivity.runners.cli import SetOption, app, friendly_errors
+from expressivity.runners.cli import ArchArgument, SetOption, TaskArgument, app, friendly_errors
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
 DEFAULT_STORE = Path("runs/results.sqlite")
@@ -79,8 +79,8 @@ def _print_metrics(row: dict[str, Any]) -> None:
 @app.command("train")
 @friendly_errors
 def train_command(
-    task: Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")],
-    arch: Annotated[str, typer.Argument(help="Architecture name (see `expressivity archs`).")],
+    task: TaskArgument,
+    arch: ArchArgument,
     sets: SetOption = None,
     store: StoreOption = DEFAULT_STORE,
     device: Annotated[str, typer.Option(help="auto (cuda when visible), cpu, cuda, cuda:1, ...")] = "auto",

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from expressivity.runners.cli import SetOption, app, friendly_errors
+from expressivity.runners.cli import ArchArgument, SetOption, TaskArgument, app, friendly_errors
 
 STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere in the CLI)
 
@@ -20,8 +20,8 @@ STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere i
 @app.command("predict")
 @friendly_errors
 def predict_command(
-    task: Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")],
-    arch: Annotated[str, typer.Argument(help="Architecture name (see `expressivity archs`).")],
+    task: TaskArgument,
+    arch: ArchArgument,
     sets: SetOption = None,
 ) -> None:
     """What theory says about TASK on ARCH: can the class express it (a theorem), and is it expected to learn it (the
