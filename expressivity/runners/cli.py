@@ -116,7 +116,7 @@ def sample(
 
 
 # Command modules register themselves on `app`; imported last because they import `app` from here.
-from expressivity.runners import cli_runs, cli_theory  # noqa: E402, F401  (train, grid, status; predict, construct, check)
+from expressivity.runners import cli_reports, cli_runs, cli_theory  # noqa: E402, F401  (reports, runs, theory)
 
 
 def main() -> None:

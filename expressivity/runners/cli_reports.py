@@ -1,0 +1,156 @@
+"""The report commands of the CLI: `table` and `reproduce`, registered on the `app` of cli.py when it imports this.
+
+expressivity reproduce negative-eigenvalues --quick        # the reduced CPU grid (~10 min on 2 cores), then its table
+expressivity reproduce chomsky --dry-run                   # list the full grid's runs and their stored status
+expressivity table negative-eigenvalues --format latex --plot results/negative-eigenvalues
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from expressivity.runners import presets
+from expressivity.runners.cli import SetOption, app, friendly_errors
+from expressivity.runners.cli_runs import DEFAULT_STORE, StoreOption, _counts_text, _label, _pool, _varying
+
+PresetArgument = Annotated[str, typer.Argument(help=f"A preset: {', '.join(presets.names())}.")]
+QuickOption = Annotated[bool, typer.Option("--quick", help="The reduced CPU grid of the preset.")]
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", help="Write accuracy-by-length curves and a heatmap (PNG) into this folder.")
+]
+
+
+def _emit(preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Path | None, plot: Path | None) -> None:
+    from expressivity.runners.tables import render, table_cells
+
+    cells = table_cells(preset, rows, quick=quick)
+    text = render(cells, preset, fmt, quick=quick)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        typer.echo(f"wrote {out}")
+    else:
+        typer.echo(text)
+    if plot is not None:
+        from expressivity.runners.plots import write_plots
+
+        for path in write_plots(cells, preset, plot, quick=quick):
+            typer.echo(f"wrote {path}")
+
+
+@app.command("table")
+@friendly_errors
+def table_command(
+    name: Annotated[str | None, typer.Argument(help="A preset (default: every preset with runs in the store).")] = None,
+    quick: QuickOption = False,
+    fmt: Annotated[str, typer.Option("--format", help="markdown, csv or latex.")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the table to this file instead of stdout.")] = None,
+    plot: PlotOption = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
+    --quick, a preset with no full-grid runs shows its quick grid."""
+    from expressivity.runners.store import Store
+    from expressivity.runners.tables import FORMATS, select
+
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if not store.is_file():
+        raise ValueError(f"no result store at {store}; run `expressivity reproduce NAME` first, or pass --store")
+    with Store(store) as st:
+        rows = st.rows()
+    chosen = [presets.get(name)] if name is not None else [presets.get(n) for n in presets.names()]
+    shown = 0
+    for preset in chosen:
+        use_quick = quick or not select(preset, rows)  # a preset run only --quick shows its quick table
+        if name is None and not select(preset, rows, quick=use_quick):
+            continue
+        if len(chosen) > 1 and (out is not None or plot is not None):
+            raise ValueError("--out and --plot need one preset: name it")
+        _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot)
+        shown += 1
+    if not shown:
+        raise ValueError(f"no runs of any preset in {store}; presets: {', '.join(presets.names())}")
+
+
+@app.command("reproduce")
+@friendly_errors
+def reproduce_command(
+    name: PresetArgument,
+    quick: QuickOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the runs and their stored status; run nothing.")
+    ] = False,
+    sets: SetOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    per_gpu: Annotated[int, typer.Option(help="Runs at a time on each visible GPU (tiny models pack well).")] = 4,
+    cpu_workers: Annotated[
+        int | None, typer.Option(help="Worker processes without a GPU (default: one per core, one thread each).")
+    ] = None,
+    cpu: Annotated[bool, typer.Option("--cpu", help="Run on CPU processes even when GPUs are visible.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="markdown, csv or latex.")] = "markdown",
+    plot: PlotOption = None,
+) -> None:
+    """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
+    --quick runs the reduced grid meant for a CPU in about 10 minutes."""
+    from expressivity.runners.options import parse_sets
+    from expressivity.runners.store import Store
+
+    preset = presets.get(name)
+    grid = preset.grid(quick=quick, sets=parse_sets(sets))
+    keys, shown = grid.keys, _varying(grid.configs)
+    typer.echo(f"{grid.name}: {preset.summary}")
+    if quick:
+        typer.echo(f"--quick is a reduced CPU grid; the GPU grid is needed for {preset.needs_gpu}.")
+    elif preset.budget:
+        typer.echo(f"GPU budget: {preset.budget}.")
+    if dry_run:
+        stored = {}
+        if store.is_file():
+            with Store(store) as st:
+                stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
+        for key, config in zip(keys, grid.configs, strict=True):
+            typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {_label(config, shown)}")
+        typer.echo(f"{len(keys)} runs in {grid.name} (steps {_steps(grid.configs)})")
+        return
+    if cpu_workers is None and (cpu or not _gpus()):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cpu_workers = max(1, min(cores, len(keys)))  # tiny models run best at one thread per process
+    with Store(store) as st:
+        added = st.enqueue(grid.configs, grid=grid.name)
+        typer.echo(f"{len(keys)} runs ({added} new); " + _counts_text(st.counts(keys)))
+        pool = _pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
+                     log_dir=st.path.parent / "logs" / grid.name)  # fmt: skip
+        typer.echo(f"{pool.capacity} slot(s)")
+        started = time.monotonic()
+
+        def report(key: str, result: dict) -> None:
+            ood = ((result.get("summary") or {}).get("ood") or {}).get("scaled_acc")
+            tail = f"ood scaled_acc {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
+            label = _label(grid.configs[keys.index(key)], shown)
+            typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {label}  {tail}")
+
+        from expressivity.runners.workers import drive
+
+        counts = drive(st, keys, pool, on_finish=report)
+        typer.echo(f"{grid.name} finished in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
+        rows = st.rows()
+    _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot)
+    if quick:
+        typer.echo(f"Needs the GPU grid (`expressivity reproduce {name}` on a GPU machine): {preset.needs_gpu}.")
+
+
+def _steps(configs: list[dict]) -> str:
+    values = sorted({c["train"]["steps"] for c in configs})
+    return ", ".join(map(str, values))
+
+
+def _gpus() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,0 +1,201 @@
+"""A preset's table from store rows: our number beside the published one, and the theory verdict of every cell.
+
+    with Store(path) as st:
+        cells = table_cells(presets.get("negative-eigenvalues"), st.rows())
+    print(render(cells, preset, "markdown"))     # or "csv", "latex"
+
+One line per (task row, architecture column), long format, so the published number sits in the column beside ours
+whatever the number of architectures. A store row belongs to a preset's table when its run key is in the preset's
+grid, or it was queued under the grid's name (runs made with extra `--set`s), and its config matches a row and a
+column. The verdict is `theory.check` on the cell's runs (it always reads out-of-distribution scaled accuracy, whatever
+the table shows).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from expressivity.runners.presets import Column, Preset, Published, Row
+
+FORMATS = ("markdown", "csv", "latex")
+
+
+@dataclass(frozen=True)
+class TableCell:
+    """One line of a table: our summary over the cell's finished runs, the published number and the verdicts."""
+
+    row: str
+    column: str
+    best: float | None  # the headline (best over seeds); with a depth metric, the smallest depth that passed
+    mean: float | None
+    done: int  # finished runs (status done)
+    runs: int  # runs of the cell in the store, whatever their status
+    max_depth: int | None = None  # depth metric: the deepest model tried (a cell of None reads "> max_depth")
+    published: Published | None = None
+    express: str = "-"
+    expect: str = "-"
+    verdict: str = "inconclusive"
+    curve: Mapping[int, float] = field(default_factory=dict)  # the metric by test length, mean over seeds
+
+
+def _matches(config: Mapping[str, Any], row: Row, column: Column) -> bool:
+    if config["task"] != row.task or config["arch"] != column.arch:
+        return False
+    if any(config["task_params"].get(k) != v for k, v in row.params.items()):
+        return False
+    # eval_lengths may be changed on the command line; the training lengths are what tells rows apart.
+    if any(config["train"].get(k) != v for k, v in row.train.items() if k != "eval_lengths"):
+        return False
+    return all(_model_param(config, column.arch, k) == v for k, v in column.params.items())
+
+
+def _model_param(config: Mapping[str, Any], arch: str, key: str) -> Any:
+    if key in config["model_params"]:
+        return config["model_params"][key]
+    from expressivity import architectures
+
+    return architectures.param_defaults(arch).get(key)
+
+
+def select(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False) -> list[Mapping[str, Any]]:
+    """The store rows that belong to the preset's (quick) grid."""
+    keys = set(preset.grid(quick=quick).keys)
+    name = preset.grid_name(quick=quick)
+    return [r for r in rows if r["key"] in keys or r.get("grid") == name]
+
+
+def _value(row: Mapping[str, Any], metric) -> float | None:
+    value = ((row.get("summary") or {}).get(metric.split) or {}).get(metric.field)
+    return None if value is None else float(value) * metric.scale
+
+
+def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False) -> list[TableCell]:
+    """Every (row, column) of the preset's layout, in layout order, summarised from the preset's store rows."""
+    from expressivity.theory import check
+
+    chosen = select(preset, rows, quick=quick)
+    table_rows, columns = preset.layout(quick=quick)
+    metric = preset.metric
+    out = []
+    for row in table_rows:
+        for column in columns:
+            members = [r for r in chosen if _matches(r["config"], row, column)]
+            done = [r for r in members if r["status"] == "done" and _value(r, metric) is not None]
+            best = mean = max_depth = None
+            if metric.depth_threshold is not None:
+                depths = sorted({_model_param(r["config"], column.arch, "n_layers") or 0 for r in members})
+                max_depth = depths[-1] if depths else None
+                passed = [_model_param(r["config"], column.arch, "n_layers") for r in done]
+                passed = [d for d, r in zip(passed, done, strict=True) if _value(r, metric) >= metric.depth_threshold]
+                best = float(min(passed)) if passed else None
+            elif done:
+                values = [_value(r, metric) for r in done]
+                best, mean = max(values), sum(values) / len(values)
+            verdict = express = expect = "-"
+            if members:
+                cells = check(members)  # loudest first; a preset column is one architecture class
+                verdict, express, expect = cells[0].verdict, cells[0].express.value, cells[0].expect.value
+            out.append(
+                TableCell(
+                    row=row.label,
+                    column=column.label,
+                    best=best,
+                    mean=mean,
+                    done=len(done),
+                    runs=len(members),
+                    max_depth=max_depth,
+                    published=preset.published.get((row.published_as, column.label)),
+                    express=express,
+                    expect=expect,
+                    verdict=verdict if members else "no runs",
+                    curve=_curve(done, metric),
+                )
+            )
+    return out
+
+
+def _curve(done: list[Mapping[str, Any]], metric) -> dict[int, float]:
+    """Mean over runs of the metric's field at each test length (lengths every run has)."""
+    if not done:
+        return {}
+    lengths = set.intersection(*(set(r.get("metrics") or {}) for r in done))
+    return {
+        int(n): sum(float(r["metrics"][n][metric.field]) for r in done) * metric.scale / len(done)
+        for n in sorted(lengths)
+    }
+
+
+# ---- rendering -------------------------------------------------------------------------------------------------------
+HEADER = ("task", "model", "ours (best)", "ours (mean)", "runs done", "published", "source", "EXPRESS", "EXPECT",
+          "verdict")  # fmt: skip
+
+
+def _number(value: float | None, preset: Preset) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if preset.metric.scale == 100 else f"{value:.3f}"
+
+
+def _fields(cell: TableCell, preset: Preset) -> list[str]:
+    if preset.metric.depth_threshold is not None:
+        ours = f"{cell.best:.0f}" if cell.best is not None else (f"> {cell.max_depth}" if cell.done else "-")
+        mean = "-"
+    else:
+        ours, mean = _number(cell.best, preset), _number(cell.mean, preset)
+    pub = cell.published
+    published = "-" if pub is None else pub.value if isinstance(pub.value, str) else _number(pub.value, preset)
+    return [cell.row, cell.column, ours, mean, f"{cell.done}/{cell.runs}", published,
+            "-" if pub is None else pub.source, cell.express, cell.expect, cell.verdict]  # fmt: skip
+
+
+def _sources(cells: list[TableCell]) -> list[str]:
+    from expressivity.theory.sources import SOURCES
+
+    keys = dict.fromkeys(c.published.source for c in cells if c.published is not None)
+    return [f"{k}: {SOURCES.get(k, k)}" for k in keys]
+
+
+def render(cells: list[TableCell], preset: Preset, fmt: str = "markdown", *, quick: bool = False) -> str:
+    """The table as markdown, CSV or LaTeX text."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not valid; choose one of {', '.join(FORMATS)}")
+    lines = [_fields(c, preset) for c in cells]
+    title = f"{preset.grid_name(quick=quick)}: {preset.summary}"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["preset", *HEADER])
+        writer.writerows([preset.grid_name(quick=quick), *line] for line in lines)
+        return buf.getvalue()
+    if fmt == "markdown":
+        out = [f"### {title}", "", f"Metric: {preset.metric.describe}.", ""]
+        out.append("| " + " | ".join(HEADER) + " |")
+        out.append("|" + "|".join("---" if i < 2 else "---:" if i < 6 else "---" for i in range(len(HEADER))) + "|")
+        out += ["| " + " | ".join(line) + " |" for line in lines]
+        sources = _sources(cells)
+        if sources:
+            out += ["", "Sources: " + "; ".join(sources) + "."]
+        return "\n".join(out) + "\n"
+    out = [
+        "% " + title,
+        "\\begin{tabular}{ll" + "r" * 4 + "l" * 4 + "}",
+        "\\hline",
+        " & ".join(_tex(h) for h in HEADER) + " \\\\",
+        "\\hline",
+    ]
+    out += [" & ".join(_tex(v) for v in line) + " \\\\" for line in lines]
+    out += ["\\hline", "\\end{tabular}", f"% metric: {preset.metric.describe}"]
+    return "\n".join(out) + "\n"
+
+
+_TEX = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$",
+                      "^": r"\^{}", "{": r"\{", "}": r"\}", "~": r"\~{}"})  # fmt: skip
+
+
+def _tex(text: str) -> str:
+    """Escape LaTeX's special characters (one pass, so an escape is never escaped again)."""
+    return text.translate(_TEX)

@@ -1,0 +1,84 @@
+"""Presets as data: every grid (full and quick) resolves, the quick grids are genuinely reduced CPU grids, the row
+protocols and command-line overrides reach the runs, and every published number names a real cell and source."""
+
+import pytest
+
+from expressivity.runners import presets
+from expressivity.runners.evaluate import METRICS
+from expressivity.theory.sources import SOURCES
+
+ALL = [presets.get(n) for n in presets.names()]
+IDS = presets.names()
+
+
+def _cost(configs) -> int:
+    """Training examples over the whole grid: a proxy of its CPU time."""
+    return sum(c["train"]["steps"] * c["train"]["batch_size"] for c in configs)
+
+
+def test_the_issue_presets_are_registered():
+    assert presets.names() == ["olmo-hybrid", "negative-eigenvalues", "chomsky", "illusion-of-state", "alternations"]
+    with pytest.raises(ValueError, match="valid: olmo-hybrid, negative-eigenvalues, chomsky"):
+        presets.get("nope")
+
+
+@pytest.mark.parametrize("preset", ALL, ids=IDS)
+def test_full_grid_is_every_row_column_and_seed(preset):
+    grid = preset.grid()
+    sweeps = 1
+    for values in preset.sweep.values():
+        sweeps *= len(values)
+    assert len(grid.configs) == len(preset.rows) * len(preset.columns) * len(preset.seeds) * sweeps
+    assert len(set(grid.keys)) == len(grid.keys)
+    assert {c["seed"] for c in grid.configs} == set(preset.seeds) and len(preset.seeds) >= 3
+    assert preset.metric.field in METRICS and preset.budget
+
+
+@pytest.mark.parametrize("preset", ALL, ids=IDS)
+def test_quick_grid_is_a_reduced_cpu_grid(preset):
+    full, quick = preset.grid().configs, preset.grid(quick=True).configs
+    assert 0 < len(quick) <= 16 and len(quick) < len(full)
+    assert _cost(quick) * 10 < _cost(full)
+    for c in quick:
+        assert c["train"]["steps"] <= 600 and c["train"]["batch_size"] <= 64 and c["size"] == "tiny"
+    assert set(preset.quick.columns) <= {c.label for c in preset.columns}
+    assert preset.needs_gpu
+
+
+@pytest.mark.parametrize("preset", ALL, ids=IDS)
+def test_published_numbers_name_real_cells_and_sources(preset):
+    rows = {r.label for r in preset.rows}
+    columns = {c.label for c in preset.columns}
+    for (row, column), pub in preset.published.items():
+        assert row in rows and column in columns and pub.source in SOURCES
+    for row in preset.quick.rows:
+        assert row.published_as in rows
+
+
+def test_negative_eigenvalues_quick_holds_the_parity_separation():
+    quick = presets.get("negative-eigenvalues").grid(quick=True).configs
+    gdn = {(c["model_params"]["neg_eigval"], c["seed"]) for c in quick if c["arch"] == "gdn" and c["task"] == "parity"}
+    assert gdn == {(True, 0), (True, 1), (False, 0), (False, 1)}
+    assert all(c["train"]["train_max_length"] == 40 and max(c["train"]["eval_lengths"]) == 256 for c in quick)
+
+
+def test_published_grazzi_numbers_are_the_papers():
+    pub = presets.get("negative-eigenvalues").published
+    assert pub[("parity", "transformer")].value == 0.022
+    assert pub[("mod arithmetic", "deltanet[-1,1]")].value == 0.971
+    assert pub[("mod arithmetic with brackets", "diagonal[0,1]")].value == 0.123
+    assert presets.get("chomsky").published[("parity (R)", "transformer")].value == 52.0
+
+
+def test_row_protocols_and_command_line_sets_reach_the_runs():
+    illusion = presets.get("illusion-of-state")
+    for c in illusion.grid().configs:
+        n = c["train"]["train_max_length"]
+        assert c["train"]["train_min_length"] == n and c["train"]["eval_lengths"] == (n,)
+        assert c["model_params"]["n_layers"] in (1, 2, 3, 4)
+    assert {c["train"]["train_max_length"] for c in illusion.grid().configs} == {8, 16, 32, 64}
+    olmo = presets.get("olmo-hybrid").grid(sets={"steps": 7, "eval_lengths": [4, 16, 20]}).configs
+    assert {c["train"]["steps"] for c in olmo} == {7} and {c["train"]["eval_lengths"] for c in olmo} == {(4, 16, 20)}
+    assert {c["train"]["train_max_length"] for c in olmo} == {16}
+    with pytest.raises(ValueError, match="unknown key 'nope'"):
+        presets.get("chomsky").grid(quick=True, sets={"nope": 1})

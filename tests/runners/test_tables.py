@@ -1,0 +1,185 @@
+"""Tables and plots from a small synthetic store written through the real Store API: our numbers against a plain
+oracle, the published column, the theory verdicts, each format, the PNGs, and the `table` / `reproduce` commands."""
+
+import csv
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from expressivity.runners import presets
+from expressivity.runners.cli import app
+from expressivity.runners.store import Store, owner_id
+from expressivity.runners.tables import render, table_cells
+
+NEG = presets.get("negative-eigenvalues")
+QUICK = NEG.grid(quick=True)  # parity (running) x transformer, gdn[0,1], gdn[-1,1] x seeds 0, 1
+# What theory expects of each quick column on parity (checked by hand against `expressivity predict`):
+EXPECTED = {"transformer": "fails", "gdn[0,1]": "impossible-if-learns", "gdn[-1,1]": "learns"}
+
+
+def _column(config) -> str:
+    if config["arch"] == "gdn":
+        return "gdn[-1,1]" if config["model_params"]["neg_eigval"] else "gdn[0,1]"
+    return config["arch"]
+
+
+def _summary(value: float, lengths) -> dict:
+    metrics = {m: value for m in ("final_acc", "token_acc", "seq_acc", "scaled_acc")}
+    return {**metrics, "lengths": list(lengths)}
+
+
+def _write(path, grid, values, *, status=None) -> None:
+    """One finished run per config of `grid`, its ood (and every per-length) metric set to values[i]."""
+    status = status or {}
+    with Store(path) as store:
+        store.enqueue(grid.configs, grid=grid.name)
+        owner = owner_id()
+        for key, config, value in zip(grid.keys, grid.configs, values, strict=True):
+            store.claim(owner, [key])
+            lengths = config["train"]["eval_lengths"]
+            top = config["train"]["train_max_length"]
+            metrics = {n: _summary(value, []) for n in lengths}
+            summary = {"id": _summary(value, [n for n in lengths if n <= top])}
+            if any(n > top for n in lengths):
+                summary["ood"] = _summary(value, [n for n in lengths if n > top])
+            result = {"status": status.get(key, "done"), "metrics": metrics, "summary": summary, "steps": 1}
+            store.finish(key, owner, result)
+
+
+def _oracle_verdict(column: str, best: float) -> str:
+    seen = "learns" if best >= 0.9 else "fails" if best <= 0.1 else "partial"
+    expected = EXPECTED[column]
+    if expected == "impossible-if-learns":
+        return {"learns": "impossible", "fails": "agree", "partial": "inconclusive"}[seen]
+    if seen == "partial":
+        return "inconclusive"
+    return "agree" if seen == expected else "contradict"
+
+
+values_strategy = st.lists(st.sampled_from([0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0]), min_size=len(QUICK.configs),
+                           max_size=len(QUICK.configs))  # fmt: skip
+
+
+@settings(max_examples=12)
+@given(values=values_strategy)
+def test_cells_summarise_seeds_like_a_plain_oracle(tmp_path_factory, values):
+    path = tmp_path_factory.mktemp("store") / "r.sqlite"
+    _write(path, QUICK, values)
+    with Store(path) as store:
+        cells = table_cells(NEG, store.rows(), quick=True)
+    by_column: dict[str, list[float]] = {}
+    for config, value in zip(QUICK.configs, values, strict=True):
+        by_column.setdefault(_column(config), []).append(value)
+    assert [c.column for c in cells] == ["transformer", "gdn[0,1]", "gdn[-1,1]"]
+    for cell in cells:
+        seen = by_column[cell.column]
+        assert cell.row == "parity (running)" and cell.done == cell.runs == 2
+        assert cell.best == pytest.approx(max(seen)) and cell.mean == pytest.approx(sum(seen) / len(seen))
+        assert cell.verdict == _oracle_verdict(cell.column, max(seen))
+        assert set(cell.curve) == {16, 40, 64, 128, 256}
+
+
+def test_published_numbers_sit_beside_ours_and_runs_not_done_are_not_scored(tmp_path):
+    path = tmp_path / "r.sqlite"
+    failed = {
+        k for k, c in zip(QUICK.keys, QUICK.configs, strict=True) if c["arch"] == "transformer" and c["seed"] == 1
+    }
+    _write(path, QUICK, [0.5] * len(QUICK.configs), status=dict.fromkeys(failed, "failed"))
+    with Store(path) as store:
+        cells = {c.column: c for c in table_cells(NEG, store.rows(), quick=True)}
+    # The quick row (running parity) is compared with the table's parity row.
+    assert cells["gdn[-1,1]"].published.value == 1.0 and cells["gdn[-1,1]"].published.source == "mamba3"
+    assert cells["transformer"].published.value == 0.022 and cells["gdn[0,1]"].published is None
+    assert (cells["transformer"].done, cells["transformer"].runs) == (1, 2)
+
+
+def test_markdown_csv_and_latex_render_every_cell(tmp_path):
+    path = tmp_path / "r.sqlite"
+    values = [0.0 if _column(c) in ("transformer", "gdn[0,1]") else 1.0 for c in QUICK.configs]
+    _write(path, QUICK, values)
+    with Store(path) as store:
+        cells = table_cells(NEG, store.rows(), quick=True)
+    md = render(cells, NEG, "markdown", quick=True)
+    assert "| parity (running) | gdn[-1,1] | 1.000 | 1.000 | 2/2 | 1.000 | mamba3 | yes | learns | agree |" in md
+    assert "| parity (running) | transformer | 0.000 | 0.000 | 2/2 | 0.022 | grazzi-table |" in md
+    assert "Sources:" in md and "Mamba-3" in md
+    rows = list(csv.DictReader(io.StringIO(render(cells, NEG, "csv", quick=True))))
+    assert len(rows) == 3 and {r["preset"] for r in rows} == {"negative-eigenvalues-quick"}
+    assert {r["model"]: r["verdict"] for r in rows} == {"transformer": "agree", "gdn[0,1]": "agree",
+                                                         "gdn[-1,1]": "agree"}  # fmt: skip
+    tex = render(cells, NEG, "latex", quick=True)
+    assert tex.count("\\\\") == 4 and "\\begin{tabular}" in tex and "\\end{tabular}" in tex
+    assert "parity (running) & gdn[-1,1] & 1.000 & 1.000 & 2/2 & 1.000 & mamba3" in tex
+    with pytest.raises(ValueError, match="markdown, csv, latex"):
+        render(cells, NEG, "html")
+
+
+def test_depth_metric_is_the_smallest_depth_whose_best_seed_passes(tmp_path):
+    illusion = presets.get("illusion-of-state")
+    grid = illusion.grid(quick=True)
+    # depth 2 passes for every cell, depth 1 only for A5 @ 8 (row 0)
+    shallow_ok = {("A5", 8)}
+    values = [
+        0.95
+        if c["model_params"]["n_layers"] == 2
+        or (c["task_params"]["group"], c["train"]["train_max_length"]) in shallow_ok
+        else 0.3
+        for c in grid.configs
+    ]
+    _write(tmp_path / "r.sqlite", grid, values)
+    with Store(tmp_path / "r.sqlite") as store:
+        cells = table_cells(illusion, store.rows(), quick=True)
+    assert {(c.row, c.best) for c in cells} == {("A5 @ 8", 1.0), ("A5 @ 16", 2.0), ("Z60 @ 8", 2.0), ("Z60 @ 16", 2.0)}
+    md = render(cells, illusion, "markdown", quick=True)
+    assert "| A5 @ 8 | transformer | 1 | - |" in md
+
+
+def test_plots_write_pngs(tmp_path):
+    pytest.importorskip("matplotlib")
+    from expressivity.runners.plots import write_plots
+
+    _write(tmp_path / "r.sqlite", QUICK, [0.5] * len(QUICK.configs))
+    with Store(tmp_path / "r.sqlite") as store:
+        cells = table_cells(NEG, store.rows(), quick=True)
+    paths = write_plots(cells, NEG, tmp_path / "plots", quick=True)
+    assert sorted(p.name for p in paths) == ["curves-parity-running.png", "heatmap.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+runner = CliRunner()
+
+
+def test_table_command_formats_plots_and_errors(tmp_path):
+    store = tmp_path / "r.sqlite"
+    _write(store, QUICK, [1.0] * len(QUICK.configs))
+    shown = runner.invoke(app, ["table", "--store", str(store)], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "negative-eigenvalues-quick" in shown.output and "olmo-hybrid" not in shown.output
+    out = tmp_path / "t.csv"
+    args = ["table", "negative-eigenvalues", "--store", str(store), "--format", "csv", "--out", str(out)]
+    written = runner.invoke(app, [*args, "--plot", str(tmp_path / "png")])
+    assert written.exit_code == 0, written.output
+    assert len(list(csv.DictReader(out.open()))) == 3
+    if __import__("importlib").util.find_spec("matplotlib"):
+        assert (tmp_path / "png" / "heatmap.png").is_file()
+    bad = runner.invoke(app, ["table", "nope", "--store", str(store)])
+    assert bad.exit_code == 2 and "valid: olmo-hybrid, negative-eigenvalues" in bad.output
+    assert runner.invoke(app, ["table", "--format", "html", "--store", str(store)]).exit_code == 2
+    assert runner.invoke(app, ["table", "--store", str(tmp_path / "none.sqlite")]).exit_code == 2
+
+
+def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
+    store = tmp_path / "r.sqlite"
+    _write(store, QUICK, [1.0] * len(QUICK.configs))
+    result = runner.invoke(app, ["reproduce", "negative-eigenvalues", "--quick", "--dry-run", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.count(" done ") == len(QUICK.configs) and "6 runs in negative-eigenvalues-quick" in result.output
+    )
+    assert "GPU grid is needed" in result.output
+    full = runner.invoke(app, ["reproduce", "chomsky", "--dry-run", "--store", str(store)])
+    assert full.exit_code == 0 and "72 runs in chomsky (steps 3000)" in full.output and " done " not in full.output
