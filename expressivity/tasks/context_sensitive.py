@@ -11,6 +11,7 @@ the query token `=`, the only scored position.
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -65,9 +66,9 @@ class _StringTransduction(Task):
         # Every output position holds an input symbol; over all scored positions the symbols are uniform.
         return 1.0 / self.alphabet_size
 
+    @abc.abstractmethod
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
         """(B, n) ids -> (B, m) output ids."""
-        raise NotImplementedError
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         strings = rng.integers(0, self.alphabet_size, size=(batch_size, length), dtype=np.int64)
@@ -227,8 +228,9 @@ class _BinaryOperation(Task):
         return 0.5
 
     @staticmethod
+    @abc.abstractmethod
     def _apply(a: int, b: int) -> int:
-        raise NotImplementedError
+        """The arithmetic on Python ints: a + b or a * b."""
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         digits = length - 1
