@@ -40,7 +40,8 @@ def test_quick_grid_is_a_reduced_cpu_grid(preset):
     assert 0 < len(quick) <= 16 and len(quick) < len(full)
     assert _cost(quick) * 10 < _cost(full)
     for c in quick:
-        assert c["train"]["steps"] <= 600 and c["train"]["batch_size"] <= 64 and c["size"] == "tiny"
+        # 1000 steps of batch 64: what running parity needs on CPU (grids/parity_eigenvalues.toml)
+        assert c["train"]["steps"] <= 1000 and c["train"]["batch_size"] <= 64 and c["size"] == "tiny"
     assert set(preset.quick.columns) <= {c.label for c in preset.columns}
     assert preset.needs_gpu
 
@@ -59,7 +60,8 @@ def test_negative_eigenvalues_quick_holds_the_parity_separation():
     quick = presets.get("negative-eigenvalues").grid(quick=True).configs
     gdn = {(c["model_params"]["neg_eigval"], c["seed"]) for c in quick if c["arch"] == "gdn" and c["task"] == "parity"}
     assert gdn == {(True, 0), (True, 1), (False, 0), (False, 1)}
-    assert all(c["train"]["train_max_length"] == 40 and max(c["train"]["eval_lengths"]) == 256 for c in quick)
+    # Trained to 40, tested beyond it (to 128: the CPU-calibrated reach of grids/parity_eigenvalues.toml).
+    assert all(c["train"]["train_max_length"] == 40 and max(c["train"]["eval_lengths"]) == 128 for c in quick)
 
 
 def test_published_grazzi_numbers_are_the_papers():
