@@ -24,7 +24,8 @@ def _label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None) -
     if shown is None:
         extra = {**config["task_params"], **config["model_params"]}
     else:
-        extra = {key: config[f"{ns}_params" if ns != "train" else ns].get(key) for ns, key in shown}
+        # A parameter this run's task or model does not take (e.g. neg_eigval for a transformer) is left out.
+        extra = {key: _space(config, ns)[key] for ns, key in shown if key in _space(config, ns)}
     params = " ".join(f"{k}={v}" for k, v in extra.items())
     return f"{config['task']}/{config['arch']}/{config['size']}/seed{config['seed']}" + (f" {params}" if params else "")
 
