@@ -16,7 +16,7 @@ import typer
 
 from expressivity.runners import presets
 from expressivity.runners.cli import SetOption, app, friendly_errors
-from expressivity.runners.cli_runs import DEFAULT_STORE, StoreOption, _counts_text, _label, _pool, _varying
+from expressivity.runners.cli_runs import DEFAULT_STORE, StoreOption, _counts_text, _label, _list_runs, _pool, _varying
 
 PresetArgument = Annotated[str, typer.Argument(help=f"A preset: {', '.join(presets.names())}.")]
 QuickOption = Annotated[bool, typer.Option("--quick", help="The reduced CPU grid of the preset.")]
@@ -110,12 +110,7 @@ def reproduce_command(
     elif preset.budget:
         typer.echo(f"GPU budget: {preset.budget}.")
     if dry_run:
-        stored = {}
-        if store.is_file():
-            with Store(store) as st:
-                stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
-        for key, config in zip(keys, grid.configs, strict=True):
-            typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {_label(config, shown)}")
+        _list_runs(store, keys, grid.configs, shown)
         typer.echo(f"{len(keys)} runs in {grid.name} (steps {_steps(grid.configs)})")
         return
     if cpu_workers is None and (cpu or not _gpus()):

@@ -45,6 +45,18 @@ def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
     return config["train"] if ns == "train" else config[f"{ns}_params"]
 
 
+def _list_runs(store: Path, keys: list[str], configs: list[dict[str, Any]], shown: list[tuple[str, str]]) -> None:
+    """One line per run of a grid, `--dry-run` style: its key, its status in the store (or "new") and its label."""
+    from expressivity.runners.store import Store
+
+    stored = {}
+    if store.is_file():
+        with Store(store) as st:
+            stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
+    for key, config in zip(keys, configs, strict=True):
+        typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {_label(config, shown)}")
+
+
 def _print_metrics(row: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -162,12 +174,7 @@ def grid_command(
     keys = spec.keys
     shown = _varying(spec.configs)
     if dry_run:
-        stored = {}
-        if store.exists():
-            with Store(store) as st:
-                stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
-        for key, config in zip(keys, spec.configs, strict=True):
-            typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {_label(config, shown)}")
+        _list_runs(store, keys, spec.configs, shown)
         typer.echo(f"{len(keys)} runs in grid {spec.name}")
         return
     with Store(store) as st:
