@@ -61,7 +61,24 @@ def _run(configs, store_path: Path, log_dir: Path, per_gpu: int, cpu: bool):
     devices = Counter(r["device"] for r in rows)
     train_s = sum(r["train_seconds"] or 0.0 for r in rows)
     errors = [f"{r['arch']} seed {r['seed']}: {r['error']}" for r in rows if r["status"] == "failed"]
-    return len(slots), wall, counts, devices, train_s, errors
+    return len(slots), wall, counts, devices, train_s, errors, _breakdown(rows, len(slots), wall)
+
+
+def _breakdown(rows, slots: int, wall: float) -> str:
+    """Where a setting's wall time went: mean seconds per run from claim to result, split into training, testing and
+    the rest (worker start, model build, transfers, driver round trip), and how full the slots were."""
+    timed = [r for r in rows if r["started_at"] and r["finished_at"]]
+    if not timed:
+        return ""
+    n = len(timed)
+    run = sum(r["finished_at"] - r["started_at"] for r in timed) / n
+    train = sum(r["train_seconds"] or 0.0 for r in timed) / n
+    evals = sum(r["eval_seconds"] or 0.0 for r in timed) / n
+    last_start = max(r["started_at"] for r in timed) - min(r["started_at"] for r in timed)
+    return (
+        f"        per run: {run:.2f}s = train {train:.2f} + test {evals:.2f} + other {run - train - evals:.2f}; "
+        f"slots busy {n * run / (slots * wall):.0%}; last claim at {last_start:.1f}s of {wall:.1f}s"
+    )
 
 
 def main() -> None:
@@ -101,14 +118,15 @@ def main() -> None:
         lines.insert(1, f"# warm-up grid (Triton cache): {time.monotonic() - t0:.0f}s")
     base, failures = None, []
     for k in settings:
-        slots, wall, counts, devices, train_s, errors = _run(
+        slots, wall, counts, devices, train_s, errors, breakdown = _run(
             _configs(args, names, args.steps), store_dir / f"packing-{k}.sqlite", work / f"logs-{k}", k, args.cpu
         )
         base = base or wall
         status = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         where = "; ".join(f"{n} on {d}" for d, n in devices.items())
         lines.append(f"{k:>7} {slots:>5} {wall:>8.1f} {base / wall:>7.2f}x {train_s:>11.1f}  {status} / {where}")
-        print(lines[-1], flush=True)
+        lines.append(breakdown)
+        print("\n".join(lines[-2:]), flush=True)
         failures += [f"## failed run (per_gpu {k}) {e}" for e in errors[:3]]
     logs = list(failures)
     for path in sorted(work.glob("logs-*/worker-*.log")):

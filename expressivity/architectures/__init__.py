@@ -19,7 +19,17 @@ from typing import Any
 from expressivity.architectures.models import LETTERS, ModelConfig, SequenceModel, parse_pattern
 from expressivity.architectures.presets import SIZES, matched_lstm_hidden, matched_mlp_width
 
-__all__ = ["LETTERS", "REGISTRY", "SequenceModel", "build", "describe", "names", "param_defaults", "sizes"]
+__all__ = [
+    "LETTERS",
+    "REGISTRY",
+    "SequenceModel",
+    "build",
+    "describe",
+    "layer_letters",
+    "names",
+    "param_defaults",
+    "sizes",
+]
 
 _BACKENDS = ("auto", "torch", "recurrent", "fla")
 _COMMON = {"d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True}
@@ -114,6 +124,13 @@ def _validate(name: str, p: dict[str, Any]) -> None:
         raise ValueError(f"{name}: rope_base must be a number > 0, got {p['rope_base']!r}")
 
 
+def layer_letters(name: str, size: str = "tiny", **params: Any) -> str:
+    """The stack of `build(name, size=size, **params)` as layer letters, bottom to top (no model is built)."""
+    letter, defaults, _ = _spec(name)
+    p = {**defaults, **params}
+    return parse_pattern(p["pattern"]) if letter is None else letter * (p["n_layers"] or SIZES[size]["n_layers"])
+
+
 def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> SequenceModel:
     """Build architecture `name` for a vocabulary of `vocab_size` tokens at preset `size`, `params` overriding.
 
@@ -133,7 +150,7 @@ def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> S
     preset = SIZES[size]
     d_model = p["d_model"] or preset["d_model"]
     n_heads = p.get("n_heads") or preset["n_heads"]
-    layers = parse_pattern(p["pattern"]) if letter is None else letter * (p["n_layers"] or preset["n_layers"])
+    layers = layer_letters(name, size, **params)
     if set(layers) - {"L"} and d_model % n_heads:
         raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
     if "A" in layers and p["pos"] == "rope" and (d_model // n_heads) % 2:

@@ -16,7 +16,17 @@ import typer
 
 from expressivity.runners import presets
 from expressivity.runners.cli import SetOption, app, friendly_errors
-from expressivity.runners.cli_runs import DEFAULT_STORE, StoreOption, _counts_text, _label, _list_runs, _pool, _varying
+from expressivity.runners.cli_runs import (
+    DEFAULT_STORE,
+    StoreOption,
+    TimeLimitOption,
+    _counts_text,
+    _ended,
+    _label,
+    _list_runs,
+    _pool,
+    _varying,
+)
 
 PresetArgument = Annotated[str, typer.Argument(help=f"A preset: {', '.join(presets.names())}.")]
 QuickOption = Annotated[bool, typer.Option("--quick", help="The reduced CPU grid of the preset.")]
@@ -95,6 +105,7 @@ def reproduce_command(
     cpu: Annotated[bool, typer.Option("--cpu", help="Run on CPU processes even when GPUs are visible.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="markdown, csv or latex.")] = "markdown",
     plot: PlotOption = None,
+    time_limit: TimeLimitOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU in about 10 minutes."""
@@ -132,8 +143,8 @@ def reproduce_command(
 
         from expressivity.runners.workers import drive
 
-        counts = drive(st, keys, pool, on_finish=report)
-        typer.echo(f"{grid.name} finished in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
+        counts = drive(st, keys, pool, on_finish=report, time_limit=time_limit)
+        typer.echo(f"{grid.name} {_ended(counts)} in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot)
     if quick:

@@ -16,6 +16,14 @@ import typer
 from expressivity.runners.cli import ArchArgument, SetOption, TaskArgument, app, friendly_errors
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
+TimeLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        help="Stop after this many seconds, putting the runs in flight back in the queue (the same command resumes "
+        "them from their last checkpoint): for batch-job allocations and lent machines.",
+    ),
+]
 DEFAULT_STORE = Path("runs/results.sqlite")
 
 
@@ -162,6 +170,7 @@ def grid_command(
     log_dir: Annotated[
         Path | None, typer.Option(help="Worker logs (default: runs/logs/GRID-NAME beside the store).")
     ] = None,
+    time_limit: TimeLimitOption = None,
 ) -> None:
     """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes."""
     from expressivity.runners import grid as grids
@@ -197,8 +206,8 @@ def grid_command(
 
         from expressivity.runners.workers import drive
 
-        counts = drive(st, keys, pool, keep_checkpoints=keep_checkpoints, on_finish=report)
-        typer.echo(f"grid {spec.name} finished in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
+        counts = drive(st, keys, pool, keep_checkpoints=keep_checkpoints, on_finish=report, time_limit=time_limit)
+        typer.echo(f"grid {spec.name} {_ended(counts)} in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
         _print_seed_summary(st.rows(keys=keys), shown)
 
 
@@ -242,6 +251,12 @@ def _pool(launcher: str, *, per_gpu: int, cpu_workers: int | None, cpu: bool, ra
     from expressivity.runners.workers import LocalPool, local_slots
 
     return LocalPool(local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu), log_dir=log_dir)
+
+
+def _ended(counts: dict[str, int]) -> str:
+    """ "finished", or what a stop at --time-limit left (the same command resumes it)."""
+    left = counts.get("queued", 0) + counts.get("running", 0)
+    return f"stopped at the time limit with {left} run(s) left (run it again to resume)" if left else "finished"
 
 
 def _counts_text(counts: dict[str, int]) -> str:

@@ -342,7 +342,10 @@ _GIT: list[str] = []
 
 
 def git_commit() -> str:
-    """HEAD of the source tree (with "-dirty" when tracked files differ), or "" outside a git checkout. Read-only."""
+    """HEAD of the source tree (with "-dirty" when tracked files differ), or "" outside a git checkout. Read-only.
+    EXPRESSIVITY_GIT_COMMIT overrides it, for a copy of the tree without its .git (a GPU machine, an archive)."""
+    if not _GIT and os.environ.get("EXPRESSIVITY_GIT_COMMIT"):
+        _GIT.append(os.environ["EXPRESSIVITY_GIT_COMMIT"])
     if not _GIT:
         import subprocess
 

@@ -1,0 +1,58 @@
+"""The driver's claim order (longest run first) and the commit recorded beside each run."""
+
+from expressivity import architectures
+from expressivity.runners import store as stores
+from expressivity.runners.config import resolve, run_key
+from expressivity.runners.store import Store
+from expressivity.runners.workers import estimated_cost, longest_first
+
+
+def _config(arch, **sets):
+    return resolve("parity", arch, {"steps": 100, **sets})
+
+
+def test_layer_letters_match_the_built_model():
+    cases = [("transformer", {}), ("gdn", {"n_layers": 3}), ("hybrid", {"pattern": "GA*2"}), ("lstm", {})]
+    for name, params in cases:
+        model = architectures.build(name, vocab_size=4, size="tiny", **params)
+        assert architectures.layer_letters(name, "tiny", **params) == model.cfg.layers
+
+
+def test_cost_grows_with_steps_length_and_depth_and_knows_slow_layers():
+    base = estimated_cost(_config("transformer"))
+    assert estimated_cost(_config("transformer", steps=200)) > base
+    assert estimated_cost(_config("transformer", train_max_length=80)) > base
+    assert estimated_cost(_config("transformer", n_layers=4)) > base
+    assert estimated_cost(_config("gdn")) > base > estimated_cost(_config("lstm"))
+
+
+def test_runs_are_claimed_longest_first_and_ties_keep_their_order(tmp_path):
+    configs = [_config("lstm"), _config("transformer", seed=1), _config("gdn"), _config("transformer", seed=2)]
+    keys = [run_key(c) for c in configs]
+    with Store(tmp_path / "s.sqlite") as st:
+        st.enqueue(configs, grid="g")
+        assert longest_first(st, keys) == [keys[2], keys[1], keys[3], keys[0]]
+
+
+def test_the_commit_can_be_given_where_the_tree_has_no_git(monkeypatch):
+    monkeypatch.setattr(stores, "_GIT", [])
+    monkeypatch.setenv("EXPRESSIVITY_GIT_COMMIT", "abc123")
+    assert stores.git_commit() == "abc123"
+
+
+def test_a_time_limit_requeues_the_runs_in_flight_and_the_next_drive_finishes_them(tmp_path):
+    from expressivity.runners.workers import LocalPool, drive, local_slots
+
+    sets = {"steps": 1000, "batch_size": 8, "checkpoint_every": 10, "eval_lengths": [8], "eval_examples": 8}
+    configs = [resolve("parity", "lstm", {**sets, "seed": s}) for s in (0, 1)]
+    keys = [run_key(c) for c in configs]
+    with Store(tmp_path / "s.sqlite") as st:
+        st.enqueue(configs, grid="g")
+        pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
+        counts = drive(st, keys, pool, time_limit=5.0)
+        assert counts.get("queued") == 2 and not counts.get("running")  # both back in the queue, none lost
+        assert list((tmp_path / "checkpoints").glob("*.pt"))  # the one in flight had checkpointed: it resumes
+        pool = LocalPool(local_slots(cpu_workers=2, use_gpus=False), log_dir=tmp_path / "logs")
+        assert drive(st, keys, pool)["done"] == 2
+        for key in keys:
+            assert [e["event"] for e in st.events(key)].count("done") == 1
