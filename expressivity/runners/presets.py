@@ -161,6 +161,10 @@ _NEG_EIG = Preset(
     summary="Grazzi et al. 2025: parity and modular arithmetic need eigenvalues in [-1,1]",
     rows=(
         Row("parity", "parity_check"),
+        # Final-answer parity gives one bit of signal per sequence: on the first H200 run (results/) no model learned
+        # it in 3000 steps. Running parity (every prefix scored) is the same computation with a dense signal, so the
+        # eigenvalue separation can show within the budget; both rows are kept and compared with the published parity.
+        Row("parity (running)", "parity", ref="parity"),
         Row("mod arithmetic", "modular_arithmetic"),
         Row("mod arithmetic with brackets", "modular_arithmetic_brackets"),
     ),
@@ -202,7 +206,7 @@ _NEG_EIG = Preset(
     ),
     needs_gpu="the full table (final-answer parity, both modular arithmetic rows, diagonal and DeltaNet [0,1] vs "
     "[-1,1], 3 seeds at 3000 steps); the quick grid shows only the running-parity separation of GDN [-1,1] vs [0,1]",
-    budget="72 runs of 3000 steps, tiny; about 25 GPU-minutes at --per-gpu 4 (a two-GPU kind halves the wall time)",
+    budget="96 runs of 3000 steps, tiny; about 20 GPU-minutes on one H200 at --per-gpu 8",
 )
 
 _OLMO = Preset(
