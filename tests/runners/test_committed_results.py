@@ -1,0 +1,40 @@
+"""The committed GPU results (results/): each store opens under the current schema, holds the runs its README
+reports, renders its table, and no cell is IMPOSSIBLE under the current theory. A change to the schema, the presets or
+the predictions that breaks this must update results/ too."""
+
+from pathlib import Path
+
+import pytest
+
+from expressivity.runners import presets
+from expressivity.runners.store import Store
+from expressivity.runners.tables import render, select, table_cells
+from expressivity.theory.check import check
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+
+
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        pytest.skip(f"{path} is not in this checkout")
+    with Store(path) as st:
+        return st.rows()
+
+
+def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_reports():
+    rows = _rows(RESULTS / "negative-eigenvalues" / "runs.sqlite")
+    preset = presets.get("negative-eigenvalues")
+    assert len(select(preset, rows)) == len(preset.grid().keys) == 96
+    assert all(r["status"] == "done" and "H200" in r["device"] for r in rows)
+    cells = {(c.row, c.column): c for c in table_cells(preset, rows)}
+    assert cells[("parity (running)", "gdn[-1,1]")].best > 0.8 > 0.1 > cells[("parity (running)", "gdn[0,1]")].best
+    assert (RESULTS / "negative-eigenvalues" / "table.md").read_text().strip() == render(
+        list(cells.values()), preset
+    ).strip()
+
+
+@pytest.mark.parametrize("store", ["negative-eigenvalues/runs.sqlite", "negative-eigenvalues/curriculum.sqlite",
+                                   "olmo-hybrid/runs.sqlite"])  # fmt: skip
+def test_no_committed_result_beats_an_expressivity_bound(store):
+    rows = [r for r in _rows(RESULTS / store) if r["status"] == "done"]
+    assert rows and not [c for c in check(rows) if c.verdict == "impossible"]
