@@ -206,7 +206,7 @@ _NEG_EIG = Preset(
     ),
     needs_gpu="the full table (final-answer parity, both modular arithmetic rows, diagonal and DeltaNet [0,1] vs "
     "[-1,1], 3 seeds at 3000 steps); the quick grid shows only the running-parity separation of GDN [-1,1] vs [0,1]",
-    budget="96 runs of 3000 steps, tiny; about 20 GPU-minutes on one H200 at --per-gpu 8",
+    budget="96 runs of 3000 steps, tiny; measured 11.8 minutes on one H200 at --per-gpu 8 (results/)",
 )
 
 _OLMO = Preset(
@@ -241,7 +241,8 @@ _OLMO = Preset(
     ),
     needs_gpu="every separation of this table: state-based recall is not learned in a few hundred CPU steps by any "
     "model; the quick grid only exercises the pipeline on it",
-    budget="54 runs of 3000 steps, tiny; about 25 GPU-minutes at --per-gpu 4",
+    budget="54 runs of 3000 steps, tiny; GGGA hybrids took 130-230 s a run at --per-gpu 8 on one H200, so about 25 "
+    "GPU-minutes (estimated from the first 10 runs, results/)",
 )
 
 _CHOMSKY = Preset(
@@ -295,7 +296,8 @@ _CHOMSKY = Preset(
         sets={**CPU, "steps": 400, "eval_lengths": [20, 40, 64, 128]},
     ),
     needs_gpu="the levels' pattern (context-free and context-sensitive rows, the hybrid, 3 seeds, tests to 500)",
-    budget="72 runs of 3000 steps, tiny, tests to length 500; about 30 GPU-minutes at --per-gpu 4 on a two-GPU kind",
+    budget="72 runs of 3000 steps, tiny, tests to length 500; about 30 GPU-minutes at --per-gpu 4 on a two-GPU kind "
+    "(estimate, not yet run)",
 )
 
 _ILLUSION_LENGTHS = (8, 16, 32, 64)
@@ -345,7 +347,7 @@ _ILLUSION = Preset(
     ),
     needs_gpu="the growth of depth with length (lengths 32 and 64, depths 3-4, A4xZ5, 3 seeds)",
     budget="432 short runs (1500 steps at most, early stop at 0.99); about 30 GPU-minutes on a two-GPU kind, "
-    "--per-gpu 6",
+    "--per-gpu 6 (estimate, not yet run)",
 )
 
 _ALT_COLUMNS = tuple(
@@ -373,7 +375,7 @@ _ALTERNATIONS = Preset(
     ),
     needs_gpu="every comparison of this table (an open question: no published numbers); the quick grid only "
     "exercises the pipeline",
-    budget="45 runs of 3000 steps, tiny; about 25 GPU-minutes at --per-gpu 4",
+    budget="45 runs of 3000 steps, tiny; about 25 GPU-minutes at --per-gpu 4 (estimate, not yet run)",
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (_OLMO, _NEG_EIG, _CHOMSKY, _ILLUSION, _ALTERNATIONS)}
