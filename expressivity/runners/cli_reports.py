@@ -8,7 +8,6 @@ expressivity table negative-eigenvalues --format latex --plot results/negative-e
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -16,16 +15,15 @@ import typer
 
 from expressivity.runners import presets
 from expressivity.runners.cli import SetOption, app, friendly_errors
-from expressivity.runners.cli_runs import (
+from expressivity.runners.cli_shared import (
     DEFAULT_STORE,
     StoreOption,
     TimeLimitOption,
-    _counts_text,
-    _ended,
-    _label,
-    _list_runs,
-    _pool,
-    _varying,
+    counts_text,
+    list_runs,
+    make_pool,
+    run_grid,
+    varying_params,
 )
 
 PresetArgument = Annotated[str, typer.Argument(help=f"A preset: {', '.join(presets.names())}.")]
@@ -114,14 +112,14 @@ def reproduce_command(
 
     preset = presets.get(name)
     grid = preset.grid(quick=quick, sets=parse_sets(sets))
-    keys, shown = grid.keys, _varying(grid.configs)
+    keys = grid.keys
     typer.echo(f"{grid.name}: {preset.summary}")
     if quick:
         typer.echo(f"--quick is a reduced CPU grid; the GPU grid is needed for {preset.needs_gpu}.")
     elif preset.budget:
         typer.echo(f"GPU budget: {preset.budget}.")
     if dry_run:
-        _list_runs(store, keys, grid.configs, shown)
+        list_runs(store, keys, grid.configs, varying_params(grid.configs))
         typer.echo(f"{len(keys)} runs in {grid.name} (steps {_steps(grid.configs)})")
         return
     if cpu_workers is None and (cpu or not _gpus()):
@@ -129,22 +127,10 @@ def reproduce_command(
         cpu_workers = max(1, min(cores, len(keys)))  # tiny models run best at one thread per process
     with Store(store) as st:
         added = st.enqueue(grid.configs, grid=grid.name)
-        typer.echo(f"{len(keys)} runs ({added} new); " + _counts_text(st.counts(keys)))
-        pool = _pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
-                     log_dir=st.path.parent / "logs" / grid.name)  # fmt: skip
-        typer.echo(f"{pool.capacity} slot(s)")
-        started = time.monotonic()
-
-        def report(key: str, result: dict) -> None:
-            ood = ((result.get("summary") or {}).get("ood") or {}).get("scaled_acc")
-            tail = f"ood scaled_acc {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
-            label = _label(grid.configs[keys.index(key)], shown)
-            typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {label}  {tail}")
-
-        from expressivity.runners.workers import drive
-
-        counts = drive(st, keys, pool, on_finish=report, time_limit=time_limit)
-        typer.echo(f"{grid.name} {_ended(counts)} in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
+        typer.echo(f"{len(keys)} runs ({added} new); " + counts_text(st.counts(keys)))
+        pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
+                         log_dir=st.path.parent / "logs" / grid.name)  # fmt: skip
+        run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit)
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot)
     if quick:

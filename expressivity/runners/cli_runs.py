@@ -14,55 +14,17 @@ from typing import Annotated, Any
 import typer
 
 from expressivity.runners.cli import ArchArgument, SetOption, TaskArgument, app, friendly_errors
-
-StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
-TimeLimitOption = Annotated[
-    float | None,
-    typer.Option(
-        "--time-limit",
-        help="Stop after this many seconds, putting the runs in flight back in the queue (the same command resumes "
-        "them from their last checkpoint): for batch-job allocations and lent machines.",
-    ),
-]
-DEFAULT_STORE = Path("runs/results.sqlite")
-
-
-def _label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None) -> str:
-    """task/arch/size/seed plus parameters: the `shown` (namespace, key) pairs, else every task and model parameter."""
-    if shown is None:
-        extra = {**config["task_params"], **config["model_params"]}
-    else:
-        # A parameter this run's task or model does not take (e.g. neg_eigval for a transformer) is left out.
-        extra = {key: _space(config, ns)[key] for ns, key in shown if key in _space(config, ns)}
-    params = " ".join(f"{k}={v}" for k, v in extra.items())
-    return f"{config['task']}/{config['arch']}/{config['size']}/seed{config['seed']}" + (f" {params}" if params else "")
-
-
-def _varying(configs: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The parameters whose value differs between the configs of a grid (what tells its runs apart)."""
-    import json
-
-    flat = [
-        {(ns, k): json.dumps(v) for ns in ("task", "model", "train") for k, v in _space(c, ns).items()} for c in configs
-    ]
-    names = sorted(set().union(*flat)) if flat else []
-    return [name for name in names if len({f.get(name) for f in flat}) > 1]
-
-
-def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
-    return config["train"] if ns == "train" else config[f"{ns}_params"]
-
-
-def _list_runs(store: Path, keys: list[str], configs: list[dict[str, Any]], shown: list[tuple[str, str]]) -> None:
-    """One line per run of a grid, `--dry-run` style: its key, its status in the store (or "new") and its label."""
-    from expressivity.runners.store import Store
-
-    stored = {}
-    if store.is_file():
-        with Store(store) as st:
-            stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
-    for key, config in zip(keys, configs, strict=True):
-        typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {_label(config, shown)}")
+from expressivity.runners.cli_shared import (
+    DEFAULT_STORE,
+    StoreOption,
+    TimeLimitOption,
+    counts_text,
+    list_runs,
+    make_pool,
+    run_grid,
+    run_label,
+    varying_params,
+)
 
 
 def _print_metrics(row: dict[str, Any]) -> None:
@@ -73,7 +35,7 @@ def _print_metrics(row: dict[str, Any]) -> None:
     config = row["config"]
     seconds = row.get("train_seconds") or 0.0
     typer.echo(
-        f"{_label(config)}  key={row['key']}  status={row['status']} ({row.get('stop_reason')})  "
+        f"{run_label(config)}  key={row['key']}  status={row['status']} ({row.get('stop_reason')})  "
         f"steps={row.get('steps')}  params={row.get('num_params')}  train {seconds:.1f}s  device={row.get('device')}"
     )
     if row.get("error"):
@@ -181,9 +143,9 @@ def grid_command(
         raise ValueError(f"--launcher must be local or ray, got {launcher!r}")
     spec = grids.load(path, sets=parse_sets(sets))
     keys = spec.keys
-    shown = _varying(spec.configs)
+    shown = varying_params(spec.configs)
     if dry_run:
-        _list_runs(store, keys, spec.configs, shown)
+        list_runs(store, keys, spec.configs, shown)
         typer.echo(f"{len(keys)} runs in grid {spec.name}")
         return
     with Store(store) as st:
@@ -191,23 +153,11 @@ def grid_command(
         if retry_failed:
             st.requeue(r["key"] for r in st.rows(status="failed", keys=keys))
         before = st.counts(keys)
-        typer.echo(f"grid {spec.name}: {len(keys)} runs ({added} new); " + _counts_text(before))
-        pool = _pool(launcher, per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=ray_address,
-                     log_dir=log_dir or st.path.parent / "logs" / spec.name)  # fmt: skip
-        typer.echo(f"{pool.capacity} slot(s) via {launcher}")
-        started, finished = time.monotonic(), [0]
-
-        def report(key: str, result: dict[str, Any]) -> None:
-            finished[0] += 1
-            config = spec.configs[keys.index(key)]
-            ood = ((result.get("summary") or {}).get("ood") or {}).get("final_acc")
-            tail = f"ood final_acc {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
-            typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {_label(config, shown)}  {tail}")
-
-        from expressivity.runners.workers import drive
-
-        counts = drive(st, keys, pool, keep_checkpoints=keep_checkpoints, on_finish=report, time_limit=time_limit)
-        typer.echo(f"grid {spec.name} {_ended(counts)} in {time.monotonic() - started:.1f}s: " + _counts_text(counts))
+        typer.echo(f"grid {spec.name}: {len(keys)} runs ({added} new); " + counts_text(before))
+        pool = make_pool(launcher, per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=ray_address,
+                         log_dir=log_dir or st.path.parent / "logs" / spec.name)  # fmt: skip
+        run_grid(st, f"grid {spec.name}", spec.configs, pool, metric="final_acc", keep_checkpoints=keep_checkpoints,
+                 time_limit=time_limit)  # fmt: skip
         _print_seed_summary(st.rows(keys=keys), shown)
 
 
@@ -229,7 +179,7 @@ def _print_seed_summary(rows: list[dict[str, Any]], shown: list[tuple[str, str]]
         table.add_column(column, justify="left" if column == "run" else "right")
     for members in groups.values():
         done = [r for r in members if r["status"] == "done" and r["summary"]]
-        label = _label(members[0]["config"], shown).replace(f"/seed{members[0]['seed']}", "")
+        label = run_label(members[0]["config"], shown).replace(f"/seed{members[0]['seed']}", "")
         if not done:
             table.add_row(label, f"0/{len(members)}", *["-"] * 5)
             continue
@@ -241,26 +191,6 @@ def _print_seed_summary(rows: list[dict[str, Any]], shown: list[tuple[str, str]]
         fmt = id_cell + ood_cells
         table.add_row(label, f"{len(done)}/{len(members)}", *fmt)
     Console().print(table)
-
-
-def _pool(launcher: str, *, per_gpu: int, cpu_workers: int | None, cpu: bool, ray_address: str | None, log_dir: Path):
-    if launcher == "ray":
-        from expressivity.runners.ray_launcher import RayPool
-
-        return RayPool(address=ray_address, per_gpu=per_gpu)
-    from expressivity.runners.workers import LocalPool, local_slots
-
-    return LocalPool(local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu), log_dir=log_dir)
-
-
-def _ended(counts: dict[str, int]) -> str:
-    """ "finished", or what a stop at --time-limit left (the same command resumes it)."""
-    left = counts.get("queued", 0) + counts.get("running", 0)
-    return f"stopped at the time limit with {left} run(s) left (run it again to resume)" if left else "finished"
-
-
-def _counts_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
 
 
 @app.command("status")
@@ -283,7 +213,7 @@ def status_command(
     console = Console()
     with Store(store) as st:
         rows = st.rows()
-        typer.echo(f"{store}: {len(rows)} runs; " + (_counts_text(st.counts()) or "empty"))
+        typer.echo(f"{store}: {len(rows)} runs; " + (counts_text(st.counts()) or "empty"))
         now = time.time()
         table = Table(title="runs")
         for column in ("status", "run", "key", "steps", "train s", "note"):
@@ -304,7 +234,7 @@ def status_command(
             else:
                 note = (r["error"] or "").split("\n")[0][:100]
             seconds = "" if r["train_seconds"] is None else f"{r['train_seconds']:.1f}"
-            table.add_row(r["status"], _label(r["config"]), r["key"], str(r["steps"] or ""), seconds, note)
+            table.add_row(r["status"], run_label(r["config"]), r["key"], str(r["steps"] or ""), seconds, note)
         if table.rows:
             console.print(table)
         if csv is not None:

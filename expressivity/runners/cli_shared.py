@@ -1,0 +1,110 @@
+"""What the run commands of the CLI share (`grid` in cli_runs.py, `reproduce` in cli_reports.py): the store and
+time-limit options, run labels, the `--dry-run` listing, the worker pool, and `run_grid`, which drives a grid's runs
+with one line per finished run and says how it ended.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
+TimeLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        help="Stop after this many seconds, putting the runs in flight back in the queue (the same command resumes "
+        "them from their last checkpoint): for batch-job allocations and lent machines.",
+    ),
+]
+DEFAULT_STORE = Path("runs/results.sqlite")
+
+
+def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
+    return config["train"] if ns == "train" else config[f"{ns}_params"]
+
+
+def run_label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None) -> str:
+    """task/arch/size/seed plus parameters: the `shown` (namespace, key) pairs, else every task and model parameter."""
+    if shown is None:
+        extra = {**config["task_params"], **config["model_params"]}
+    else:
+        # A parameter this run's task or model does not take (e.g. neg_eigval for a transformer) is left out.
+        extra = {key: _space(config, ns)[key] for ns, key in shown if key in _space(config, ns)}
+    params = " ".join(f"{k}={v}" for k, v in extra.items())
+    return f"{config['task']}/{config['arch']}/{config['size']}/seed{config['seed']}" + (f" {params}" if params else "")
+
+
+def varying_params(configs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The (namespace, key) parameters whose value differs between the configs of a grid (what tells runs apart)."""
+    flat = [
+        {(ns, k): json.dumps(v) for ns in ("task", "model", "train") for k, v in _space(c, ns).items()} for c in configs
+    ]
+    names = sorted(set().union(*flat)) if flat else []
+    return [name for name in names if len({f.get(name) for f in flat}) > 1]
+
+
+def list_runs(store: Path, keys: list[str], configs: list[dict[str, Any]], shown: list[tuple[str, str]]) -> None:
+    """One line per run of a grid, `--dry-run` style: its key, its status in the store (or "new") and its label."""
+    from expressivity.runners.store import Store
+
+    stored = {}
+    if store.is_file():
+        with Store(store) as st:
+            stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
+    for key, config in zip(keys, configs, strict=True):
+        typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {run_label(config, shown)}")
+
+
+def make_pool(
+    launcher: str, *, per_gpu: int, cpu_workers: int | None, cpu: bool, ray_address: str | None, log_dir: Path
+):
+    """Where the runs go: local worker processes (per GPU, or CPU processes), or an existing Ray cluster."""
+    if launcher == "ray":
+        from expressivity.runners.ray_launcher import RayPool
+
+        return RayPool(address=ray_address, per_gpu=per_gpu)
+    from expressivity.runners.workers import LocalPool, local_slots
+
+    return LocalPool(local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu), log_dir=log_dir)
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
+def run_grid(
+    store,
+    name: str,
+    configs: list[dict[str, Any]],
+    pool,
+    *,
+    metric: str,
+    keep_checkpoints: bool = False,
+    time_limit: float | None = None,
+) -> dict[str, int]:
+    """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line per
+    finished run with its out-of-distribution `metric`, then how the grid ended. Returns counts by status."""
+    from expressivity.runners.config import run_key
+    from expressivity.runners.workers import drive
+
+    keys = [run_key(c) for c in configs]
+    shown = varying_params(configs)
+    typer.echo(f"{pool.capacity} slot(s)")
+    started = time.monotonic()
+
+    def report(key: str, result: dict[str, Any]) -> None:
+        ood = ((result.get("summary") or {}).get("ood") or {}).get(metric)
+        tail = f"ood {metric} {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
+        label = run_label(configs[keys.index(key)], shown)
+        typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {label}  {tail}")
+
+    counts = drive(store, keys, pool, keep_checkpoints=keep_checkpoints, on_finish=report, time_limit=time_limit)
+    left = counts.get("queued", 0) + counts.get("running", 0)
+    ended = f"stopped at the time limit with {left} run(s) left (run it again to resume)" if left else "finished"
+    typer.echo(f"{name} {ended} in {time.monotonic() - started:.1f}s: " + counts_text(counts))
+    return counts
