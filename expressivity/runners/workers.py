@@ -56,12 +56,7 @@ def estimated_cost(config: dict[str, Any]) -> float:
 def longest_first(store: Store, keys: list[str]) -> list[str]:
     """`keys` in decreasing estimated cost (ties keep their order): with the longest runs started first, the grid
     does not end on one long run while the other slots sit idle (the longest-processing-time rule)."""
-    costs = {}
-    for row in store.rows(keys=keys):
-        try:
-            costs[row["key"]] = estimated_cost(row["config"])
-        except (KeyError, TypeError, ValueError):  # a config from an older schema: no estimate, its place is kept
-            costs[row["key"]] = 0.0
+    costs = {row["key"]: estimated_cost(row["config"]) for row in store.rows(keys=keys)}
     return sorted(keys, key=lambda k: -costs.get(k, 0.0))
 
 
