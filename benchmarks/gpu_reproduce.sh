@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# A preset's full grid on the lent GPU machine, in as many calls as its budget needs (../shared/DEVICE.md): each call
-# runs or resumes the grid for at most LIMIT seconds (`reproduce --time-limit`), then brings back the store (WAL
-# checkpointed: one file) and the checkpoints of the runs it left in flight, which the next call carries to resume.
-#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) PACKING=1 bash benchmarks/gpu_reproduce.sh \
-#                negative-eigenvalues 270 8", carry=[".whl", "results/negative-eigenvalues/checkpoints"])
-# Here afterwards: cp the store to results/PRESET/runs.sqlite and untar checkpoints.tar into results/PRESET/.
+# Presets' full grids on the lent GPU machine, in as many calls as their budgets need (../shared/DEVICE.md): each call
+# runs or resumes the grids for at most LIMIT seconds (`reproduce --time-limit`), several presets side by side (each
+# with PER_GPU slots on every GPU, so one preset's tail is filled by another's runs), then brings back each store
+# (WAL checkpointed: one file) and its logs (logs.tgz) under $OUT/PRESET/.
+#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) MPS=1 bash benchmarks/gpu_reproduce.sh \
+#                olmo-hybrid,chomsky 480 6", kind="nvidia-h200-x2", carry=[".whl"])
+# Here afterwards, before the next call (the stores travel as files of the work tree and would overwrite the
+# machine's): cp $OUT/PRESET/runs.sqlite results/PRESET/. The checkpoints of runs left in flight stay on the machine
+# (an ignored folder) while it is warm; CHECKPOINTS=1 also brings them back, split into parts of 15 MiB
+# (cat the parts | tar x -C results/PRESET), for a later session to carry as results/PRESET/checkpoints.
+# MPS=1 starts NVIDIA's multi-process service first, so the kernels of the many small runs sharing a GPU can run
+# side by side instead of time-sliced; it is checked on every GPU and left off if it fails there.
 # PACKING=1 first measures grid packing (benchmarks/grid_packing.py, --per-gpu 1,4,8 at 300 steps) on GPU 0.
 set -uo pipefail
-PRESET=${1:?preset}
+PRESETS=${1:?preset[,preset...]}
 LIMIT=${2:-540}
 PER_GPU=${3:-8}
 OUT=${OUT:-/tmp/gpu_reproduce_out}
-DIR=results/$PRESET
-mkdir -p "$OUT" "$DIR"
+mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
@@ -20,20 +25,57 @@ fi
 export PYTHONPATH=/tmp/site:.
 nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader | tee "$OUT/card.log"
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$OUT/card.log"
-echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}" | tee -a "$OUT/card.log"
+echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; presets $PRESETS; limit $LIMIT s; per-gpu $PER_GPU" | tee -a "$OUT/card.log"
+
+if [ "${MPS:-0}" = 1 ]; then
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
+  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+  pgrep -x nvidia-cuda-mps-control >/dev/null || nvidia-cuda-mps-control -d
+  if timeout 60 python3 -c "
+import torch
+for d in range(torch.cuda.device_count()):
+    x = torch.ones(256, 256, device=f'cuda:{d}')
+    assert (x @ x).sum().item() == 256 ** 3
+print('MPS on for', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"; then :; else
+    echo quit | nvidia-cuda-mps-control
+    unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+    echo "MPS failed its check: running without it" | tee -a "$OUT/card.log"
+  fi
+fi
+
 if [ "${PACKING:-0}" = 1 ]; then
   CUDA_VISIBLE_DEVICES=0 timeout 330 python3 benchmarks/grid_packing.py --per-gpu 1,4,8 --steps 300 --no-warmup \
     --log "$OUT/packing.log"
 fi
+
+# How busy the GPUs are while the grids run, every 30 s.
+nvidia-smi --query-gpu=timestamp,index,utilization.gpu,memory.used --format=csv,noheader -l 30 >>"$OUT/card.log" &
+sampler=$!
 started=$(date +%s)
-python3 -m expressivity.runners.cli reproduce "$PRESET" --store "$DIR/runs.sqlite" --per-gpu "$PER_GPU" \
-  --time-limit "$LIMIT" 2>&1 | tee "$OUT/$PRESET.log"
-echo "wall $(( $(date +%s) - started )) s for: reproduce $PRESET --per-gpu $PER_GPU --time-limit $LIMIT" \
-  | tee -a "$OUT/$PRESET.log"
-# The store was closed by the command (WAL checkpointed); checkpoint again in case it was killed, then bring it back.
-python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
-  "$DIR/runs.sqlite"
-cp "$DIR/runs.sqlite" "$OUT/runs.sqlite"
-if [ -d "$DIR/checkpoints" ]; then tar cf "$OUT/checkpoints.tar" -C "$DIR" checkpoints; fi
-tail -c 4000 "$DIR"/logs/*/worker-0.log > "$OUT/worker-0.log" 2>/dev/null
-ls -la "$OUT"
+pids=()
+for preset in ${PRESETS//,/ }; do
+  mkdir -p "$OUT/$preset" "results/$preset/logs"
+  python3 -m expressivity.runners.cli reproduce "$preset" --store "results/$preset/runs.sqlite" --per-gpu "$PER_GPU" \
+    --time-limit "$LIMIT" >>"results/$preset/logs/reproduce.log" 2>&1 &
+  pids+=($!)
+done
+wait "${pids[@]}"
+kill "$sampler" 2>/dev/null
+echo "wall $(($(date +%s) - started)) s for: reproduce {$PRESETS} --per-gpu $PER_GPU --time-limit $LIMIT" \
+  | tee -a "$OUT/card.log"
+
+for preset in ${PRESETS//,/ }; do
+  dir=results/$preset
+  tail -n 4 "$dir/logs/reproduce.log"
+  # The store was closed by the command (WAL checkpointed); checkpoint again in case it was killed, then bring it back.
+  python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
+    "$dir/runs.sqlite"
+  cp "$dir/runs.sqlite" "$OUT/$preset/runs.sqlite"
+  # At most 8 files come back from a call: the logs (reproduce's, the workers') travel as one archive, the
+  # checkpoints as parts of 15 MiB.
+  tar czf "$OUT/$preset/logs.tgz" -C "$dir" logs
+  if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "$dir/checkpoints" ]; then
+    tar cf - -C "$dir" checkpoints | split -b 15M - "$OUT/$preset/checkpoints.tar.part-"
+  fi
+done
+ls -laR "$OUT"
