@@ -45,7 +45,13 @@ class TableCell:
 def _matches(config: Mapping[str, Any], row: Row, column: Column) -> bool:
     if config["task"] != row.task or config["arch"] != column.arch:
         return False
-    if any(config["task_params"].get(k) != v for k, v in row.params.items()):
+    # The row's parameters with the task's defaults filled in: a row that leaves a parameter at its default (say,
+    # unpadded BFE) must not also claim the runs of a sibling row that sets it (padded BFE).
+    from expressivity import tasks
+
+    defaults = tasks.get(row.task).param_defaults()
+    wanted = {**defaults, **row.params}
+    if any(config["task_params"].get(k, defaults.get(k)) != v for k, v in wanted.items()):
         return False
     # eval_lengths may be changed on the command line; the training lengths are what tells rows apart.
     if any(config["train"].get(k) != v for k, v in row.train.items() if k != "eval_lengths"):

@@ -137,6 +137,17 @@ def test_depth_metric_is_the_smallest_depth_whose_best_seed_passes(tmp_path):
     assert "| A5 @ 8 | transformer | 1 | - |" in md
 
 
+def test_rows_of_one_task_split_runs_by_their_parameters(tmp_path):
+    # alternations has padded and unpadded BFE rows: the unpadded one (defaults) must not also take the padded runs.
+    alternations = presets.get("alternations")
+    grid = alternations.grid()
+    _write(tmp_path / "r.sqlite", grid, [0.5] * len(grid.configs))
+    with Store(tmp_path / "r.sqlite") as store:
+        cells = table_cells(alternations, store.rows())
+    assert len(cells) == 15
+    assert {(c.done, c.runs) for c in cells} == {(3, 3)}
+
+
 def test_plots_write_pngs(tmp_path):
     pytest.importorskip("matplotlib")
     from expressivity.runners.plots import write_plots
