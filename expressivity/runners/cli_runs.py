@@ -1,8 +1,10 @@
-"""The run commands of the CLI: `train`, `grid` and `status`, registered on the `app` of cli.py when it imports this.
+"""The run commands of the CLI: `train`, `grid`, `status` and `rescore`, registered on the `app` of cli.py when it
+imports this.
 
 expressivity train parity lstm --set steps=500 --set target_acc=0.99
 expressivity grid grids/parity.toml --per-gpu 4           # --dry-run lists the runs
 expressivity status --csv runs/results.csv
+expressivity rescore --store results/olmo-hybrid/runs.sqlite   # scaled accuracy with the tasks' current chance
 """
 
 from __future__ import annotations
@@ -239,3 +241,28 @@ def status_command(
             console.print(table)
         if csv is not None:
             typer.echo(f"wrote {st.export_csv(csv)} rows to {csv}")
+
+
+@app.command("rescore")
+@friendly_errors
+def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
+    """Recompute every finished run's scaled accuracy from its recorded final accuracy with the task's current chance
+    (a store made before a task's chance was corrected); runs whose scores do not change are left alone."""
+    from expressivity import tasks
+    from expressivity.runners.evaluate import rescaled, summarize
+    from expressivity.runners.store import Store
+
+    if not store.exists():
+        raise ValueError(f"no result store at {store} (pass --store)")
+    changed = 0
+    with Store(store) as st:
+        rows = [r for r in st.rows() if r["metrics"]]
+        for r in rows:
+            config = r["config"]
+            chance = tasks.make(config["task"], **config["task_params"]).chance
+            metrics = {int(n): m for n, m in r["metrics"].items()}
+            new = rescaled(metrics, chance)
+            if new != metrics:
+                st.rescore(r["key"], new, summarize(new, config["train"]["train_max_length"]))
+                changed += 1
+    typer.echo(f"{store}: rescored {changed} of {len(rows)} runs with metrics")

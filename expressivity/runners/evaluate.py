@@ -6,7 +6,8 @@ For each test length (the task's own units) and every example:
   headline number; for a final-answer task it is the answer.
 - token: the fraction of scored positions that are right (pooled over the examples).
 - seq: are all scored positions of the example right?
-- scaled: (final - chance) / (1 - chance), so 0 is guessing and 1 is perfect (Grazzi et al. 2025).
+- scaled: (final - chance) / (1 - chance), so 0 is guessing and 1 is perfect (Grazzi et al. 2025); `Task.chance`
+  is the best guess that skips the computation under test.
 
     >>> metrics = evaluate_by_length(model, tasks.make("parity"), [40, 256], np.random.default_rng(0))
     >>> metrics[256]
@@ -25,6 +26,11 @@ METRICS = ("final_acc", "token_acc", "seq_acc", "scaled_acc")
 def scaled(acc: float, chance: float) -> float:
     """(acc - chance) / (1 - chance): 0 at chance, 1 when perfect, negative below chance."""
     return (acc - chance) / (1.0 - chance) if chance < 1.0 else 0.0
+
+
+def rescaled(metrics: Mapping[int, Mapping[str, float]], chance: float) -> dict[int, dict[str, float]]:
+    """Metrics by length with scaled_acc derived anew from final_acc, e.g. after a task's chance was corrected."""
+    return {n: {**m, "scaled_acc": scaled(m["final_acc"], chance)} for n, m in metrics.items()}
 
 
 def last_scored(mask: np.ndarray) -> np.ndarray:

@@ -258,6 +258,14 @@ class Store:
             self._event(conn, key, status, owner)
         return True
 
+    def rescore(self, key: str, metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
+        """Replace a finished run's metrics and summary by scores derived anew from its recorded accuracies (after a
+        task's chance was corrected); logged as a `rescored` event. Nothing else of the run changes."""
+        with self.write() as conn:
+            values = (json.dumps(metrics), json.dumps(summary), key)
+            conn.execute("UPDATE runs SET metrics = ?, summary = ? WHERE key = ?", values)
+            self._event(conn, key, "rescored", None)
+
     @staticmethod
     def _event(conn: sqlite3.Connection, key: str, event: str, owner: str | None) -> None:
         conn.execute("INSERT INTO events (key, event, owner, at) VALUES (?, ?, ?, ?)", (key, event, owner, time.time()))

@@ -93,7 +93,9 @@ class Task(abc.ABC):
     @property
     @abc.abstractmethod
     def chance(self) -> float:
-        """Accuracy of guessing a scored position without reading the input (1/|G|, or 1/2 for balanced labels)."""
+        """Accuracy of the best guess that skips the computation the task tests: for most tasks, guessing a scored
+        position without reading the input (1/|G|, or 1/2 for balanced labels); where the input gives a better guess
+        away (the pointer tasks: the majority of the tracked values), that guess. Scaled accuracy is 0 here."""
 
     @property
     def info(self) -> dict[str, Any]:

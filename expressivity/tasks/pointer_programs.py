@@ -8,9 +8,17 @@
 
 Token layout (see code_tokens): Python tokens, integers as digit tokens, one newline token ending each line; the query
 blank `_` is the last token and the only scored position; its target is the answer bit.
+
+The answers of the two tracking tasks are fair coins, yet a model that tracks nothing is right more often than half the
+time: the answer is the initial value of some variable, which variable depends only on the update lines, so guessing
+the majority of the k initial values (for state_based_recall, the bits at the k initial pointers) is right with
+probability E[max(K, k-K)] / k, K ~ Binomial(k, 1/2): 11/16 for k = 5. That guess is their `chance`, so a scaled
+accuracy of 0 means no tracking (the first GPU grid, results/olmo-hybrid, found every model at that guess).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -35,8 +43,18 @@ def _compose(tables: np.ndarray) -> np.ndarray:
     return tables[:, 0]
 
 
+def majority_guess_accuracy(k: int) -> float:
+    """P(the majority of k fair bits equals one of them, chosen independently of the bits) = E[max(K, k-K)] / k."""
+    return sum(math.comb(k, ones) * max(ones, k - ones) for ones in range(k + 1)) / (k * 2**k)
+
+
 class _PointerProgram(CodeTask):
     """Update lines over k single-letter variables, shared by state_based_recall and pointer_tracking."""
+
+    @property
+    def chance(self) -> float:
+        """The majority guess over the k tracked values, which needs no tracking (see the module docstring)."""
+        return majority_guess_accuracy(self.num_vars)
 
     def _check_vars_and_ops(self, num_vars: int, ops: str) -> None:
         check_int(self.name, "num_vars", num_vars, 2, len(LETTERS))

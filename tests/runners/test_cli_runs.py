@@ -89,3 +89,28 @@ def test_a_corrupt_or_newer_store_is_a_one_line_error(tmp_path):
 
 def test_status_without_a_store(tmp_path):
     _one_line_error(["status", "--store", str(tmp_path / "none.sqlite")], "no result store")
+
+
+def test_rescore_derives_scaled_accuracy_with_the_tasks_current_chance(tmp_path):
+    # A pointer_tracking run scored as if chance were 1/2 (stores made before its chance became the majority guess)
+    # is rescored; a parity run, already scored with its chance, is left alone.
+    store = str(tmp_path / "r.sqlite")
+    _train(tmp_path)
+    tracking = ["train", "pointer_tracking", "lstm", *SHORT, "--store", store, "--quiet"]
+    assert runner.invoke(app, tracking).exit_code == 0
+    with Store(store) as st:
+        (parity, old) = st.rows()
+        as_if_half = {n: {**m, "scaled_acc": 2 * m["final_acc"] - 1} for n, m in old["metrics"].items()}
+        st.rescore(old["key"], as_if_half, old["summary"])
+    result = runner.invoke(app, ["rescore", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert "rescored 1 of 2 runs" in result.output
+    with Store(store) as st:
+        again_parity, new = st.rows()
+        assert again_parity["metrics"] == parity["metrics"]
+        for m in new["metrics"].values():
+            assert abs(m["scaled_acc"] - (m["final_acc"] - 0.6875) / 0.3125) < 1e-12
+        assert new["summary"] == old["summary"]
+        assert [e["event"] for e in st.events(new["key"])] == ["claimed", "done", "rescored", "rescored"]
+    missing = runner.invoke(app, ["rescore", "--store", str(tmp_path / "none.sqlite")])
+    assert missing.exit_code != 0 and "no result store" in missing.output

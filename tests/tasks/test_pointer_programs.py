@@ -94,7 +94,33 @@ def test_answers_are_balanced_bits(name):
     batch = task.sample(np.random.default_rng(0), 4000, 8)
     answers = np.array([task.decode([t])[0] for t in batch.targets[batch.mask]]).astype(int)
     assert set(answers) == {0, 1} and abs(answers.mean() - 0.5) < 0.03
-    assert task.chance == 0.5
+
+
+@pytest.mark.parametrize("ops", OPS)
+@pytest.mark.parametrize(
+    "name, num_vars", [("state_based_recall", 5), ("pointer_tracking", 5), ("pointer_tracking", 4)]
+)
+def test_chance_is_the_majority_guess_that_tracks_nothing(name, num_vars, ops):
+    # A guess that reads the initial values but no update line: the majority of the tracked bits (ties: 0). Its
+    # accuracy, measured on programs run in plain Python, is the task's chance (11/16 for 5 variables, not 1/2).
+    task = tasks.make(name, num_vars=num_vars, ops=ops)
+    batch = task.sample(np.random.default_rng(7), 3000, 6)
+    names = "abcdefghijklmnopqrstuvwxyz"[:num_vars]
+    hits = 0
+    for i in range(3000):
+        states = run(task.source(task.example_ids(batch, i)))
+        if name == "state_based_recall":
+            tracked = [states[0]["bits"][states[1][v]] for v in names]
+        else:
+            tracked = [states[0][v] for v in names]
+        guess = int(2 * sum(tracked) > num_vars)
+        hits += str(guess) == task.scored_text(batch, i)
+    assert abs(hits / 3000 - task.chance) < 0.03
+    assert task.chance == 0.6875  # E[max(K, k-K)] / k for k = 4 and for k = 5
+
+
+def test_indexed_recall_chance_is_a_coin():
+    assert tasks.make("indexed_recall").chance == 0.5
 
 
 def test_queried_variable_is_uniform():
