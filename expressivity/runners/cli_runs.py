@@ -246,8 +246,8 @@ def status_command(
 @app.command("rescore")
 @friendly_errors
 def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
-    """Recompute every finished run's scaled accuracy from its recorded final accuracy with the task's current chance
-    (a store made before a task's chance was corrected); runs whose scores do not change are left alone."""
+    """Recompute every finished run's scaled accuracy from its recorded accuracies with the task's current chance and
+    headline accuracy (a store made before either was corrected); runs whose scores do not change are left alone."""
     from expressivity import tasks
     from expressivity.runners.evaluate import rescaled, summarize
     from expressivity.runners.store import Store
@@ -259,9 +259,9 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
         rows = [r for r in st.rows() if r["metrics"]]
         for r in rows:
             config = r["config"]
-            chance = tasks.make(config["task"], **config["task_params"]).chance
+            task = tasks.make(config["task"], **config["task_params"])
             metrics = {int(n): m for n, m in r["metrics"].items()}
-            new = rescaled(metrics, chance)
+            new = rescaled(metrics, task.chance, task.scored_by)
             if new != metrics:
                 st.rescore(r["key"], new, summarize(new, config["train"]["train_max_length"]))
                 changed += 1

@@ -6,8 +6,8 @@ For each test length (the task's own units) and every example:
   headline number; for a final-answer task it is the answer.
 - token: the fraction of scored positions that are right (pooled over the examples).
 - seq: are all scored positions of the example right?
-- scaled: (final - chance) / (1 - chance), so 0 is guessing and 1 is perfect (Grazzi et al. 2025); `Task.chance`
-  is the best guess that skips the computation under test.
+- scaled: (acc - chance) / (1 - chance), so 0 is guessing and 1 is perfect (Grazzi et al. 2025); acc is final, or
+  token where the answer is a sequence (`Task.scored_by`); `Task.chance` is the best guess that skips the computation.
 
     >>> metrics = evaluate_by_length(model, tasks.make("parity"), [40, 256], np.random.default_rng(0))
     >>> metrics[256]
@@ -28,9 +28,12 @@ def scaled(acc: float, chance: float) -> float:
     return (acc - chance) / (1.0 - chance) if chance < 1.0 else 0.0
 
 
-def rescaled(metrics: Mapping[int, Mapping[str, float]], chance: float) -> dict[int, dict[str, float]]:
-    """Metrics by length with scaled_acc derived anew from final_acc, e.g. after a task's chance was corrected."""
-    return {n: {**m, "scaled_acc": scaled(m["final_acc"], chance)} for n, m in metrics.items()}
+def rescaled(
+    metrics: Mapping[int, Mapping[str, float]], chance: float, scored_by: str = "final"
+) -> dict[int, dict[str, float]]:
+    """Metrics by length with scaled_acc derived anew from the recorded accuracy `scored_by` ("final" or "token", see
+    `Task.scored_by`), e.g. after a task's chance or its headline accuracy was corrected."""
+    return {n: {**m, "scaled_acc": scaled(m[f"{scored_by}_acc"], chance)} for n, m in metrics.items()}
 
 
 def last_scored(mask: np.ndarray) -> np.ndarray:
@@ -108,12 +111,12 @@ def evaluate_by_length(
                         sums[k] += float(v)
                     sums["loss"] += float(F.cross_entropy(logits[mask], targets[mask], reduction="sum"))
                     done += b
-                final = sums["final"] / sums["examples"]
+                accuracy = {"final": sums["final"] / sums["examples"], "token": sums["token"] / sums["scored"]}
                 out[int(length)] = {
-                    "final_acc": final,
-                    "token_acc": sums["token"] / sums["scored"],
+                    "final_acc": accuracy["final"],
+                    "token_acc": accuracy["token"],
                     "seq_acc": sums["seq"] / sums["examples"],
-                    "scaled_acc": scaled(final, task.chance),
+                    "scaled_acc": scaled(accuracy[task.scored_by], task.chance),
                     "loss": sums["loss"] / sums["scored"],
                     "examples": int(sums["examples"]),
                 }

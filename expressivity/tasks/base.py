@@ -47,7 +47,8 @@ class Task(abc.ABC):
       of the same name, validate them (raising `ValueError` with a one-line message) and call `self._set_symbols(...)`;
     - set the class attributes `name`, `family`, `level` (Chomsky level or complexity class), `length_unit`
       (what `length` counts) and, where the task cannot make every length, `min_length` / `max_length`;
-    - implement `_sample(rng, batch_size, length) -> Batch` (vectorised over the batch) and the `chance` property.
+    - implement `_sample(rng, batch_size, length) -> Batch` (vectorised over the batch) and the `chance` property;
+    - set `scored_by = "token"` when the answer is a sequence of scored positions.
     """
 
     name: ClassVar[str] = ""
@@ -56,6 +57,11 @@ class Task(abc.ABC):
     length_unit: ClassVar[str] = ""
     min_length: ClassVar[int] = 1
     max_length: ClassVar[int | None] = None
+    # Which accuracy scaled accuracy (the headline of tables and of `theory.check`) is taken from: "final", the last
+    # scored position (a final-answer task's answer, a running task's state after the whole sequence), or "token",
+    # every scored position pooled, where the answer is itself a sequence (the transductions of Deletang et al.,
+    # multi-digit answers), so that one position of it is not the headline.
+    scored_by: ClassVar[str] = "final"
 
     vocab: list[str]
 

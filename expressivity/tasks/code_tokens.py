@@ -99,6 +99,8 @@ class CodeTask(Task):
     (answers are uniform over range(num_answers), which gives `chance`).
     """
 
+    scored_by = "token"
+
     family = "code"
     answer_width: int = 1
     num_answers: int = 2

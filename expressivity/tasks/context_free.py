@@ -198,6 +198,8 @@ class ReverseString(Task):
         target:     . . . . . . 1 0 0 1 1
     """
 
+    scored_by = "token"
+
     name = "reverse_string"
     family = FAMILY
     level = LEVEL
@@ -232,6 +234,8 @@ class StackManipulation(Task):
 
     `chance` is 1/2, a blind guess at a stack bit (uniform); each example adds one `end`, a blind guess misses.
     """
+
+    scored_by = "token"
 
     name = "stack_manipulation"
     family = FAMILY

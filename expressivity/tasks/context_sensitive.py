@@ -52,6 +52,8 @@ def with_blanks(inputs: np.ndarray, outputs: np.ndarray, blank_id: int, out_len:
 class _StringTransduction(Task):
     """A uniform random string over the digits "0".."alphabet_size-1", mapped to an output string of those symbols."""
 
+    scored_by = "token"
+
     family = FAMILY
     level = LEVEL
     length_unit = "input symbols"
@@ -213,6 +215,8 @@ class _BinaryOperation(Task):
     leading zeros, followed by the end token `end` (the paper's termination token). The output length varies, so shorter
     outputs are right-padded with PAD."""
 
+    scored_by = "token"
+
     family = FAMILY
     level = LEVEL
     length_unit = "expression symbols (both numbers' digits and the operator)"
@@ -302,6 +306,8 @@ class ComputeSqrt(Task):
         input : <bos> 1 0 0 1 0 1 _ _ _
         target:     . . . . . . . 1 1 0      (isqrt(37) = 6)
     """
+
+    scored_by = "token"
 
     name = "compute_sqrt"
     family = FAMILY

@@ -91,6 +91,8 @@ class Copy(Task):
         target:     . . . . n k i      (length=3)
     """
 
+    scored_by = "token"
+
     name = "copy"
     family = "recall"
     level = "TC0 (needs state growing with length)"
@@ -120,6 +122,8 @@ class SelectiveCopy(Task):
         input : <bos> - h i - - - _ _
         target:     . . . . . . . h i      (length=6, num_tokens=2)
     """
+
+    scored_by = "token"
 
     name = "selective_copy"
     family = "recall"
