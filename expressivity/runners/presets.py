@@ -241,8 +241,8 @@ _OLMO = Preset(
     ),
     needs_gpu="every separation of this table: state-based recall is not learned in a few hundred CPU steps by any "
     "model; the quick grid only exercises the pipeline on it",
-    budget="54 runs of 3000 steps, tiny; GGGA hybrids took 130-230 s a run at --per-gpu 8 on one H200, so about 25 "
-    "GPU-minutes (estimated from the first 10 runs, results/)",
+    budget="54 runs of 3000 steps, tiny; measured: 10 runs in 5 minutes on one H200 (--per-gpu 8), the other 44 in "
+    "4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/)",
 )
 
 _CHOMSKY = Preset(
@@ -296,8 +296,8 @@ _CHOMSKY = Preset(
         sets={**CPU, "steps": 400, "eval_lengths": [20, 40, 64, 128]},
     ),
     needs_gpu="the levels' pattern (context-free and context-sensitive rows, the hybrid, 3 seeds, tests to 500)",
-    budget="72 runs of 3000 steps, tiny, tests to length 500; about 30 GPU-minutes at --per-gpu 4 on a two-GPU kind "
-    "(estimate, not yet run)",
+    budget="72 runs of 3000 steps, tiny, tests to length 500; measured 6 minutes on two H200s beside olmo-hybrid "
+    "(--per-gpu 6 each, MPS; results/)",
 )
 
 _ILLUSION_LENGTHS = (8, 16, 32, 64)
@@ -346,8 +346,8 @@ _ILLUSION = Preset(
         sets={**CPU, "steps": 300, "target_acc": None},
     ),
     needs_gpu="the growth of depth with length (lengths 32 and 64, depths 3-4, A4xZ5, 3 seeds)",
-    budget="432 short runs (1500 steps at most, early stop at 0.99); about 30 GPU-minutes on a two-GPU kind, "
-    "--per-gpu 6 (estimate, not yet run)",
+    budget="432 short runs (1500 steps at most, early stop at 0.99); measured about 12 minutes on two H200s (MPS; "
+    "results/). Too few steps to learn A5 at any length: see results/README.md before relying on this table",
 )
 
 _ALT_COLUMNS = tuple(
@@ -375,7 +375,8 @@ _ALTERNATIONS = Preset(
     ),
     needs_gpu="every comparison of this table (an open question: no published numbers); the quick grid only "
     "exercises the pipeline",
-    budget="45 runs of 3000 steps, tiny; about 25 GPU-minutes at --per-gpu 4 (estimate, not yet run)",
+    budget="45 runs of 3000 steps, tiny; measured 6.5 minutes on two H200s beside illusion-of-state (--per-gpu 6 "
+    "each, MPS; results/)",
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (_OLMO, _NEG_EIG, _CHOMSKY, _ILLUSION, _ALTERNATIONS)}

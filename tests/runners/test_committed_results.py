@@ -32,8 +32,24 @@ def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_report
     ).strip()
 
 
-@pytest.mark.parametrize("store", ["negative-eigenvalues/runs.sqlite", "negative-eigenvalues/curriculum.sqlite",
-                                   "olmo-hybrid/runs.sqlite"])  # fmt: skip
+@pytest.mark.parametrize("name", presets.names())
+def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store(name):
+    # The table.md under results/ is what `expressivity table NAME --store results/NAME/runs.sqlite` prints today:
+    # a change to scoring, matching or rendering must regenerate it (results/PRESET/PROVENANCE.md has the commands).
+    rows = _rows(RESULTS / name / "runs.sqlite")
+    preset = presets.get(name)
+    assert len(select(preset, rows)) == len(preset.grid().keys)
+    assert all(r["status"] == "done" and "H200" in r["device"] for r in rows)
+    cells = table_cells(preset, rows)
+    assert all(c.done == c.runs > 0 for c in cells), "every cell has its runs, each done"
+    assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset).strip()
+
+
+STORES = [f"{name}/runs.sqlite" for name in presets.names()]
+STORES += ["negative-eigenvalues/curriculum.sqlite", "illusion-of-state/probe.sqlite"]
+
+
+@pytest.mark.parametrize("store", STORES)
 def test_no_committed_result_beats_an_expressivity_bound(store):
     rows = [r for r in _rows(RESULTS / store) if r["status"] == "done"]
     assert rows and not [c for c in check(rows) if c.verdict == "impossible"]
