@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity import tasks
-from expressivity.runners.evaluate import across_seeds, batch_counts, evaluate_by_length, last_scored, summarize
+from expressivity.runners.evaluate import (
+    across_seeds,
+    batch_counts,
+    evaluate_by_length,
+    last_scored,
+    rescaled,
+    summarize,
+)
 
 
 def _case(seed: int, b: int, t: int, v: int):
@@ -61,12 +68,12 @@ class ParitySolver(torch.nn.Module):
 
 
 class ConstantZero(torch.nn.Module):
-    """Always answers "0"."""
+    """Always answers "0" (or another `symbol`)."""
 
-    def __init__(self, task):
+    def __init__(self, task, symbol: str = "0"):
         super().__init__()
         self.logits = torch.nn.Parameter(
-            torch.nn.functional.one_hot(torch.tensor(task.token_id["0"]), len(task.vocab)).float()
+            torch.nn.functional.one_hot(torch.tensor(task.token_id[symbol]), len(task.vocab)).float()
         )
 
     def forward(self, inputs):
@@ -108,6 +115,18 @@ def test_a_constant_model_matches_the_plain_oracle_on_the_same_draws():
         assert m["token_acc"] == pytest.approx(tokens / scored)
         assert m["seq_acc"] == pytest.approx(seqs / n)
         assert m["scaled_acc"] == pytest.approx((finals / n - 0.5) / 0.5)
+
+
+def test_a_sequence_answer_is_scaled_by_its_token_accuracy_not_its_last_position():
+    # Stack manipulation's answer ends with `end`: a model that always says `end` has the last position right every
+    # time, and nearly nothing else. Its scaled accuracy comes from the whole answer (Task.scored_by = "token").
+    task = tasks.make("stack_manipulation")
+    assert task.scored_by == "token" and tasks.make("parity").scored_by == "final"
+    metrics = evaluate_by_length(ConstantZero(task, "end"), task, [12, 30], np.random.default_rng(0), num_examples=64)
+    for m in metrics.values():
+        assert m["final_acc"] == 1.0 and m["token_acc"] < 0.3
+        assert m["scaled_acc"] == pytest.approx((m["token_acc"] - task.chance) / (1 - task.chance))
+    assert rescaled(metrics, task.chance, task.scored_by) == metrics
 
 
 def test_evaluation_restores_training_mode_and_is_deterministic():
