@@ -30,7 +30,7 @@ echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; presets $PRESETS; limit $LIMIT
 if [ "${MPS:-0}" = 1 ]; then
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
   mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-  pgrep -x nvidia-cuda-mps-control >/dev/null || nvidia-cuda-mps-control -d
+  nvidia-cuda-mps-control -d 2>/dev/null || true  # fails only when a daemon already runs: that one serves
   if timeout 60 python3 -c "
 import torch
 for d in range(torch.cuda.device_count()):
