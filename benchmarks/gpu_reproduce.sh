@@ -36,7 +36,10 @@ import torch
 for d in range(torch.cuda.device_count()):
     x = torch.ones(256, 256, device=f'cuda:{d}')
     assert (x @ x).sum().item() == 256 ** 3
-print('MPS on for', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"; then :; else
+print('CUDA check passed on', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"; then
+    # A server starts when the first client connects: its pid listed here is what says MPS is really in use.
+    echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')" | tee -a "$OUT/card.log"
+  else
     echo quit | nvidia-cuda-mps-control
     unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
     echo "MPS failed its check: running without it" | tee -a "$OUT/card.log"
