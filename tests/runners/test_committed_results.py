@@ -47,6 +47,7 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
 
 STORES = [f"{name}/runs.sqlite" for name in presets.names()]
 STORES += ["negative-eigenvalues/curriculum.sqlite", "illusion-of-state/probe.sqlite"]
+STORES += ["olmo-hybrid/curriculum-cpu.sqlite", "olmo-hybrid/tracking-probe-cpu.sqlite"]
 
 
 @pytest.mark.parametrize("store", STORES)
