@@ -260,9 +260,8 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
         for r in rows:
             config = r["config"]
             task = tasks.make(config["task"], **config["task_params"])
-            metrics = {int(n): m for n, m in r["metrics"].items()}
-            new = rescaled(metrics, task.chance, task.scored_by)
-            if new != metrics:
+            new = rescaled(r["metrics"], task.chance, task.scored_by)
+            if new != r["metrics"]:
                 st.rescore(r["key"], new, summarize(new, config["train"]["train_max_length"]))
                 changed += 1
     typer.echo(f"{store}: rescored {changed} of {len(rows)} runs with metrics")

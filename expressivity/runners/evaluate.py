@@ -28,9 +28,7 @@ def scaled(acc: float, chance: float) -> float:
     return (acc - chance) / (1.0 - chance) if chance < 1.0 else 0.0
 
 
-def rescaled(
-    metrics: Mapping[int, Mapping[str, float]], chance: float, scored_by: str = "final"
-) -> dict[int, dict[str, float]]:
+def rescaled(metrics: Mapping[int, Mapping[str, float]], chance: float, scored_by: str) -> dict[int, dict[str, float]]:
     """Metrics by length with scaled_acc derived anew from the recorded accuracy `scored_by` ("final" or "token", see
     `Task.scored_by`), e.g. after a task's chance or its headline accuracy was corrected."""
     return {n: {**m, "scaled_acc": scaled(m[f"{scored_by}_acc"], chance)} for n, m in metrics.items()}
