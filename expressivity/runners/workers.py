@@ -212,13 +212,15 @@ def drive(
     heartbeat_every: float = 30.0,
     on_finish: Callable[[str, dict[str, Any]], None] | None = None,
     time_limit: float | None = None,
+    stop_when: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
     """Claim runs among `keys` while the pool has room, record each result as it comes back, until none is left.
 
     Runs are claimed longest first (`longest_first`). Runs already finished are skipped; runs left `running` by a dead
-    driver are claimed again (resuming from their checkpoint). Returns counts by status over `keys`. On Ctrl-C, or
-    once `time_limit` seconds have passed (a batch job's allocation, a lent machine), the runs in flight go back to
-    the queue: the next drive resumes them from their last checkpoint.
+    driver are claimed again (resuming from their checkpoint). Returns counts by status over `keys`. On Ctrl-C, once
+    `time_limit` seconds have passed (a batch job's allocation, a lent machine), or once `stop_when()` is true (checked
+    between polls; an event such as "a checkpoint exists"), the runs in flight go back to the queue: the next drive
+    resumes them from their last checkpoint.
     """
     owner = owner_id()
     keys = longest_first(store, keys)
@@ -228,9 +230,12 @@ def drive(
                 checkpoint_path(store, row["key"]).unlink(missing_ok=True)
     in_flight: dict[str, str] = {}  # key -> checkpoint path
     last_beat = started = time.monotonic()
+    # A stop condition is looked at between polls: poll often enough that it is seen soon after it turns true.
+    poll_every = min(heartbeat_every, 5.0 if stop_when is None else 0.1)
     try:
         while True:
-            if time_limit is not None and time.monotonic() - started >= time_limit:
+            out_of_time = time_limit is not None and time.monotonic() - started >= time_limit
+            if out_of_time or (stop_when is not None and stop_when()):
                 for key in in_flight:
                     store.release(key, owner)
                 break
@@ -244,7 +249,7 @@ def drive(
                 in_flight[key] = path
             if not in_flight:
                 break
-            for key, result in pool.poll(timeout=min(heartbeat_every, 5.0)):
+            for key, result in pool.poll(timeout=poll_every):
                 path = in_flight.pop(key)
                 if store.finish(key, owner, result) and not keep_checkpoints and result["status"] != "failed":
                     Path(path).unlink(missing_ok=True)

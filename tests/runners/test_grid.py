@@ -140,9 +140,13 @@ def _env():
     return {**os.environ, "OMP_NUM_THREADS": "1"}  # workers then match the in-process reference's thread count
 
 
-def _wait_for(predicate, proc, timeout=120.0):
+def _wait_for(predicate, proc, timeout=1800.0):
+    """Wait for an event of the grid (not for an amount of time); the timeout only guards against a hang, and
+    running into it fails the test rather than carrying on with the event missing."""
     deadline = time.monotonic() + timeout
-    while not predicate() and proc.poll() is None and time.monotonic() < deadline:
+    while not predicate():
+        assert proc.poll() is None, f"the grid exited ({proc.returncode}) before the awaited event"
+        assert time.monotonic() < deadline, "the awaited event did not come"
         time.sleep(0.05)
 
 
@@ -165,7 +169,7 @@ def test_sigkill_at_any_moment_then_rerun_finishes_every_run_exactly_once(tmp_pa
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     proc = _start(path, store_path)
-    _, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=1800)  # a guard against a hang only
     assert proc.returncode == 0, err.decode()[-2000:]
 
     events = _events(store_path)

@@ -40,19 +40,34 @@ def test_the_commit_can_be_given_where_the_tree_has_no_git(monkeypatch):
     assert stores.git_commit() == "abc123"
 
 
-def test_a_time_limit_requeues_the_runs_in_flight_and_the_next_drive_finishes_them(tmp_path):
+def test_a_stop_requeues_the_runs_in_flight_and_the_next_drive_finishes_them(tmp_path):
+    """Stopped once the run in flight has checkpointed (an event, not a wall-clock limit: CI's cores may be busy), the
+    drive puts its runs back in the queue, and the next drive resumes and finishes them."""
     from expressivity.runners.workers import LocalPool, drive, local_slots
 
     sets = {"steps": 1000, "batch_size": 8, "checkpoint_every": 10, "eval_lengths": [8], "eval_examples": 8}
     configs = [resolve("parity", "lstm", {**sets, "seed": s}) for s in (0, 1)]
     keys = [run_key(c) for c in configs]
+    checkpointed = lambda: any((tmp_path / "checkpoints").glob("*.pt"))  # noqa: E731
     with Store(tmp_path / "s.sqlite") as st:
         st.enqueue(configs, grid="g")
         pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
-        counts = drive(st, keys, pool, time_limit=5.0)
+        counts = drive(st, keys, pool, stop_when=checkpointed)
+        assert checkpointed(), "the drive stopped before its run checkpointed"
         assert counts.get("queued") == 2 and not counts.get("running")  # both back in the queue, none lost
-        assert list((tmp_path / "checkpoints").glob("*.pt"))  # the one in flight had checkpointed: it resumes
+        assert [e["event"] for e in st.events()].count("claimed") == 1
         pool = LocalPool(local_slots(cpu_workers=2, use_gpus=False), log_dir=tmp_path / "logs")
         assert drive(st, keys, pool)["done"] == 2
         for key in keys:
             assert [e["event"] for e in st.events(key)].count("done") == 1
+
+
+def test_a_spent_time_limit_claims_nothing(tmp_path):
+    from expressivity.runners.workers import LocalPool, drive, local_slots
+
+    configs = [_config("lstm", seed=s) for s in (0, 1)]
+    with Store(tmp_path / "s.sqlite") as st:
+        st.enqueue(configs, grid="g")
+        pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
+        counts = drive(st, [run_key(c) for c in configs], pool, time_limit=0.0)
+        assert counts["queued"] == 2 and not st.events()
