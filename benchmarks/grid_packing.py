@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _configs(args, names, steps):
-    from expressivity.runners.config import resolve
+    from expressivity.runners.training.config import resolve
 
     sets = {
         "size": "tiny",
@@ -46,9 +46,9 @@ def _configs(args, names, steps):
 
 
 def _run(configs, store_path: Path, log_dir: Path, per_gpu: int, cpu: bool):
-    from expressivity.runners.config import run_key
-    from expressivity.runners.store import Store
-    from expressivity.runners.workers import LocalPool, drive, local_slots
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.execution.workers import LocalPool, drive, local_slots
+    from expressivity.runners.training.config import run_key
 
     store_path.unlink(missing_ok=True)
     slots = local_slots(per_gpu=per_gpu, cpu_workers=per_gpu, use_gpus=not cpu)

@@ -40,8 +40,8 @@ def main() -> None:
     import torch
 
     from expressivity import architectures
-    from expressivity.runners.config import resolve
-    from expressivity.runners.train import resolve_device, train
+    from expressivity.runners.training.config import resolve
+    from expressivity.runners.training.train import resolve_device, train
 
     device = resolve_device(args.device)
     names = args.archs.split(",") if args.archs else architectures.names()

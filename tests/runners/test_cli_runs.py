@@ -6,7 +6,7 @@ import sqlite3
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
-from expressivity.runners.store import SCHEMA_VERSION, Store
+from expressivity.runners.execution.store import SCHEMA_VERSION, Store
 
 runner = CliRunner()
 SHORT = [

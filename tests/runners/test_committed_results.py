@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from expressivity.runners import presets
-from expressivity.runners.store import Store
-from expressivity.runners.tables import render, select, table_cells
+from expressivity.runners.execution.store import Store
+from expressivity.runners.reports import presets
+from expressivity.runners.reports.tables import render, select, table_cells
 from expressivity.theory.check import check
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity import architectures, tasks
-from expressivity.runners.config import TRAIN_KEYS, canonical, from_json, resolve, run_key, valid_keys
+from expressivity.runners.training.config import TRAIN_KEYS, canonical, from_json, resolve, run_key, valid_keys
 
 
 def test_defaults_follow_the_published_protocol():

@@ -16,11 +16,11 @@ run. Were neg_eigval ignored, both runs would be the [0,1] one and the "learns" 
 import pytest
 from typer.testing import CliRunner
 
-from expressivity.runners import grid
 from expressivity.runners.cli import app
-from expressivity.runners.config import resolve
-from expressivity.runners.store import Store, owner_id
-from expressivity.runners.train import train
+from expressivity.runners.execution import grid
+from expressivity.runners.execution.store import Store, owner_id
+from expressivity.runners.training.config import resolve
+from expressivity.runners.training.train import train
 from expressivity.theory import check
 from expressivity.theory.check import FAILS, LEARNS
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity import tasks
-from expressivity.runners.evaluate import (
+from expressivity.runners.training.evaluate import (
     across_seeds,
     batch_counts,
     evaluate_by_length,

@@ -11,15 +11,15 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
-from expressivity.runners import grid as grids
 from expressivity.runners.cli import app
-from expressivity.runners.config import resolve, run_key
-from expressivity.runners.store import Store
-from expressivity.runners.train import train
-from expressivity.runners.workers import run_job
+from expressivity.runners.execution import grid as grids
+from expressivity.runners.execution.store import Store
+from expressivity.runners.execution.workers import run_job
+from expressivity.runners.training.config import resolve, run_key
+from expressivity.runners.training.train import train
 
 runner = CliRunner()
-CLI = [sys.executable, "-c", "from expressivity.runners.cli import main; main()"]
+CLI = [sys.executable, "-c", "from expressivity.runners.cli.main import main; main()"]
 FAST = "steps = 30\nbatch_size = 32\ncheck_every = 5\ncheckpoint_every = 5\nwarmup = 5\neval_lengths = [6, 30]\n"
 FAST += "eval_examples = 16\n"
 

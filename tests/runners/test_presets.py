@@ -3,8 +3,8 @@ protocols and command-line overrides reach the runs, and every published number 
 
 import pytest
 
-from expressivity.runners import presets
-from expressivity.runners.evaluate import METRICS
+from expressivity.runners.reports import presets
+from expressivity.runners.training.evaluate import METRICS
 from expressivity.theory.sources import SOURCES
 
 ALL = [presets.get(n) for n in presets.names()]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from expressivity.runners.config import resolve, run_key
-from expressivity.runners.store import Store
-from expressivity.runners.workers import drive
+from expressivity.runners.execution.store import Store
+from expressivity.runners.execution.workers import drive
+from expressivity.runners.training.config import resolve, run_key
 
 ray = pytest.importorskip("ray")
 
@@ -13,7 +13,7 @@ SHORT = {"steps": 12, "batch_size": 32, "check_every": 4, "eval_lengths": [6, 30
 
 @pytest.mark.slow
 def test_a_grid_runs_as_ray_tasks_and_lands_in_the_one_store(tmp_path):
-    from expressivity.runners.ray_launcher import RayPool
+    from expressivity.runners.execution.ray_launcher import RayPool
 
     configs = [resolve("parity", "lstm", {**SHORT, "seed": s}) for s in (0, 1)]
     configs.append(resolve("parity", "lstm", {**SHORT, "lr": 1e6, "warmup": 0, "clip": 0.0}))

@@ -1,10 +1,10 @@
 """The driver's claim order (longest run first) and the commit recorded beside each run."""
 
 from expressivity import architectures
-from expressivity.runners import store as stores
-from expressivity.runners.config import resolve, run_key
-from expressivity.runners.store import Store
-from expressivity.runners.workers import estimated_cost, longest_first
+from expressivity.runners.execution import store as stores
+from expressivity.runners.execution.store import Store
+from expressivity.runners.execution.workers import estimated_cost, longest_first
+from expressivity.runners.training.config import resolve, run_key
 
 
 def _config(arch, **sets):
@@ -43,7 +43,7 @@ def test_the_commit_can_be_given_where_the_tree_has_no_git(monkeypatch):
 def test_a_stop_requeues_the_runs_in_flight_and_the_next_drive_finishes_them(tmp_path):
     """Stopped once the run in flight has checkpointed (an event, not a wall-clock limit: CI's cores may be busy), the
     drive puts its runs back in the queue, and the next drive resumes and finishes them."""
-    from expressivity.runners.workers import LocalPool, drive, local_slots
+    from expressivity.runners.execution.workers import LocalPool, drive, local_slots
 
     sets = {"steps": 1000, "batch_size": 8, "checkpoint_every": 10, "eval_lengths": [8], "eval_examples": 8}
     configs = [resolve("parity", "lstm", {**sets, "seed": s}) for s in (0, 1)]
@@ -63,7 +63,7 @@ def test_a_stop_requeues_the_runs_in_flight_and_the_next_drive_finishes_them(tmp
 
 
 def test_a_spent_time_limit_claims_nothing(tmp_path):
-    from expressivity.runners.workers import LocalPool, drive, local_slots
+    from expressivity.runners.execution.workers import LocalPool, drive, local_slots
 
     configs = [_config("lstm", seed=s) for s in (0, 1)]
     with Store(tmp_path / "s.sqlite") as st:

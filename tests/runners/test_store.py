@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from expressivity.runners.store import SCHEMA_VERSION, Store, StoreError, owner_id
+from expressivity.runners.execution.store import SCHEMA_VERSION, Store, StoreError, owner_id
 
 
 def _config(i: int, task: str = "parity") -> dict:
@@ -96,7 +96,7 @@ def test_only_the_owner_finishes_and_only_once(tmp_path):
 
 def test_runs_of_a_dead_owner_are_claimed_again(tmp_path):
     child = subprocess.run(
-        [sys.executable, "-c", "from expressivity.runners.store import owner_id; print(owner_id())"],
+        [sys.executable, "-c", "from expressivity.runners.execution.store import owner_id; print(owner_id())"],
         capture_output=True,
         text=True,
         check=True,

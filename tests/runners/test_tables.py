@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from expressivity.runners import presets
 from expressivity.runners.cli import app
-from expressivity.runners.store import Store, owner_id
-from expressivity.runners.tables import render, table_cells
+from expressivity.runners.execution.store import Store, owner_id
+from expressivity.runners.reports import presets
+from expressivity.runners.reports.tables import render, table_cells
 
 NEG = presets.get("negative-eigenvalues")
 QUICK = NEG.grid(quick=True)  # parity (running) x transformer, gdn[0,1], gdn[-1,1] x seeds 0, 1
@@ -150,7 +150,7 @@ def test_rows_of_one_task_split_runs_by_their_parameters(tmp_path):
 
 def test_plots_write_pngs(tmp_path):
     pytest.importorskip("matplotlib")
-    from expressivity.runners.plots import write_plots
+    from expressivity.runners.reports.plots import write_plots
 
     _write(tmp_path / "r.sqlite", QUICK, [0.5] * len(QUICK.configs))
     with Store(tmp_path / "r.sqlite") as store:

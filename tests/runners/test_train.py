@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity import architectures, tasks
-from expressivity.runners.config import resolve
-from expressivity.runners.train import build_model, draw_length, lr_at, train
+from expressivity.runners.training.config import resolve
+from expressivity.runners.training.train import build_model, draw_length, lr_at, train
 
 TIMING = ("train_seconds", "eval_seconds", "device")
 
@@ -93,7 +93,7 @@ def test_same_seed_same_result_and_another_seed_differs():
 KILL_AT = 10
 _KILLABLE = """
 import json, sys, torch
-from expressivity.runners import train as training
+from expressivity.runners.training import train as training
 torch.set_num_threads(1)  # as in this test process (tests/runners/conftest.py)
 draw = training._rng
 def _rng(seed, *key):

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from expressivity.runners.evaluate import evaluate_by_length
+from expressivity.runners.training.evaluate import evaluate_by_length
 from expressivity.theory import constructions
 
 LONG = 2048

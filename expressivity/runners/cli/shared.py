@@ -50,7 +50,7 @@ def varying_params(configs: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def list_runs(store: Path, keys: list[str], configs: list[dict[str, Any]], shown: list[tuple[str, str]]) -> None:
     """One line per run of a grid, `--dry-run` style: its key, its status in the store (or "new") and its label."""
-    from expressivity.runners.store import Store
+    from expressivity.runners.execution.store import Store
 
     stored = {}
     if store.is_file():
@@ -65,10 +65,10 @@ def make_pool(
 ):
     """Where the runs go: local worker processes (per GPU, or CPU processes), or an existing Ray cluster."""
     if launcher == "ray":
-        from expressivity.runners.ray_launcher import RayPool
+        from expressivity.runners.execution.ray_launcher import RayPool
 
         return RayPool(address=ray_address, per_gpu=per_gpu)
-    from expressivity.runners.workers import LocalPool, local_slots
+    from expressivity.runners.execution.workers import LocalPool, local_slots
 
     return LocalPool(local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu), log_dir=log_dir)
 
@@ -89,8 +89,8 @@ def run_grid(
 ) -> dict[str, int]:
     """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line per
     finished run with its out-of-distribution `metric`, then how the grid ended. Returns counts by status."""
-    from expressivity.runners.config import run_key
-    from expressivity.runners.workers import drive
+    from expressivity.runners.execution.workers import drive
+    from expressivity.runners.training.config import run_key
 
     keys = [run_key(c) for c in configs]
     shown = varying_params(configs)

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from expressivity.runners.store import Store, owner_id
+from expressivity.runners.execution.store import Store, owner_id
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one run; any exception becomes a "failed" result instead of killing the worker (or the grid)."""
-    from expressivity.runners.train import train
+    from expressivity.runners.training.train import train
 
     try:
         return train(job["config"], device=job.get("device", "auto"), checkpoint=job.get("checkpoint"))
@@ -76,7 +76,7 @@ def _die_with_parent() -> None:
 
 
 def worker_main() -> None:
-    """Entry of `python -m expressivity.runners.workers`: JSON jobs in on stdin, JSON results out on stdout."""
+    """`python -m expressivity.runners.execution.workers`: JSON jobs in on stdin, JSON results out on stdout."""
     # Keep the real stdout for the protocol and point fd 1 at stderr (the worker log): stray prints from Python,
     # C extensions or compiler subprocesses must not corrupt it.
     protocol = os.fdopen(os.dup(1), "w")
@@ -144,7 +144,7 @@ class LocalPool:
         env = {**os.environ, **self.slots[i], "PYTHONUNBUFFERED": "1"}
         log = open(self.log_dir / f"worker-{i}.log", "ab")  # the child owns it from here
         proc = subprocess.Popen(
-            [sys.executable, "-m", "expressivity.runners.workers"],
+            [sys.executable, "-m", "expressivity.runners.execution.workers"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,

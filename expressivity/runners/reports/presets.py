@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from expressivity.runners.grid import Grid, expand
+from expressivity.runners.execution.grid import Grid, expand
 
 
 @dataclass(frozen=True)

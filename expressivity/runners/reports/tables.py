@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from expressivity.runners.presets import Column, Preset, Published, Row
+from expressivity.runners.reports.presets import Column, Preset, Published, Row
 
 FORMATS = ("markdown", "csv", "latex")
 

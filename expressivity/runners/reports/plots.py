@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from expressivity.runners.presets import Preset
-from expressivity.runners.tables import TableCell
+from expressivity.runners.reports.presets import Preset
+from expressivity.runners.reports.tables import TableCell
 
 
 def _pyplot():

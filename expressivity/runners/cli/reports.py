@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 
-from expressivity.runners import presets
-from expressivity.runners.cli import SetOption, app, friendly_errors
-from expressivity.runners.cli_shared import (
+from expressivity.runners.cli.app import SetOption, app, friendly_errors
+from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     StoreOption,
     TimeLimitOption,
@@ -25,6 +24,7 @@ from expressivity.runners.cli_shared import (
     run_grid,
     varying_params,
 )
+from expressivity.runners.reports import presets
 
 PresetArgument = Annotated[str, typer.Argument(help=f"A preset: {', '.join(presets.names())}.")]
 QuickOption = Annotated[bool, typer.Option("--quick", help="The reduced CPU grid of the preset.")]
@@ -34,7 +34,7 @@ PlotOption = Annotated[
 
 
 def _emit(preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Path | None, plot: Path | None) -> None:
-    from expressivity.runners.tables import render, table_cells
+    from expressivity.runners.reports.tables import render, table_cells
 
     cells = table_cells(preset, rows, quick=quick)
     text = render(cells, preset, fmt, quick=quick)
@@ -45,7 +45,7 @@ def _emit(preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Pat
     else:
         typer.echo(text)
     if plot is not None:
-        from expressivity.runners.plots import write_plots
+        from expressivity.runners.reports.plots import write_plots
 
         for path in write_plots(cells, preset, plot, quick=quick):
             typer.echo(f"wrote {path}")
@@ -63,8 +63,8 @@ def table_command(
 ) -> None:
     """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
     --quick, a preset with no full-grid runs shows its quick grid."""
-    from expressivity.runners.store import Store
-    from expressivity.runners.tables import FORMATS, select
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.reports.tables import FORMATS, select
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -107,8 +107,8 @@ def reproduce_command(
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU in about 10 minutes."""
-    from expressivity.runners.options import parse_sets
-    from expressivity.runners.store import Store
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.training.options import parse_sets
 
     preset = presets.get(name)
     grid = preset.grid(quick=quick, sets=parse_sets(sets))

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from expressivity.runners.cli import ArchArgument, SetOption, TaskArgument, app, friendly_errors
+from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, friendly_errors
 
 STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere in the CLI)
 
@@ -26,8 +26,8 @@ def predict_command(
 ) -> None:
     """What theory says about TASK on ARCH: can the class express it (a theorem), and is it expected to learn it (the
     literature), each with its reason and source."""
-    from expressivity.runners.config import resolve
-    from expressivity.runners.options import parse_sets
+    from expressivity.runners.training.config import resolve
+    from expressivity.runners.training.options import parse_sets
     from expressivity.theory import predict
 
     config = resolve(task, arch, parse_sets(sets))
@@ -48,7 +48,7 @@ def construct_command(
     from rich.markup import escape
     from rich.table import Table
 
-    from expressivity.runners.evaluate import evaluate_by_length
+    from expressivity.runners.training.evaluate import evaluate_by_length
     from expressivity.theory import constructions
 
     names = constructions.names() if name is None else [name]
@@ -80,7 +80,7 @@ def check_command(
     from rich.markup import escape
     from rich.table import Table
 
-    from expressivity.runners.store import Store
+    from expressivity.runners.execution.store import Store
     from expressivity.theory import check
     from expressivity.theory.check import FAILS, LEARNS
 

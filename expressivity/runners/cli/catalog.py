@@ -1,45 +1,12 @@
-"""The `expressivity` command line. Thin: each command parses options, calls the library, prints.
-
-Bad input (unknown task, parameter or length) ends with one line on stderr and exit code 2, never a traceback.
-Heavy imports (torch, fla, matplotlib) happen inside the commands that need them, so `--help` stays fast.
-"""
+"""The catalogue commands: `tasks`, `archs` and `sample` (what there is, and what it looks like)."""
 
 from __future__ import annotations
 
-import functools
-import sys
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    name="expressivity",
-    help="A testbed for the formal expressivity of sequence models.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-TaskArgument = Annotated[str, typer.Argument(help="Task name (see `expressivity tasks`).")]
-ArchArgument = Annotated[str, typer.Argument(help="Architecture name (see `expressivity archs`).")]
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="key=value for a task, model or training parameter (repeatable)."),
-]
-
-
-def friendly_errors(command):
-    """Turn the library's ValueError (bad user input) into one line on stderr and exit code 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except ValueError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
+from expressivity.runners.cli.app import SetOption, TaskArgument, app, friendly_errors
 
 
 @app.command("tasks")
@@ -103,7 +70,7 @@ def sample(
     import numpy as np
 
     from expressivity import tasks
-    from expressivity.runners.options import parse_sets
+    from expressivity.runners.training.options import parse_sets
 
     if num < 1:
         raise ValueError(f"-n must be >= 1, got {num}")
@@ -113,19 +80,3 @@ def sample(
     for i in range(num):
         typer.echo(made.render(batch, i))
         typer.echo("")
-
-
-# Command modules register themselves on `app`; imported last because they import `app` from here.
-from expressivity.runners import cli_reports, cli_runs, cli_theory  # noqa: E402, F401  (reports, runs, theory)
-
-
-def main() -> None:
-    app(prog_name="expressivity")
-
-
-if __name__ == "__main__":
-    # Run as `python -m expressivity.runners.cli`, this file is `__main__`, while the command modules registered
-    # themselves on the `app` of `expressivity.runners.cli`: call that one.
-    from expressivity.runners.cli import main as registered_main
-
-    sys.exit(registered_main())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from expressivity.runners.config import resolve, run_key
+from expressivity.runners.training.config import resolve, run_key
 
 GRID_KEYS = ("name", "tasks", "archs", "sizes", "seeds", "set", "sweep")
 

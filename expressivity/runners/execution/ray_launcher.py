@@ -13,7 +13,7 @@ from typing import Any
 
 
 def _ray_job(job: dict[str, Any]) -> dict[str, Any]:
-    from expressivity.runners.workers import run_job
+    from expressivity.runners.execution.workers import run_job
 
     return run_job(job)
 

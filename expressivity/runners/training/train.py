@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.runners.config import run_key
-from expressivity.runners.evaluate import batch_counts, evaluate_by_length, summarize
+from expressivity.runners.training.config import run_key
+from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
 
 TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
 COUNTS = ("final", "token", "scored", "examples")  # of evaluate.batch_counts, summed into the check window

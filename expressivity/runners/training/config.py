@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from expressivity.runners.options import parse_value
+from expressivity.runners.training.options import parse_value
 
 SCHEDULES = ("cosine", "wsd", "constant")
 LENGTH_SCHEDULES = ("uniform", "increasing", "fixed")

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from expressivity.runners.config import canonical, run_key
+from expressivity.runners.training.config import canonical, run_key
 
 SCHEMA_VERSION = 1
 DEFAULT_PATH = Path("runs/results.sqlite")

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from expressivity.runners.cli import ArchArgument, SetOption, TaskArgument, app, friendly_errors
-from expressivity.runners.cli_shared import (
+from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, friendly_errors
+from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     StoreOption,
     TimeLimitOption,
@@ -74,11 +74,11 @@ def train_command(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train one run and print accuracy by test length; the result is stored (a rerun of the same config is skipped)."""
-    from expressivity.runners.config import resolve, run_key
-    from expressivity.runners.options import parse_sets
-    from expressivity.runners.store import FINISHED, Store, owner_id
-    from expressivity.runners.train import train
-    from expressivity.runners.workers import checkpoint_path
+    from expressivity.runners.execution.store import FINISHED, Store, owner_id
+    from expressivity.runners.execution.workers import checkpoint_path
+    from expressivity.runners.training.config import resolve, run_key
+    from expressivity.runners.training.options import parse_sets
+    from expressivity.runners.training.train import train
 
     config = resolve(task, arch, parse_sets(sets))
     key = run_key(config)
@@ -137,9 +137,9 @@ def grid_command(
     time_limit: TimeLimitOption = None,
 ) -> None:
     """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes."""
-    from expressivity.runners import grid as grids
-    from expressivity.runners.options import parse_sets
-    from expressivity.runners.store import Store
+    from expressivity.runners.execution import grid as grids
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.training.options import parse_sets
 
     if launcher not in ("local", "ray"):
         raise ValueError(f"--launcher must be local or ray, got {launcher!r}")
@@ -171,7 +171,7 @@ def _print_seed_summary(rows: list[dict[str, Any]], shown: list[tuple[str, str]]
     from rich.console import Console
     from rich.table import Table
 
-    from expressivity.runners.evaluate import across_seeds
+    from expressivity.runners.training.evaluate import across_seeds
 
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -208,7 +208,7 @@ def status_command(
     from rich.console import Console
     from rich.table import Table
 
-    from expressivity.runners.store import Store
+    from expressivity.runners.execution.store import Store
 
     if not store.exists():
         raise ValueError(f"no result store at {store} (run `expressivity train` or `grid` first, or pass --store)")
@@ -249,8 +249,8 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
     """Recompute every finished run's scaled accuracy from its recorded accuracies with the task's current chance and
     headline accuracy (a store made before either was corrected); runs whose scores do not change are left alone."""
     from expressivity import tasks
-    from expressivity.runners.evaluate import rescaled, summarize
-    from expressivity.runners.store import Store
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.training.evaluate import rescaled, summarize
 
     if not store.exists():
         raise ValueError(f"no result store at {store} (pass --store)")

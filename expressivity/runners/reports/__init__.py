@@ -1,0 +1,1 @@
+"""Reports: the published tables as presets, our tables beside them, and plots."""

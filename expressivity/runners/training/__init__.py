@@ -1,0 +1,1 @@
+"""Training: the resolved run config and `--set` parsing, one training run, evaluation by length."""
