@@ -9,19 +9,12 @@ import sys
 import pytest
 
 from expressivity.runners.execution.store import SCHEMA_VERSION, Store, StoreError, owner_id
+from expressivity.runners.training.config import resolve
 
 
 def _config(i: int, task: str = "parity") -> dict:
-    """A config shaped like `config.resolve`'s (the store only reads task/arch/size/seed and keeps the rest)."""
-    return {
-        "task": task,
-        "task_params": {},
-        "arch": "lstm",
-        "size": "tiny",
-        "model_params": {},
-        "seed": i,
-        "train": {"steps": 1, "train_max_length": 40, "eval_lengths": [8, 64]},
-    }
+    """A resolved config (the store keeps it and gives it back as `resolve` returns it)."""
+    return resolve(task, "lstm", {"steps": 1, "seed": i, "eval_lengths": [8, 64]})
 
 
 def _result(i: int) -> dict:

@@ -23,8 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from expressivity.runners.training.config import canonical, run_key
+from expressivity.runners.training.config import canonical, complete, from_json, run_key
 
 SCHEMA_VERSION = 1
 DEFAULT_PATH = Path("runs/results.sqlite")
@@ -60,6 +61,20 @@ class StoreError(ValueError):
     """The store file cannot be used as it is (newer schema, corrupt, not a results database): bad input, one line."""
 
 
+def _guarded(method):
+    """Turn SQLite's errors inside a store method into one StoreError line (a corrupt page shows up only when read)."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as err:
+            raise self.unusable(err) from None
+
+    return wrapper
+
+
 def _proc_start(pid: int) -> str:
     """The kernel's start time of a process (field 22 of /proc/PID/stat), or "" where /proc is absent."""
     try:
@@ -92,26 +107,41 @@ def owner_alive(owner: str) -> bool | None:
 class Store:
     """The SQLite result store. Use as a context manager, or call `close()` (which checkpoints the WAL)."""
 
-    def __init__(self, path: str | os.PathLike = DEFAULT_PATH, *, stale_after: float = 600.0):
+    def __init__(self, path: str | os.PathLike = DEFAULT_PATH, *, stale_after: float = 600.0, readonly: bool = False):
+        """Open (creating it unless `readonly`) the store at `path`. A read-only store writes nothing, not even a
+        schema into an empty file: what `status`, `table` and `check` use."""
         self.path = Path(path)
         self.stale_after = stale_after
+        self.readonly = readonly
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a results database")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if readonly and not self.path.is_file():
+            raise StoreError(f"no result store at {self.path} (run `expressivity train` or `grid` first, or --store)")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: no implicit transactions; every write below opens its own BEGIN IMMEDIATE.
-        self.conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        target, uri = (f"file:{quote(str(self.path.resolve()))}?mode=ro", True) if readonly else (self.path, False)
+        self.conn = sqlite3.connect(target, timeout=60.0, isolation_level=None, uri=uri)
         self.conn.row_factory = sqlite3.Row
         try:
             self._check_schema()
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if not readonly:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as err:
             self.conn.close()
-            raise StoreError(
-                f"{self.path} is not a usable results database ({err}); move it away or pick --store"
-            ) from None
+            raise self.unusable(err) from None
         except StoreError:
             self.conn.close()
             raise
+
+    def unusable(self, err: sqlite3.DatabaseError) -> StoreError:
+        """The one-line error for a file SQLite cannot read or write as it is."""
+        if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+            return StoreError(f"{self.path} stayed locked by another process for a minute ({err}); try again")
+        return StoreError(
+            f"{self.path} is not a usable results database ({err}); check it with "
+            f"`sqlite3 {self.path} 'PRAGMA integrity_check'`, then move it away or pick --store"
+        )
 
     # ---- schema -----------------------------------------------------------------------------------------------------
     def _tables(self) -> set[str]:
@@ -119,6 +149,8 @@ class Store:
 
     def _check_schema(self) -> None:
         """Create the schema in a new file; refuse (changing nothing) a foreign, corrupt or newer file."""
+        if not self._tables() and self.readonly:
+            raise StoreError(f"{self.path} is empty, not a results database (pick --store)")
         if not self._tables():
             self.conn.execute("PRAGMA journal_mode=WAL")
             with self.write() as conn:
@@ -138,14 +170,23 @@ class Store:
             )
         if version < SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {version}; this expressivity reads {SCHEMA_VERSION} only")
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        if not self.readonly:
+            self.conn.execute("PRAGMA journal_mode=WAL")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE takes the write lock up front, so read-then-update is atomic."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as err:
+            raise self.unusable(err) from None
         try:
             yield self.conn
+        except sqlite3.DatabaseError as err:
+            self.conn.execute("ROLLBACK")
+            raise self.unusable(err) from None
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -154,7 +195,8 @@ class Store:
     def close(self) -> None:
         """Fold the WAL back into the main file (so a copied .sqlite is complete) and close."""
         try:
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not self.readonly:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self.conn.close()
 
@@ -220,7 +262,7 @@ class Store:
                 (owner, now, now, key),
             )
             self._event(conn, key, "claimed", owner)
-            config = json.loads(conn.execute("SELECT config FROM runs WHERE key=?", (key,)).fetchone()[0])
+            config = from_json(conn.execute("SELECT config FROM runs WHERE key=?", (key,)).fetchone()[0])
         return key, config
 
     def heartbeat(self, owner: str) -> None:
@@ -271,10 +313,12 @@ class Store:
         conn.execute("INSERT INTO events (key, event, owner, at) VALUES (?, ?, ?, ?)", (key, event, owner, time.time()))
 
     # ---- reading ----------------------------------------------------------------------------------------------------
+    @_guarded
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM runs WHERE key=?", (key,)).fetchone()
         return None if row is None else _decode(row)
 
+    @_guarded
     def rows(self, *, status: str | None = None, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Runs as dicts (JSON columns decoded), in insertion order; optionally one status or a set of keys."""
         rows = [_decode(r) for r in self.conn.execute("SELECT * FROM runs ORDER BY rowid")]
@@ -292,6 +336,7 @@ class Store:
             out[r["status"]] += 1
         return out
 
+    @_guarded
     def events(self, key: str | None = None) -> list[dict[str, Any]]:
         query, args = (
             ("SELECT * FROM events ORDER BY id", ())
@@ -300,6 +345,7 @@ class Store:
         )
         return [dict(r) for r in self.conn.execute(query, args)]
 
+    @_guarded
     def export_csv(self, path: str | os.PathLike) -> int:
         """Write one CSV row per (run, test length) (runs without metrics get one row with an empty length).
 
@@ -335,6 +381,10 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
     for c in _JSON_COLUMNS:
         if out[c] is not None:
             out[c] = json.loads(out[c])
+    try:  # the stored (keyed) config with today's defaults of the keys it leaves out
+        out["config"] = complete(out["config"])
+    except ValueError:  # a task this version does not know: the row as stored
+        pass
     if out["metrics"] is not None:  # JSON object keys are strings; test lengths are ints
         out["metrics"] = {int(k): v for k, v in out["metrics"].items()}
     return out

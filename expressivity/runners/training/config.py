@@ -218,9 +218,93 @@ def _fit_lengths(train: dict[str, Any], task, *, explicit: set[str]) -> None:
     train["eval_lengths"] = tuple(lengths)
 
 
+# ---- run keys: stable when keys are added -------------------------------------------------------------------------
+# What a resolved config held when run keys were first committed (commit 85ff8b5): these keys are always part of the
+# canonical config. A key added since enters it (and so the run key) only when set away from its default, so adding a
+# training key, a task parameter or a top-level entry never changes the key of a run already in a store.
+KEYED_CONFIG = frozenset({"task", "task_params", "arch", "size", "model_params", "seed", "train"})
+KEYED_TRAIN = frozenset({
+    "steps", "batch_size", "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip",
+    "train_min_length", "train_max_length", "length_schedule", "eval_lengths", "eval_examples", "eval_batch_size",
+    "target_acc", "check_every", "checkpoint_every", "diverge_loss",
+})  # fmt: skip
+KEYED_TASK_PARAMS: dict[str, frozenset[str]] = {
+    name: frozenset(params.split())
+    for name, params in {
+        "associative_recall": "num_keys num_queries num_values",
+        "boolean_formula": "not_share pad_factor pad_power",
+        "bucket_sort": "alphabet_size",
+        "connectivity": "num_nodes",
+        "copy": "alphabet_size",
+        "cycle_navigation": "cycle_length",
+        "duplicate_string": "alphabet_size",
+        "dyck": "kinds max_depth negatives",
+        "flip_flop": "p_read p_write targets",
+        "induction": "alphabet_size",
+        "missing_duplicate": "alphabet_size",
+        "modular_arithmetic": "modulus operators",
+        "modular_arithmetic_brackets": "modulus mult",
+        "modular_counting": "m targets",
+        "needle": "num_fillers num_keys num_needles value_digits",
+        "odds_first": "alphabet_size",
+        "parity": "targets",
+        "pointer_tracking": "num_vars ops",
+        "program_trace": "num_vars p trace",
+        "reachability": "num_nodes",
+        "reverse_string": "alphabet_size",
+        "selective_copy": "alphabet_size num_tokens",
+        "solve_equation": "modulus",
+        "state_based_recall": "m num_vars ops",
+        "swap_word_problem": "n targets",
+        "variable_binding": "distractors num_names num_values",
+        "word_problem": "group targets",
+    }.items()
+}  # fmt: skip  (tasks with no parameter then are absent: every parameter they gain since is new)
+
+
+def _train_defaults(task: str) -> dict[str, Any]:
+    """The training keys' defaults for `task`: the generic ones, then the task's protocol (PROTOCOLS)."""
+    return {**{k: s.default for k, s in TRAIN_KEYS.items()}, **PROTOCOLS.get(task, {})}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # tuples and lists alike
+
+
+def keyed(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a config its run key hashes: everything, except keys added since the first committed runs that
+    sit at their default (a top-level entry added since: when None or empty)."""
+    from expressivity import tasks
+
+    out = {k: v for k, v in config.items() if k in KEYED_CONFIG or v not in (None, {}, [], ())}
+    defaults = _train_defaults(config["task"])
+    out["train"] = {
+        k: v for k, v in config["train"].items() if k in KEYED_TRAIN or k not in defaults or not _same(v, defaults[k])
+    }
+    old = KEYED_TASK_PARAMS.get(config["task"], frozenset())
+    task_defaults = tasks.get(config["task"]).param_defaults()
+    out["task_params"] = {
+        k: v
+        for k, v in config["task_params"].items()
+        if k in old or k not in task_defaults or not _same(v, task_defaults[k])
+    }
+    return out
+
+
+def complete(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored (keyed) config with the defaults of keys it leaves out filled in: what `resolve` returns today."""
+    from expressivity import tasks
+
+    out = dict(config)
+    out["train"] = {**_train_defaults(config["task"]), **config["train"]}
+    out["train"]["eval_lengths"] = tuple(out["train"]["eval_lengths"])
+    out["task_params"] = {**tasks.get(config["task"]).param_defaults(), **config["task_params"]}
+    return out
+
+
 def canonical(config: Mapping[str, Any]) -> str:
-    """The config as canonical JSON (sorted keys, tuples as lists): what the run key hashes and the store keeps."""
-    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+    """The keyed config as canonical JSON (sorted keys, tuples as lists): what the run key hashes, the store keeps."""
+    return json.dumps(keyed(config), sort_keys=True, separators=(",", ":"))
 
 
 def run_key(config: Mapping[str, Any]) -> str:
@@ -228,8 +312,17 @@ def run_key(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(config).encode()).hexdigest()[:16]
 
 
+def sets_of(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`--set` values that make `resolve` give this config back (every key spelled with its namespace)."""
+    return {
+        **{f"train.{k}": v for k, v in config["train"].items()},
+        **{f"task.{k}": v for k, v in config["task_params"].items()},
+        **{f"model.{k}": v for k, v in config["model_params"].items()},
+        "train.seed": config["seed"],
+        "train.size": config["size"],
+    }
+
+
 def from_json(text: str) -> dict[str, Any]:
-    """A stored config back as the dict `resolve` returned (lists of lengths back to tuples)."""
-    config = json.loads(text)
-    config["train"]["eval_lengths"] = tuple(config["train"]["eval_lengths"])
-    return config
+    """A stored config back as the dict `resolve` returns (defaults filled in, lists of lengths back to tuples)."""
+    return complete(json.loads(text))

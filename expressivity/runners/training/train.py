@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.runners.training.config import run_key
+from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
 
 TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
@@ -137,6 +137,7 @@ def train(
 
     from expressivity import tasks
 
+    config = complete(config)  # a stored config leaves keys at their defaults out
     cfg, seed = config["train"], config["seed"]
     task = tasks.make(config["task"], **config["task_params"])
     dev = resolve_device(device)
