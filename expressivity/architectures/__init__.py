@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from expressivity.architectures.models import LETTERS, ModelConfig, SequenceModel, parse_pattern
+from expressivity.architectures.models import LAYER_KINDS, LETTERS, ModelConfig, SequenceModel, parse_pattern
 from expressivity.architectures.presets import SIZES, matched_lstm_hidden, matched_mlp_width
 
 __all__ = [
+    "LAYER_KINDS",
     "LETTERS",
     "REGISTRY",
     "SequenceModel",
@@ -28,6 +29,7 @@ __all__ = [
     "layer_letters",
     "names",
     "param_defaults",
+    "single_letters",
     "sizes",
 ]
 
@@ -60,6 +62,11 @@ REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
         "nonlinear RNN control (torch LSTM)",
     ),
 }
+
+
+def single_letters() -> dict[str, str]:
+    """Registry name -> layer letter, for the architectures made of one kind of layer (a hybrid spells a pattern)."""
+    return {name: letter for name, (letter, _, _) in REGISTRY.items() if letter is not None}
 
 
 def names() -> list[str]:

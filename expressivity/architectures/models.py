@@ -20,7 +20,30 @@ from expressivity.architectures.gdn_layer import DeltaRuleMixer
 from expressivity.architectures.layers import Attention, RMSNorm, SwiGLU
 from expressivity.architectures.lstm import LSTMMixer
 
-LETTERS = {"A": "attention", "G": "Gated DeltaNet", "D": "DeltaNet", "M": "diagonal", "L": "LSTM"}
+
+@dataclass(frozen=True)
+class LayerKind:
+    """One layer letter: what it is, the family of its state transition (what theory reads) and its cost."""
+
+    letter: str
+    name: str
+    transition: str  # "attention", "householder" (delta rules: I - beta k k^T), "diagonal" or "nonlinear"
+    cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
+    # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
+
+
+# The one table of layer letters: patterns, the registry, theory's classes and the scheduler all read it.
+LAYER_KINDS: dict[str, LayerKind] = {
+    k.letter: k
+    for k in (
+        LayerKind("A", "attention", "attention", 1.0),
+        LayerKind("G", "Gated DeltaNet", "householder", 2.4),
+        LayerKind("D", "DeltaNet", "householder", 2.4),
+        LayerKind("M", "diagonal", "diagonal", 2.2),
+        LayerKind("L", "LSTM", "nonlinear", 0.85),
+    )
+}
+LETTERS = {letter: kind.name for letter, kind in LAYER_KINDS.items()}
 _PATTERN = re.compile(r"^([A-Z]+)(?:\*(\d+))?$")
 
 

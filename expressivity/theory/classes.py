@@ -40,18 +40,21 @@ DIAGONAL = frozenset({DIAGONAL_NONNEG, DIAGONAL_NEG})
 # Layers whose fixed-depth stacks stay in TC0 at log precision (Merrill & Sabharwal 2023; Merrill et al. 2024).
 TC0_LAYERS = frozenset({ATTENTION, DIAGONAL_NONNEG, DIAGONAL_NEG})
 
-# Registry name -> the pattern letter of a single-kind model; a hybrid spells its own pattern.
-ARCH_LETTER = {"transformer": "A", "gdn": "G", "deltanet": "D", "diagonal": "M", "lstm": "L"}
-
 
 def _kind(letter: str, neg: bool) -> str:
-    if letter == "A":
+    """A layer letter's kind, from the transition family the architectures declare for it."""
+    from expressivity.architectures import LAYER_KINDS
+
+    transition = LAYER_KINDS[letter].transition
+    if transition == "attention":
         return ATTENTION
-    if letter in "GD":
+    if transition == "householder":
         return HOUSEHOLDER_NEG if neg else HOUSEHOLDER_NONNEG
-    if letter == "M":
+    if transition == "diagonal":
         return DIAGONAL_NEG if neg else DIAGONAL_NONNEG
-    return NONLINEAR_RNN
+    if transition == "nonlinear":
+        return NONLINEAR_RNN
+    raise ValueError(f"theory knows no layer kind for transition {transition!r} (letter {letter})")
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class ArchClass:
         """Short name of the class, e.g. 'transformer', 'gdn[-1,1]', 'hybrid GGGA [0,1]', 'lstm'."""
         has_range = any(k != ATTENTION and k != NONLINEAR_RNN for k in self.layers)
         span = ("[-1,1]" if self.neg_eigval else "[0,1]") if has_range else ""
-        if self.arch in ARCH_LETTER:
+        if self.arch in _single_letters():
             return f"{self.arch}{span}"
         return f"{self.arch} {self.pattern}" + (f" {span}" if span else "")
 
@@ -92,6 +95,12 @@ class ArchClass:
         return "; ".join(DESCRIPTIONS[k] for k in seen)
 
 
+def _single_letters() -> dict[str, str]:
+    from expressivity.architectures import single_letters
+
+    return single_letters()
+
+
 def arch_class(arch: str, params: Mapping[str, Any] | None = None) -> ArchClass:
     """The class of registry architecture `arch` built with `params` (the registry's defaults fill the rest).
 
@@ -102,9 +111,10 @@ def arch_class(arch: str, params: Mapping[str, Any] | None = None) -> ArchClass:
 
     merged = {**architectures.param_defaults(arch), **dict(params or {})}
     neg = bool(merged.get("neg_eigval", False))
-    if arch in ARCH_LETTER:
-        return ArchClass(arch=arch, pattern=ARCH_LETTER[arch], neg_eigval=neg)
+    singles = _single_letters()
+    if arch in singles:
+        return ArchClass(arch=arch, pattern=singles[arch], neg_eigval=neg)
     if "pattern" in merged:  # the registry's own parser: one pattern grammar, ValueError on a bad one
         return ArchClass(arch=arch, pattern=architectures.models.parse_pattern(merged["pattern"]), neg_eigval=neg)
-    known = ", ".join([*ARCH_LETTER, "any architecture with a `pattern` (hybrid)"])
+    known = ", ".join([*singles, "any architecture with a `pattern` (hybrid)"])
     raise ValueError(f"no expressivity class for architecture {arch!r}; the theory knows {known}")

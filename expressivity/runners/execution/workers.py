@@ -35,11 +35,6 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return {"status": "failed", "error": f"{type(err).__name__}: {err}\n" + "\n".join(tail)}
 
 
-# Relative time of one layer per token at the tiny size on a GPU, from BENCHMARKS.md's training table (ms per step of
-# 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5). Only an order for scheduling.
-LAYER_COST = {"A": 1.0, "G": 2.4, "D": 2.4, "M": 2.2, "L": 0.85}
-
-
 def estimated_cost(config: dict[str, Any]) -> float:
     """A run's relative cost: training tokens (steps x batch x mean length) plus test tokens, times its layers' cost."""
     from expressivity import architectures
@@ -50,7 +45,7 @@ def estimated_cost(config: dict[str, Any]) -> float:
         mean_length = train["train_max_length"]
     tokens = train["steps"] * train["batch_size"] * mean_length + train["eval_examples"] * sum(train["eval_lengths"])
     letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
-    return tokens * sum(LAYER_COST.get(letter, 1.0) for letter in letters)
+    return tokens * sum(architectures.LAYER_KINDS[letter].cost for letter in letters)
 
 
 def longest_first(store: Store, keys: list[str]) -> list[str]:
