@@ -1,11 +1,16 @@
 PY ?= python3
 PIP = $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: setup demo test lint bench
+.PHONY: setup setup-dev demo test lint bench
 
+# What the demo needs: the package and CPU torch (pinned; an unpinned torch would pull a multi-GB CUDA build).
 setup:
 	$(PIP) -r requirements-cpu.txt
-	$(PIP) -e ".[dev,ray]"
+	$(PIP) -e .
+
+# What the tests need besides: pytest, hypothesis, ruff, matplotlib, and the optional paths they test (Ray).
+setup-dev: setup
+	$(PIP) -r requirements-cpu.txt -e ".[dev,ray]"
 
 CLI = $(PY) -m expressivity.runners.cli
 DEMO_STORE = runs/demo.sqlite
@@ -24,7 +29,7 @@ demo: setup
 	@echo "== theory check of those runs"
 	$(CLI) check --strict --store $(DEMO_STORE)
 
-test: setup
+test: setup-dev
 	$(PY) -m ruff check expressivity tests benchmarks
 	$(PY) -m pytest -x -p no:cacheprovider
 
