@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from expressivity.architectures.models import LAYER_KINDS, LETTERS, ModelConfig, SequenceModel, parse_pattern
+from expressivity.architectures.models import (
+    LAYER_KINDS,
+    LETTERS,
+    MAX_LAYERS,
+    ModelConfig,
+    SequenceModel,
+    parse_pattern,
+)
 from expressivity.architectures.presets import SIZES, matched_lstm_hidden, matched_mlp_width
 
 __all__ = [
@@ -115,6 +122,8 @@ def _validate(name: str, p: dict[str, Any]) -> None:
     for key in ("d_model", "n_layers", "n_heads", "conv_size", "expand_v"):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 1)
+    if p.get("n_layers") is not None and p["n_layers"] > MAX_LAYERS:
+        raise ValueError(f"{name}: n_layers={p['n_layers']} is more than the {MAX_LAYERS} layers allowed")
     for key in ("mlp_width", "lstm_hidden"):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 0 if key == "mlp_width" else 1)

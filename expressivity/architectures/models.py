@@ -45,6 +45,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
 }
 LETTERS = {letter: kind.name for letter, kind in LAYER_KINDS.items()}
 _PATTERN = re.compile(r"^([A-Z]+)(?:\*(\d+))?$")
+MAX_LAYERS = 256  # deeper stacks than any experiment here needs; a cap keeps a typo (G*100000) from hanging a build
 
 
 def parse_pattern(pattern: str) -> str:
@@ -61,6 +62,9 @@ def parse_pattern(pattern: str) -> str:
         raise ValueError(f"pattern {pattern!r} has unknown letter(s) {', '.join(bad)}; letters: {known}")
     if repeat is not None and int(repeat) < 1:
         raise ValueError(f"pattern {pattern!r}: the repeat count after * must be >= 1")
+    depth = len(block) * (int(repeat) if repeat else 1)
+    if depth > MAX_LAYERS:
+        raise ValueError(f"pattern {pattern!r} has {depth} layers; at most {MAX_LAYERS} are allowed")
     return block * (int(repeat) if repeat else 1)
 
 

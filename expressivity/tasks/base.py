@@ -62,6 +62,9 @@ class Task(abc.ABC):
     # every scored position pooled, where the answer is itself a sequence (the transductions of Deletang et al.,
     # multi-digit answers), so that one position of it is not the headline.
     scored_by: ClassVar[str] = "final"
+    # How T (tokens of one example) grows with `length`: T ~ length ** growth. Linear for every task but padded
+    # formulas; memory estimates (runners/training/limits.py) extrapolate with it.
+    growth: float = 1.0
 
     vocab: list[str]
 

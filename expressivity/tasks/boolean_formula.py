@@ -164,6 +164,7 @@ class BooleanFormula(Task):
         check_float(self.name, "pad_power", pad_power, 0, 3)
         check_float(self.name, "not_share", not_share, 0, 0.9)
         self.pad_factor, self.pad_power, self.not_share = pad_factor, pad_power, not_share
+        self.growth = max(1.0, float(pad_power)) if pad_factor > 0 else 1.0  # T ~ n + pad_factor * n ** pad_power
         self._set_symbols(SYMBOLS)
 
     @property

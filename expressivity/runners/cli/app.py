@@ -38,3 +38,31 @@ def friendly_errors(command):
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def emit_table(title: str, columns: list[str], rows: list[list[str]], *, right: tuple[str, ...] = ()) -> None:
+    """Print a table: a rich table on a terminal (never wrapping `no_wrap` names and keys mid-word), and plain
+    tab-separated lines in a pipe or file (nothing cut or wrapped, whatever the width), so scripts can read it.
+    Cells may hold rich markup (e.g. "[green]agree[/]"); it is stripped from the plain form."""
+    import sys
+
+    if not sys.stdout.isatty():
+        from rich.text import Text
+
+        typer.echo(f"# {title}")
+        typer.echo("\t".join(columns))
+        for row in rows:
+            typer.echo("\t".join(Text.from_markup(cell).plain for cell in row))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(title))
+    for i, column in enumerate(columns):
+        first = i == 0  # names and keys: what users type, never cut
+        table.add_column(column, justify="right" if column in right else "left", no_wrap=first or column == "key",
+                         overflow="fold")  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)

@@ -17,6 +17,7 @@ from expressivity.runners.cli.app import SetOption, app, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     StoreOption,
+    ThreadsOption,
     TimeLimitOption,
     counts_text,
     list_runs,
@@ -68,9 +69,7 @@ def table_command(
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if not store.is_file():
-        raise ValueError(f"no result store at {store}; run `expressivity reproduce NAME` first, or pass --store")
-    with Store(store) as st:
+    with Store(store, readonly=True) as st:
         rows = st.rows()
     chosen = [presets.get(name)] if name is not None else [presets.get(n) for n in presets.names()]
     shown = 0
@@ -104,12 +103,15 @@ def reproduce_command(
     fmt: Annotated[str, typer.Option("--format", help="markdown, csv or latex.")] = "markdown",
     plot: PlotOption = None,
     time_limit: TimeLimitOption = None,
+    threads: ThreadsOption = 1,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU in about 10 minutes."""
     from expressivity.runners.execution.store import Store
+    from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.options import parse_sets
 
+    check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
     preset = presets.get(name)
     grid = preset.grid(quick=quick, sets=parse_sets(sets))
     keys = grid.keys
@@ -129,12 +131,14 @@ def reproduce_command(
         added = st.enqueue(grid.configs, grid=grid.name)
         typer.echo(f"{len(keys)} runs ({added} new); " + counts_text(st.counts(keys)))
         pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
-                         log_dir=st.path.parent / "logs" / grid.name)  # fmt: skip
-        run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit)
+                         log_dir=st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip
+        counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit)
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot)
     if quick:
         typer.echo(f"Needs the GPU grid (`expressivity reproduce {name}` on a GPU machine): {preset.needs_gpu}.")
+    if counts.get("failed"):
+        raise typer.Exit(1)
 
 
 def _steps(configs: list[dict]) -> str:

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
-from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, friendly_errors
+from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, emit_table, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     StoreOption,
+    ThreadsOption,
     TimeLimitOption,
     counts_text,
     list_runs,
@@ -72,41 +73,39 @@ def train_command(
     rerun: Annotated[bool, typer.Option(help="Train again even if this exact run is already finished.")] = False,
     keep_checkpoint: Annotated[bool, typer.Option(help="Keep the final checkpoint (the trained weights).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    threads: ThreadsOption = 1,
 ) -> None:
-    """Train one run and print accuracy by test length; the result is stored (a rerun of the same config is skipped)."""
-    from expressivity.runners.execution.store import FINISHED, Store, owner_id
-    from expressivity.runners.execution.workers import checkpoint_path
+    """Train one run and print accuracy by test length; the result is stored (a rerun of the same config is skipped).
+    A failed run exits with code 1 (--rerun trains it again)."""
+    import torch
+
+    from expressivity.runners.execution.store import FINISHED, Store
+    from expressivity.runners.execution.workers import InProcessPool, check_slots, drive
     from expressivity.runners.training.config import resolve, run_key
     from expressivity.runners.training.options import parse_sets
-    from expressivity.runners.training.train import train
 
+    check_slots(threads=threads)
     config = resolve(task, arch, parse_sets(sets))
     key = run_key(config)
+    torch.set_num_threads(threads)
     with Store(store) as st:
         st.enqueue([config])
         row = st.get(key)
         if row["status"] in FINISHED and not rerun:
             typer.echo(f"run {key} is already {row['status']} in {store} (--rerun trains it again)")
             _print_metrics(row)
+            if row["status"] == "failed":
+                raise typer.Exit(1)
             return
         if rerun and row["status"] in FINISHED:
             st.requeue([key])
-        owner = owner_id()
-        if st.claim(owner, [key]) is None:
+        if st.state(st.get(key)) == "running":
             raise ValueError(f"run {key} is being trained by another live process ({row['owner']})")
-        path = checkpoint_path(st, key)
-        try:
-            result = train(config, device=device, checkpoint=path, progress=not quiet)
-        except BaseException as err:
-            if isinstance(err, KeyboardInterrupt):
-                st.release(key, owner)  # the checkpoint stays: the next `train` resumes
-            else:
-                st.finish(key, owner, {"status": "failed", "error": f"{type(err).__name__}: {err}"})
-            raise
-        st.finish(key, owner, result)
-        if not keep_checkpoint:
-            path.unlink(missing_ok=True)
-        _print_metrics(st.get(key))
+        drive(st, [key], InProcessPool(device=device, progress=not quiet), keep_checkpoints=keep_checkpoint)
+        row = st.get(key)
+    _print_metrics(row)
+    if row["status"] == "failed":
+        raise typer.Exit(1)
 
 
 @app.command("grid")
@@ -135,14 +134,18 @@ def grid_command(
         Path | None, typer.Option(help="Worker logs (default: runs/logs/GRID-NAME beside the store).")
     ] = None,
     time_limit: TimeLimitOption = None,
+    threads: ThreadsOption = 1,
 ) -> None:
-    """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes."""
+    """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes.
+    Exits with code 1 when a run of the grid failed (--retry-failed runs them again)."""
     from expressivity.runners.execution import grid as grids
     from expressivity.runners.execution.store import Store
+    from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.options import parse_sets
 
     if launcher not in ("local", "ray"):
         raise ValueError(f"--launcher must be local or ray, got {launcher!r}")
+    check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
     spec = grids.load(path, sets=parse_sets(sets))
     keys = spec.keys
     shown = varying_params(spec.configs)
@@ -157,10 +160,12 @@ def grid_command(
         before = st.counts(keys)
         typer.echo(f"grid {spec.name}: {len(keys)} runs ({added} new); " + counts_text(before))
         pool = make_pool(launcher, per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=ray_address,
-                         log_dir=log_dir or st.path.parent / "logs" / spec.name)  # fmt: skip
-        run_grid(st, f"grid {spec.name}", spec.configs, pool, metric="final_acc", keep_checkpoints=keep_checkpoints,
-                 time_limit=time_limit)  # fmt: skip
+                         log_dir=log_dir or st.path.parent / "logs" / spec.name, threads=threads)  # fmt: skip
+        counts = run_grid(st, f"grid {spec.name}", spec.configs, pool, metric="scaled_acc",
+                          keep_checkpoints=keep_checkpoints, time_limit=time_limit)  # fmt: skip
         _print_seed_summary(st.rows(keys=keys), shown)
+    if counts.get("failed"):
+        raise typer.Exit(1)
 
 
 def _print_seed_summary(rows: list[dict[str, Any]], shown: list[tuple[str, str]]) -> None:
@@ -204,43 +209,41 @@ def status_command(
         Path | None, typer.Option(help="Also export every run (one row per test length) to this CSV.")
     ] = None,
 ) -> None:
-    """Counts of runs by status, the runs in flight, the slowest runs and every failed or diverged one."""
-    from rich.console import Console
-    from rich.table import Table
+    """Counts of runs by status, the runs in flight, the slowest runs and every failed or diverged one. Reads the
+    store only: a run whose driver died shows as `abandoned` (the next grid or train of it resumes it)."""
+    from expressivity.runners.execution.store import Store, owner_pid
 
-    from expressivity.runners.execution.store import Store
-
-    if not store.exists():
-        raise ValueError(f"no result store at {store} (run `expressivity train` or `grid` first, or pass --store)")
-    console = Console()
-    with Store(store) as st:
+    with Store(store, readonly=True) as st:
         rows = st.rows()
-        typer.echo(f"{store}: {len(rows)} runs; " + (counts_text(st.counts()) or "empty"))
-        now = time.time()
-        table = Table(title="runs")
-        for column in ("status", "run", "key", "steps", "train s", "note"):
-            table.add_column(column)
-        running = [r for r in rows if r["status"] == "running"]
-        slowest = sorted((r for r in rows if r["status"] == "done"), key=lambda r: -(r["train_seconds"] or 0))[:top]
-        bad = [r for r in rows if r["status"] in ("failed", "diverged")]
-        for r in running + slowest + bad:
-            if r["status"] == "running":
-                note = (
-                    f"owner {r['owner']}, heartbeat {now - (r['heartbeat'] or now):.0f}s ago, attempt {r['attempts']}"
-                )
-            elif r["status"] == "done":
-                ood = ((r["summary"] or {}).get("ood") or {}).get("final_acc")
-                note = "" if ood is None else f"ood final_acc {ood:.3f}"
-            elif r["status"] == "diverged" and r["history"]:
-                note = f"diverged by step {r['history'][-1]['step']} (loss {r['history'][-1]['loss']:.3g})"
-            else:
-                note = (r["error"] or "").split("\n")[0][:100]
-            seconds = "" if r["train_seconds"] is None else f"{r['train_seconds']:.1f}"
-            table.add_row(r["status"], run_label(r["config"]), r["key"], str(r["steps"] or ""), seconds, note)
-        if table.rows:
-            console.print(table)
+        states = {r["key"]: st.state(r) for r in rows}
         if csv is not None:
             typer.echo(f"wrote {st.export_csv(csv)} rows to {csv}")
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    typer.echo(f"{store}: {len(rows)} runs; " + (counts_text(counts) or "empty"))
+    now = time.time()
+    in_flight = [r for r in rows if r["status"] == "running"]
+    slowest = sorted((r for r in rows if r["status"] == "done"), key=lambda r: -(r["train_seconds"] or 0))[:top]
+    bad = [r for r in rows if r["status"] in ("failed", "diverged")]
+    table = []
+    for r in in_flight + slowest + bad:
+        state = states[r["key"]]
+        if state == "abandoned":
+            note = f"owner pid {owner_pid(r['owner'])} is gone; attempt {r['attempts']} (a rerun resumes it)"
+        elif state == "running":
+            note = f"owner {r['owner']}, heartbeat {now - (r['heartbeat'] or now):.0f}s ago, attempt {r['attempts']}"
+        elif state == "done":
+            ood = ((r["summary"] or {}).get("ood") or {}).get("scaled_acc")
+            note = "" if ood is None else f"ood scaled_acc {ood:.3f}"
+        elif state == "diverged" and r["history"]:
+            note = f"diverged by step {r['history'][-1]['step']} (loss {r['history'][-1]['loss']:.3g})"
+        else:
+            note = (r["error"] or "").split("\n")[0][:100]
+        seconds = "" if r["train_seconds"] is None else f"{r['train_seconds']:.1f}"
+        table.append([state, r["key"], run_label(r["config"]), str(r["steps"] or ""), seconds, note])
+    if table:
+        emit_table("runs", ["status", "key", "run", "steps", "train s", "note"], table, right=("steps", "train s"))
 
 
 @app.command("rescore")

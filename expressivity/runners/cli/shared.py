@@ -12,7 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
+from expressivity.runners.execution.store import DEFAULT_PATH as DEFAULT_STORE  # noqa: F401  (re-exported)
+
 StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
+ThreadsOption = Annotated[
+    int,
+    typer.Option(help="torch threads per run (default 1; recorded in each run's device): CPU results are bitwise "
+                 "reproducible at a fixed count, and drivers sharing a machine do not oversubscribe its cores."),
+]  # fmt: skip
 TimeLimitOption = Annotated[
     float | None,
     typer.Option(
@@ -21,7 +28,6 @@ TimeLimitOption = Annotated[
         "them from their last checkpoint): for batch-job allocations and lent machines.",
     ),
 ]
-DEFAULT_STORE = Path("runs/results.sqlite")
 
 
 def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
@@ -54,14 +60,21 @@ def list_runs(store: Path, keys: list[str], configs: list[dict[str, Any]], shown
 
     stored = {}
     if store.is_file():
-        with Store(store) as st:
+        with Store(store, readonly=True) as st:
             stored = {r["key"]: r["status"] for r in st.rows(keys=keys)}
     for key, config in zip(keys, configs, strict=True):
         typer.echo(f"{key}  {stored.get(key, 'new'):8s}  {run_label(config, shown)}")
 
 
 def make_pool(
-    launcher: str, *, per_gpu: int, cpu_workers: int | None, cpu: bool, ray_address: str | None, log_dir: Path
+    launcher: str,
+    *,
+    per_gpu: int,
+    cpu_workers: int | None,
+    cpu: bool,
+    ray_address: str | None,
+    log_dir: Path,
+    threads: int = 1,
 ):
     """Where the runs go: local worker processes (per GPU, or CPU processes), or an existing Ray cluster."""
     if launcher == "ray":
@@ -70,7 +83,8 @@ def make_pool(
         return RayPool(address=ray_address, per_gpu=per_gpu)
     from expressivity.runners.execution.workers import LocalPool, local_slots
 
-    return LocalPool(local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu), log_dir=log_dir)
+    slots = local_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, use_gpus=not cpu, threads=threads)
+    return LocalPool(slots, log_dir=log_dir)
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -87,14 +101,15 @@ def run_grid(
     keep_checkpoints: bool = False,
     time_limit: float | None = None,
 ) -> dict[str, int]:
-    """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line per
-    finished run with its out-of-distribution `metric`, then how the grid ended. Returns counts by status."""
+    """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line as each
+    run starts and one as it finishes (with its out-of-distribution `metric`), then how the grid ended and how to
+    retry failed runs. Returns counts by status."""
     from expressivity.runners.execution.workers import drive
     from expressivity.runners.training.config import run_key
 
     keys = [run_key(c) for c in configs]
     shown = varying_params(configs)
-    typer.echo(f"{pool.capacity} slot(s)")
+    typer.echo(f"{pool.capacity} slot(s); per run: ood {metric}")
     started = time.monotonic()
 
     def report(key: str, result: dict[str, Any]) -> None:
@@ -103,8 +118,26 @@ def run_grid(
         label = run_label(configs[keys.index(key)], shown)
         typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {label}  {tail}")
 
-    counts = drive(store, keys, pool, keep_checkpoints=keep_checkpoints, on_finish=report, time_limit=time_limit)
+    def claimed(key: str) -> None:
+        label = run_label(configs[keys.index(key)], shown)
+        typer.echo(f"[{time.monotonic() - started:7.1f}s] started  {label}")
+
+    counts = drive(
+        store,
+        keys,
+        pool,
+        keep_checkpoints=keep_checkpoints,
+        on_finish=report,
+        on_claim=claimed,
+        time_limit=time_limit,
+    )
     left = counts.get("queued", 0) + counts.get("running", 0)
     ended = f"stopped at the time limit with {left} run(s) left (run it again to resume)" if left else "finished"
     typer.echo(f"{name} {ended} in {time.monotonic() - started:.1f}s: " + counts_text(counts))
+    if counts.get("failed"):
+        typer.echo(
+            f"{counts['failed']} run(s) failed: `expressivity status --store {store.path}` shows why; "
+            "the same command with --retry-failed runs them again",
+            err=True,
+        )
     return counts

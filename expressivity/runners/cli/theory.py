@@ -7,12 +7,12 @@ expressivity check --strict                               # results against pred
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, friendly_errors
+from expressivity.runners.cli.shared import DEFAULT_STORE, StoreOption
 
 STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere in the CLI)
 
@@ -70,7 +70,7 @@ def construct_command(
 @app.command("check")
 @friendly_errors
 def check_command(
-    store: Annotated[Path, typer.Option("--store", help="The SQLite result store.")] = Path("runs/results.sqlite"),
+    store: StoreOption = DEFAULT_STORE,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on any contradiction or impossibility.")] = False,
     runs: Annotated[bool, typer.Option("--runs", help="List the runs behind every cell.")] = False,
 ) -> None:
@@ -84,9 +84,7 @@ def check_command(
     from expressivity.theory import check
     from expressivity.theory.check import FAILS, LEARNS
 
-    if not store.is_file():
-        raise ValueError(f"no result store at {store}; run `expressivity grid` or pass --store")
-    with Store(store) as opened:
+    with Store(store, readonly=True) as opened:
         cells = check(opened.rows())
     table = Table(title=f"results against theory ({len(cells)} cells; learns >= {LEARNS}, fails <= {FAILS} scaled OOD)")
     for column in ("task", "arch", "EXPRESS", "EXPECT", "observed: best / mean (runs)", "verdict"):

@@ -21,6 +21,7 @@ product, ends with one line naming what is allowed. Identical configs collapse i
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 from expressivity.runners.training.config import resolve, run_key
 
 GRID_KEYS = ("name", "tasks", "archs", "sizes", "seeds", "set", "sweep")
+# A grid's name names its log folder: letters, digits, '.', '_' and '-' only, so it can never leave that folder.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def _toml(path: Path) -> dict[str, Any]:
             import tomli as tomllib
         except ModuleNotFoundError:
             raise ValueError("reading grid files on Python 3.10 needs `pip install tomli`") from None
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give a grid file (TOML), e.g. grids/parity_eigenvalues.toml")
     if not path.is_file():
         raise ValueError(f"grid file {path} does not exist")
     try:
@@ -126,7 +131,12 @@ def expand(spec: dict[str, Any], *, name: str = "grid", sets: dict[str, Any] | N
         except ValueError as err:
             raise ValueError(f"{name}: {err}") from None
         configs.setdefault(run_key(config), config)
-    return Grid(name=str(spec.get("name", name)), configs=list(configs.values()))
+    grid_name = spec.get("name", name)
+    if not isinstance(grid_name, str) or not SAFE_NAME.match(grid_name) or ".." in grid_name:
+        raise ValueError(
+            f"{name}: grid name {grid_name!r} is not valid; use 1-100 letters, digits, '.', '_' or '-' (no '..')"
+        )
+    return Grid(name=grid_name, configs=list(configs.values()))
 
 
 def _flatten(table: Any, prefix: str = "") -> Any:

@@ -90,6 +90,11 @@ def owner_id(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{pid}:{_proc_start(pid)}"
 
 
+def owner_pid(owner: str) -> int:
+    """The pid of an owner id ("host:pid:start")."""
+    return int(owner.rsplit(":", 2)[1])
+
+
 def owner_alive(owner: str) -> bool | None:
     """True or False for an owner on this host; None (unknown) for one on another host."""
     host, pid, start = owner.rsplit(":", 2)
@@ -230,11 +235,18 @@ class Store:
                 conn.execute(f"UPDATE runs SET status='queued', owner=NULL, {cleared} WHERE key=?", (key,))
                 self._event(conn, key, "requeued", None)
 
-    def _stale(self, row: sqlite3.Row, now: float) -> bool:
+    def _stale(self, row: Mapping[str, Any], now: float) -> bool:
         alive = owner_alive(row["owner"]) if row["owner"] else False
         if alive is None:  # another host: trust its heartbeat
             return row["heartbeat"] is None or now - row["heartbeat"] > self.stale_after
         return not alive
+
+    def state(self, row: Mapping[str, Any]) -> str:
+        """A row's status as it stands: "abandoned" for a run marked running whose owner died (same host) or stopped
+        heart-beating (another host), which the next grid claims again; else the stored status. Writes nothing."""
+        if row["status"] == "running" and self._stale(row, time.time()):
+            return "abandoned"
+        return row["status"]
 
     def claim(self, owner: str, keys: Iterable[str] | None = None) -> tuple[str, dict[str, Any]] | None:
         """Mark the next runnable run (queued, or running under a dead owner) as running by `owner`.

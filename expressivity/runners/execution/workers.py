@@ -29,7 +29,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from expressivity.runners.training.train import train
 
     try:
-        return train(job["config"], device=job.get("device", "auto"), checkpoint=job.get("checkpoint"))
+        return train(
+            job["config"],
+            device=job.get("device", "auto"),
+            checkpoint=job.get("checkpoint"),
+            progress=job.get("progress", False),
+        )
     except Exception as err:  # a failed run is data, not a crash
         tail = traceback.format_exc().strip().splitlines()[-6:]
         return {"status": "failed", "error": f"{type(err).__name__}: {err}\n" + "\n".join(tail)}
@@ -77,6 +82,9 @@ def worker_main() -> None:
     protocol = os.fdopen(os.dup(1), "w")
     sys.stdout.flush()
     os.dup2(2, 1)
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("EXPRESSIVITY_THREADS", "1")))
     for line in sys.stdin:
         job = json.loads(line)
         result = run_job(job)
@@ -95,10 +103,21 @@ class Pool(Protocol):
     def close(self) -> None: ...
 
 
-def local_slots(*, per_gpu: int = 1, cpu_workers: int | None = None, use_gpus: bool = True) -> list[dict[str, str]]:
-    """Environment overrides of each local worker: per_gpu per visible GPU, else cpu_workers splitting the cores."""
-    if per_gpu < 1:
-        raise ValueError(f"--per-gpu must be >= 1, got {per_gpu}")
+def check_slots(*, per_gpu: int = 1, cpu_workers: int | None = None, threads: int = 1) -> None:
+    """Validate the pool options before anything touches a store (ValueError naming the bad value)."""
+    for name, value in (("--per-gpu", per_gpu), ("--cpu-workers", cpu_workers), ("--threads", threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def local_slots(
+    *, per_gpu: int = 1, cpu_workers: int | None = None, use_gpus: bool = True, threads: int = 1
+) -> list[dict[str, str]]:
+    """Environment overrides of each local worker: per_gpu per visible GPU, else cpu_workers (default cores / 2).
+
+    Every worker runs torch with `threads` intra-op threads (default 1, recorded in each run's `device`): a fixed
+    count keeps CPU results bitwise reproducible, and two drivers on one machine do not oversubscribe its cores."""
+    check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)
     gpus: list[str] = []
     if use_gpus:
         import torch
@@ -106,20 +125,12 @@ def local_slots(*, per_gpu: int = 1, cpu_workers: int | None = None, use_gpus: b
         count = torch.cuda.device_count()
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         gpus = visible.split(",")[:count] if visible else [str(i) for i in range(count)]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    pinned = os.environ.get("OMP_NUM_THREADS")  # an explicit thread count wins over the even split of the cores
+    env = {"OMP_NUM_THREADS": str(threads), "EXPRESSIVITY_THREADS": str(threads)}
     if gpus:
-        threads = int(pinned) if pinned else max(1, cores // (len(gpus) * per_gpu))
-        return [
-            {"CUDA_VISIBLE_DEVICES": g, "OMP_NUM_THREADS": str(threads), "EXPRESSIVITY_DEVICE": "cuda"}
-            for g in gpus
-            for _ in range(per_gpu)
-        ]
+        return [{**env, "CUDA_VISIBLE_DEVICES": g, "EXPRESSIVITY_DEVICE": "cuda"} for g in gpus for _ in range(per_gpu)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     n = cpu_workers if cpu_workers is not None else max(1, cores // 2)
-    if n < 1:
-        raise ValueError(f"--cpu-workers must be >= 1, got {n}")
-    threads = int(pinned) if pinned else max(1, cores // n)
-    return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads), "EXPRESSIVITY_DEVICE": "cpu"}] * n
+    return [{**env, "CUDA_VISIBLE_DEVICES": "", "EXPRESSIVITY_DEVICE": "cpu"}] * n
 
 
 class LocalPool:
@@ -197,6 +208,31 @@ class LocalPool:
         self.sel.close()
 
 
+class InProcessPool:
+    """One slot that trains in this very process (`expressivity train`): the same claim / finish lifecycle as a grid,
+    with a progress bar, and Ctrl-C puts the run back in the queue."""
+
+    capacity = 1
+
+    def __init__(self, *, device: str = "auto", progress: bool = True):
+        self.device, self.progress = device, progress
+        self.job: tuple[str, dict[str, Any]] | None = None
+
+    def submit(self, key: str, job: dict[str, Any]) -> None:
+        self.job = (key, {**job, "device": self.device, "progress": self.progress})
+
+    def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
+        if self.job is None:
+            return []
+        key, job = self.job
+        result = run_job(job)
+        self.job = None
+        return [(key, result)]
+
+    def close(self) -> None:
+        self.job = None
+
+
 # ---- the driver loop -------------------------------------------------------------------------------------------------
 def drive(
     store: Store,
@@ -206,6 +242,7 @@ def drive(
     keep_checkpoints: bool = False,
     heartbeat_every: float = 30.0,
     on_finish: Callable[[str, dict[str, Any]], None] | None = None,
+    on_claim: Callable[[str], None] | None = None,
     time_limit: float | None = None,
     stop_when: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
@@ -242,6 +279,8 @@ def drive(
                 path = str(checkpoint_path(store, key))
                 pool.submit(key, {"config": config, "checkpoint": path})
                 in_flight[key] = path
+                if on_claim is not None:
+                    on_claim(key)
             if not in_flight:
                 break
             for key, result in pool.poll(timeout=poll_every):

@@ -175,7 +175,7 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
     if top["size"] not in architectures.sizes():
         raise ValueError(f"size={top['size']!r} is not valid; choose one of {', '.join(architectures.sizes())}")
     _check_model(arch, len(made.vocab), top["size"], json.dumps(chosen["model"], sort_keys=True))
-    return {
+    config = {
         "task": task,
         "task_params": made.params,
         "arch": arch,
@@ -184,6 +184,10 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
         "seed": top["seed"],
         "train": train,
     }
+    from expressivity.runners.training.limits import check_run
+
+    check_run(config, made, len(made.vocab))  # refuse what cannot fit before it reaches a store
+    return config
 
 
 @functools.lru_cache(maxsize=1024)

@@ -271,7 +271,7 @@ def _device_name(dev: str) -> str:
         # Workers see one GPU each as cuda:0; CUDA_VISIBLE_DEVICES tells which physical card it was.
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         where = f", visible {visible}" if visible else ""
-        return f"{dev} ({torch.cuda.get_device_name(torch.device(dev))}{where})"
+        return f"{dev} ({torch.cuda.get_device_name(torch.device(dev))}{where}, {torch.get_num_threads()} threads)"
     import platform
 
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
