@@ -34,6 +34,11 @@ def predict_command(
     typer.echo(predict(task, arch, task_params=config["task_params"], model_params=config["model_params"]).render())
 
 
+# Tokens per test batch of `construct`: long programs are evaluated one at a time, so memory stays under about 1 GB
+# (state-based recall at 2000 lines is 20,000 tokens; the constructions run in float64).
+CONSTRUCT_BATCH_TOKENS = 32768
+
+
 @app.command("construct")
 @friendly_errors
 def construct_command(
@@ -42,29 +47,43 @@ def construct_command(
     examples: Annotated[int, typer.Option(help="Test examples per length.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the test data.")] = 0,
 ) -> None:
-    """Run hand-set constructions through the runners' own evaluation and print accuracy by length."""
+    """Run hand-set constructions through the runners' own evaluation and print accuracy by length, one line per
+    length as it is evaluated."""
     import numpy as np
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    import torch
 
     from expressivity.runners.training.evaluate import evaluate_by_length
+    from expressivity.runners.training.limits import data_bytes, model_bytes, refuse_if_too_big, tokens_at
     from expressivity.theory import constructions
 
+    if examples < 1:
+        raise ValueError(f"--examples must be >= 1, got {examples}")
     names = constructions.names() if name is None else [name]
     for n in names:
         built = constructions.build(n, max_length=max_length)  # ValueError naming the valid ones
         lengths = built.test_lengths(max_length)
-        metrics = evaluate_by_length(
-            built.model, built.task, lengths, np.random.default_rng(seed), num_examples=examples, batch_size=8
-        )
-        table = Table(title=escape(f"{n}: {built.summary}"))
-        for column in ("length", "final", "token", "sequence", "scaled"):
-            table.add_column(column, justify="right")
+        cfg = built.model.cfg
+        batches = {}
         for length in lengths:
-            m = metrics[length]
-            table.add_row(str(length), *(f"{m[k]:.4f}" for k in ("final_acc", "token_acc", "seq_acc", "scaled_acc")))
-        Console().print(table)
+            tokens = tokens_at(built.task, length)
+            batches[length] = max(1, min(examples, int(CONSTRUCT_BATCH_TOKENS // tokens)))
+            need = data_bytes(built.task, batches[length], length)
+            need += 2 * model_bytes(cfg.d_model, cfg.layers, cfg.vocab_size, batches[length], tokens, train=False)
+            refuse_if_too_big(need, f"construction {n} at length {length}", "lower --max-length")  # float64: 2x
+        typer.echo(f"{n}: {built.summary}")
+        typer.echo(f"{'length':>8} {'final':>7} {'token':>7} {'sequence':>9} {'scaled':>7}")
+        rng = np.random.default_rng(seed)
+        torch.set_flush_denormal(True)  # float64 states decay into denormals, which are 100x slower on x86
+        try:
+            for length in lengths:
+                m = evaluate_by_length(
+                    built.model, built.task, [length], rng, num_examples=examples, batch_size=batches[length]
+                )[length]
+                cells = (f"{m[k]:7.4f}" for k in ("final_acc", "token_acc", "seq_acc", "scaled_acc"))
+                typer.echo(f"{length:>8} " + " ".join(cells))
+        finally:
+            torch.set_flush_denormal(False)
+        typer.echo("")
 
 
 @app.command("check")
