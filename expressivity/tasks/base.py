@@ -66,6 +66,31 @@ class Task(abc.ABC):
     # formulas; memory estimates (runners/training/limits.py) extrapolate with it.
     growth: float = 1.0
 
+    # What theory reads: complexity facts a task declares about itself (theory/facts.py derives every property it
+    # matches from these and from `level`, never from a task's name).
+    star_free: bool = False  # a star-free (aperiodic) regular language
+    finite_state: bool = False  # a finite-state program (so regular), where `level` names a circuit class instead
+    nonregular: bool = False  # needs unbounded memory, where `level` names a circuit class instead
+    state_grows: bool = False  # the state it needs grows with `length` (every item may be asked for)
+    recall: str | None = None  # "indexed" (an item looked up by its index) or "state" (by a tracked pointer)
+    swap_word_problem: bool = False  # one transposition of `swap_items` items per step: a word problem of S_k
+    padded: bool = False  # polynomially padded input (boolean formulas): an NC1 evaluation gets the depth it needs
+
+    @property
+    def word_group(self) -> str | None:
+        """The group whose word problem this task is (one element per step; "Z2" for parity), or None."""
+        return None
+
+    @property
+    def summed_group(self) -> str | None:
+        """A group whose elements the task combines without being its word problem (modular arithmetic: Z_m)."""
+        return None
+
+    @property
+    def swap_items(self) -> int | None:
+        """How many items the task tracks under swaps (a state in S_k), or None."""
+        return None
+
     vocab: list[str]
 
     # ---- vocabulary -------------------------------------------------------------------------------------------------

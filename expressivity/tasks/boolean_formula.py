@@ -157,6 +157,7 @@ class BooleanFormula(Task):
     name = "boolean_formula"
     family = "boolean_formula"
     level = "NC1-complete"
+    nonregular = True  # balanced parentheses of unbounded depth
     length_unit = "formula symbols"
 
     def __init__(self, *, pad_factor: float = 0, pad_power: float = 1, not_share: float = 0.2):
@@ -165,6 +166,7 @@ class BooleanFormula(Task):
         check_float(self.name, "not_share", not_share, 0, 0.9)
         self.pad_factor, self.pad_power, self.not_share = pad_factor, pad_power, not_share
         self.growth = max(1.0, float(pad_power)) if pad_factor > 0 else 1.0  # T ~ n + pad_factor * n ** pad_power
+        self.padded = pad_factor > 0
         self._set_symbols(SYMBOLS)
 
     @property

@@ -56,6 +56,11 @@ class _PointerProgram(CodeTask):
         """The majority guess over the k tracked values, which needs no tracking (see the module docstring)."""
         return majority_guess_accuracy(self.num_vars)
 
+    @property
+    def swap_items(self) -> int | None:
+        """Swap lines permute the k variables (a state in S_k); copies (`a = c`) alone do not."""
+        return self.num_vars if self.ops in ("swap", "mixed") else None
+
     def _check_vars_and_ops(self, num_vars: int, ops: str) -> None:
         check_int(self.name, "num_vars", num_vars, 2, len(LETTERS))
         check_choice(self.name, "ops", ops, OPS)
@@ -122,6 +127,7 @@ class StateBasedRecall(_PointerProgram):
     name = "state_based_recall"
     level = "NC1 (S_k swap tracking, NC1-complete for k >= 5) + recall of m bits"
     length_unit = "update lines"
+    recall = "state"
 
     def __init__(self, *, m: int | None = None, num_vars: int = 5, ops: str = "swap"):
         self._check_vars_and_ops(num_vars, ops)
@@ -129,6 +135,7 @@ class StateBasedRecall(_PointerProgram):
             check_int(self.name, "m (list size, at least num_vars)", m, self.num_vars)
             m = int(m)
         self.m = m
+        self.state_grows = m is None  # m = max(n, num_vars) bits grow with the lines unless m is fixed
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         m = self.m if self.m is not None else max(length, self.num_vars)
@@ -160,6 +167,7 @@ class PointerTracking(_PointerProgram):
     name = "pointer_tracking"
     level = "NC1 (S_k swap word problem, NC1-complete for k >= 5)"
     length_unit = "update lines"
+    finite_state = True  # finitely many variables holding bits
 
     def __init__(self, *, num_vars: int = 5, ops: str = "swap"):
         self._check_vars_and_ops(num_vars, ops)
@@ -190,6 +198,8 @@ class IndexedRecall(CodeTask):
     name = "indexed_recall"
     level = "TC0 (recall: state must grow with m)"
     length_unit = "bits in the list"
+    recall = "indexed"
+    state_grows = True  # every one of the `length` bits may be asked
 
     def __init__(self):
         self._set_code_vocab(["a"])

@@ -56,6 +56,7 @@ class AssociativeRecall(Task):
     name = "associative_recall"
     family = "recall"
     level = "TC0 (needs state growing with length)"
+    state_grows = True
     length_unit = "key-value pairs"
 
     def __init__(self, *, num_keys: int = 256, num_values: int = 256, num_queries: int = 4):
@@ -96,6 +97,7 @@ class Copy(Task):
     name = "copy"
     family = "recall"
     level = "TC0 (needs state growing with length)"
+    state_grows = True
     length_unit = "symbols"
 
     def __init__(self, *, alphabet_size: int = 16):

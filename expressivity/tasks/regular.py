@@ -61,6 +61,10 @@ class ParityCheck(_BitStringTask):
 
     name = "parity_check"
 
+    @property
+    def word_group(self) -> str:
+        return "Z2"  # the answer is the final state of parity's word problem
+
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length), dtype=np.int64)
         zero = self.token_id["0"]  # "0" and "1" are adjacent ids
@@ -80,6 +84,7 @@ class EvenPairs(_BitStringTask):
     """
 
     name = "even_pairs"
+    star_free = True
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length), dtype=np.int64)
@@ -108,6 +113,10 @@ class CycleNavigation(Task):
         check_int(self.name, "cycle_length", cycle_length, lo=2, hi=100)
         self.cycle_length = int(cycle_length)
         self._set_symbols(["left", "stay", "right", "=", *(str(i) for i in range(self.cycle_length))])
+
+    @property
+    def word_group(self) -> str:
+        return f"Z{self.cycle_length}"  # steps -1, 0, +1 generate Z_m
 
     @property
     def chance(self) -> float:
@@ -151,6 +160,10 @@ class ModularArithmetic(Task):
         self._set_symbols([*(str(i) for i in range(self.modulus)), *OPERATORS, "="])
         self._op_codes = np.array([OPERATORS.index(op) for op in operators], np.int64)
         self._transition = _precedence_automaton(self.modulus)
+
+    @property
+    def summed_group(self) -> str:
+        return f"Z{self.modulus}"  # sums of residues: a restriction of the task is Z_m's word problem
 
     @property
     def chance(self) -> float:

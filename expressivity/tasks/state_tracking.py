@@ -78,6 +78,10 @@ class Parity(Task):
         self._set_symbols(["0", "1"])
 
     @property
+    def word_group(self) -> str:
+        return "Z2"
+
+    @property
     def chance(self) -> float:
         return 0.5
 
@@ -107,23 +111,27 @@ class WordProblem(Task):
 
     def __init__(self, *, group: str = "S5", targets: str = "running"):
         try:
-            self._group = make_group(group)
+            self.elements = make_group(group)  # its elements, in token order (`tasks.groups.Group`)
         except ValueError as err:
             raise ValueError(f"{self.name}: group={group!r}: {err}") from None
         check_choice(self.name, "targets", targets, TARGET_MODES)
         self.group, self.targets = group, targets
-        self.level = "TC0" if self._group.is_solvable else "NC1-complete"
-        self._set_symbols(list(self._group.tokens))
+        self.level = "TC0" if self.elements.is_solvable else "NC1-complete"
+        self._set_symbols(list(self.elements.tokens))
+
+    @property
+    def word_group(self) -> str:
+        return self.elements.name
 
     @property
     def chance(self) -> float:
         # Uniform inputs make every running product exactly uniform over G.
-        return 1.0 / self._group.order
+        return 1.0 / self.elements.order
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         # int16 ids (orders are <= 2048): less memory traffic, which is most of the cost at this size
-        x = rng.integers(0, self._group.order, size=(batch_size, length), dtype=np.int16)
-        return _running_batch(x, self._group.running_product(x), self.targets)
+        x = rng.integers(0, self.elements.order, size=(batch_size, length), dtype=np.int16)
+        return _running_batch(x, self.elements.running_product(x), self.targets)
 
 
 @register
@@ -144,17 +152,22 @@ class SwapWordProblem(Task):
     family = "state_tracking"
     level = "NC1-complete (n >= 5) or TC0 (n <= 4)"
     length_unit = "transpositions"
+    swap_word_problem = True
 
     def __init__(self, *, n: int = 5, targets: str = "running"):
         check_int(self.name, "n", n, 3, 6)
         check_choice(self.name, "targets", targets, TARGET_MODES)
         self.n, self.targets = n, targets
-        self._group = make_group(f"S{n}")
+        self.elements = make_group(f"S{n}")  # its elements, in token order (`tasks.groups.Group`)
         self.level = "NC1-complete" if n >= 5 else "TC0"
         # A transposition moves exactly two points.
-        moved = (self._group.perms != np.arange(n)).sum(axis=1)
+        moved = (self.elements.perms != np.arange(n)).sum(axis=1)
         self._swaps = np.flatnonzero(moved == 2)
-        self._set_symbols(list(self._group.tokens))
+        self._set_symbols(list(self.elements.tokens))
+
+    @property
+    def swap_items(self) -> int:
+        return self.n
 
     @property
     def chance(self) -> float:
@@ -164,7 +177,7 @@ class SwapWordProblem(Task):
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         x = self._swaps.astype(np.int16)[rng.integers(0, len(self._swaps), size=(batch_size, length), dtype=np.int16)]
-        return _running_batch(x, self._group.running_product(x), self.targets)
+        return _running_batch(x, self.elements.running_product(x), self.targets)
 
 
 @register
@@ -184,6 +197,7 @@ class FlipFlop(Task):
     name = "flip_flop"
     family = "state_tracking"
     level = "star-free regular (TC0)"
+    star_free = True
     length_unit = "instructions"
     min_length = 2
 
@@ -251,6 +265,10 @@ class ModularCounting(Task):
         check_choice(self.name, "targets", targets, TARGET_MODES)
         self.m, self.targets = m, targets
         self._set_symbols([str(r) for r in range(m)])
+
+    @property
+    def word_group(self) -> str:
+        return f"Z{self.m}"  # bits 0 and 1 are the identity and a generator of Z_m
 
     @property
     def chance(self) -> float:

@@ -5,9 +5,10 @@
     sorted(facts.properties)     # ['mod-odd', 'nc1-complete', 'parity', 'regular', 'word-problem']
 
 A word problem is NC1-complete when its group is not solvable and in TC0 otherwise, read from the group's own Cayley
-table (`tasks.groups`); a task's Chomsky level comes from the task (`task.level`). The predictions (`predictions.py`)
-never look at task names for complexity: they match these properties, so a new task with the right level or group is
-covered without touching the rule tables.
+table (`tasks.groups`); a task's Chomsky level comes from the task (`task.level`), and the rest from what the task
+declares about itself (`word_group`, `swap_items`, `recall`, `state_grows`, ...: tasks/base.py). Neither this module
+nor the predictions (`predictions.py`) look at task names: a new task that declares its facts is covered without
+touching the rule tables.
 
 Properties (what a rule can match):
 
@@ -131,63 +132,51 @@ def _from_level(level: str, why: dict[str, str]) -> None:
     if "star-free" in low:
         why["star-free"] = f"the task's level is {level!r}"
         why["regular"] = "star-free languages are regular"
-    if "state growing with length" in low:  # e.g. copy; "not growing with length" (needle) must not match
-        why["unbounded-recall"] = f"the task's level says {level!r}"
+
+
+def _declared(task, why: dict[str, str]) -> GroupFacts | None:
+    """Properties from the facts the task declares about itself (tasks/base.py); returns the group inside it."""
+    group: GroupFacts | None = None
+    if task.word_group is not None:
+        group = GroupFacts.of(task.word_group)
+        _word_problem(group, why)
+    elif task.swap_items is not None:
+        k = task.swap_items
+        group = _swap_tracking(k, why, "swap-only tracking" if task.swap_word_problem else "pointer swaps")
+        if task.swap_word_problem:
+            why["word-problem"] = f"the word problem of S{k} over its transpositions"
+            why["swap-word-problem"] = why["word-problem"]
+            why["regular"] = "a finite group's word problem is a regular language"
+            if group.solvable:
+                why["solvable-word-problem"] = f"{group.name} is solvable"
+    if task.summed_group is not None:
+        _group_props(GroupFacts.of(task.summed_group), why, via=" (sums of residues)")
+    if task.finite_state:
+        why["regular"] = "finitely many variables: a finite-state program"
+    if task.star_free:
+        why["star-free"] = "a star-free (aperiodic) regular language"
+        why["regular"] = "star-free languages are regular"
+    if task.nonregular:
+        why["nonregular"] = "it needs unbounded memory (e.g. balanced parentheses of unbounded depth)"
+    if task.recall == "indexed":
+        why["indexed-recall"] = "look up one of `length` items by its index"
+    elif task.recall == "state":
+        why["state-recall"] = "pointer tracking (a finite-state program) then a lookup of bits[address] among m bits"
+    if task.state_grows:
+        why["unbounded-recall"] = "the state it needs grows with `length` (every item may be asked for)"
+    if task.padded:
+        why["padded-formula"] = f"polynomially padded input: {task!r}"
+    return group
 
 
 def task_facts(task) -> TaskFacts:
-    """Facts of a built task (`tasks.make(...)`): its level's properties, then what its parameters add."""
+    """Facts of a built task (`tasks.make(...)`): its level's properties, then what it declares about itself."""
     why: dict[str, str] = {}
     _from_level(task.level, why)
-    params = dict(task.params)
-    group: GroupFacts | None = None
-    name = task.name
-    if name in ("parity", "parity_check"):
-        group = GroupFacts.of("Z2")
-    elif name == "modular_counting":
-        group = GroupFacts.of(f"Z{params['m']}")
-    elif name == "cycle_navigation":
-        group = GroupFacts.of(f"Z{params['cycle_length']}")  # steps -1, 0, +1 generate Z_m
-    elif name == "word_problem":
-        group = GroupFacts.of(params["group"])
-    if group is not None:
-        _word_problem(group, why)
-    elif name == "swap_word_problem":
-        group = _swap_tracking(params["n"], why, "swap-only tracking")
-        why["word-problem"] = f"the word problem of S{params['n']} over its transpositions"
-        why["swap-word-problem"] = why["word-problem"]
-        why["regular"] = "a finite group's word problem is a regular language"
-        if group.solvable:
-            why["solvable-word-problem"] = f"{group.name} is solvable"
-    elif name in ("pointer_tracking", "state_based_recall"):
-        why["regular" if name == "pointer_tracking" else "state-recall"] = (
-            "finitely many variables: a finite-state program" if name == "pointer_tracking" else
-            "pointer tracking (a finite-state program) then a lookup of bits[address] among m bits"
-        )  # fmt: skip
-        if params["ops"] in ("swap", "mixed"):
-            group = _swap_tracking(params["num_vars"], why, "pointer swaps")
-        if name == "state_based_recall":
-            why["unbounded-recall"] = "m = max(n, num_vars) bits grows with the number of lines unless m is fixed"
-            if params.get("m") is not None:
-                del why["unbounded-recall"]
-    elif name == "indexed_recall":
-        why["indexed-recall"] = "look up one of `length` bits by its index"
-        why["unbounded-recall"] = "every one of the `length` bits may be asked"
-    elif name in ("flip_flop", "even_pairs"):
-        why["star-free"] = "a star-free (aperiodic) regular language"
-        why["regular"] = "star-free languages are regular"
-    elif name == "modular_arithmetic":
-        _group_props(GroupFacts.of(f"Z{params['modulus']}"), why, via=" (sums of residues)")
-    elif name == "boolean_formula":
-        why["nc1-complete"] = "boolean formula evaluation is NC1-complete (Buss 1987)"
-        why["nonregular"] = "balanced parentheses of unbounded depth"
-        if params.get("pad_factor", 0) > 0:
-            why["padded-formula"] = f"padded by pad_factor={params['pad_factor']} x n^{params['pad_power']} symbols"
-    elif name == "dyck" and params.get("max_depth") is not None:
-        why.pop("nonregular", None)
+    group = _declared(task, why)
     return TaskFacts(
-        name=name,
-        params=params,
+        name=task.name,
+        params=dict(task.params),
         family=task.family,
         level=task.level,
         group=group,

@@ -2,6 +2,7 @@
 
 from itertools import product
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -124,3 +125,11 @@ def test_every_registered_task_has_facts_with_reasons():
         facts = task_facts(tasks.make(name))
         assert facts.properties <= set(PROPERTIES), name
         assert all(facts.why[p] for p in facts.properties), name
+
+
+@pytest.mark.parametrize("name", tasks.names())
+def test_facts_come_from_what_a_task_declares_never_from_its_name(name):
+    task = tasks.make(name)
+    renamed = tasks.make(name)
+    renamed.name = "a_task_theory_has_never_heard_of"
+    assert task_facts(renamed).properties == task_facts(task).properties

@@ -61,7 +61,7 @@ def swap_model(task):
         target:     . 10234 10324      (P_1 = (0 1), P_2 = (0 1) then (2 3))
     """
     n = task.n
-    perms = task._group.perms  # (n!, n) one-line permutations, in token order
+    perms = task.elements.perms  # (n!, n) one-line permutations, in token order
     c = np.arange(1, n + 1) / (2.0 * n)  # distinct positive q entries (after SiLU)
     gamma, s = 0.5, 0.3
     w = Wiring(_gdn(len(task.vocab), 32))
