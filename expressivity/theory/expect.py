@@ -25,6 +25,7 @@ from expressivity.theory.classes import (
     ArchClass,
 )
 from expressivity.theory.facts import TaskFacts
+from expressivity.theory.published import quote
 
 
 @dataclass(frozen=True)
@@ -48,39 +49,45 @@ def _row(tasks, kinds, value, reason, sources, when=None) -> ExpectRule:
 
 PARITY = ("parity", "parity_check")
 G, D = "grazzi-table", "deletang"
-DELETANG_NONREGULAR = {  # task: (transformer %, LSTM %) from Delétang et al. Table 2
-    "stack_manipulation": (57.5, 59.1),
-    "reverse_string": (62.3, 60.9),
-    "duplicate_string": (52.8, 57.6),
-    "odds_first": (52.8, 55.6),
-}
+DELETANG_NONREGULAR = ("stack_manipulation", "reverse_string", "duplicate_string", "odds_first")
 
+
+def _grazzi(task: str, model: str, paper_name: str) -> str:
+    """The reason quoting Grazzi et al.'s figure for `model` (named as in the paper)."""
+    return f"{paper_name} {quote(G, task, model)}"
+
+
+MA, MAB = "modular_arithmetic", "modular_arithmetic_brackets"
 EXPECT_RULES: tuple[ExpectRule, ...] = (
     # ---- parity and modular arithmetic (Grazzi et al. 2025; Delétang et al. 2023; Mamba-3) -------------------------
-    _row(PARITY, ATTENTION, "fails", "Transformer 0.022 scaled; 52.0% (chance) in Deletang", (G, D)),
-    _row(PARITY, DIAGONAL_NONNEG, "fails", "Mamba [0,1] 0.000 scaled", (G,)),
-    _row(PARITY, DIAGONAL_NEG, "learns", "Mamba [-1,1] 1.000 scaled", (G,)),
-    _row(PARITY, HOUSEHOLDER_NONNEG, "fails", "DeltaNet [0,1] 0.017 scaled", (G,)),
-    _row(PARITY, HOUSEHOLDER_NEG, "learns", "DeltaNet [-1,1] 1.000 scaled; GDN [-1,1] 100% in Mamba-3", (G, "mamba3")),
-    _row(PARITY, NONLINEAR_RNN, "learns", "LSTM 100%", (D,)),
-    _row("modular_arithmetic", ATTENTION, "fails", "Transformer 0.031 scaled; 24.2% in Deletang", (G, D)),
-    _row("modular_arithmetic", DIAGONAL_NONNEG, "fails", "Mamba [0,1] 0.095 scaled", (G,)),
-    _row("modular_arithmetic", DIAGONAL_NEG, "partial", "Mamba [-1,1] 0.241 scaled", (G,)),
-    _row("modular_arithmetic", HOUSEHOLDER_NONNEG, "partial", "DeltaNet [0,1] 0.314 scaled", (G,)),
-    _row("modular_arithmetic", HOUSEHOLDER_NEG, "learns",
-         "DeltaNet [-1,1] 0.971 scaled; GDN [-1,1] 99.25% in Mamba-3", (G, "mamba3")),
-    _row("modular_arithmetic", NONLINEAR_RNN, "learns", "LSTM 100%", (D,)),
-    _row("modular_arithmetic_brackets", ATTENTION, "fails", "Transformer 0.067 scaled", (G,)),
-    _row("modular_arithmetic_brackets", DIAGONAL_NONNEG, "partial", "Mamba [0,1] 0.123 scaled", (G,)),
-    _row("modular_arithmetic_brackets", DIAGONAL_NEG, "partial", "Mamba [-1,1] 0.116 scaled", (G,)),
-    _row("modular_arithmetic_brackets", HOUSEHOLDER_NONNEG, "partial", "DeltaNet [0,1] 0.194 scaled", (G,)),
-    _row("modular_arithmetic_brackets", HOUSEHOLDER_NEG, "unknown",
-         "sources disagree: DeltaNet [-1,1] 0.260 scaled (Grazzi), GDN [-1,1] 93.5% (Mamba-3)", (G, "mamba3")),
+    _row(PARITY, ATTENTION, "fails", f"{_grazzi('parity_check', 'transformer', 'Transformer')}; "
+         f"{quote(D, 'parity_check', 'transformer')} (chance) in Deletang", (G, D)),
+    _row(PARITY, DIAGONAL_NONNEG, "fails", _grazzi("parity_check", "diagonal[0,1]", "Mamba [0,1]"), (G,)),
+    _row(PARITY, DIAGONAL_NEG, "learns", _grazzi("parity_check", "diagonal[-1,1]", "Mamba [-1,1]"), (G,)),
+    _row(PARITY, HOUSEHOLDER_NONNEG, "fails", _grazzi("parity_check", "deltanet[0,1]", "DeltaNet [0,1]"), (G,)),
+    _row(PARITY, HOUSEHOLDER_NEG, "learns", f"{_grazzi('parity_check', 'deltanet[-1,1]', 'DeltaNet [-1,1]')}; "
+         f"GDN [-1,1] {quote('mamba3', 'parity_check', 'gdn[-1,1]')} in Mamba-3", (G, "mamba3")),
+    _row(PARITY, NONLINEAR_RNN, "learns", f"LSTM {quote(D, 'parity_check', 'lstm')}", (D,)),
+    _row(MA, ATTENTION, "fails", f"{_grazzi(MA, 'transformer', 'Transformer')}; "
+         f"{quote(D, MA, 'transformer')} in Deletang", (G, D)),
+    _row(MA, DIAGONAL_NONNEG, "fails", _grazzi(MA, "diagonal[0,1]", "Mamba [0,1]"), (G,)),
+    _row(MA, DIAGONAL_NEG, "partial", _grazzi(MA, "diagonal[-1,1]", "Mamba [-1,1]"), (G,)),
+    _row(MA, HOUSEHOLDER_NONNEG, "partial", _grazzi(MA, "deltanet[0,1]", "DeltaNet [0,1]"), (G,)),
+    _row(MA, HOUSEHOLDER_NEG, "learns", f"{_grazzi(MA, 'deltanet[-1,1]', 'DeltaNet [-1,1]')}; "
+         f"GDN [-1,1] {quote('mamba3', MA, 'gdn[-1,1]')} in Mamba-3", (G, "mamba3")),
+    _row(MA, NONLINEAR_RNN, "learns", f"LSTM {quote(D, MA, 'lstm')}", (D,)),
+    _row(MAB, ATTENTION, "fails", _grazzi(MAB, "transformer", "Transformer"), (G,)),
+    _row(MAB, DIAGONAL_NONNEG, "partial", _grazzi(MAB, "diagonal[0,1]", "Mamba [0,1]"), (G,)),
+    _row(MAB, DIAGONAL_NEG, "partial", _grazzi(MAB, "diagonal[-1,1]", "Mamba [-1,1]"), (G,)),
+    _row(MAB, HOUSEHOLDER_NONNEG, "partial", _grazzi(MAB, "deltanet[0,1]", "DeltaNet [0,1]"), (G,)),
+    _row(MAB, HOUSEHOLDER_NEG, "unknown", f"sources disagree: {_grazzi(MAB, 'deltanet[-1,1]', 'DeltaNet [-1,1]')} "
+         f"(Grazzi), GDN [-1,1] {quote('mamba3', MAB, 'gdn[-1,1]')} (Mamba-3)", (G, "mamba3")),
     # ---- the rest of the Chomsky hierarchy suite (Delétang et al. 2023) ---------------------------------------------
     _row("cycle_navigation", ATTENTION, "fails", "Transformer does not length-generalise on cycle navigation", (D,)),
     _row(("cycle_navigation", "even_pairs"), NONLINEAR_RNN, "learns", "LSTM 100%", (D,)),
-    *(_row(task, ATTENTION, "fails", f"Transformer {t}%", (D,)) for task, (t, _) in DELETANG_NONREGULAR.items()),
-    *(_row(task, NONLINEAR_RNN, "fails", f"LSTM {lstm}%", (D,)) for task, (_, lstm) in DELETANG_NONREGULAR.items()),
+    *(_row(task, ATTENTION, "fails", f"Transformer {quote(D, task, 'transformer')}", (D,))
+      for task in DELETANG_NONREGULAR),
+    *(_row(task, NONLINEAR_RNN, "fails", f"LSTM {quote(D, task, 'lstm')}", (D,)) for task in DELETANG_NONREGULAR),
     # ---- group word problems (Illusion of State; DeltaProduct) ------------------------------------------------------
     _row("word_problem", ATTENTION, "depth-grows", "depth for 90% grows with length (A5, A4xZ5, Z60)", ("illusion",)),
     _row("word_problem", DIAGONAL_NONNEG, "depth-grows", "Mamba: depth for 90% grows with length", ("illusion",)),

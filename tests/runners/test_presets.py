@@ -53,7 +53,7 @@ def test_published_numbers_name_real_cells_and_sources(preset):
     for (row, column), pub in preset.published.items():
         assert row in rows and column in columns and pub.source in SOURCES
     for row in preset.quick.rows:
-        assert row.published_as in rows
+        assert row.label in rows
 
 
 def test_negative_eigenvalues_quick_holds_the_parity_separation():

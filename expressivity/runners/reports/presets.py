@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expressivity.runners.execution.grid import Grid, expand
+from expressivity.theory.published import FIGURES, PROTOCOLS, task_spec
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,12 @@ class Row:
     task: str
     params: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
-    ref: str | None = None  # the published row it is compared with (default: its own label)
+    ref: str | None = None  # the task spec whose published figures this row shows (default: its own: `spec`)
 
     @property
-    def published_as(self) -> str:
-        return self.ref or self.label
+    def spec(self) -> str:
+        """The task as published figures name it (theory.published.task_spec)."""
+        return self.ref or task_spec(self.task, self.params)
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,25 @@ class Preset:
     quick: Quick
     needs_gpu: str  # what only the full GPU grid can show (printed by `reproduce --quick`)
     metric: Metric = Metric()
-    published: Mapping[tuple[str, str], Published] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # whose published figures (theory.published) the table prints beside ours
     sets: Mapping[str, Any] = field(default_factory=dict)  # [set] of every run
     sweep: Mapping[str, list] = field(default_factory=dict)  # [sweep] of every run
     seeds: tuple[int, ...] = (0, 1, 2)
     size: str = "tiny"
     budget: str = ""  # how the full grid fits its GPU budget
+
+    @property
+    def published(self) -> dict[tuple[str, str], Published]:
+        """{(row label, column label): Published} for every row (quick rows too) with a figure in `sources`; the
+        first source that has a cell wins."""
+        out: dict[tuple[str, str], Published] = {}
+        for source in self.sources:
+            for row in (*self.rows, *self.quick.rows):
+                for column in self.columns:
+                    figure = FIGURES.get((source, row.spec, column.label))
+                    if figure is not None:
+                        out.setdefault((row.label, column.label), Published(figure.value, source))
+        return out
 
     def layout(self, *, quick: bool = False) -> tuple[tuple[Row, ...], tuple[Column, ...]]:
         """The rows and columns of the full table, or of the quick one."""
@@ -151,11 +166,6 @@ GRAZZI_PROTOCOL = {"train_min_length": 3, "train_max_length": 40, "eval_lengths"
 CPU = {"batch_size": 64, "eval_examples": 128, "checkpoint_every": 0}
 
 
-def _published(source: str, table: Mapping[str, Mapping[str, float | str]]) -> dict[tuple[str, str], Published]:
-    """{column: {row: value}} -> {(row, column): Published}: the papers' tables are written one model per line."""
-    return {(row, col): Published(v, source) for col, values in table.items() for row, v in values.items()}
-
-
 _NEG_EIG = Preset(
     name="negative-eigenvalues",
     summary="Grazzi et al. 2025: parity and modular arithmetic need eigenvalues in [-1,1]",
@@ -164,7 +174,7 @@ _NEG_EIG = Preset(
         # Final-answer parity gives one bit of signal per sequence: on the first H200 run (results/) no model learned
         # it in 3000 steps. Running parity (every prefix scored) is the same computation with a dense signal, so the
         # eigenvalue separation can show within the budget; both rows are kept and compared with the published parity.
-        Row("parity (running)", "parity", ref="parity"),
+        Row("parity (running)", "parity", ref="parity_check"),
         Row("mod arithmetic", "modular_arithmetic"),
         Row("mod arithmetic with brackets", "modular_arithmetic_brackets"),
     ),
@@ -179,25 +189,11 @@ _NEG_EIG = Preset(
         Column("lstm", "lstm"),
     ),
     sets=GRAZZI_PROTOCOL,
-    published={
-        **_published(
-            "grazzi-table",
-            {
-                "transformer": {"parity": 0.022, "mod arithmetic": 0.031, "mod arithmetic with brackets": 0.067},
-                "diagonal[0,1]": {"parity": 0.000, "mod arithmetic": 0.095, "mod arithmetic with brackets": 0.123},
-                "diagonal[-1,1]": {"parity": 1.000, "mod arithmetic": 0.241, "mod arithmetic with brackets": 0.116},
-                "deltanet[0,1]": {"parity": 0.017, "mod arithmetic": 0.314, "mod arithmetic with brackets": 0.194},
-                "deltanet[-1,1]": {"parity": 1.000, "mod arithmetic": 0.971, "mod arithmetic with brackets": 0.260},
-            },
-        ),
-        **_published(
-            "mamba3", {"gdn[-1,1]": {"parity": 1.0, "mod arithmetic": 0.9925, "mod arithmetic with brackets": 0.935}}
-        ),
-    },
+    sources=("grazzi-table", "mamba3"),
     quick=Quick(
         # Running parity scores every prefix: a denser signal than the final-answer parity of the table, so the
         # separation shows within a CPU minute per run.
-        rows=(Row("parity (running)", "parity", ref="parity"),),
+        rows=(Row("parity (running)", "parity", ref="parity_check"),),
         # 6 runs, the protocol of grids/parity_eigenvalues.toml (calibrated on CPU: 1000 steps of batch 64 hold to
         # 3x the trained length; at 256 the CPU-trained [-1,1] runs drift to about 0.75-0.8, so 256 is left out).
         columns=("transformer", "gdn[0,1]", "gdn[-1,1]"),
@@ -213,7 +209,7 @@ _OLMO = Preset(
     name="olmo-hybrid",
     summary="Olmo Hybrid Thm 1: state-based recall needs GDN [-1,1] before attention; its two primitives apart",
     rows=tuple(
-        Row(label, task, train={"train_max_length": 16, "eval_lengths": [4, 8, 12, 16, 24, 32, 48, 64]})
+        Row(label, task, train=PROTOCOLS["olmo-hybrid-recall"].train)
         for label, task in (
             ("state-based recall", "state_based_recall"),
             ("tracking only", "pointer_tracking"),
@@ -269,27 +265,7 @@ _CHOMSKY = Preset(
         "eval_lengths": [20, 40, 64, 128, 256, 500],
         "eval_examples": 128,
     },  # fmt: skip
-    published=_published(
-        "deletang",
-        {
-            "transformer": {
-                "modular arithmetic (R)": 24.2,
-                "parity (R)": 52.0,
-                "stack manipulation (DCF)": 57.5,
-                "reverse string (DCF)": 62.3,
-                "duplicate string (CS)": 52.8,
-                "odds first (CS)": 52.8,
-            },
-            "lstm": {
-                "modular arithmetic (R)": 100.0,
-                "parity (R)": 100.0,
-                "stack manipulation (DCF)": 59.1,
-                "reverse string (DCF)": 60.9,
-                "duplicate string (CS)": 57.6,
-                "odds first (CS)": 55.6,
-            },
-        },
-    ),  # fmt: skip
+    sources=("deletang",),
     quick=Quick(
         rows=(Row("parity (R)", "parity_check"), Row("reverse string (DCF)", "reverse_string")),
         columns=("transformer", "gdn[-1,1]", "lstm"),
@@ -325,18 +301,7 @@ _ILLUSION = Preset(
     metric=Metric(field="final_acc", split="id", depth_threshold=0.9),
     sweep={"n_layers": [1, 2, 3, 4]},
     sets={"steps": 1500, "target_acc": 0.99},
-    published={
-        **{
-            (f"{g} @ {n}", "transformer"): Published("grows with length", "illusion")
-            for g in ("A5", "A4xZ5")
-            for n in _ILLUSION_LENGTHS
-        },  # fmt: skip
-        **{
-            (f"{g} @ {n}", "gdn[0,1]"): Published("grows with length", "illusion")
-            for g in ("A5", "A4xZ5")
-            for n in _ILLUSION_LENGTHS
-        },  # fmt: skip
-    },
+    sources=("illusion",),
     quick=Quick(
         rows=tuple(
             Row(f"{g} @ {n}", "word_problem", {"group": g}, train=_fixed(n)) for g in ("A5", "Z60") for n in (8, 16)
@@ -353,7 +318,6 @@ _ILLUSION = Preset(
 _ALT_COLUMNS = tuple(
     Column(f"hybrid {p}[-1,1]", "hybrid", {"pattern": p, **NEG}) for p in ("AG", "GA", "AGA", "GAG", "GGGA")
 )
-_RECALL_TRAIN = {"train_max_length": 16, "eval_lengths": [4, 8, 12, 16, 24, 32, 48, 64]}
 # Polynomial padding (n^2 pad symbols) is the paper's setting for BFE; tests stop at 48 symbols (2352 tokens).
 _BFE_TRAIN = {"train_max_length": 16, "eval_lengths": [8, 16, 24, 32, 48]}
 
@@ -361,7 +325,7 @@ _ALTERNATIONS = Preset(
     name="alternations",
     summary="Open question of Olmo Hybrid: do several attention/GDN alternations buy more than one?",
     rows=(
-        Row("state-based recall", "state_based_recall", train=_RECALL_TRAIN),
+        Row("state-based recall", "state_based_recall", train=PROTOCOLS["olmo-hybrid-recall"].train),
         Row("boolean formula, n^2 padding", "boolean_formula", {"pad_factor": 1.0, "pad_power": 2}, train=_BFE_TRAIN),
         Row("boolean formula, unpadded", "boolean_formula", train=_BFE_TRAIN),
     ),

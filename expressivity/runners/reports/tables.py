@@ -86,6 +86,7 @@ def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: boo
     chosen = select(preset, rows, quick=quick)
     table_rows, columns = preset.layout(quick=quick)
     metric = preset.metric
+    published = preset.published
     out = []
     for row in table_rows:
         for column in columns:
@@ -114,7 +115,7 @@ def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: boo
                     done=len(done),
                     runs=len(members),
                     max_depth=max_depth,
-                    published=preset.published.get((row.published_as, column.label)),
+                    published=published.get((row.label, column.label)),
                     express=express,
                     expect=expect,
                     verdict=verdict if members else "no runs",

@@ -74,10 +74,14 @@ TOP_KEYS: dict[str, Key] = {
     "size": Key("tiny", str, "model size preset"),
 }
 
-# Per-task protocol defaults (still overridable). n = m is the task's own default (m=None means m = n).
-PROTOCOLS: dict[str, dict[str, Any]] = {
-    "state_based_recall": {"train_max_length": 16, "eval_lengths": (4, 8, 12, 16, 24, 32, 48, 64)},
-}
+
+def task_protocol(task: str) -> dict[str, Any]:
+    """The training keys of the protocol `task` trains under by default (theory.published.TASK_PROTOCOLS; still
+    overridable by --set), or {}."""
+    from expressivity.theory.published import PROTOCOLS, TASK_PROTOCOLS
+
+    name = TASK_PROTOCOLS.get(task)
+    return dict(PROTOCOLS[name].train) if name else {}
 
 
 def _coerce(name: str, spec: Key, value: Any) -> Any:
@@ -163,7 +167,7 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
         chosen[ns][name] = value
 
     made = tasks.make(task, **chosen["task"])
-    train = {**{k: s.default for k, s in TRAIN_KEYS.items()}, **PROTOCOLS.get(task, {})}
+    train = {**{k: s.default for k, s in TRAIN_KEYS.items()}, **task_protocol(task)}
     top = {k: s.default for k, s in TOP_KEYS.items()}
     for name, value in chosen["train"].items():
         spec = TOP_KEYS.get(name) or TRAIN_KEYS[name]
@@ -267,8 +271,8 @@ KEYED_TASK_PARAMS: dict[str, frozenset[str]] = {
 
 
 def _train_defaults(task: str) -> dict[str, Any]:
-    """The training keys' defaults for `task`: the generic ones, then the task's protocol (PROTOCOLS)."""
-    return {**{k: s.default for k, s in TRAIN_KEYS.items()}, **PROTOCOLS.get(task, {})}
+    """The training keys' defaults for `task`: the generic ones, then the task's protocol."""
+    return {**{k: s.default for k, s in TRAIN_KEYS.items()}, **task_protocol(task)}
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,0 +1,138 @@
+"""The one home of every published figure and training protocol the testbed compares with, each with its source.
+
+    from expressivity.theory.published import FIGURES, PROTOCOLS
+    FIGURES[("grazzi-table", "parity_check", "deltanet[-1,1]")]   # Figure(value=1.0, metric='scaled accuracy')
+    PROTOCOLS["olmo-hybrid-recall"].train                          # the `--set` training keys of that protocol
+
+Figures are keyed (source, task, model class label); the model labels are the testbed's (`transformer`,
+`diagonal[0,1]` for Mamba, `deltanet[-1,1]`, `gdn[-1,1]`, `lstm`), the tasks its registry names, with the parameters
+a figure is specific to in brackets where it is (`word_problem[group=A5]`: `task_spec`). EXPECT rows
+(expect.py) quote these figures in their reasons and presets (runners/reports/presets.py) print them beside ours;
+neither writes a number of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from expressivity.theory.sources import SOURCES
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float | str  # a number in `metric`, or a qualitative finding ("grows with length")
+    source: str  # a key of sources.SOURCES
+    metric: str  # "scaled accuracy", "accuracy %" or "finding"
+
+
+def task_spec(task: str, params: Mapping[str, Any] | None = None) -> str:
+    """How figures name a task: its registry name, with parameters in brackets ('word_problem[group=A5]')."""
+    if not params:
+        return task
+    return f"{task}[{','.join(f'{k}={v}' for k, v in sorted(params.items()))}]"
+
+
+def _table(source: str, metric: str, by_model: Mapping[str, Mapping[str, float | str]]) -> dict[tuple, Figure]:
+    """{model: {task: value}} (the papers' tables are written one model per line) -> {(source, task, model): Figure}."""
+    assert source in SOURCES, source
+    return {
+        (source, task, model): Figure(v, source, metric) for model, row in by_model.items() for task, v in row.items()
+    }
+
+
+# Grazzi et al. 2025, Table: train lengths 3-40, test 40-256, scaled accuracy, best of 3 seeds.
+GRAZZI = _table(
+    "grazzi-table",
+    "scaled accuracy",
+    {
+        "transformer": {"parity_check": 0.022, "modular_arithmetic": 0.031, "modular_arithmetic_brackets": 0.067},
+        "diagonal[0,1]": {"parity_check": 0.000, "modular_arithmetic": 0.095, "modular_arithmetic_brackets": 0.123},
+        "diagonal[-1,1]": {"parity_check": 1.000, "modular_arithmetic": 0.241, "modular_arithmetic_brackets": 0.116},
+        "deltanet[0,1]": {"parity_check": 0.017, "modular_arithmetic": 0.314, "modular_arithmetic_brackets": 0.194},
+        "deltanet[-1,1]": {"parity_check": 1.000, "modular_arithmetic": 0.971, "modular_arithmetic_brackets": 0.260},
+    },
+)
+# Mamba-3 (arXiv 2603.15569), the same three tasks, GDN [-1,1] in % (here as fractions: scaled accuracy).
+MAMBA3 = _table(
+    "mamba3",
+    "scaled accuracy",
+    {"gdn[-1,1]": {"parity_check": 1.0, "modular_arithmetic": 0.9925, "modular_arithmetic_brackets": 0.935}},
+)
+# Delétang et al. 2023, Table 2: accuracy (%) over test lengths 41-500 after training on lengths <= 40.
+DELETANG = _table(
+    "deletang",
+    "accuracy %",
+    {
+        "transformer": {
+            "modular_arithmetic": 24.2, "parity_check": 52.0, "stack_manipulation": 57.5, "reverse_string": 62.3,
+            "duplicate_string": 52.8, "odds_first": 52.8,
+        },
+        "lstm": {
+            "modular_arithmetic": 100.0, "parity_check": 100.0, "stack_manipulation": 59.1, "reverse_string": 60.9,
+            "duplicate_string": 57.6, "odds_first": 55.6,
+        },
+    },
+)  # fmt: skip
+# Illusion of State: the depth a transformer or Mamba needs for 90% grows with the length on A5 and A4xZ5.
+ILLUSION = _table(
+    "illusion",
+    "finding",
+    {
+        m: {task_spec("word_problem", {"group": g}): "grows with length" for g in ("A5", "A4xZ5")}
+        for m in ("transformer", "diagonal[0,1]", "gdn[0,1]")
+    },
+)
+FIGURES: dict[tuple[str, str, str], Figure] = {**GRAZZI, **MAMBA3, **DELETANG, **ILLUSION}
+
+
+def figure(source: str, task: str, model: str) -> Figure:
+    """One published figure; KeyError naming what is there for that source when it is not."""
+    key = (source, task, model)
+    if key not in FIGURES:
+        known = sorted((t, m) for s, t, m in FIGURES if s == source)
+        raise KeyError(f"no published figure {key}; {source} has {known}")
+    return FIGURES[key]
+
+
+def quote(source: str, task: str, model: str) -> str:
+    """A figure as a reason quotes it, e.g. '0.971 scaled' or '57.5%'."""
+    f = figure(source, task, model)
+    if f.metric == "accuracy %":
+        return f"{f.value:g}%"
+    return f"{f.value:.3f} scaled" if isinstance(f.value, float) else str(f.value)
+
+
+# ---- protocols -------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Protocol:
+    """How a paper trained and tested (or, with source "ours", the testbed's documented choice where no paper says),
+    as `--set` keys: `train` (training and test keys) and `model` (width, heads, depth, embeddings)."""
+
+    name: str
+    source: str  # a key of sources.SOURCES, or "ours"
+    summary: str
+    train: Mapping[str, Any] = field(default_factory=dict)
+    model: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sets(self) -> dict[str, Any]:
+        return {**self.train, **self.model}
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        Protocol(
+            "olmo-hybrid-recall",
+            "ours",
+            "state-based recall: no training protocol is published (THEORY.md); trained at n = m <= 16 lines, tested "
+            "to 64 (4x)",
+            train={"train_max_length": 16, "eval_lengths": (4, 8, 12, 16, 24, 32, 48, 64)},
+        ),
+    )
+}
+
+# The protocol a task trains under unless a run sets otherwise (`config.resolve` applies it).
+TASK_PROTOCOLS: dict[str, str] = {"state_based_recall": "olmo-hybrid-recall"}
