@@ -1,4 +1,6 @@
-"""The checker: hold result rows against the predictions, one cell per (task with parameters, architecture class).
+"""The checker: hold result rows against the predictions, one cell per (scope, task with parameters, architecture
+class). The scope is the grid a run came from (a preset's table pools its grid's runs the same way), or, for a run
+trained on its own, its training protocol: runs trained differently are different experiments, never one cell.
 
     cells = check(store.rows())          # runners read the rows; theory never opens the store
     [c.verdict for c in cells]            # 'agree', 'contradict', 'impossible' or 'inconclusive'
@@ -49,6 +51,7 @@ class RunResult:
     seed: int
     status: str
     ood_scaled: float | None  # mean scaled accuracy over out-of-distribution lengths; None without such lengths
+    scope: str = ""  # the grid the run came from, or its training protocol (`scope_of`)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> RunResult:
@@ -65,6 +68,7 @@ class RunResult:
                 seed=int(config.get("seed", row.get("seed", 0))),
                 status=str(row.get("status", "done")),
                 ood_scaled=None if ood is None else float(ood),
+                scope=scope_of(row),
             )
         ood = row.get("ood_scaled")
         return cls(
@@ -76,7 +80,17 @@ class RunResult:
             seed=int(row.get("seed", 0)),
             status=str(row.get("status", "done")),
             ood_scaled=None if ood is None else float(ood),
+            scope=str(row.get("scope", "")),
         )
+
+
+def scope_of(row: Mapping[str, Any]) -> str:
+    """A store row's scope: "grid NAME" for a grid's run; else its training protocol (every training key but the
+    test lengths), so a 300-step `train` run never shares a cell with a 1000-step one."""
+    if row.get("grid"):
+        return f"grid {row['grid']}"
+    train = {k: v for k, v in (row["config"].get("train") or {}).items() if k not in ("eval_lengths", "eval_examples")}
+    return "train " + json.dumps(train, sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class Cell:
     express_verdict: str  # "impossible" or "consistent"
     expect_verdict: str  # "agree", "contradict" or "inconclusive"
     runs: tuple[RunResult, ...]
+    scope: str = ""
 
     @property
     def verdict(self) -> str:
@@ -168,13 +183,14 @@ def _prediction(run: RunResult) -> tuple[str, Answer, Answer]:
 
 
 def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
-    """One cell per (task, task parameters, architecture class), loudest verdict first, then by task and class."""
-    groups: dict[tuple[str, str, str], list[RunResult]] = {}
-    answers: dict[tuple[str, str, str], tuple[Answer, Answer]] = {}
+    """One cell per (scope, task, task parameters, architecture class), loudest verdict first, then by task and
+    class."""
+    groups: dict[tuple[str, str, str, str], list[RunResult]] = {}
+    answers: dict[tuple[str, str, str, str], tuple[Answer, Answer]] = {}
     for row in rows:
         run = row if isinstance(row, RunResult) else RunResult.from_row(row)
         label, exp, ect = _prediction(run)
-        key = (run.task, json.dumps(dict(run.task_params), sort_keys=True, default=str), label)
+        key = (run.task, json.dumps(dict(run.task_params), sort_keys=True, default=str), label, run.scope)
         groups.setdefault(key, []).append(run)
         answers[key] = (exp, ect)
     cells = []
@@ -192,6 +208,7 @@ def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
                 express_verdict=express_verdict(express, observed),
                 expect_verdict=expect_verdict(expect.value, observed),
                 runs=tuple(runs),
+                scope=key[3],
             )
         )
     return sorted(cells, key=lambda c: (VERDICTS.index(c.verdict), c.task, c.arch))

@@ -88,3 +88,16 @@ def test_observed_is_best_mean_worst_over_runs(values):
     assert abs(obs.mean - sum(values) / len(values)) < 1e-12
     expected = "learns" if max(values) >= LEARNS else "fails" if max(values) <= FAILS else "partial"
     assert obs.category == expected
+
+
+def test_runs_trained_differently_are_never_one_cell():
+    from expressivity.runners.training.config import resolve
+
+    def row(grid, steps, key):
+        config = resolve("parity", "gdn", {"steps": steps, "neg_eigval": True})
+        return {"key": key, "grid": grid, "config": config, "status": "done", "summary": {"ood": {"scaled_acc": 0.95}}}
+
+    same_grid = check([row("g", 1000, "a"), row("g", 1000, "b")])
+    assert len(same_grid) == 1 and same_grid[0].observed.runs == 2
+    alone = check([row("g", 1000, "a"), row(None, 300, "c"), row(None, 300, "d"), row(None, 1000, "e")])
+    assert sorted(c.observed.runs for c in alone) == [1, 1, 2]  # the grid, the 300-step pair, the 1000-step one

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, friendly_errors
+from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, emit_table, friendly_errors
 from expressivity.runners.cli.shared import DEFAULT_STORE, StoreOption
 
 STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere in the CLI)
@@ -95,9 +95,9 @@ def check_command(
 ) -> None:
     """Hold every result in the store against the predictions: agree, contradict, inconclusive, or IMPOSSIBLE (a
     result beating EXPRESS = no: a bug or a leak in the task)."""
-    from rich.console import Console
+    import hashlib
+
     from rich.markup import escape
-    from rich.table import Table
 
     from expressivity.runners.execution.store import Store
     from expressivity.theory import check
@@ -105,34 +105,40 @@ def check_command(
 
     with Store(store, readonly=True) as opened:
         cells = check(opened.rows())
-    table = Table(title=f"results against theory ({len(cells)} cells; learns >= {LEARNS}, fails <= {FAILS} scaled OOD)")
-    for column in ("task", "arch", "EXPRESS", "EXPECT", "observed: best / mean (runs)", "verdict"):
-        table.add_column(column)
+
+    def scope(c) -> str:  # a grid by name; a lone run's training protocol by a short hash of it
+        if c.scope.startswith("train "):
+            return "train #" + hashlib.sha256(c.scope.encode()).hexdigest()[:6]
+        return c.scope.removeprefix("grid ")
+
     style = {"impossible": "bold red", "contradict": "red", "agree": "green", "inconclusive": "dim"}
+    rows = []
     for c in cells:
         params = " ".join(f"{k}={v}" for k, v in c.task_params.items())
         obs = c.observed
         seen = "-" if obs is None else f"{obs.category}: {obs.best:.3f} / {obs.mean:.3f} ({obs.runs})"
         verdict = c.verdict.upper() if c.verdict == "impossible" else c.verdict
         task = escape(f"{c.task} {params}".strip())
-        table.add_row(task, c.arch, c.express.value, c.expect.value, seen, f"[{style[c.verdict]}]{verdict}[/]")
-    console = Console()
-    console.print(table)
+        rows.append(
+            [task, c.arch, scope(c), c.express.value, c.expect.value, seen, f"[{style[c.verdict]}]{verdict}[/]"]
+        )
+    title = f"results against theory ({len(cells)} cells; learns >= {LEARNS}, fails <= {FAILS} scaled OOD)"
+    columns = ["task", "arch", "grid", "EXPRESS", "EXPECT", "observed: best / mean (runs)", "verdict"]
+    emit_table(title, columns, rows)
     for c in cells:
+        where = f"{c.task}/{c.arch} ({scope(c)})"
         if c.verdict in ("impossible", "contradict") or runs:
             keys = ", ".join(f"{r.key} (seed {r.seed}, {r.status})" for r in c.runs)
             if c.verdict == "impossible":
-                why = escape(c.express.reason)
-                console.print(
-                    f"[bold red]IMPOSSIBLE[/] {c.task}/{c.arch} learns although EXPRESS = no ({why}): "
+                typer.echo(
+                    f"IMPOSSIBLE {where} learns although EXPRESS = no ({c.express.reason}): "
                     f"a bug or a leak in the task. Runs: {keys}"
                 )
             elif c.verdict == "contradict":
-                expected = escape(f"expected {c.expect.value} ({c.expect.reason})")
-                console.print(f"[red]contradict[/] {c.task}/{c.arch}: {expected}. Runs: {keys}")
+                typer.echo(f"contradict {where}: expected {c.expect.value} ({c.expect.reason}). Runs: {keys}")
             else:
-                console.print(f"{c.task}/{c.arch}: {keys}")
+                typer.echo(f"{where}: {keys}")
         if c.note:
-            console.print(f"[yellow]note[/] {c.task}/{c.arch}: {escape(c.note)}")
+            typer.echo(f"note {where}: {c.note}")
     if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
         raise typer.Exit(STRICT_EXIT)
