@@ -12,7 +12,7 @@ recurrence is sequential (N = T / C steps of two small matmuls):
 
 The backward pass is written out (not left to autograd) because autograd's version of this graph costs about twice as
 much on CPU: it saves every intermediate and scatters the per-chunk gradients. It is checked against autograd through
-the `recurrent` definition in float64 (tests/architectures/test_gdn_op.py).
+the `recurrent` definition in float64 (tests/architectures/test_arch_ops.py).
 """
 
 from __future__ import annotations

@@ -16,8 +16,13 @@ RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 def _rows(path: Path) -> list[dict]:
     assert path.is_file(), f"{path} is committed with results/README.md and must stay"
-    with Store(path) as st:
+    with Store(path, readonly=True) as st:
         return st.rows()
+
+
+# A preset's results are checked once its folder is committed: a new preset does not fail the suite before its GPU
+# store exists, and a committed folder must keep its store.
+COMMITTED = [name for name in presets.names() if (RESULTS / name).is_dir()]
 
 
 def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_reports():
@@ -32,7 +37,7 @@ def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_report
     ).strip()
 
 
-@pytest.mark.parametrize("name", presets.names())
+@pytest.mark.parametrize("name", COMMITTED)
 def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store(name):
     # The table.md under results/ is what `expressivity table NAME --store results/NAME/runs.sqlite` prints today:
     # a change to scoring, matching or rendering must regenerate it (results/PRESET/PROVENANCE.md has the commands).
@@ -45,7 +50,7 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
     assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset).strip()
 
 
-STORES = [f"{name}/runs.sqlite" for name in presets.names()]
+STORES = [f"{name}/runs.sqlite" for name in COMMITTED]
 STORES += ["negative-eigenvalues/curriculum.sqlite", "illusion-of-state/probe.sqlite"]
 STORES += ["olmo-hybrid/curriculum-cpu.sqlite", "olmo-hybrid/tracking-probe-cpu.sqlite"]
 

@@ -1,4 +1,4 @@
-"""The report commands of the CLI: `table` and `reproduce`, registered on the `app` of cli.py when it imports this.
+"""The report commands of the CLI: `table` and `reproduce` (main.py registers them on the app).
 
 expressivity reproduce negative-eigenvalues --quick        # the reduced CPU grid (~10 min on 2 cores), then its table
 expressivity reproduce chomsky --dry-run                   # list the full grid's runs and their stored status

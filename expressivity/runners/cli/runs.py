@@ -1,8 +1,7 @@
-"""The run commands of the CLI: `train`, `grid`, `status` and `rescore`, registered on the `app` of cli.py when it
-imports this.
+"""The run commands of the CLI: `train`, `grid`, `status` and `rescore` (main.py registers them on the app).
 
 expressivity train parity lstm --set steps=500 --set target_acc=0.99
-expressivity grid grids/parity.toml --per-gpu 4           # --dry-run lists the runs
+expressivity grid grids/parity_eigenvalues.toml --per-gpu 4   # --dry-run lists the runs
 expressivity status --csv runs/results.csv
 expressivity rescore --store results/olmo-hybrid/runs.sqlite   # scaled accuracy with the tasks' current chance
 """
@@ -111,7 +110,7 @@ def train_command(
 @app.command("grid")
 @friendly_errors
 def grid_command(
-    path: Annotated[Path, typer.Argument(help="A TOML grid file (see expressivity/runners/grid.py).")],
+    path: Annotated[Path, typer.Argument(help="A TOML grid file (see expressivity/runners/execution/grid.py).")],
     sets: SetOption = None,
     store: StoreOption = DEFAULT_STORE,
     dry_run: Annotated[

@@ -1,6 +1,6 @@
-"""What the run commands of the CLI share (`grid` in cli_runs.py, `reproduce` in cli_reports.py): the store and
+"""What the run commands of the CLI share (`grid` in runs.py, `reproduce` in reports.py): the store, thread and
 time-limit options, run labels, the `--dry-run` listing, the worker pool, and `run_grid`, which drives a grid's runs
-with one line per finished run and says how it ended.
+with one line as each starts and finishes and says how it ended.
 """
 
 from __future__ import annotations

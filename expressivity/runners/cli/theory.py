@@ -1,4 +1,4 @@
-"""The theory commands of the CLI: `predict`, `construct` and `check`, registered on the `app` of cli.py.
+"""The theory commands of the CLI: `predict`, `construct` and `check` (main.py registers them on the app).
 
 expressivity predict parity gdn --set neg_eigval=true     # EXPRESS and EXPECT, with reasons and sources
 expressivity construct swap_s5 --max-length 4096          # hand-set weights, accuracy by length
