@@ -13,21 +13,21 @@ setup-dev: setup
 	$(PIP) -r requirements-cpu.txt -e ".[dev,ray]"
 
 CLI = $(PY) -m expressivity.runners.cli
-DEMO_STORE = runs/demo.sqlite
 
 # The main job on its embedded default, on CPU in about 6 minutes: a program of the headline task, the exact
 # constructions (executable proofs), then the reduced CPU grid of the Grazzi et al. table (`reproduce
 # negative-eigenvalues --quick`: running parity, transformer vs GDN [0,1] vs GDN [-1,1], 2 seeds) printed beside the
-# published numbers, and those runs held against theory by the checker. Rerunning resumes from $(DEMO_STORE).
+# published numbers, and those runs held against theory by the checker. The runs go to the default store,
+# runs/results.sqlite, so `expressivity status`, `check` and `table` show them afterwards; rerunning resumes.
 demo: setup
 	@echo "== the headline task: state-based recall (track pointers, then read bits[pointer])"
 	$(CLI) sample state_based_recall --length 4 -n 1
 	@echo "== constructions: hand-set weights, exact at every length"
 	$(CLI) construct --max-length 2000
 	@echo "== training: the negative-eigenvalues table, reduced for a CPU"
-	$(CLI) reproduce negative-eigenvalues --quick --store $(DEMO_STORE)
+	$(CLI) reproduce negative-eigenvalues --quick
 	@echo "== theory check of those runs"
-	$(CLI) check --strict --store $(DEMO_STORE)
+	$(CLI) check --strict --grid negative-eigenvalues-quick
 
 test: setup-dev
 	$(PY) -m ruff check expressivity tests benchmarks

@@ -92,6 +92,7 @@ def check_command(
     store: StoreOption = DEFAULT_STORE,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on any contradiction or impossibility.")] = False,
     runs: Annotated[bool, typer.Option("--runs", help="List the runs behind every cell.")] = False,
+    grid: Annotated[str | None, typer.Option("--grid", help="Only the runs of this grid (by name).")] = None,
 ) -> None:
     """Hold every result in the store against the predictions: agree, contradict, inconclusive, or IMPOSSIBLE (a
     result beating EXPRESS = no: a bug or a leak in the task)."""
@@ -104,7 +105,13 @@ def check_command(
     from expressivity.theory.check import FAILS, LEARNS
 
     with Store(store, readonly=True) as opened:
-        cells = check(opened.rows())
+        rows = opened.rows()
+    if grid is not None:
+        grids = sorted({r["grid"] for r in rows if r["grid"]})
+        rows = [r for r in rows if r["grid"] == grid]
+        if not rows:
+            raise ValueError(f"no runs of grid {grid!r} in {store}; its grids: {', '.join(grids) or 'none'}")
+    cells = check(rows)
 
     def scope(c) -> str:  # a grid by name; a lone run's training protocol by a short hash of it
         if c.scope.startswith("train "):
