@@ -83,13 +83,18 @@ def diagonal_recurrence(
 
 
 class DiagonalMixer(nn.Module):
-    """Gated diagonal recurrence token mixer: (B, T, d_model) -> (B, T, d_model)."""
+    """Gated diagonal recurrence token mixer: (B, T, d_model) -> (B, T, d_model), in three stages like every mixer
+    (layers.Attention); heads are independent, so fused training folds many models into the heads."""
+
+    fold = "heads"
 
     def __init__(self, d_model: int, n_heads: int, *, neg_eigval: bool = False, conv_size: int = 4, expand_v: int = 2):
         super().__init__()
         self.n_heads, self.dk = n_heads, d_model // n_heads
         self.dv = expand_v * self.dk
         self.neg_eigval = neg_eigval
+        # decay = exp(g) * scale - (scale - 1): a buffer, so fused runs may differ in neg_eigval (scale 1 or 2)
+        self.register_buffer("eig_scale", torch.tensor(2.0 if neg_eigval else 1.0), persistent=False)
         H, qk, vd = n_heads, n_heads * self.dk, n_heads * self.dv
         self.splits = [qk, qk, vd, vd, H]  # q, k, v, output gate, decay
         self.proj = nn.Linear(d_model, sum(self.splits), bias=False)
@@ -99,8 +104,9 @@ class DiagonalMixer(nn.Module):
         self.norm = GatedRMSNorm(self.dv)
         self.out = nn.Linear(vd, d_model, bias=False)
 
-    def op_inputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """q, k [B, T, H, dk], v [B, T, H, dv], decay [B, T, H] (the eigenvalue of each token's transition), gate."""
+    def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """x (B, T, d_model) -> the op's {q, k [B, T, H, dk], v [B, T, H, dv], decay [B, T, H]} (the eigenvalue of
+        each token's transition) and {gate} for `finish`."""
         B, T, _ = x.shape
         H = self.n_heads
         q, k, v, gate, a = self.proj(x).split(self.splits, dim=-1)
@@ -108,16 +114,21 @@ class DiagonalMixer(nn.Module):
         q = F.normalize(q.view(B, T, H, self.dk), dim=-1, eps=1e-6)
         k = F.normalize(k.view(B, T, H, self.dk), dim=-1, eps=1e-6)
         decay = torch.exp(-self.A_log.float().exp() * F.softplus(a.float() + self.dt_bias.float()))
-        if self.neg_eigval:
-            decay = 2.0 * decay - 1.0
-        return {"q": q, "k": k, "v": v.view(B, T, H, self.dv), "decay": decay, "gate": gate}
+        decay = decay * self.eig_scale - (self.eig_scale - 1.0)  # [0, 1], or 2 decay - 1 in [-1, 1]: both exact
+        return {"q": q, "k": k, "v": v.view(B, T, H, self.dv), "decay": decay}, {"gate": gate}
+
+    def op(self, q, k, v, decay) -> torch.Tensor:
+        """The diagonal recurrence over any number of heads -> o [B, T, H, dv]."""
+        return diagonal_recurrence(q, k, v, decay=decay)[0]
+
+    def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:
+        B, T = o.shape[:2]
+        o = self.norm(o, rest["gate"].view(B, T, self.n_heads, self.dv))
+        return self.out(o.reshape(B, T, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, _ = x.shape
-        p = self.op_inputs(x)
-        o, _ = diagonal_recurrence(p["q"], p["k"], p["v"], decay=p["decay"])
-        o = self.norm(o, p["gate"].view(B, T, self.n_heads, self.dv))
-        return self.out(o.reshape(B, T, -1))
+        args, rest = self.op_inputs(x)
+        return self.finish(self.op(**args), rest)
 
     def state_size(self, T: int) -> int:
         return self.n_heads * self.dk * self.dv + self.conv.state_size()

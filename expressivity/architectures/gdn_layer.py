@@ -28,7 +28,12 @@ def init_decay(n: int, *, a_range=(1.0, 16.0), dt_range=(1e-3, 1e-1)) -> tuple[t
 
 
 class DeltaRuleMixer(nn.Module):
-    """GDN (`decay=True`) or DeltaNet (`decay=False`) token mixer: (B, T, d_model) -> (B, T, d_model)."""
+    """GDN (`decay=True`) or DeltaNet (`decay=False`) token mixer: (B, T, d_model) -> (B, T, d_model).
+
+    In three stages, like every mixer (layers.Attention): `op_inputs`, the op `op`, `finish`; heads are independent,
+    so fused training runs the op of many models as one op over all their heads (`fold = "heads"`)."""
+
+    fold = "heads"
 
     def __init__(
         self,
@@ -45,6 +50,8 @@ class DeltaRuleMixer(nn.Module):
         self.n_heads, self.dk = n_heads, d_model // n_heads
         self.dv = expand_v * self.dk
         self.decay, self.neg_eigval, self.backend = decay, neg_eigval, backend
+        # beta = sigmoid(.) * beta_scale: a buffer rather than a constant, so fused runs may differ in neg_eigval
+        self.register_buffer("beta_scale", torch.tensor(2.0 if neg_eigval else 1.0), persistent=False)
         H, qk, vd = n_heads, n_heads * self.dk, n_heads * self.dv
         self.splits = [qk, qk, vd, vd, H] + ([H] if decay else [])  # q, k, v, output gate, beta, (decay)
         self.proj = nn.Linear(d_model, sum(self.splits), bias=False)  # one matmul for every input projection
@@ -55,9 +62,9 @@ class DeltaRuleMixer(nn.Module):
         self.norm = GatedRMSNorm(self.dv)
         self.out = nn.Linear(vd, d_model, bias=False)
 
-    def op_inputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The op's inputs for x (B, T, d_model): q, k [B, T, H, dk], v [B, T, H, dv], g, beta [B, T, H], and the
-        output gate [B, T, H, dv]. The per-token transition of head h is exp(g) (I - beta k k^T)."""
+    def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """x (B, T, d_model) -> the op's inputs {q, k [B, T, H, dk], v [B, T, H, dv], g, beta [B, T, H]} and, for
+        `finish`, {gate [B, T, H * dv]}. The per-token transition of head h is exp(g) (I - beta k k^T)."""
         B, T, _ = x.shape
         H = self.n_heads
         q, k, v, gate, b, *a = self.proj(x).split(self.splits, dim=-1)
@@ -65,20 +72,28 @@ class DeltaRuleMixer(nn.Module):
         # Under autocast, normalize and sigmoid may return fp32: give q, k, v, beta one dtype, as the kernels want.
         q = F.normalize(q.view(B, T, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)
         k = F.normalize(k.view(B, T, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)
-        beta = (torch.sigmoid(b) * (2.0 if self.neg_eigval else 1.0)).to(v.dtype)
+        beta = (torch.sigmoid(b) * self.beta_scale).to(v.dtype)
         if self.decay:  # log decay in fp32, as fla's layers do: g feeds an exp of a cumulative sum
             g = -self.A_log.float().exp() * F.softplus(a[0].float() + self.dt_bias.float())
         else:
             g = x.new_zeros(B, T, H, dtype=torch.float32)
-        return {"q": q, "k": k, "v": v.view(B, T, H, self.dv), "g": g, "beta": beta, "gate": gate}
+        return {"q": q, "k": k, "v": v.view(B, T, H, self.dv), "g": g, "beta": beta}, {"gate": gate}
+
+    def op(self, q, k, v, g, beta) -> torch.Tensor:
+        """The gated delta rule over q, k [B, T, H, dk], v [B, T, H, dv], g, beta [B, T, H] -> o [B, T, H, dv] (any
+        number of heads H: fused training passes every model's heads at once)."""
+        backend = resolve_backend(self.backend, q.device, q.dtype, shape=(q.shape[2], self.dk, self.dv))
+        return gated_delta_rule(q, k, v, g=g, beta=beta, backend=backend)[0]
+
+    def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:
+        """o [B, T, H, dv] -> gated RMSNorm with the output gate -> (B, T, d_model)."""
+        B, T = o.shape[:2]
+        o = self.norm(o, rest["gate"].view(B, T, self.n_heads, self.dv))
+        return self.out(o.reshape(B, T, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, _ = x.shape
-        p = self.op_inputs(x)
-        backend = resolve_backend(self.backend, x.device, p["q"].dtype, shape=(self.n_heads, self.dk, self.dv))
-        o, _ = gated_delta_rule(p["q"], p["k"], p["v"], g=p["g"], beta=p["beta"], backend=backend)
-        o = self.norm(o, p["gate"].view(B, T, self.n_heads, self.dv))
-        return self.out(o.reshape(B, T, -1))
+        args, rest = self.op_inputs(x)
+        return self.finish(self.op(**args), rest)
 
     def state_size(self, T: int) -> int:
         """Floats carried between steps: the matrix state of every head plus the short convolution's window."""

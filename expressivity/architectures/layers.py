@@ -75,7 +75,13 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class Attention(nn.Module):
-    """Causal multi-head self-attention with QK-norm and RoPE (or no positions: `pos="nope"`), through SDPA."""
+    """Causal multi-head self-attention with QK-norm and RoPE (or no positions: `pos="nope"`), through SDPA.
+
+    Like every mixer, in three stages: `op_inputs` (per-token projections), `op` (the sequence operation, which mixes
+    tokens) and `finish` (per-token output), so that fused training (fused.py) can run the per-token stages of many
+    models batched and the sequence op once for all of them, attention folding the models into its batch."""
+
+    fold = "batch"  # how fused.py runs `op` for many models at once: models folded into the batch
 
     def __init__(self, d_model: int, n_heads: int, *, pos: str = "rope", qk_norm: bool = True, rope_base: float = 1e4):
         super().__init__()
@@ -86,15 +92,28 @@ class Attention(nn.Module):
         self.q_norm = RMSNorm(self.head_dim) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(self.head_dim) if qk_norm else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """x (B, T, d_model) -> ({q, k, v: (B, T, H, D), normed and rotated}, {} : nothing else for `finish`)."""
         B, T, _ = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, self.head_dim).unbind(2)  # each (B, T, H, D)
         q, k = self.q_norm(q), self.k_norm(k)
         if self.pos == "rope":
             cos, sin = rope_tables(T, self.head_dim, self.rope_base, x.device, q.dtype)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        return {"q": q, "k": k, "v": v}, {}
+
+    def op(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Causal attention: q, k, v (B, T, H, D) -> o (B, T, H, D)."""
         o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
-        return self.out(o.transpose(1, 2).reshape(B, T, -1))  # (B, H, T, D) -> (B, T, d_model)
+        return o.transpose(1, 2)
+
+    def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:
+        """o (B, T, H, D) -> (B, T, d_model)."""
+        return self.out(o.reshape(*o.shape[:2], -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        args, rest = self.op_inputs(x)
+        return self.finish(self.op(**args), rest)
 
     def state_size(self, T: int) -> int:
         """The KV cache at length T: keys and values of every head."""

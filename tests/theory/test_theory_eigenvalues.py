@@ -34,7 +34,7 @@ def transitions(seed: int, scale: float, neg: bool, arch: str = "gdn") -> np.nda
             p.copy_(torch.randn(p.shape, generator=gen) * s)
         inputs = torch.randint(0, VOCAB, (3, T), generator=gen)
         block = m.blocks[0]
-        p = block.mixer.op_inputs(block.norm1(m.embed(inputs)))
+        p, _ = block.mixer.op_inputs(block.norm1(m.embed(inputs)))
     k, beta, g = (p[n].double().numpy() for n in ("k", "beta", "g"))
     eye = np.eye(k.shape[-1])
     a = np.exp(g)[..., None, None] * (eye - beta[..., None, None] * k[..., :, None] * k[..., None, :])
