@@ -83,6 +83,7 @@ class DeltaRuleMixer(nn.Module):
         """The gated delta rule over q, k [B, T, H, dk], v [B, T, H, dv], g, beta [B, T, H] -> o [B, T, H, dv] (any
         number of heads H: fused training passes every model's heads at once)."""
         backend = resolve_backend(self.backend, q.device, q.dtype, shape=(q.shape[2], self.dk, self.dv))
+        self.backend_used = backend  # what ran, recorded with each run's result
         return gated_delta_rule(q, k, v, g=g, beta=beta, backend=backend)[0]
 
     def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -30,6 +30,7 @@ class LayerKind:
     transition: str  # "attention", "householder" (delta rules: I - beta k k^T), "diagonal" or "nonlinear"
     cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
     # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
+    fusable: bool = True  # has a fused form (fused.py): its sequence op folds several models into heads or batch
 
 
 # The one table of layer letters: patterns, the registry, theory's classes and the scheduler all read it.
@@ -40,7 +41,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
         LayerKind("G", "Gated DeltaNet", "householder", 2.4),
         LayerKind("D", "DeltaNet", "householder", 2.4),
         LayerKind("M", "diagonal", "diagonal", 2.2),
-        LayerKind("L", "LSTM", "nonlinear", 0.85),
+        LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False),
     )
 }
 LETTERS = {letter: kind.name for letter, kind in LAYER_KINDS.items()}

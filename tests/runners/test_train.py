@@ -95,13 +95,13 @@ _KILLABLE = """
 import json, sys, torch
 from expressivity.runners.training import train as training
 torch.set_num_threads(1)  # as in this test process (tests/runners/conftest.py)
-draw = training._rng
-def _rng(seed, *key):
-    if key == (training.TRAIN_STREAM, int(sys.argv[3])):
+draw = training.train_batch
+def train_batch(task, cfg, seed, step):
+    if step == int(sys.argv[3]):
         print("ready", flush=True)
         sys.stdin.read()  # blocks until the test kills this process
-    return draw(seed, *key)
-training._rng = _rng
+    return draw(task, cfg, seed, step)
+training.train_batch = train_batch
 training.train(json.loads(sys.argv[1]), checkpoint=sys.argv[2])
 """
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from expressivity.runners.training.batches import LENGTH_SAMPLINGS
 from expressivity.runners.training.options import parse_value
 
 SCHEDULES = ("cosine", "wsd", "constant")
@@ -59,6 +60,9 @@ TRAIN_KEYS: dict[str, Key] = {
     "train_min_length": Key(3, int, "shortest training length (task units)", lo=1),
     "train_max_length": Key(40, int, "longest training length (task units)", lo=1),
     "length_schedule": Key("uniform", str, "how each step draws its length", choices=LENGTH_SCHEDULES),
+    "length_sampling": Key(
+        "batch", str, "one length per batch, or per example (batches mix lengths, padded)", choices=LENGTH_SAMPLINGS
+    ),
     "eval_lengths": Key((8, 16, 32, 40, 64, 128, 256), tuple, "test lengths; <= train_max_length counts as in-dist"),
     "eval_examples": Key(256, int, "test examples per length", lo=1),
     "eval_batch_size": Key(64, int, "test batch size", lo=1),

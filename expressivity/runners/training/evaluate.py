@@ -58,6 +58,19 @@ def batch_counts(logits, targets, mask) -> dict[str, float]:
     }
 
 
+def stacked_counts(logits, targets, mask):
+    """The counts a training window sums (`batch_counts`' final, token, scored, examples) for M runs' batches at once:
+    logits (M, B, T, V), targets and mask (M, B, T) -> float (M, 4), on the device, with no host sync."""
+    import torch
+
+    correct = (logits.argmax(-1) == targets) & mask
+    T = mask.shape[-1]
+    last = (mask * torch.arange(T, device=mask.device)).amax(-1, keepdim=True)  # (M, B, 1): last scored position
+    final = correct.gather(-1, last).squeeze(-1) & mask.any(-1)
+    examples = mask.any(-1).sum(-1)
+    return torch.stack([final.sum(-1), correct.sum((1, 2)), mask.sum((1, 2)), examples], dim=1).float()
+
+
 def _model_device(model):
     import torch
 

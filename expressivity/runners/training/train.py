@@ -1,11 +1,12 @@
 """One training run: a resolved config (runners/config.py) in, a result dict out.
 
 AdamW (weight decay on matrices only), linear warm-up then cosine, WSD or constant learning rate, gradient clipping,
-bf16 autocast on CUDA and fp32 on CPU, loss only on scored positions. Each step draws one length for its whole batch
-and a fresh batch from the task generator. All randomness comes from the config's seed through separate numpy
-SeedSequence streams, so evaluation seeds are disjoint from training seeds and a resumed run replays exactly:
+bf16 autocast on CUDA and fp32 on CPU, loss only on scored positions. Each step draws a fresh batch from the task
+generator (batches.py: one length for the batch, or one per example). All randomness comes from the config's seed
+through separate numpy SeedSequence streams, so evaluation seeds are disjoint from training seeds and a resumed run
+replays exactly:
 
-    training step s:        SeedSequence(seed, spawn_key=(0, s))   (its length, then its batch)
+    training step s:        SeedSequence(seed, spawn_key=(0, s))   (its length(s), then its batch)
     test length L:          SeedSequence(seed, spawn_key=(1, L))
     model initialisation:   SeedSequence(seed, spawn_key=(2,)) -> torch.manual_seed inside fork_rng (global state kept)
 
@@ -26,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from expressivity.runners.training.batches import EVAL_STREAM, INIT_STREAM, draw_length, rng_for, train_batch
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
 
-TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
+__all__ = ["build_model", "draw_length", "lr_at", "resolve_device", "train"]
 COUNTS = ("final", "token", "scored", "examples")  # of evaluate.batch_counts, summed into the check window
 
 
@@ -60,21 +62,6 @@ def lr_at(step: int, cfg: dict[str, Any]) -> float:
     return peak + (floor - peak) * (step - decay_start + 1) / max(1, steps - decay_start)
 
 
-def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int:
-    """The length of step `step`: uniform over [min, max], uniform over a range whose top grows with training
-    ("increasing", a curriculum), or always the max ("fixed")."""
-    lo, hi = cfg["train_min_length"], cfg["train_max_length"]
-    if cfg["length_schedule"] == "fixed":
-        return hi
-    if cfg["length_schedule"] == "increasing":
-        hi = lo + round((hi - lo) * (step + 1) / cfg["steps"])
-    return int(rng.integers(lo, hi + 1))
-
-
-def _rng(seed: int, *key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
 def build_model(config: dict[str, Any], vocab_size: int):
     """The config's model on the CPU, initialised from the seed without touching torch's global RNG state."""
     import torch
@@ -87,7 +74,7 @@ def build_model(config: dict[str, Any], vocab_size: int):
         return architectures.build(config["arch"], vocab_size=vocab_size, size=config["size"], **config["model_params"])
 
 
-def _optimizer(model, cfg: dict[str, Any], device: str):
+def make_optimizer(model, cfg: dict[str, Any], device: str):
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -98,7 +85,7 @@ def _optimizer(model, cfg: dict[str, Any], device: str):
     return torch.optim.AdamW(groups, lr=cfg["lr"], betas=(0.9, cfg["beta2"]), fused=device.startswith("cuda"))
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +94,7 @@ def _save(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)  # atomic: a kill mid-save leaves the previous checkpoint intact
 
 
-def _load(path: Path, dev: str) -> dict[str, Any] | None:
+def load_checkpoint(path: Path, dev: str) -> dict[str, Any] | None:
     """A checkpoint, or None (with a warning) when it cannot be read: the run then starts over rather than fail."""
     import warnings
 
@@ -142,14 +129,14 @@ def train(
     task = tasks.make(config["task"], **config["task_params"])
     dev = resolve_device(device)
     model = build_model(config, len(task.vocab)).to(dev)
-    opt = _optimizer(model, cfg, dev)
+    opt = make_optimizer(model, cfg, dev)
     key = run_key(config)
     path = Path(checkpoint) if checkpoint is not None else None
     # window: sum of step losses, final correct, token correct, scored positions, examples, steps
     state: dict[str, Any] = {"step": 0, "history": [], "train_seconds": 0.0, "train_tokens": 0, "stop_reason": ""}
     window = torch.zeros(6, dtype=torch.float64, device=dev)
     one = torch.ones((), dtype=torch.float64, device=dev)
-    saved = _load(path, dev) if path is not None and path.exists() else None
+    saved = load_checkpoint(path, dev) if path is not None and path.exists() else None
     if saved is not None and saved.get("key") == key:
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
@@ -163,8 +150,7 @@ def train(
     with bar:
         bar.update(step, state["history"][-1] if state["history"] else None)
         while not stop and step < cfg["steps"]:
-            rng = _rng(seed, TRAIN_STREAM, step)
-            batch = task.sample(rng, cfg["batch_size"], draw_length(rng, step, cfg))
+            batch = train_batch(task, cfg, seed, step)
             inputs = torch.from_numpy(batch.inputs).to(dev, non_blocking=True)
             targets = torch.from_numpy(batch.targets).to(dev, non_blocking=True)
             mask = torch.from_numpy(batch.mask).to(dev, non_blocking=True)
@@ -187,14 +173,14 @@ def train(
             state["train_tokens"] += batch.inputs.size
             step += 1
             if step % cfg["check_every"] == 0 or step == cfg["steps"]:
-                stop = _check(window, step, cfg, state["history"])
+                stop = check_window(window, step, cfg, state["history"])
                 bar.update(step, state["history"][-1])
             if path is not None and cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0 and not stop:
-                _save(path, _payload(key, model, opt, window, state, step, stop, started))
+                save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started))
         if stop != "diverged":
             stop = stop or "steps"
             if path is not None:  # a kill during evaluation then resumes straight into evaluation
-                _save(path, _payload(key, model, opt, window, state, step, stop, started))
+                save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started))
     if dev.startswith("cuda"):
         torch.cuda.synchronize()
     train_seconds = state["train_seconds"] + time.perf_counter() - started
@@ -208,7 +194,7 @@ def train(
                     model,
                     task,
                     [length],
-                    _rng(seed, EVAL_STREAM, length),
+                    rng_for(seed, EVAL_STREAM, length),
                     num_examples=cfg["eval_examples"],
                     batch_size=cfg["eval_batch_size"],
                 )
@@ -226,12 +212,12 @@ def train(
         "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - eval_started,
         "train_tokens": state["train_tokens"],
-        "device": _device_name(dev),
+        "device": device_name(dev) + (f", gdn backend {gdn_backends(model)}" if gdn_backends(model) else ""),
         "error": None,
     }
 
 
-def _check(window, step: int, cfg: dict[str, Any], history: list) -> str:
+def check_window(window, step: int, cfg: dict[str, Any], history: list) -> str:
     """Read the window's sums (one host sync), log them, reset; "diverged" / "target_acc" / "" (keep going)."""
     loss_sum, final, token, scored, examples, steps = window.tolist()
     window.zero_()
@@ -264,7 +250,13 @@ def _payload(key, model, opt, window, state, step, stop, started) -> dict[str, A
     }
 
 
-def _device_name(dev: str) -> str:
+def gdn_backends(model) -> str:
+    """The delta-rule backends the model's layers ran with ("fla", "torch", ...), or "" (none ran)."""
+    used = sorted({m.backend_used for m in model.modules() if getattr(m, "backend_used", None)})
+    return ",".join(used)
+
+
+def device_name(dev: str) -> str:
     import torch
 
     if dev.startswith("cuda"):

@@ -1,0 +1,178 @@
+"""Many models of one architecture as one: the weights of M models stacked along a leading dim, trained in lockstep.
+
+    fused = FusedModel([build(...seed 0...), build(...seed 1...), ...])   # same architecture and shapes
+    logits = fused(inputs)            # int64 (M, B, T) -> (M, B, T, V): model m reads inputs[m] only
+    fused.member_state_dict(m)        # model m's weights, as its own SequenceModel's state_dict
+
+Tiny models leave a GPU idle: each step is a few hundred small kernel launches. Run M of them as one and every launch
+does M times the work. Nothing of the models is written again here: each block runs the single model's own code
+(`torch.func.functional_call`) under `torch.func.vmap` over the stacked weights for its per-token stages (projections,
+norms, MLPs: batched matmuls), while the sequence op, which vmap cannot see into (fla's and this package's ops are
+autograd Functions), runs once for all M models with the models folded into its heads (delta rules, the diagonal
+recurrence: heads are independent) or its batch (attention). So model m computes exactly what its own SequenceModel
+computes (tests/architectures/test_fused.py compares them), and the M models never mix: their weights, gradients and
+per-model buffers (the eigenvalue range: models may differ in `neg_eigval`) stay apart.
+
+The LSTM (letter L) has no such fold: a model with an L layer cannot be fused (`fusable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from expressivity.architectures.models import SequenceModel
+
+# Config fields models may differ in: each is carried by a per-model buffer (beta_scale, eig_scale), not by shapes.
+PER_MODEL_FIELDS = ("neg_eigval",)
+
+
+def fusable(model: SequenceModel) -> str:
+    """Why `model` cannot be fused, or "" when it can."""
+    missing = sorted({type(b.mixer).__name__ for b in model.blocks if not hasattr(b.mixer, "fold")})
+    return f"its layers {', '.join(missing)} have no fused form" if missing else ""
+
+
+def _sub(tree: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries under `prefix.` with the prefix stripped: a submodule's stacked weights."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in tree.items() if k.startswith(prefix + ".")}
+
+
+def _fold(x: torch.Tensor, how: str) -> torch.Tensor:
+    """(M, B, T, H, ...) -> (B, T, M * H, ...) for "heads", (M * B, T, H, ...) for "batch"."""
+    if how == "batch":
+        return x.flatten(0, 1)
+    M, B, T, H = x.shape[:4]
+    return x.movedim(0, 2).reshape(B, T, M * H, *x.shape[4:])
+
+
+def _unfold(x: torch.Tensor, how: str, M: int) -> torch.Tensor:
+    """The inverse of `_fold` for the op's output."""
+    if how == "batch":
+        return x.unflatten(0, (M, -1))
+    B, T = x.shape[:2]
+    return x.reshape(B, T, M, -1, *x.shape[3:]).movedim(2, 0)
+
+
+class FusedModel(nn.Module):
+    """M SequenceModels of one architecture trained as one: inputs (M, B, T) -> logits (M, B, T, V).
+
+    `members` keep their module structure as the template the forward runs; their own parameters are not used after
+    construction (the stacked copies in `weights` are what trains). Weights start as copies of the members' own, so
+    each model begins exactly where its single run would."""
+
+    def __init__(self, members: Sequence[SequenceModel]):
+        super().__init__()
+        if not members:
+            raise ValueError("a fused model needs at least one member")
+        first = {k: v for k, v in asdict(members[0].cfg).items() if k not in PER_MODEL_FIELDS}
+        for m in members[1:]:
+            cfg = {k: v for k, v in asdict(m.cfg).items() if k not in PER_MODEL_FIELDS}
+            if cfg != first:
+                diff = sorted(k for k in cfg if cfg[k] != first[k])
+                raise ValueError(f"fused models must share their architecture; these differ: {', '.join(diff)}")
+        reason = fusable(members[0])
+        if reason:
+            raise ValueError(f"cannot fuse these models: {reason}")
+        self.M = len(members)
+        self.template = members[0]
+        params, buffers = stack_module_state(list(members))
+        # ParameterDict keys may not contain "."; the stacked weights keep the members' names with "." -> "/".
+        self.weights = nn.ParameterDict({k.replace(".", "/"): nn.Parameter(v) for k, v in params.items()})
+        for k, v in buffers.items():
+            self.register_buffer("buf/" + k.replace(".", "/"), v, persistent=False)
+        self._names = list(params)
+
+    # ---- the stacked state -----------------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """The members' parameter names (a tied weight once), in their models' parameter order."""
+        return list(self._names)
+
+    def stacked_parameters(self) -> list[nn.Parameter]:
+        """The stacked parameters, each (M, ...), in `names` order (a ParameterDict's own order is its sorted keys)."""
+        return [self.weights[k.replace(".", "/")] for k in self._names]
+
+    def stacked(self) -> dict[str, torch.Tensor]:
+        """Every stacked parameter and buffer by its member-model name, each (M, ...)."""
+        out = {k: self.weights[k.replace(".", "/")] for k in self._names}
+        for name, b in self.named_buffers():
+            if name.startswith("buf/"):
+                out[name[4:].replace("/", ".")] = b
+        return out
+
+    def member_state_dict(self, m: int) -> dict[str, torch.Tensor]:
+        """Model m's weights as its own SequenceModel's state_dict (tied weights under both names, as there)."""
+        mine = {k: self.weights[k.replace(".", "/")][m].detach().clone() for k in self._names}
+        out = {}
+        for name in self.template.state_dict():
+            source = name if name in mine else self._tied(name)
+            out[name] = mine[source]
+        return out
+
+    def load_member(self, m: int, state: dict[str, torch.Tensor]) -> None:
+        """Set model m's weights from a SequenceModel state_dict (e.g. its checkpoint)."""
+        with torch.no_grad():
+            for k in self._names:
+                self.weights[k.replace(".", "/")][m].copy_(state[k])
+
+    def _tied(self, name: str) -> str:
+        """The stacked name a tied parameter (the head tied to the embedding) is stored under."""
+        target = self.template.get_parameter(name)
+        for k in self._names:
+            if self.template.get_parameter(k) is target:
+                return k
+        raise KeyError(name)
+
+    # ---- forward ---------------------------------------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if inputs.dim() != 3 or inputs.shape[0] != self.M:
+            raise ValueError(f"inputs must be token ids of shape (M={self.M}, B, T), got {tuple(inputs.shape)}")
+        w = self.stacked()
+        t = self.template
+
+        def call(module: nn.Module, prefix: str, method: str = "forward"):
+            """vmap of module.method over the models, with model m's weights: f(*args with leading M) -> leading M."""
+            target = module if method == "forward" else _Method(module, method)
+            weights = _sub(w, prefix)
+            if method != "forward":
+                weights = {f"module.{k}": v for k, v in weights.items()}
+
+            def one(weights, *args):
+                return functional_call(target, weights, args, strict=False)
+
+            return lambda *args: vmap(one)(weights, *args)
+
+        x = call(t.embed, "embed")(inputs)
+        for i, block in enumerate(t.blocks):
+            pre = f"blocks.{i}"
+            h = call(block.norm1, f"{pre}.norm1")(x)
+            args, rest = call(block.mixer, f"{pre}.mixer", "op_inputs")(h)
+            how = block.mixer.fold
+            o = block.mixer.op(**{k: _fold(v, how) for k, v in args.items()})
+            x = x + call(block.mixer, f"{pre}.mixer", "finish")(_unfold(o, how, self.M), rest)
+            if block.mlp is not None:
+                x = x + call(block.mlp, f"{pre}.mlp")(call(block.norm2, f"{pre}.norm2")(x))
+        x = call(t.norm, "norm")(x)
+        head = "embed" if t.cfg.tie_embeddings else "head"
+        return vmap(lambda weight, y: y @ weight.T)(w[f"{head}.weight"], x)
+
+    def num_params(self) -> int:
+        """Trainable parameters of one member (a tied embedding counted once)."""
+        return self.template.num_params()
+
+
+class _Method(nn.Module):
+    """A module whose forward is another module's `method`, so functional_call can run that method."""
+
+    def __init__(self, module: nn.Module, method: str):
+        super().__init__()
+        self.module, self.method = module, method
+
+    def forward(self, *args):
+        return getattr(self.module, self.method)(*args)

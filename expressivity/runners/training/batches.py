@@ -1,0 +1,125 @@
+"""Training data: the batch of one run's step, batches of several runs stacked, and generation ahead of the GPU.
+
+A step's batch depends on the run's seed and the step alone (numpy SeedSequence(seed, spawn_key=(0, step))), so it
+is the same whether the run trains alone or fused with others, resumed or not, generated now or ahead by a thread.
+
+    batch = train_batch(task, cfg, seed, step)          # one run: its length(s), then its examples
+    inputs, targets, mask = pad_stack([b0, b1, b2])     # (M, B, T) arrays, shorter batches padded and unscored
+    with Prefetcher(make, range(start, stop), depth=8) as ahead:
+        for step, arrays in ahead: ...                  # make(step) runs in worker threads, results in step order
+
+Lengths: `length_sampling="batch"` (the default) draws one length for the whole batch (Delétang et al.'s protocol),
+"example" one per example (Grazzi et al.'s: each batch mixes lengths; examples are padded with PAD and unscored to the
+batch's longest, and a causal model's outputs at an example's own positions do not depend on the padding after it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from expressivity.tasks import PAD_ID, Batch
+
+TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
+LENGTH_SAMPLINGS = ("batch", "example")
+
+
+def rng_for(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def length_range(step: int, cfg: dict[str, Any]) -> tuple[int, int]:
+    """The lengths step `step` draws from: [min, max], a range whose top grows with training ("increasing": a
+    curriculum), or max alone ("fixed")."""
+    lo, hi = cfg["train_min_length"], cfg["train_max_length"]
+    if cfg["length_schedule"] == "fixed":
+        return hi, hi
+    if cfg["length_schedule"] == "increasing":
+        hi = lo + round((hi - lo) * (step + 1) / cfg["steps"])
+    return lo, hi
+
+
+def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int:
+    """One length for step `step`, uniform over `length_range` (no draw at all for "fixed")."""
+    lo, hi = length_range(step, cfg)
+    return hi if cfg["length_schedule"] == "fixed" else int(rng.integers(lo, hi + 1))
+
+
+def train_batch(task, cfg: dict[str, Any], seed: int, step: int) -> Batch:
+    """The training batch of step `step` of the run with this seed and training config."""
+    rng = rng_for(seed, TRAIN_STREAM, step)
+    if cfg.get("length_sampling", "batch") == "batch":
+        return task.sample(rng, cfg["batch_size"], draw_length(rng, step, cfg))
+    lo, hi = length_range(step, cfg)
+    lengths = rng.integers(lo, hi + 1, size=cfg["batch_size"])
+    parts = {int(n): task.sample(rng, int((lengths == n).sum()), int(n)) for n in np.unique(lengths)}
+    return _interleave(parts, lengths)
+
+
+def _interleave(parts: dict[int, Batch], lengths: np.ndarray) -> Batch:
+    """Batches of one length each -> one batch in the drawn order, padded to the longest."""
+    T = max(b.seq_len for b in parts.values())
+    B = len(lengths)
+    inputs = np.full((B, T), PAD_ID, np.int64)
+    targets = np.full((B, T), PAD_ID, np.int64)
+    mask = np.zeros((B, T), bool)
+    for n, b in parts.items():
+        rows = np.flatnonzero(lengths == n)
+        inputs[rows, : b.seq_len], targets[rows, : b.seq_len], mask[rows, : b.seq_len] = b.inputs, b.targets, b.mask
+    return Batch(inputs=inputs, targets=targets, mask=mask)
+
+
+def bucket(T: int) -> int:
+    """T rounded up to one of a few sizes (multiples of 16 up to 64, then of 64), so captured steps are few."""
+    return 16 * math.ceil(T / 16) if T <= 64 else 64 * math.ceil(T / 64)
+
+
+def pad_stack(batches: list[Batch], T: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """M batches of B examples -> inputs, targets int64 and mask bool, each (M, B, T), T at least the longest."""
+    T = max(b.seq_len for b in batches) if T is None else T
+    M, B = len(batches), batches[0].batch_size
+    inputs = np.full((M, B, T), PAD_ID, np.int64)
+    targets = np.full((M, B, T), PAD_ID, np.int64)
+    mask = np.zeros((M, B, T), bool)
+    for m, b in enumerate(batches):
+        inputs[m, :, : b.seq_len], targets[m, :, : b.seq_len], mask[m, :, : b.seq_len] = b.inputs, b.targets, b.mask
+    return inputs, targets, mask
+
+
+class Prefetcher:
+    """make(step) for the steps to come, `depth` of them in flight in `workers` threads, handed out in step order.
+
+    numpy releases the GIL in its array work, so generation overlaps the training step (which mostly waits on the GPU).
+    A make() that raises re-raises in the consumer at that step."""
+
+    def __init__(self, make: Callable[[int], Any], steps: Iterable[int], *, depth: int = 8, workers: int = 2):
+        self.make, self.steps, self.depth = make, iter(steps), depth
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batches")
+        self.pending: deque[tuple[int, Future]] = deque()
+
+    def _fill(self) -> None:
+        while len(self.pending) < self.depth:
+            step = next(self.steps, None)
+            if step is None:
+                return
+            self.pending.append((step, self.pool.submit(self.make, step)))
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        self._fill()
+        while self.pending:
+            step, future = self.pending.popleft()
+            self._fill()
+            yield step, future.result()
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for _, future in self.pending:
+            future.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,248 @@
+"""Fused training: runs that share a task, an architecture and shapes train as one model (architectures/fused.py),
+each with its own data stream, loss, learning-rate schedule, clipping, early stop, divergence, checkpoint and
+evaluation. Each run computes what its own `train()` computes (the single-run trainer is the readable reference,
+tests/runners/test_fused_train.py compares them) and checkpoints in the single-run format, so any run of a group
+resumes alone, or fused again, after a kill.
+
+    results = train_fused([config_a, config_b, ...], checkpoints=[path_a, path_b, ...])   # one result per run
+
+What runs may differ in (`PER_RUN`): the seed, the eigenvalue range, the optimiser's settings, the schedule, early
+stop and divergence thresholds, the training lengths and the test protocol. What they must share (`fusion_key`):
+everything else. A step's batches are padded to the longest run's (padding is unscored and, the models being
+causal, invisible to the positions before it). On CUDA the step can run as a captured CUDA graph (captured.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from expressivity.runners.training.batches import EVAL_STREAM, Prefetcher, bucket, pad_stack, rng_for, train_batch
+from expressivity.runners.training.config import complete, run_key
+from expressivity.runners.training.evaluate import evaluate_by_length, summarize
+from expressivity.runners.training.train import (
+    build_model,
+    check_window,
+    device_name,
+    gdn_backends,
+    load_checkpoint,
+    lr_at,
+    make_optimizer,
+    resolve_device,
+    save_checkpoint,
+)
+
+PER_RUN_TRAIN = (
+    "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
+    "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
+    "eval_examples", "eval_batch_size",
+)  # fmt: skip
+PER_RUN_MODEL = ("neg_eigval",)
+
+
+def fusion_key(config: dict[str, Any]) -> str | None:
+    """What runs must share to train fused (None: this run cannot be fused: it has a layer without a fused form)."""
+    from expressivity import architectures
+
+    letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
+    if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
+        return None
+    shared = {
+        "task": config["task"],
+        "task_params": config["task_params"],
+        "arch": config["arch"],
+        "size": config["size"],
+        "model_params": {k: v for k, v in config["model_params"].items() if k not in PER_RUN_MODEL},
+        "train": {k: v for k, v in config["train"].items() if k not in PER_RUN_TRAIN},
+    }
+    return json.dumps(shared, sort_keys=True, default=str)
+
+
+def optimizer_order(model, names: list[str]) -> list[int]:
+    """For each parameter of `make_optimizer(model)`, in its state_dict order, its index in `names` (the fused
+    model's stacked names): matrices first, then vectors, each in the model's parameter order."""
+    named = dict(model.named_parameters())
+    index = {id(p): names.index(n) for n, p in named.items()}
+    params = list(named.values())
+    return [index[id(p)] for p in [*(p for p in params if p.dim() >= 2), *(p for p in params if p.dim() < 2)]]
+
+
+def train_fused(
+    configs: list[dict[str, Any]],
+    *,
+    device: str = "auto",
+    checkpoints: list[str | os.PathLike | None] | None = None,
+    graphs: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
+
+    Runs resume from their checkpoints; runs saved at different steps train as separate fused groups, one after
+    the other. `graphs`: capture the training step as CUDA graphs (default: on CUDA, yes)."""
+    configs = [complete(c) for c in configs]
+    paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
+    keys = {fusion_key(c) for c in configs}
+    if None in keys or len(keys) != 1:
+        raise ValueError("train_fused needs runs of one fusion key (same task, architecture, shapes and step count)")
+    dev = resolve_device(device)
+    saved = []
+    for config, path in zip(configs, paths, strict=True):
+        s = load_checkpoint(path, dev) if path is not None and path.exists() else None
+        saved.append(s if s is not None and s.get("key") == run_key(config) else None)
+    starts = [s["step"] if s is not None else 0 for s in saved]
+    results: list[dict[str, Any] | None] = [None] * len(configs)
+    for start in sorted(set(starts)):  # runs saved at different steps cannot step in lockstep: one group each
+        members = [i for i, s in enumerate(starts) if s == start]
+        group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members], dev)
+        for i, result in zip(members, group.run(graphs), strict=True):
+            results[i] = result
+    return results
+
+
+class _Group:
+    """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
+
+    def __init__(self, configs, paths, saved, dev: str):
+        import torch
+
+        from expressivity import tasks
+        from expressivity.architectures.fused import FusedModel
+        from expressivity.runners.training.optim import StackedAdamW
+
+        self.configs, self.paths, self.dev = configs, paths, dev
+        self.cfgs = [c["train"] for c in configs]
+        self.M = len(configs)
+        self.task = tasks.make(configs[0]["task"], **configs[0]["task_params"])
+        members = [build_model(c, len(self.task.vocab)) for c in configs]
+        for model, s in zip(members, saved, strict=True):
+            if s is not None:
+                model.load_state_dict(s["model"])
+        self.model = FusedModel(members).to(dev)
+        self.opt = StackedAdamW(
+            self.model.stacked_parameters(),
+            weight_decay=[c["weight_decay"] for c in self.cfgs],
+            beta2=[c["beta2"] for c in self.cfgs],
+        )
+        self.order = optimizer_order(members[0], self.model.names)
+        self.template = make_optimizer(members[0], self.cfgs[0], "cpu").state_dict()
+        for m, s in enumerate(saved):
+            if s is not None:
+                self.opt.load_member(m, s["optimizer"], self.order)
+        fresh = {"step": 0, "history": [], "train_seconds": 0.0, "train_tokens": 0, "stop_reason": ""}
+        self.state = [{k: s[k] for k in fresh} if s is not None else dict(fresh, history=[]) for s in saved]
+        self.window = torch.zeros(self.M, 6, dtype=torch.float64, device=dev)
+        for m, s in enumerate(saved):
+            if s is not None:
+                self.window[m] = s["window"].to(dev)
+        self.clip = torch.tensor([c["clip"] for c in self.cfgs], dtype=torch.float32, device=dev)
+
+    def _arrays(self, step: int):
+        """Step `step`'s batches of every run, stacked and padded (to a captured length on CUDA), and each run's
+        token count. A run that stopped early still gets its batch (its rows cost little and keep data per step
+        independent of when others stop); the step leaves it untouched."""
+        batches = [train_batch(self.task, cfg, c["seed"], step) for cfg, c in zip(self.cfgs, self.configs, strict=True)]
+        T = max(b.seq_len for b in batches)
+        return pad_stack(batches, bucket(T) if self.capture else T), [b.inputs.size for b in batches]
+
+    def run(self, graphs: bool | None) -> list[dict[str, Any]]:
+        import torch
+
+        from expressivity.runners.training.captured import StepRunner
+
+        self.capture = self.dev.startswith("cuda") if graphs is None else bool(graphs and self.dev.startswith("cuda"))
+        stops = [s["stop_reason"] for s in self.state]
+        steps = self.cfgs[0]["steps"]
+        step = self.state[0]["step"]
+        runner = StepRunner(self.model, self.opt, self.clip, self.window, capture=self.capture)
+        started = time.perf_counter()
+        active = [not s for s in stops]
+        checkpoint_every = self.cfgs[0]["checkpoint_every"]
+        check_every = self.cfgs[0]["check_every"]
+        if any(active) and step < steps:
+            with Prefetcher(self._arrays, range(step, steps), depth=8) as ahead:
+                for s, (arrays, tokens) in ahead:
+                    if not any(active):
+                        break
+                    lrs = [lr_at(s, cfg) for cfg in self.cfgs]
+                    runner.step(arrays, lrs, active)
+                    for m, n in enumerate(tokens):
+                        self.state[m]["train_tokens"] += n if active[m] else 0
+                    step = s + 1
+                    if step % check_every == 0 or step == steps:
+                        self._check(step, stops, active)
+                    if checkpoint_every and step % checkpoint_every == 0:
+                        for m in range(self.M):
+                            if active[m]:
+                                self._save(m, step, "", started)
+        if self.dev.startswith("cuda"):
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - started
+        for m in range(self.M):
+            if stops[m] != "diverged":
+                stops[m] = stops[m] or "steps"
+                if active[m]:  # a run stopped early saved itself when it stopped
+                    self._save(m, step, stops[m], started)
+        return [self._result(m, stops[m], self.state[m]["step"] if stops[m] and not active[m] else step, seconds)
+                for m in range(self.M)]  # fmt: skip
+
+    def _check(self, step: int, stops: list[str], active: list[bool]) -> None:
+        """Each active run's checked window (one host sync for all): divergence and early stop, run by run."""
+        windows = self.window.clone()
+        self.window.zero_()
+        for m in range(self.M):
+            if not active[m]:
+                continue
+            stop = check_window(windows[m], step, self.cfgs[m], self.state[m]["history"])
+            if stop:
+                stops[m], active[m] = stop, False
+                self.state[m]["step"] = step
+                if stop != "diverged":
+                    self._save(m, step, stop, time.perf_counter())
+
+    def _save(self, m: int, step: int, stop: str, started: float) -> None:
+        if self.paths[m] is None:
+            return
+        state = self.state[m]
+        payload = {
+            "key": run_key(self.configs[m]),
+            "model": self.model.member_state_dict(m),
+            "optimizer": self.opt.member_state(m, self.template, self.order),
+            "window": self.window[m].cpu(),
+            "step": step,
+            "history": state["history"],
+            "train_seconds": state["train_seconds"] + time.perf_counter() - started,
+            "train_tokens": state["train_tokens"],
+            "stop_reason": stop,
+        }
+        save_checkpoint(self.paths[m], payload)
+
+    def _result(self, m: int, stop: str, step: int, seconds: float) -> dict[str, Any]:
+        """Run m's result: its own model, evaluated exactly as `train()` evaluates it."""
+        config, cfg = self.configs[m], self.cfgs[m]
+        model = build_model(config, len(self.task.vocab)).to(self.dev)
+        model.load_state_dict(self.model.member_state_dict(m))
+        metrics: dict[int, dict[str, float]] = {}
+        eval_started = time.perf_counter()
+        if stop != "diverged":
+            for length in cfg["eval_lengths"]:
+                rng = rng_for(config["seed"], EVAL_STREAM, length)
+                metrics.update(evaluate_by_length(model, self.task, [length], rng, num_examples=cfg["eval_examples"],
+                                                  batch_size=cfg["eval_batch_size"]))  # fmt: skip
+        backends = gdn_backends(self.model.template)
+        where = device_name(self.dev) + f", fused x{self.M}" + (f", gdn backend {backends}" if backends else "")
+        return {
+            "status": "diverged" if stop == "diverged" else "done",
+            "stop_reason": stop,
+            "steps": step,
+            "metrics": metrics,
+            "summary": summarize(metrics, cfg["train_max_length"]) if metrics else None,
+            "history": self.state[m]["history"],
+            "num_params": model.num_params(),
+            "train_seconds": self.state[m]["train_seconds"] + seconds,
+            "eval_seconds": time.perf_counter() - eval_started,
+            "train_tokens": self.state[m]["train_tokens"],
+            "device": where,
+            "error": None,
+        }

@@ -1,0 +1,98 @@
+"""AdamW for stacked weights: M runs' parameters in one tensor each, every run with its own learning rate, weight
+decay, beta2 and gradient clipping, its updates exactly those of torch.optim.AdamW on its own model.
+
+    opt = StackedAdamW(fused.weights.values(), decay=[...], beta2=[...])    # per-run vectors, length M
+    norms = opt.clip_(clip)              # per-run gradient norms, each run clipped to its own threshold
+    opt.step(lr, active)                 # lr (M,) this step's learning rates; active (M,) bool: frozen runs stay put
+
+A run's state converts to and from torch.optim.AdamW's state_dict for its own model (`member_state`, `load_member`),
+so a run trained fused checkpoints as if trained alone and resumes either way. Every operation is a tensor operation
+(no host sync, no Python branching on values), so a whole training step can be captured in a CUDA graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+
+BETA1, EPS = 0.9, 1e-8  # torch.optim.AdamW's defaults, as the single-run trainer uses them
+
+
+class StackedAdamW:
+    """AdamW over parameters of shape (M, ...): decoupled weight decay on matrices (2-D and up per run), none on
+    vectors and scalars, as the single-run trainer groups them."""
+
+    def __init__(self, params: Iterable[torch.Tensor], *, weight_decay: Sequence[float], beta2: Sequence[float]):
+        self.params = list(params)
+        dev = self.params[0].device
+        self.M = self.params[0].shape[0]
+        self.weight_decay = torch.tensor(weight_decay, dtype=torch.float64, device=dev)
+        self.beta2 = torch.tensor(beta2, dtype=torch.float64, device=dev)
+        self.decays = [p.dim() >= 3 for p in self.params]  # a run's matrices: (M, out, in) and up
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = torch.zeros(self.M, dtype=torch.float64, device=dev)  # updates taken by each run
+
+    def _per_run(self, v: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        """(M,) -> (M, 1, ..., 1), to broadcast over a stacked parameter."""
+        return v.view(-1, *([1] * (p.dim() - 1)))
+
+    @torch.no_grad()
+    def clip_(self, clip: torch.Tensor) -> torch.Tensor:
+        """Scale each run's gradients to a norm of at most clip[m] (0: no clipping), as clip_grad_norm_ does for a
+        single run; returns each run's norm before clipping (M,)."""
+        grads = [p.grad for p in self.params]
+        sq = torch.stack([g.float().pow(2).flatten(1).sum(1) for g in grads]).sum(0)
+        norms = sq.sqrt()
+        coef = torch.where(clip > 0, (clip / (norms + 1e-6)).clamp(max=1.0), torch.ones_like(norms))
+        for g in grads:
+            g.mul_(self._per_run(coef, g).to(g.dtype))
+        return norms
+
+    @torch.no_grad()
+    def step(self, lr: torch.Tensor, active: torch.Tensor) -> None:
+        """One update of every active run at its learning rate lr[m] (M,); inactive runs keep weights and state.
+
+        Per-run scalars are computed in float64 and cast once, as torch.optim.AdamW does with its Python floats."""
+        on = active.to(torch.float64)
+        self.steps += on.to(self.steps.dtype)
+        t = self.steps.to(torch.float64).clamp(min=1.0)
+        lr = lr.to(torch.float64) * on
+        step_size = lr / (1.0 - BETA1**t)
+        bias2_sqrt = (1.0 - self.beta2**t).sqrt()
+        shrink = 1.0 - lr * self.weight_decay
+        for p, m, v, decays in zip(self.params, self.exp_avg, self.exp_avg_sq, self.decays, strict=True):
+            g = p.grad
+            keep = self._per_run(on, p) > 0
+            if decays:
+                p.mul_(self._per_run(shrink, p).to(p.dtype))
+            m.copy_(torch.where(keep, torch.lerp(m, g, 1.0 - BETA1), m))
+            b2 = self._per_run(self.beta2, p)
+            v.copy_(torch.where(keep, v * b2.to(p.dtype) + (1.0 - b2).to(p.dtype) * g * g, v))
+            denom = v.sqrt() / self._per_run(bias2_sqrt, p).to(p.dtype) + EPS
+            p.sub_(self._per_run(step_size, p).to(p.dtype) * (m / denom))
+
+    # ---- one run's state as torch.optim.AdamW holds it --------------------------------------------------------------
+    def member_state(self, m: int, template: dict, order: Sequence[int]) -> dict:
+        """Run m's state as a torch.optim.AdamW state_dict: `template` is that optimizer's own (empty) state_dict for
+        the run's single model, `order[i]` the index in `self.params` of the optimizer's i-th parameter."""
+        state = {}
+        for i, j in enumerate(order):
+            state[i] = {
+                "step": self.steps[m].detach().cpu().clone(),
+                "exp_avg": self.exp_avg[j][m].detach().clone(),
+                "exp_avg_sq": self.exp_avg_sq[j][m].detach().clone(),
+            }
+        return {"state": state, "param_groups": template["param_groups"]}
+
+    @torch.no_grad()
+    def load_member(self, m: int, saved: dict, order: Sequence[int]) -> None:
+        """Set run m's state from a torch.optim.AdamW state_dict of its single model (a checkpoint)."""
+        for i, j in enumerate(order):
+            s = saved["state"].get(i)
+            if s is None:  # a parameter the optimizer never stepped
+                continue
+            self.exp_avg[j][m].copy_(s["exp_avg"])
+            self.exp_avg_sq[j][m].copy_(s["exp_avg_sq"])
+            self.steps[m] = float(s["step"])
