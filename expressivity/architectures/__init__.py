@@ -1,7 +1,7 @@
 """Models for the testbed, built the way Olmo Hybrid is built, all in one registry.
 
     from expressivity import architectures
-    architectures.names()                          # transformer, gdn, deltanet, diagonal, hybrid, lstm
+    architectures.names()                          # transformer, gdn, deltanet, deltaproduct, diagonal, hybrid, lstm
     model = architectures.build("hybrid", vocab_size=V, size="tiny", pattern="GGGA", neg_eigval=True)
     logits = model(inputs)                         # int64 (B, T) -> float (B, T, V); causal
     model.num_params(), model.state_size(T)
@@ -45,12 +45,18 @@ _COMMON = {"d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None
 _ATTN = {"pos": "rope", "qk_norm": True, "rope_base": 10000.0}
 _DELTA = {"neg_eigval": False, "backend": "auto", "conv_size": 4, "expand_v": 2}
 _DIAG = {"neg_eigval": False, "conv_size": 4, "expand_v": 2}
+_PRODUCT = {"num_householder": 2, "gated": True}  # P layers only
 
 # name -> (layer letter, or None for a pattern; parameters and defaults; one line of description)
 REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
     "transformer": ("A", {**_COMMON, **_ATTN}, "causal attention, RoPE (or NoPE), QK-norm, SwiGLU"),
     "gdn": ("G", {**_COMMON, **_DELTA}, "Gated DeltaNet (Olmo Hybrid's recurrent layer)"),
     "deltanet": ("D", {**_COMMON, **_DELTA}, "DeltaNet: GDN without the decay gate"),
+    "deltaproduct": (
+        "P",
+        {**_COMMON, **_DELTA, **_PRODUCT},
+        "Gated DeltaProduct: num_householder generalised Householder steps per token (gated: GDN's decay)",
+    ),
     "diagonal": ("M", {**_COMMON, **_DIAG}, "gated diagonal recurrence (Mamba2/GLA-like), no delta rule"),
     "hybrid": (
         None,
@@ -60,8 +66,9 @@ REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
             **_ATTN,
             **_DELTA,
             "lstm_hidden": None,
+            **_PRODUCT,
         },
-        "layers as a pattern of A G D M L, e.g. GGGA*2 (Olmo Hybrid) or AG, GA, AGA, GAG",
+        "layers as a pattern of A G D P M L, e.g. GGGA*2 (Olmo Hybrid) or AG, GA, AGA, GAG",
     ),
     "lstm": (
         "L",
@@ -119,7 +126,7 @@ def _check_choice(name: str, key: str, value: Any, choices) -> None:
 
 
 def _validate(name: str, p: dict[str, Any]) -> None:
-    for key in ("d_model", "n_layers", "n_heads", "conv_size", "expand_v"):
+    for key in ("d_model", "n_layers", "n_heads", "conv_size", "expand_v", "num_householder"):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 1)
     if p.get("n_layers") is not None and p["n_layers"] > MAX_LAYERS:
@@ -127,7 +134,7 @@ def _validate(name: str, p: dict[str, Any]) -> None:
     for key in ("mlp_width", "lstm_hidden"):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 0 if key == "mlp_width" else 1)
-    for key in ("tie_embeddings", "qk_norm", "neg_eigval"):
+    for key in ("tie_embeddings", "qk_norm", "neg_eigval", "gated"):
         if key in p:
             _check_bool(name, key, p[key])
     if "pos" in p:
@@ -172,7 +179,7 @@ def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> S
     if "A" in layers and p["pos"] == "rope" and (d_model // n_heads) % 2:
         raise ValueError(f"{name}: RoPE needs an even head dim; d_model / n_heads = {d_model // n_heads}")
     options = {k: p[k] for k in ("tie_embeddings", "pos", "qk_norm", "rope_base", "neg_eigval", "backend") if k in p}
-    options.update({k: p[k] for k in ("conv_size", "expand_v") if k in p})
+    options.update({k: p[k] for k in ("conv_size", "expand_v", "num_householder", "gated") if k in p})
     cfg = ModelConfig(vocab_size=vocab_size, layers=layers, d_model=d_model, n_heads=n_heads, **options)
     for c in sorted(set(layers) - {"L"}):
         cfg.mlp_widths[c] = p["mlp_width"] if p.get("mlp_width") is not None else matched_mlp_width(c, cfg)

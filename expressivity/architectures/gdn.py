@@ -11,18 +11,21 @@ Per head, with state S (stored as h = S^T, shape [K, V], the layout of flash-lin
 Backends: `recurrent` (the step-by-step definition, the readable reference), `torch` (the chunked WY / UT-transform
 form in pure PyTorch, differentiable by autograd, any T) and `fla` (flash-linear-attention's Triton kernels, CUDA
 only). `resolve_backend("auto", ...)` picks `fla` on CUDA once a first-use self-check against `torch` passes on that
-(device, dtype), else `torch`, warning once with the reason.
+(device, dtype), else `torch`, warning once with the reason (the choice itself lives in backends.py, shared with
+DeltaProduct).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from expressivity.architectures.backends import TOLERANCE, Chooser
 from expressivity.architectures.gdn_chunked import chunked_delta_rule
+
+__all__ = ["BACKENDS", "CHOOSER", "TOLERANCE", "gated_delta_rule", "known_unsafe", "resolve_backend", "self_check"]
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -58,8 +61,6 @@ def _fla(q, k, v, g, beta, scale, initial_state, output_final_state):
 
 # name -> fn(q, k, v, g, beta, scale, initial_state, output_final_state) -> (o, final_state or None)
 BACKENDS: dict[str, Callable] = {"recurrent": _recurrent, "torch": chunked_delta_rule, "fla": _fla}
-# device type -> the fast backend that `auto` tries there before falling back to `torch`
-FAST_BACKEND: dict[str, str] = {"cuda": "fla"}
 
 
 def gated_delta_rule(
@@ -98,108 +99,52 @@ def gated_delta_rule(
         return BACKENDS[backend](q, k, v, g, beta, scale, initial_state, output_final_state)
 
 
-# ---- the `auto` choice: first-use self-check of the fast backend against `torch` ------------------------------------
-TOLERANCE = {torch.bfloat16: 1e-2, torch.float16: 1e-2, torch.float32: 5e-3, torch.float64: 5e-3}
-_CHOICE: dict[tuple, str] = {}  # (fast backend, device, dtype, (H, K, V)) -> backend used
-
-# Shapes a fast backend is known to crash on. A crash such as a CUDA illegal memory access poisons the whole CUDA
-# context, so the self-check cannot catch it and fall back: such shapes must never be tried. Seen: fla-core 0.4.2 with
-# triton 3.6 on an H200 (2026-11-28) crashed at H=2, K=32, V=64 (the tiny preset) and passed at H=4, K=64, V=128.
-MIN_KEY_DIM = {"fla": 64}
-
-
-def known_unsafe(name: str, shape: tuple[int, int, int]) -> str:
-    """Why backend `name` must not be tried at (H, K, V), in words; "" when nothing is known against it."""
-    key_dim = shape[1]
-    least = MIN_KEY_DIM.get(name)
-    if least is not None and key_dim < least:
-        return f"its kernels crashed the CUDA context at key head dim {key_dim} < {least} (fla-core 0.4.2, H200)"
-    return ""
-
-
-def _rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
-    x, ref = x.detach().double(), ref.detach().double()
-    return float((x - ref).norm() / ref.norm().clamp_min(1e-30))
-
-
-def self_check(name: str, device: torch.device, dtype: torch.dtype, shape: tuple[int, int, int] = (2, 32, 64)) -> str:
-    """Compare backend `name` with `torch` (outputs, final state and every gradient) on a small random problem.
-
-    `shape` is (H, K, V): use the caller's so that fla compiles its kernels once. Returns "" when it agrees within
-    TOLERANCE[dtype], else the reason, in words.
-    """
-    H, K, V = shape
-    gen = torch.Generator(device="cpu").manual_seed(0)
-    B, T = 2, 80  # T not a multiple of the chunk size
+# ---- the `auto` choice (backends.py): fla on CUDA after a first-use self-check against `torch` -------------------
+def _problem(gen: torch.Generator, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+    """A small random problem at head shape (H, K, V): T = 80, not a multiple of the chunk size; beta in [0, 2]."""
+    H, K, V = shape[:3]
+    B, T = 2, 80
 
     def rand(*s):
         return torch.randn(*s, generator=gen)
 
-    q, k, v = rand(B, T, H, K), F.normalize(rand(B, T, H, K), dim=-1), rand(B, T, H, V)
-    g = F.logsigmoid(rand(B, T, H) + 3.0)
-    beta = 2 * torch.rand(B, T, H, generator=gen)  # [0, 2]: the negative-eigenvalue range is checked too
-    h0, do, dh = rand(B, H, K, V), rand(B, T, H, V), rand(B, H, K, V)
-    inputs = {"q": q, "k": k, "v": v, "g": g, "beta": beta, "initial_state": h0}
+    return {
+        "q": rand(B, T, H, K),
+        "k": F.normalize(rand(B, T, H, K), dim=-1),
+        "v": rand(B, T, H, V),
+        "g": F.logsigmoid(rand(B, T, H) + 3.0),
+        "beta": 2 * torch.rand(B, T, H, generator=gen),  # [0, 2]: the negative-eigenvalue range is checked too
+        "initial_state": rand(B, H, K, V),
+    }
 
-    def run(backend: str, cast: torch.dtype):
-        g_dtype = torch.float64 if cast == torch.float64 else torch.float32  # log decays stay fp32, as in fla's layers
-        # clone: .to() may return the very tensor, and then both runs would share (and accumulate) its .grad
-        leaves = {n: x.to(device, g_dtype if n == "g" else cast).clone().requires_grad_() for n, x in inputs.items()}
-        o, h = gated_delta_rule(
-            leaves["q"],
-            leaves["k"],
-            leaves["v"],
-            g=leaves["g"],
-            beta=leaves["beta"],
-            initial_state=leaves["initial_state"],
-            output_final_state=True,
-            backend=backend,
-        )
-        loss = (o.float() * do.to(device)).sum() + (h.float() * dh.to(device)).sum()
-        loss.backward()
-        return {"output": o, "final state": h, **{f"d{n}": x.grad for n, x in leaves.items()}}
 
-    # The caller may be inside an autocast region (a model's forward): the check must not inherit it.
-    with torch.autocast(device.type, enabled=False):
-        try:
-            got = run(name, dtype)
-        except Exception as err:  # noqa: BLE001 - any failure of the candidate means: do not use it
-            first = (str(err).strip().splitlines() or [""])[0][:200]
-            return f"it raised {type(err).__name__}: {first}"
-        ref = run("torch", torch.float32 if dtype != torch.float64 else dtype)
-    tol = TOLERANCE.get(dtype, 1e-2)
-    for what, r in ref.items():
-        x = got[what]
-        if x is None or x.shape != r.shape or not torch.isfinite(x).all():
-            return f"its {what} is missing, misshapen or not finite"
-        err = _rel_err(x, r)
-        if err > tol:
-            return f"its {what} differs from torch by relative error {err:.2e} > {tol:g}"
-    return ""
+def _run(backend: str, x: dict[str, torch.Tensor]):
+    return gated_delta_rule(
+        x["q"], x["k"], x["v"], g=x["g"], beta=x["beta"], initial_state=x["initial_state"], output_final_state=True,
+        backend=backend,
+    )  # fmt: skip
+
+
+CHOOSER = Chooser("GDN", BACKENDS, _run, _problem)
+MIN_KEY_DIM = CHOOSER.min_key_dim  # the same dict: where fla's GDN kernels crashed (BENCHMARKS.md)
+
+
+def known_unsafe(name: str, shape: tuple[int, int, int]) -> str:
+    """Why backend `name` must not be tried at (H, K, V), in words; "" when nothing is known against it."""
+    return CHOOSER.known_unsafe(name, shape)
+
+
+def self_check(name: str, device: torch.device, dtype: torch.dtype, shape: tuple[int, int, int] = (2, 32, 64)) -> str:
+    """Compare backend `name` with `torch` (outputs, final state and every gradient) on a small random problem at
+    (H, K, V); "" when it agrees within TOLERANCE[dtype], else the reason."""
+    return CHOOSER.self_check(name, device, dtype, shape)
 
 
 @torch.compiler.disable  # runs eagerly even inside a compiled model: it launches its own small problem
 def resolve_backend(
     backend: str, device: torch.device | str, dtype: torch.dtype, *, shape: tuple[int, int, int] = (2, 32, 64)
 ) -> str:
-    """The backend to run: `backend` itself unless it is "auto"; "auto" means the device's fast backend (fla on CUDA)
-    if this shape is not `known_unsafe` and it passes `self_check` on this (device, dtype, shape), decided once per
-    process, else `torch` with one warning."""
-    if backend != "auto":
-        return backend
-    device = torch.device(device)
-    fast = FAST_BACKEND.get(device.type)
-    if fast is None:  # no fast backend for this device (CPU): `torch` is the path, nothing to warn about
-        return "torch"
-    key = (fast, str(device), dtype, tuple(shape))  # per shape: fla compiles and may fail per shape
-    if key not in _CHOICE:
-        reason = known_unsafe(fast, shape) or self_check(fast, device, dtype, shape)
-        _CHOICE[key] = "torch" if reason else fast
-        if reason:
-            warnings.warn(
-                f"GDN backend {fast!r} not used on {device} for {dtype}: {reason}; using 'torch' instead "
-                f"(for CUDA: pip install fla-core==0.4.2, known good on Hopper with triton 3.6)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return _CHOICE[key]
+    """The backend to run: `backend` itself unless it is "auto"; "auto" means fla on CUDA if this (H, K, V) is not
+    `known_unsafe` and it passes `self_check` on this (device, dtype, shape), decided once per process, else `torch`
+    with one warning."""
+    return CHOOSER.resolve(backend, device, dtype, shape=shape)

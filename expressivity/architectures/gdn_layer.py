@@ -1,10 +1,14 @@
-"""The Gated DeltaNet mixer layer (letter G) and its no-decay control, DeltaNet (letter D), per the Olmo Hybrid recipe.
+"""The Gated DeltaNet mixer layer (letter G), its no-decay control DeltaNet (D), and Gated DeltaProduct (P), per the
+Olmo Hybrid recipe (fla's GatedDeltaProduct layer for P).
 
     x -> [q | k | v] projections -> causal depthwise short conv (kernel 4) + SiLU -> L2-normalised q, k
       beta = sigmoid(W_b x)           (x2 with neg_eigval: eigenvalues of I - beta k k^T reach [-1, 1])
       g    = -exp(A_log) * softplus(W_a x + dt_bias)     (one log decay per head; DeltaNet: g = 0)
       o    = gated_delta_rule(q, k, v, g=g, beta=beta) -> gated RMSNorm with silu(W_gate x) -> output projection
 
+DeltaProduct (`num_householder` = n > 1) projects n keys, values and betas per token and head (widths n x ..., laid
+out step-major as fla does: '(n h d)'), convolves them with q, and runs `gated_delta_product`: each token applies n
+generalised Householder steps after its one decay. With n = 1 the layer is GDN (or DeltaNet) exactly.
 Per head the key dim is d_model / n_heads and the value dim `expand_v` times that (2 in the recipe).
 """
 
@@ -16,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from expressivity.architectures.gdn import gated_delta_rule, resolve_backend
+from expressivity.architectures import deltaproduct, gdn
 from expressivity.architectures.layers import GatedRMSNorm, ShortConv
 
 
@@ -28,7 +32,8 @@ def init_decay(n: int, *, a_range=(1.0, 16.0), dt_range=(1e-3, 1e-1)) -> tuple[t
 
 
 class DeltaRuleMixer(nn.Module):
-    """GDN (`decay=True`) or DeltaNet (`decay=False`) token mixer: (B, T, d_model) -> (B, T, d_model).
+    """GDN (`decay=True`) or DeltaNet (`decay=False`) token mixer, or with `num_householder` > 1 Gated DeltaProduct
+    (with or without decay): (B, T, d_model) -> (B, T, d_model).
 
     In three stages, like every mixer (layers.Attention): `op_inputs`, the op `op`, `finish`; heads are independent,
     so fused training runs the op of many models as one op over all their heads (`fold = "heads"`)."""
@@ -45,6 +50,7 @@ class DeltaRuleMixer(nn.Module):
         backend: str = "auto",
         conv_size: int = 4,
         expand_v: int = 2,
+        num_householder: int = 1,
     ):
         super().__init__()
         self.n_heads, self.dk = n_heads, d_model // n_heads
@@ -52,10 +58,12 @@ class DeltaRuleMixer(nn.Module):
         self.decay, self.neg_eigval, self.backend = decay, neg_eigval, backend
         # beta = sigmoid(.) * beta_scale: a buffer rather than a constant, so fused runs may differ in neg_eigval
         self.register_buffer("beta_scale", torch.tensor(2.0 if neg_eigval else 1.0), persistent=False)
+        self.num_householder = n = num_householder
         H, qk, vd = n_heads, n_heads * self.dk, n_heads * self.dv
-        self.splits = [qk, qk, vd, vd, H] + ([H] if decay else [])  # q, k, v, output gate, beta, (decay)
+        # q, n keys, n values, output gate, n betas, (decay): one row block each of the one input projection
+        self.splits = [qk, n * qk, n * vd, vd, n * H] + ([H] if decay else [])
         self.proj = nn.Linear(d_model, sum(self.splits), bias=False)  # one matmul for every input projection
-        self.conv = ShortConv(2 * qk + vd, conv_size)
+        self.conv = ShortConv(sum(self.splits[:3]), conv_size)
         if decay:
             A_log, dt_bias = init_decay(H)
             self.A_log, self.dt_bias = nn.Parameter(A_log), nn.Parameter(dt_bias)
@@ -63,28 +71,37 @@ class DeltaRuleMixer(nn.Module):
         self.out = nn.Linear(vd, d_model, bias=False)
 
     def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """x (B, T, d_model) -> the op's inputs {q, k [B, T, H, dk], v [B, T, H, dv], g, beta [B, T, H]} and, for
-        `finish`, {gate [B, T, H * dv]}. The per-token transition of head h is exp(g) (I - beta k k^T)."""
+        """x (B, T, d_model) -> the op's inputs and, for `finish`, {gate [B, T, H * dv]}. With n = num_householder the
+        op's inputs are q [B, T, H, dk], k [B, T*n, H, dk], v [B, T*n, H, dv], beta [B, T*n, H], g [B, T, H]. The
+        per-token transition of head h is exp(g) (I - beta_n k_n k_n^T) ... (I - beta_1 k_1 k_1^T)."""
         B, T, _ = x.shape
-        H = self.n_heads
+        H, n = self.n_heads, self.num_householder
         q, k, v, gate, b, *a = self.proj(x).split(self.splits, dim=-1)
         q, k, v = self.conv(torch.cat([q, k, v], dim=-1)).split(self.splits[:3], dim=-1)
         # Under autocast, normalize and sigmoid may return fp32: give q, k, v, beta one dtype, as the kernels want.
         q = F.normalize(q.view(B, T, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)
-        k = F.normalize(k.view(B, T, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)
-        beta = (torch.sigmoid(b) * self.beta_scale).to(v.dtype)
+        k = F.normalize(k.reshape(B, T * n, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)  # '(t n) h d', as fla
+        beta = (torch.sigmoid(b) * self.beta_scale).to(v.dtype).reshape(B, T * n, H)
         if self.decay:  # log decay in fp32, as fla's layers do: g feeds an exp of a cumulative sum
             g = -self.A_log.float().exp() * F.softplus(a[0].float() + self.dt_bias.float())
         else:
             g = x.new_zeros(B, T, H, dtype=torch.float32)
-        return {"q": q, "k": k, "v": v.view(B, T, H, self.dv), "g": g, "beta": beta}, {"gate": gate}
+        return {"q": q, "k": k, "v": v.reshape(B, T * n, H, self.dv), "g": g, "beta": beta}, {"gate": gate}
 
     def op(self, q, k, v, g, beta) -> torch.Tensor:
-        """The gated delta rule over q, k [B, T, H, dk], v [B, T, H, dv], g, beta [B, T, H] -> o [B, T, H, dv] (any
-        number of heads H: fused training passes every model's heads at once)."""
-        backend = resolve_backend(self.backend, q.device, q.dtype, shape=(q.shape[2], self.dk, self.dv))
+        """The gated delta rule (or product) over q [B, T, H, dk] and the rest as `op_inputs` gives them -> o [B, T, H,
+        dv], for any number of heads H: fused training passes every model's heads at once."""
+        shape, n = (q.shape[2], self.dk, self.dv), self.num_householder
+        if n == 1:
+            backend = gdn.resolve_backend(self.backend, q.device, q.dtype, shape=shape)
+            o, _ = gdn.gated_delta_rule(q, k, v, g=g, beta=beta, backend=backend)
+        else:
+            backend = deltaproduct.resolve_backend(self.backend, q.device, q.dtype, shape=(*shape, n))
+            o, _ = deltaproduct.gated_delta_product(
+                q, k, v, g=g if self.decay else None, beta=beta, num_householder=n, backend=backend
+            )
         self.backend_used = backend  # what ran, recorded with each run's result
-        return gated_delta_rule(q, k, v, g=g, beta=beta, backend=backend)[0]
+        return o
 
     def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:
         """o [B, T, H, dv] -> gated RMSNorm with the output gate -> (B, T, d_model)."""
@@ -97,5 +114,6 @@ class DeltaRuleMixer(nn.Module):
         return self.finish(self.op(**args), rest)
 
     def state_size(self, T: int) -> int:
-        """Floats carried between steps: the matrix state of every head plus the short convolution's window."""
+        """Floats carried between tokens: the matrix state of every head plus the short convolution's window (over q
+        and all n keys and values)."""
         return self.n_heads * self.dk * self.dv + self.conv.state_size()

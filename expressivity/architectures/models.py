@@ -1,6 +1,6 @@
 """One model class for every architecture: a stack of pre-norm blocks read from a pattern of letters.
 
-    A attention   G Gated DeltaNet   D DeltaNet (no decay)   M diagonal recurrence   L LSTM
+    A attention   G Gated DeltaNet   D DeltaNet (no decay)   P Gated DeltaProduct   M diagonal recurrence   L LSTM
 
 `transformer` is "A" * n_layers, `gdn` is "G" * n_layers, a hybrid's pattern is its stack read bottom to top
 ("GGGA" is one Olmo Hybrid block, "GGGA*2" two). Each block is x + mixer(norm(x)) then x + mlp(norm(x)); L blocks
@@ -27,7 +27,8 @@ class LayerKind:
 
     letter: str
     name: str
-    transition: str  # "attention", "householder" (delta rules: I - beta k k^T), "diagonal" or "nonlinear"
+    transition: str  # "attention", "householder" (delta rules: I - beta k k^T), "householder-product" (n_h such
+    # factors per token: DeltaProduct), "diagonal" or "nonlinear"
     cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
     # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
     fusable: bool = True  # has a fused form (fused.py): its sequence op folds several models into heads or batch
@@ -40,6 +41,8 @@ LAYER_KINDS: dict[str, LayerKind] = {
         LayerKind("A", "attention", "attention", 1.0),
         LayerKind("G", "Gated DeltaNet", "householder", 2.4),
         LayerKind("D", "DeltaNet", "householder", 2.4),
+        # not measured: the op runs GDN's chunked form on T * n_h steps, so about n_h times GDN's (2 by default)
+        LayerKind("P", "DeltaProduct", "householder-product", 4.8),
         LayerKind("M", "diagonal", "diagonal", 2.2),
         LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False),
     )
@@ -87,6 +90,8 @@ class ModelConfig:
     backend: str = "auto"
     conv_size: int = 4
     expand_v: int = 2
+    num_householder: int = 2  # P layers: generalised Householder steps per token
+    gated: bool = True  # P layers: with GDN's decay gate
 
 
 def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
@@ -97,6 +102,9 @@ def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
     if letter in "GD":
         opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
         return DeltaRuleMixer(d, h, decay=letter == "G", **opts)
+    if letter == "P":
+        opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
+        return DeltaRuleMixer(d, h, decay=cfg.gated, num_householder=cfg.num_householder, **opts)
     if letter == "M":
         return DiagonalMixer(d, h, neg_eigval=cfg.neg_eigval, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
     if letter == "L":

@@ -5,11 +5,15 @@
     cls.label           # 'hybrid GGGA [-1,1]'
     cls.before(HOUSEHOLDER_NEG, ATTENTION)   # True: a GDN(neg) layer comes before an attention layer
 
-Every model is a stack of layers of six kinds. GDN and DeltaNet layers have transitions exp(g) (I - beta k k^T), a
+Every model is a stack of layers of eight kinds. GDN and DeltaNet layers have transitions exp(g) (I - beta k k^T), a
 generalised Householder matrix: with beta in [0, 1] its eigenvalues lie in [0, 1] (a nonnegative linear RNN), with
-`neg_eigval` (beta in [0, 2]) in [-1, 1]. A diagonal recurrence (Mamba/GLA-like) is a nonnegative linear RNN with decays
-in [0, 1] and is not one with `neg_eigval` (decays in [-1, 1]). Attention is its own kind; an LSTM is a nonlinear RNN.
+`neg_eigval` (beta in [0, 2]) in [-1, 1]. A DeltaProduct layer multiplies `num_householder` (n_h) such factors per
+token: with n_h = 1 it is a GDN layer (and its kind); with n_h >= 2 and beta in [0, 2] two reflections make a rotation,
+so its eigenvalues are complex. A diagonal recurrence (Mamba/GLA-like) is a nonnegative linear RNN with decays in
+[0, 1] and is not one with `neg_eigval` (decays in [-1, 1]). Attention is its own kind; an LSTM is a nonlinear RNN.
 A hybrid's class depends on its pattern, e.g. whether a GDN layer comes before an attention layer (Olmo Hybrid Thm 1).
+The class also knows its depth where the config fixes it (`n_layers`, or a pattern's length): a few theorems are
+about one layer.
 """
 
 from __future__ import annotations
@@ -21,15 +25,30 @@ from typing import Any
 ATTENTION = "attention"
 HOUSEHOLDER_NONNEG = "householder[0,1]"
 HOUSEHOLDER_NEG = "householder[-1,1]"
+PRODUCT_NONNEG = "householder-product[0,1]"
+PRODUCT_NEG = "householder-product[-1,1]"
 DIAGONAL_NONNEG = "diagonal[0,1]"
 DIAGONAL_NEG = "diagonal[-1,1]"
 NONLINEAR_RNN = "nonlinear-rnn"
-KINDS = (ATTENTION, HOUSEHOLDER_NONNEG, HOUSEHOLDER_NEG, DIAGONAL_NONNEG, DIAGONAL_NEG, NONLINEAR_RNN)
+KINDS = (
+    ATTENTION,
+    HOUSEHOLDER_NONNEG,
+    HOUSEHOLDER_NEG,
+    PRODUCT_NONNEG,
+    PRODUCT_NEG,
+    DIAGONAL_NONNEG,
+    DIAGONAL_NEG,
+    NONLINEAR_RNN,
+)
 
 DESCRIPTIONS = {
     ATTENTION: "softmax attention (TC0 at log precision)",
     HOUSEHOLDER_NONNEG: "GDN/DeltaNet with beta in [0,1]: eigenvalues in [0,1], a nonnegative linear RNN",
     HOUSEHOLDER_NEG: "GDN/DeltaNet with beta in [0,2]: generalised Householder transitions, eigenvalues in [-1,1]",
+    PRODUCT_NONNEG: "DeltaProduct with beta in [0,1]: a product of n_h generalised Householders per token, each with "
+    "eigenvalues in [0,1]",
+    PRODUCT_NEG: "DeltaProduct with beta in [0,2]: a product of n_h generalised Householders per token (reflections at "
+    "beta = 2, so rotations), eigenvalues in the unit disc",
     DIAGONAL_NONNEG: "diagonal linear RNN with decays in [0,1] (Mamba/GLA-like), a nonnegative linear RNN",
     DIAGONAL_NEG: "diagonal linear RNN with decays in [-1,1]",
     NONLINEAR_RNN: "nonlinear RNN (LSTM)",
@@ -37,19 +56,24 @@ DESCRIPTIONS = {
 RECURRENT = frozenset(KINDS) - {ATTENTION}
 NONNEGATIVE = frozenset({HOUSEHOLDER_NONNEG, DIAGONAL_NONNEG})
 DIAGONAL = frozenset({DIAGONAL_NONNEG, DIAGONAL_NEG})
+HOUSEHOLDER = frozenset({HOUSEHOLDER_NONNEG, HOUSEHOLDER_NEG})  # one generalised Householder factor per token
+REFLECTING = frozenset({HOUSEHOLDER_NEG, PRODUCT_NEG})  # factors that reach reflections (beta = 2)
+PRESET_DEPTH = 2  # the fewest layers a size preset gives (tiny); a config without n_layers has at least this many
 # Layers whose fixed-depth stacks stay in TC0 at log precision (Merrill & Sabharwal 2023; Merrill et al. 2024).
 TC0_LAYERS = frozenset({ATTENTION, DIAGONAL_NONNEG, DIAGONAL_NEG})
 
 
-def _kind(letter: str, neg: bool) -> str:
-    """A layer letter's kind, from the transition family the architectures declare for it."""
+def _kind(letter: str, neg: bool, factors: int = 1) -> str:
+    """A layer letter's kind, from the transition family the architectures declare for it (`factors`: n_h)."""
     from expressivity.architectures import LAYER_KINDS
 
     transition = LAYER_KINDS[letter].transition
     if transition == "attention":
         return ATTENTION
-    if transition == "householder":
+    if transition == "householder" or (transition == "householder-product" and factors == 1):
         return HOUSEHOLDER_NEG if neg else HOUSEHOLDER_NONNEG
+    if transition == "householder-product":
+        return PRODUCT_NEG if neg else PRODUCT_NONNEG
     if transition == "diagonal":
         return DIAGONAL_NEG if neg else DIAGONAL_NONNEG
     if transition == "nonlinear":
@@ -64,10 +88,15 @@ class ArchClass:
     arch: str
     pattern: str  # expanded letters, bottom to top; one letter for a single-kind model
     neg_eigval: bool
+    num_householder: int = 1  # factors per token of its DeltaProduct (P) layers
+    depth: int | None = None  # its layers, where the config fixes them; None: a size preset's (>= PRESET_DEPTH)
 
     @property
     def layers(self) -> tuple[str, ...]:
-        return tuple(_kind(letter, self.neg_eigval) for letter in self.pattern)
+        return tuple(self._kind(letter) for letter in self.pattern)
+
+    def _kind(self, letter: str) -> str:
+        return _kind(letter, self.neg_eigval, self.num_householder if letter == "P" else 1)
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -75,12 +104,24 @@ class ArchClass:
 
     @property
     def label(self) -> str:
-        """Short name of the class, e.g. 'transformer', 'gdn[-1,1]', 'hybrid GGGA [0,1]', 'lstm'."""
+        """Short name of the class, e.g. 'transformer', 'gdn[-1,1]', 'hybrid GGGA [0,1]', 'lstm',
+        'deltaproduct[-1,1] n_h=2'; a single-kind model of one layer says so ('gdn[-1,1] 1 layer')."""
         has_range = any(k != ATTENTION and k != NONLINEAR_RNN for k in self.layers)
         span = ("[-1,1]" if self.neg_eigval else "[0,1]") if has_range else ""
+        factors = f" n_h={self.num_householder}" if "P" in self.pattern else ""
         if self.arch in _single_letters():
-            return f"{self.arch}{span}"
-        return f"{self.arch} {self.pattern}" + (f" {span}" if span else "")
+            return f"{self.arch}{span}{factors}" + (" 1 layer" if self.depth == 1 else "")
+        return f"{self.arch} {self.pattern}" + (f" {span}" if span else "") + factors
+
+    def count(self, kinds: frozenset[str]) -> int:
+        """How many of its layers are of one of `kinds` (a preset's depth counts as PRESET_DEPTH)."""
+        if self.arch in _single_letters():
+            return (self.depth or PRESET_DEPTH) if self.layers[0] in kinds else 0
+        return sum(k in kinds for k in self.layers)
+
+    def factors(self, kinds: frozenset[str]) -> int:
+        """The most Householder factors per token among its layers of one of `kinds` (0 if it has none)."""
+        return max((self.num_householder if c == "P" else 1 for c in self.pattern if self._kind(c) in kinds), default=0)
 
     def before(self, first: str | frozenset[str], then: str | frozenset[str]) -> bool:
         """Does some layer of kind(s) `first` come below some layer of kind(s) `then`?"""
@@ -111,10 +152,13 @@ def arch_class(arch: str, params: Mapping[str, Any] | None = None) -> ArchClass:
 
     merged = {**architectures.param_defaults(arch), **dict(params or {})}
     neg = bool(merged.get("neg_eigval", False))
+    n_h = int(merged.get("num_householder", 1))
     singles = _single_letters()
     if arch in singles:
-        return ArchClass(arch=arch, pattern=singles[arch], neg_eigval=neg)
+        depth = merged.get("n_layers")
+        return ArchClass(arch=arch, pattern=singles[arch], neg_eigval=neg, num_householder=n_h, depth=depth)
     if "pattern" in merged:  # the registry's own parser: one pattern grammar, ValueError on a bad one
-        return ArchClass(arch=arch, pattern=architectures.models.parse_pattern(merged["pattern"]), neg_eigval=neg)
+        pattern = architectures.models.parse_pattern(merged["pattern"])
+        return ArchClass(arch=arch, pattern=pattern, neg_eigval=neg, num_householder=n_h, depth=len(pattern))
     known = ", ".join([*singles, "any architecture with a `pattern` (hybrid)"])
     raise ValueError(f"no expressivity class for architecture {arch!r}; the theory knows {known}")

@@ -13,10 +13,13 @@ touching the rule tables.
 Properties (what a rule can match):
 
 - kind of task: `word-problem` (a group's word problem, one element per step), `solvable-word-problem`,
-  `parity-task` (the word problem of Z2), `swap-word-problem` (S_n over its transpositions), `star-free`, `regular`,
-  `indexed-recall`, `state-recall`, `padded-formula` (boolean formulas with polynomial padding);
+  `parity-task` (the word problem of Z2), `swap-word-problem` (S_n over its transpositions), `reflection-word-problem`
+  (a word problem whose group has a faithful orthogonal representation: every element a product of at most
+  `group.reflections` reflections, `representations.py`), `dihedral-word-problem` (the group is cyclic or dihedral),
+  `star-free`, `regular`, `indexed-recall`, `state-recall`, `padded-formula` (boolean formulas with polynomial padding);
 - obstacles it contains: `parity` (restricted to some inputs it computes parity), `mod-odd` (it counts modulo an odd
-  prime), `nc1-complete`, `nonregular`, `unbounded-recall` (the state it needs grows with `length`).
+  prime), `high-order-element` (an input element of order above 2, so the running product cycles with period above 2
+  on a run of it), `nc1-complete`, `nonregular`, `unbounded-recall` (the state it needs grows with `length`).
 """
 
 from __future__ import annotations
@@ -25,20 +28,25 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from expressivity.tasks.groups import group as make_group
+from expressivity.theory.representations import best_representation, element_orders
 
 KIND_PROPERTIES = (
     "word-problem",
     "solvable-word-problem",
     "parity-task",
     "swap-word-problem",
+    "reflection-word-problem",
+    "dihedral-word-problem",
     "star-free",
     "regular",
     "indexed-recall",
     "state-recall",
     "padded-formula",
 )
-OBSTACLES = ("parity", "mod-odd", "nc1-complete", "nonregular", "unbounded-recall")
+OBSTACLES = ("parity", "mod-odd", "high-order-element", "nc1-complete", "nonregular", "unbounded-recall")
 PROPERTIES = KIND_PROPERTIES + OBSTACLES
 
 
@@ -50,6 +58,10 @@ class GroupFacts:
     order: int
     solvable: bool
     abelian: bool
+    max_order: int = 0  # the largest order of an element (0: not computed)
+    dihedral: bool = False  # cyclic or dihedral (a cyclic subgroup of index <= 2, every element outside it of order 2)
+    reflections: int | None = None  # every element is a product of at most this many reflections in `representation`
+    representation: str = ""  # the faithful orthogonal representation that count is read from
 
     @property
     def odd_prime(self) -> int | None:
@@ -67,7 +79,37 @@ class GroupFacts:
     @classmethod
     def of(cls, name: str) -> GroupFacts:
         g = make_group(name)
-        return cls(name=g.name, order=g.order, solvable=g.is_solvable, abelian=g.is_abelian)
+        orders = element_orders(g)
+        rep = best_representation(name)
+        return cls(
+            name=g.name,
+            order=g.order,
+            solvable=g.is_solvable,
+            abelian=g.is_abelian,
+            max_order=int(orders.max()),
+            dihedral=_cyclic_or_dihedral(g, orders),
+            reflections=None if rep is None else rep.reflections,
+            representation="" if rep is None else f"{rep.name}, dimension {rep.dim}",
+        )
+
+
+def _cyclic_or_dihedral(g, orders) -> bool:
+    """Cyclic (an element of order |G|), or dihedral: an element r of order |G|/2 with every element outside <r> of
+    order 2 (that is the dihedral group of order |G|; for |G| = 4 the Klein group, D2)."""
+    n = g.order
+    if orders.max() == n:
+        return True
+    if n % 2:
+        return False
+    for r in np.flatnonzero(orders == n // 2):
+        rotations, power = {g.identity}, int(r)
+        while power != g.identity:
+            rotations.add(power)
+            power = int(g.table[power, r])
+        outside = np.setdiff1d(np.arange(n), list(rotations))
+        if (orders[outside] == 2).all():
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -104,6 +146,15 @@ def _word_problem(g: GroupFacts, why: dict[str, str]) -> None:
         why["solvable-word-problem"] = f"{g.name} is solvable: its word problem is in TC0"
     if g.order == 2:
         why["parity-task"] = "the word problem of Z2 is parity"
+    if g.reflections is not None:
+        why["reflection-word-problem"] = (
+            f"every element of {g.name} is a product of at most {g.reflections} reflections in a faithful orthogonal "
+            f"representation ({g.representation}; rank(rho(g) - I) reflections each, Cartan-Dieudonne)"
+        )
+    if g.dihedral:
+        why["dihedral-word-problem"] = f"{g.name} is cyclic or dihedral"
+    if g.max_order > 2:
+        why["high-order-element"] = f"{g.name} has an element of order {g.max_order}"
     _group_props(g, why)
 
 

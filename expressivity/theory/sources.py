@@ -7,7 +7,8 @@ SOURCES = {
     "buss": "Buss 1987, The Boolean formula value problem is in ALOGTIME",
     "chiang": "Chiang & Cholak 2022, Overcoming a Theoretical Limitation of Self-Attention (a transformer for parity)",
     "deletang": "Deletang et al. 2023, Neural Networks and the Chomsky Hierarchy (train <= 40, test 41-500)",
-    "deltaproduct": "Siems et al. 2025, DeltaProduct: Improving State-Tracking in Linear RNNs via Householder Products",
+    "deltaproduct": "Siems et al. 2025, DeltaProduct: Improving State-Tracking in Linear RNNs via Householder Products "
+    "(arXiv 2502.10297)",
     "grazzi": "Grazzi et al. 2025, Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues",
     "grazzi-table": "Grazzi et al. 2025, Table (train 3-40, test 40-256, scaled accuracy, best of 3 seeds)",
     "illusion": "Merrill, Petty & Sabharwal 2024, The Illusion of State in State-Space Models",

@@ -28,10 +28,10 @@ def fake_fast(monkeypatch):
     monkeypatch.setitem(gdn.BACKENDS, "raises", raises)
     monkeypatch.setitem(gdn.BACKENDS, "wrong", wrong)
     monkeypatch.setitem(gdn.BACKENDS, "good", good)
-    monkeypatch.setattr(gdn, "_CHOICE", {})
+    monkeypatch.setattr(gdn.CHOOSER, "choices", {})
 
     def use(name):
-        monkeypatch.setattr(gdn, "FAST_BACKEND", {"cpu": name})
+        monkeypatch.setattr(gdn.CHOOSER, "fast", {"cpu": name})
 
     return use
 
@@ -75,7 +75,7 @@ def test_an_agreeing_fast_backend_is_used_silently(fake_fast):
 
 
 def test_cpu_without_a_fast_backend_uses_torch_silently(monkeypatch):
-    monkeypatch.setattr(gdn, "_CHOICE", {})
+    monkeypatch.setattr(gdn.CHOOSER, "choices", {})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert gdn.resolve_backend("auto", "cpu", torch.float32) == "torch"

@@ -85,3 +85,49 @@ def test_lstm_forget_gates_are_in_the_unit_interval(seed, weight_scale):
         pre = x @ lstm.weight_ih_l0.T + h_prev @ lstm.weight_hh_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
         forget = torch.sigmoid(pre.chunk(4, dim=-1)[1])  # torch orders the gates input, forget, cell, output
     assert forget.min() >= 0.0 and forget.max() <= 1.0
+
+
+@dataclass(frozen=True)
+class ProductDraw:
+    n: int  # Householder steps per token
+    neg_eigval: bool
+    weight_scale: float
+    seed: int
+
+
+product_draws = st.builds(
+    ProductDraw,
+    n=st.sampled_from([2, 3]),
+    neg_eigval=st.booleans(),
+    weight_scale=st.sampled_from([0.5, 3.0, 10.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+
+
+@given(product_draws)
+def test_deltaproduct_transitions_are_contractions_with_the_stated_spectra(d):
+    """A DeltaProduct token's transition is exp(g) H_n ... H_1 (each H = I - beta k k^T, spectral norm <= 1), so its
+    eigenvalues lie in the unit disc. With beta in [0, 1] and n = 2 it is a product of two positive semidefinite
+    matrices, whose eigenvalues are real and nonnegative; with beta in [0, 2] two reflections make rotations, whose
+    eigenvalues are complex."""
+    torch.manual_seed(d.seed)
+    model = build("deltaproduct", vocab_size=5, d_model=16, n_heads=2, n_layers=1, neg_eigval=d.neg_eigval,
+                  num_householder=d.n)  # fmt: skip
+    mixer = model.blocks[0].mixer
+    nn.init.normal_(mixer.proj.weight, std=d.weight_scale / 4.0)
+    x = torch.randn(2, 24, 16, generator=torch.Generator().manual_seed(d.seed))
+    with torch.no_grad():
+        p, _ = mixer.op_inputs(x)
+    k, beta, g = (p[m].double().numpy() for m in ("k", "beta", "g"))
+    B, T, H = g.shape
+    k, beta = k.reshape(B, T, d.n, H, -1), beta.reshape(B, T, d.n, H)
+    eye = np.eye(k.shape[-1])
+    A = np.exp(g)[..., None, None] * np.broadcast_to(eye, (B, T, H, *eye.shape))
+    for j in range(d.n):  # later steps multiply from the left
+        A = (eye - beta[:, :, j, :, None, None] * k[:, :, j, :, :, None] * k[:, :, j, :, None, :]) @ A
+    eig = np.linalg.eigvals(A).ravel()
+    assert np.abs(eig).max() <= 1.0 + EPS
+    if not d.neg_eigval and d.n == 2:
+        assert np.abs(eig.imag).max() < EPS and eig.real.min() >= -EPS
+    if d.neg_eigval and d.weight_scale >= 10.0:
+        assert np.abs(eig.imag).max() > 0.1  # saturated betas near 2: products of two reflections rotate

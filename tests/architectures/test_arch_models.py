@@ -11,7 +11,7 @@ from expressivity import architectures
 from expressivity.architectures.layers import Attention
 from expressivity.architectures.models import parse_pattern
 
-ALL_LETTERS = "GDMLA"  # a hybrid that has every kind of layer
+ALL_LETTERS = "GDPMLA"  # a hybrid that has every kind of layer
 
 
 def small(name: str, **params):
@@ -22,12 +22,13 @@ def small(name: str, **params):
 
 
 def test_registry_lists():
-    assert architectures.names() == ["transformer", "gdn", "deltanet", "diagonal", "hybrid", "lstm"]
+    assert architectures.names() == ["transformer", "gdn", "deltanet", "deltaproduct", "diagonal", "hybrid", "lstm"]
     assert architectures.sizes() == ["tiny", "small", "base"]
     for name in architectures.names():
         defaults = architectures.param_defaults(name)
         assert ("neg_eigval" in defaults) == (name not in ("transformer", "lstm"))
-        assert ("backend" in defaults) == (name in ("gdn", "deltanet", "hybrid"))
+        assert ("backend" in defaults) == (name in ("gdn", "deltanet", "deltaproduct", "hybrid"))
+        assert ("num_householder" in defaults) == ("gated" in defaults) == (name in ("deltaproduct", "hybrid"))
         assert ("pattern" in defaults) == (name == "hybrid")
         assert architectures.describe(name)
 
@@ -35,7 +36,10 @@ def test_registry_lists():
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"name": "mamba"}, "unknown architecture 'mamba'; valid: transformer, gdn, deltanet, diagonal, hybrid, lstm"),
+        (
+            {"name": "mamba"},
+            "unknown architecture 'mamba'; valid: transformer, gdn, deltanet, deltaproduct, diagonal, hybrid, lstm",
+        ),
         ({"size": "huge"}, "unknown size 'huge'; valid: tiny, small, base"),
         ({"bogus": 1}, "unknown parameter(s) bogus for architecture 'gdn'; valid: d_model=None"),
         ({"neg_eigval": "yes"}, "neg_eigval must be true or false"),
@@ -49,6 +53,10 @@ def test_registry_lists():
         ({"name": "transformer", "neg_eigval": True}, "unknown parameter(s) neg_eigval for architecture 'transformer'"),
         ({"name": "lstm", "n_heads": 2}, "unknown parameter(s) n_heads for architecture 'lstm'"),
         ({"name": "hybrid", "n_layers": 2}, "unknown parameter(s) n_layers for architecture 'hybrid'"),
+        ({"name": "deltaproduct", "num_householder": 0}, "num_householder must be an integer >= 1"),
+        ({"name": "hybrid", "num_householder": 1.5}, "num_householder must be an integer >= 1"),
+        ({"name": "deltaproduct", "gated": "no"}, "gated must be true or false"),
+        ({"num_householder": 2}, "unknown parameter(s) num_householder for architecture 'gdn'"),
     ],
 )
 def test_build_errors_are_one_line_and_name_the_problem(kwargs, expected):
@@ -86,15 +94,18 @@ def test_bad_patterns(pattern, expected):
         ("AGA", "AGA"),
         ("GAG", "GAG"),
         ("L*3", "LLL"),
+        ("GPA", "GPA"),
     ],
 )
 def test_a_pattern_is_the_layer_stack_bottom_to_top(pattern, layers):
     assert parse_pattern(pattern) == layers
-    model = architectures.build("hybrid", vocab_size=5, pattern=pattern)
+    model = architectures.build("hybrid", vocab_size=5, pattern=pattern, num_householder=3)
     assert len(model.blocks) == len(layers)
-    kinds = {"A": "Attention", "G": "DeltaRuleMixer", "D": "DeltaRuleMixer", "M": "DiagonalMixer", "L": "LSTMMixer"}
+    kinds = {"A": "Attention", "M": "DiagonalMixer", "L": "LSTMMixer", **dict.fromkeys("GDP", "DeltaRuleMixer")}
     assert [type(b.mixer).__name__ for b in model.blocks] == [kinds[c] for c in layers]
-    assert all(b.mixer.decay == (c == "G") for b, c in zip(model.blocks, layers, strict=True) if c in "GD")
+    assert all(b.mixer.decay == (c in "GP") for b, c in zip(model.blocks, layers, strict=True) if c in "GDP")
+    assert all(b.mixer.num_householder == (3 if c == "P" else 1) for b, c in zip(model.blocks, layers, strict=True)
+               if c in "GDP")  # fmt: skip
 
 
 @pytest.mark.parametrize("size", ["tiny", "small", "base"])
@@ -105,7 +116,7 @@ def test_presets_match_parameter_counts_within_ten_percent(size, vocab_size):
         if name != "hybrid":
             count = architectures.build(name, vocab_size=vocab_size, size=size).num_params()
             assert abs(count / reference - 1) <= 0.10, (name, count, reference)
-    for pattern in ("GGGA", "AG", "GAG", "GDML", "GGGA*2"):
+    for pattern in ("GGGA", "AG", "GAG", "GDML", "GGGA*2", "PPPA", "GPMA"):
         depth = len(parse_pattern(pattern))
         ref = architectures.build("transformer", vocab_size=vocab_size, size=size, n_layers=depth).num_params()
         count = architectures.build("hybrid", vocab_size=vocab_size, size=size, pattern=pattern).num_params()
@@ -138,7 +149,17 @@ def test_forward_shapes_and_state_sizes(name):
     assert model.state_size(1) > 0
 
 
-@pytest.mark.parametrize("name", ["gdn", "hybrid"])
+def test_deltaproduct_state_size_counts_its_matrix_state_and_the_wider_convolution():
+    model = architectures.build("deltaproduct", vocab_size=5, d_model=32, n_heads=2, n_layers=3, num_householder=3)
+    dk = dv_half = 16
+    conv_channels = 2 * dk + 3 * 2 * dk + 3 * 2 * 2 * dv_half  # q, then 3 keys and 3 values (value dim 2 * dk)
+    per_layer = 2 * dk * (2 * dk) + (4 - 1) * conv_channels
+    assert model.state_size(10) == model.state_size(1000) == 3 * per_layer
+    ungated = architectures.build("deltaproduct", vocab_size=5, d_model=32, n_heads=2, gated=False)
+    assert not hasattr(ungated.blocks[0].mixer, "A_log") and ungated.blocks[0].mixer.num_householder == 2
+
+
+@pytest.mark.parametrize("name", ["gdn", "deltaproduct", "hybrid"])
 def test_bf16_autocast_with_backward_inside_the_region(name):
     """As a training loop may do it; the torch op's backward and the backend check must not inherit autocast."""
     model = small(name, backend="auto")

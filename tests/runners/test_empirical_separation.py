@@ -39,7 +39,7 @@ PROTOCOL = {
     "check_every": 25,
     "checkpoint_every": 0,
 }
-LABELS = {False: "gdn[0,1]", True: "gdn[-1,1]"}
+LABELS = {False: "gdn[0,1] 1 layer", True: "gdn[-1,1] 1 layer"}  # one layer: its own class (theory.classes)
 
 
 @pytest.fixture(scope="module")

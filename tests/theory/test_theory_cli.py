@@ -19,6 +19,16 @@ def test_predict_prints_both_answers_with_sources():
     assert "EXPRESS: no" in result.output and "EXPECT: fails" in result.output and "Grazzi" in result.output
 
 
+def test_predict_deltaproduct_on_a5_is_a_sourced_yes():
+    args = ["--set", "group=A5", "--set", "neg_eigval=true", "--set", "num_householder=2"]
+    result = invoke("predict", "word_problem", "deltaproduct", *args)
+    assert result.exit_code == 0, result.output
+    assert "EXPRESS: yes" in result.output and "Siems et al. 2025" in result.output and "2 reflections" in result.output
+    one_gdn = invoke("predict", "word_problem", "gdn", "--set", "group=A5", "--set", "neg_eigval=true", "--set",
+                     "n_layers=1")  # fmt: skip
+    assert one_gdn.exit_code == 0 and "EXPRESS: no" in one_gdn.output
+
+
 def test_predict_bad_input_is_one_line():
     result = invoke("predict", "parity", "nosuch")
     assert result.exit_code == 2 and result.output.startswith("error:") and "Traceback" not in result.output

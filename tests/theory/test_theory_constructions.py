@@ -26,7 +26,10 @@ def predict(name, inputs):
         return model(torch.as_tensor(np.asarray(inputs), dtype=torch.int64)).argmax(-1).numpy()
 
 
-@pytest.mark.parametrize(("name", "examples"), [("parity", 32), ("swap_s5", 32), ("indexed_recall", 8)])
+@pytest.mark.parametrize(
+    ("name", "examples"),
+    [("parity", 32), ("swap_s5", 32), ("indexed_recall", 8), ("word_problem_a5", 8), ("word_problem_s5", 8)],
+)
 def test_exact_at_long_lengths(name, examples):
     b = built(name)
     metrics = evaluate_by_length(b.model, b.task, [8, LONG], np.random.default_rng(0), num_examples=examples)
@@ -69,6 +72,48 @@ def test_swap_s5_follows_permutation_composition(pairs):
     assert predict("swap_s5", [tokens])[0, 1:].tolist() == expected
 
 
+@pytest.mark.parametrize("name", ["word_problem_a5", "word_problem_s5"])
+@given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 300))
+def test_deltaproduct_word_problems_follow_permutation_composition(name, seed, length):
+    task = built(name).task
+    group = task.elements
+    rng = np.random.default_rng(seed)
+    elements = rng.integers(0, group.order, size=length)
+    state, expected = list(range(len(group.tokens[0]))), []
+    for x in elements:
+        p = [int(ch) for ch in group.tokens[x]]
+        state = [p[s] for s in state]  # state_t(i) = x_t(state_{t-1}(i))
+        expected.append(task.token_id["".join(map(str, state))])
+    tokens = [task.token_id["<bos>"], *(task.token_id[group.tokens[x]] for x in elements)]
+    assert predict(name, [tokens])[0, 1:].tolist() == expected
+
+
+@pytest.mark.parametrize(("name", "n_h"), [("word_problem_a5", 2), ("word_problem_s5", 4)])
+def test_each_token_applies_its_elements_representation(name, n_h):
+    """The layer's own op inputs per token (k, beta over its n_h steps) multiply to rho(element) on the tracked key
+    dims, and leave the constant dim alone: the weights implement the reflections, not just the answers."""
+    from expressivity.theory.representations import best_representation
+
+    b = built(name)
+    group, model = b.task.elements, b.model
+    rep = best_representation(group.name)
+    mixer = model.blocks[0].mixer
+    ids = torch.tensor([[b.task.token_id[t] for t in group.tokens]])  # every element once, as one sequence
+    with torch.no_grad():
+        x = model.blocks[0].norm1(model.embed(ids))
+        # the short convolution reads only the current token (taps), so one sequence serves every element
+        p, _ = mixer.op_inputs(x)
+    k = p["k"].double().numpy().reshape(group.order, n_h, mixer.dk)
+    beta = p["beta"].double().numpy().reshape(group.order, n_h)
+    d = rep.dim
+    for g in range(group.order):
+        M = np.eye(mixer.dk)
+        for j in range(n_h):
+            M = (np.eye(mixer.dk) - beta[g, j] * np.outer(k[g, j], k[g, j])) @ M
+        np.testing.assert_allclose(M[:d, :d], rep.matrices[g], atol=1e-5)
+        np.testing.assert_allclose(M[d:, d:], np.eye(mixer.dk - d), atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["indexed_recall", "state_based_recall"])
 @given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 60))
 def test_recall_answers_what_python_computes(name, seed, length):
@@ -82,6 +127,17 @@ def test_recall_answers_what_python_computes(name, seed, length):
         assert task.vocab[pred[i, last]] == str(namespace["answer"]), task.render(batch, i)
 
 
+@pytest.mark.parametrize("name", constructions.names())
+def test_theory_says_yes_where_a_construction_proves_it(name):
+    """A construction is an executable proof: the EXPRESS table must not call its class unable, or unknown."""
+    from expressivity.theory import predict as theory_predict
+
+    b = built(name)
+    p = theory_predict(b.task.name, b.arch, task_params=b.task.params, model_params=b.model_params)
+    assert p.express.value == "yes", p.render()
+    assert len(b.model.blocks) == len(p.arch.layers) or p.arch.depth == len(b.model.blocks)
+
+
 def test_unknown_construction_names_the_valid_ones():
-    with pytest.raises(ValueError, match="parity, state_based_recall, swap_s5"):
+    with pytest.raises(ValueError, match="parity, state_based_recall, swap_s5, word_problem_a5, word_problem_s5"):
         constructions.build("nope")

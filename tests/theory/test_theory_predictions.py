@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from expressivity import architectures, tasks
 from expressivity.theory import arch_class, predict, task_facts
 from expressivity.theory.answers import EXPECT_VALUES, EXPRESS_VALUES
-from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, HOUSEHOLDER_NONNEG, NONLINEAR_RNN
+from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, HOUSEHOLDER_NONNEG, NONLINEAR_RNN, PRODUCT_NEG
 from expressivity.theory.express import matching
 
 NEG = {"neg_eigval": True}
@@ -36,6 +36,22 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
     ("dyck", {}, "lstm", {}, "no", "unknown"),
     ("flip_flop", {}, "diagonal", {}, "yes", "learns"),
+    # DeltaProduct (Siems et al. 2025) and one generalised Householder per token
+    ("word_problem", {"group": "A5"}, "deltaproduct", {**NEG, "num_householder": 2}, "yes", "unknown"),
+    ("word_problem", {"group": "S5"}, "deltaproduct", {**NEG, "num_householder": 4, "n_layers": 1}, "yes", "unknown"),
+    ("word_problem", {"group": "S5"}, "deltaproduct", {**NEG, "num_householder": 2}, "unknown", "unknown"),
+    ("word_problem", {"group": "Z60"}, "deltaproduct", {**NEG, "n_layers": 1}, "yes", "unknown"),
+    ("word_problem", {"group": "A5"}, "deltaproduct", {}, "no", "unknown"),  # [0,1], n_h = 2: parity
+    ("parity", {}, "deltaproduct", {}, "no", "unknown"),
+    ("parity", {}, "deltaproduct", NEG, "yes", "unknown"),
+    ("swap_word_problem", {"n": 5}, "deltaproduct", NEG, "yes", "unknown"),
+    ("word_problem", {"group": "A5"}, "gdn", {**NEG, "n_layers": 1}, "no", "unknown"),
+    ("word_problem", {"group": "A5"}, "gdn", NEG, "unknown", "unknown"),
+    ("word_problem", {"group": "Z60"}, "gdn", {**NEG, "n_layers": 1}, "no", "unknown"),
+    ("word_problem", {"group": "Z60"}, "gdn", NEG, "yes", "unknown"),  # two layers: cyclic inside dihedral
+    ("word_problem", {"group": "Z2"}, "gdn", {**NEG, "n_layers": 1}, "yes", "unknown"),  # parity: order 2 only
+    ("modular_counting", {"m": 3}, "gdn", {"n_layers": 1}, "no", "unknown"),
+    ("word_problem", {"group": "A5"}, "hybrid", {"pattern": "PA", **NEG}, "yes", "unknown"),
 ]
 
 
@@ -43,6 +59,20 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
 def test_stated_cells(task, tp, arch, mp, express, expect):
     p = predict(task, arch, task_params=tp, model_params=mp)
     assert (p.express.value, p.expect.value) == (express, expect), p.render()
+
+
+def test_deltaproduct_answers_name_their_reasons():
+    """`expressivity predict word_problem deltaproduct --set group=A5 --set neg_eigval=true --set num_householder=2`"""
+    p = predict("word_problem", "deltaproduct", task_params={"group": "A5"},
+                model_params={**NEG, "num_householder": 2})  # fmt: skip
+    assert "at most 2 reflections" in p.express.reason and "Siems" in p.express.citation
+    assert p.arch.label == "deltaproduct[-1,1] n_h=2"
+    one = predict("word_problem", "gdn", task_params={"group": "A5"}, model_params={**NEG, "n_layers": 1})
+    assert "period at most 2" in one.express.reason and "order 5" in one.express.reason
+    assert one.arch.label == "gdn[-1,1] 1 layer" and not one.express.asymptotic
+    needed = predict("word_problem", "deltaproduct", task_params={"group": "S5"}, model_params={**NEG, "n_layers": 1,
+                     "num_householder": 3})  # fmt: skip
+    assert needed.express.value == "unknown"  # S5's standard representation needs 4 per 5-cycle
 
 
 def test_answers_carry_reasons_and_sources():
@@ -59,6 +89,11 @@ def test_class_comes_from_the_config():
     cls = arch_class("hybrid", {"pattern": "GA*2", "neg_eigval": True})
     assert cls.layers == (HOUSEHOLDER_NEG, ATTENTION) * 2 and cls.label == "hybrid GAGA [-1,1]"
     assert arch_class("lstm").layers == (NONLINEAR_RNN,) and arch_class("lstm").label == "lstm"
+    product = arch_class("hybrid", {"pattern": "GPA", "neg_eigval": True, "num_householder": 3})
+    assert product.layers == (HOUSEHOLDER_NEG, PRODUCT_NEG, ATTENTION) and product.label == "hybrid GPA [-1,1] n_h=3"
+    assert product.factors(frozenset({HOUSEHOLDER_NEG, PRODUCT_NEG})) == 3 and product.depth == 3
+    assert arch_class("deltaproduct", {"num_householder": 1}).layers == (HOUSEHOLDER_NONNEG,)  # n_h = 1 is GDN
+    assert arch_class("gdn", {"n_layers": 3}).depth == 3 and arch_class("gdn").depth is None
     # the registry's default hybrid pattern fills in what the config leaves out
     assert len(arch_class("hybrid").layers) == len(architectures.param_defaults("hybrid")["pattern"])
     with pytest.raises(ValueError, match="pattern"):
@@ -75,12 +110,22 @@ def test_state_based_recall_needs_gdn_before_attention(pattern, neg):
         assert p.express.value == "no"  # a bounded state cannot recall m bits
 
 
-ARCHS = [
-    (name, params)
-    for name in ("transformer", "gdn", "deltanet", "diagonal", "lstm")
-    for params in ({}, NEG)
-    if not (params and name in ("transformer", "lstm"))
-] + [("hybrid", {"pattern": p, "neg_eigval": n}) for p in ("GGGA", "AG", "GA", "MA", "LA", "GL") for n in (False, True)]
+ARCHS = (
+    [
+        (name, {**params, **depth})
+        for name in ("transformer", "gdn", "deltanet", "diagonal", "lstm")
+        for params in ({}, NEG)
+        for depth in ({}, {"n_layers": 1})
+        if not (params and name in ("transformer", "lstm"))
+    ]
+    + [("deltaproduct", {"neg_eigval": n, "num_householder": h}) for n in (False, True) for h in (1, 2, 3, 4)]
+    + [("deltaproduct", {"neg_eigval": n, "n_layers": 1}) for n in (False, True)]
+    + [
+        ("hybrid", {"pattern": p, "neg_eigval": n})
+        for p in ("GGGA", "AG", "GA", "MA", "LA", "GL", "G", "P", "PA", "GPA", "PP")
+        for n in (False, True)
+    ]
+)
 
 
 def test_no_cell_is_both_possible_and_impossible():

@@ -1,7 +1,8 @@
 """Executable proofs: registry models with hand-set weights that solve a task exactly, at any length.
 
     from expressivity.theory import constructions
-    constructions.names()                       # ['indexed_recall', 'parity', 'state_based_recall', 'swap_s5']
+    constructions.names()                       # ['indexed_recall', 'parity', 'state_based_recall', 'swap_s5',
+                                                #  'word_problem_a5', 'word_problem_s5']
     built = constructions.build("swap_s5")      # Construction(task, model, ...)
     evaluate_by_length(built.model, built.task, [4096], rng)   # the runners' own evaluation: accuracy 1.0
 
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from expressivity.theory.constructions import recall, tracking
+from expressivity.theory.constructions import recall, reflections, tracking
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,27 @@ def _state_based_recall(max_length: int) -> Construction:
     return Construction("state_based_recall", task, model, "hybrid", params, summary)
 
 
+def _word_problem(group: str, num_householder: int) -> Callable[[int], Construction]:
+    def build(max_length: int) -> Construction:
+        from expressivity import tasks
+
+        task = tasks.make("word_problem", group=group)
+        model = reflections.word_problem_model(task, num_householder)
+        params = {"neg_eigval": True, "num_householder": num_householder, "gated": False, "n_layers": 1}
+        summary = (f"1-layer DeltaProduct, n_h = {num_householder}, beta = 2: each {group} element is a product of at "
+                   f"most {num_householder} reflections of a faithful orthogonal representation")  # fmt: skip
+        return Construction(f"word_problem_{group.lower()}", task, model, "deltaproduct", params, summary)
+
+    return build
+
+
 BUILDERS: dict[str, Callable[[int], Construction]] = {
     "indexed_recall": _indexed_recall,
     "parity": _parity,
     "state_based_recall": _state_based_recall,
     "swap_s5": _swap,
+    "word_problem_a5": _word_problem("A5", 2),  # the icosahedron's rotations: two reflections each
+    "word_problem_s5": _word_problem("S5", 4),  # the standard representation on R^4: up to four
 }
 
 

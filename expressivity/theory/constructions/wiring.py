@@ -110,22 +110,37 @@ class Wiring:
 
 
 class DeltaHead:
-    """One head of a GDN/DeltaNet mixer. q, k, v channels are a row of the input projection followed by the short
-    convolution's taps (tap tau reads position t - tau) and SiLU; q and k are then L2-normalised."""
+    """One head of a GDN/DeltaNet/DeltaProduct mixer. q, k, v channels are a row of the input projection followed by
+    the short convolution's taps (tap tau reads position t - tau) and SiLU; q and k are then L2-normalised. A
+    DeltaProduct head has `num_householder` keys, values and betas per token: `step` picks one (0 is applied first)."""
 
     def __init__(self, wiring: Wiring, mixer, h: int):
         self.w, self.m, self.h = wiring, mixer, h
-        H, dk, dv = mixer.n_heads, mixer.dk, mixer.dv
-        self.dk, self.dv = dk, dv
-        self._base = {"q": h * dk, "k": H * dk + h * dk, "v": 2 * H * dk + h * dv}  # proj rows = conv channels
-        self._gate = 2 * H * dk + H * dv + h * dv
-        self._beta = 2 * H * dk + 2 * H * dv + h
-        self._decay = 2 * H * dk + 2 * H * dv + H + h  # GDN only
+        H, dk, dv, n = mixer.n_heads, mixer.dk, mixer.dv, mixer.num_householder
+        self.dk, self.dv, self.steps = dk, dv, n
+        # Rows of the input projection (the first three blocks are also the conv's channels), as gdn_layer lays
+        # them out: q [H dk], keys [n H dk], values [n H dv], output gate [H dv], betas [n H], decay [H] (GDN).
+        q0, k0, v0 = 0, H * dk, H * dk + n * H * dk
+        gate0 = v0 + n * H * dv
+        beta0 = gate0 + H * dv
+        self._row = {
+            "q": lambda step: q0 + h * dk,
+            "k": lambda step: k0 + step * H * dk + h * dk,
+            "v": lambda step: v0 + step * H * dv + h * dv,
+        }
+        self._gate = gate0 + h * dv
+        self._beta = lambda step: beta0 + step * H + h
+        self._decay = beta0 + n * H + h  # GDN only
         self.size = mixer.conv.size
 
+    def _step(self, step: int) -> int:
+        if not 0 <= step < self.steps:
+            raise ValueError(f"step {step} out of range: the head has {self.steps} Householder step(s) per token")
+        return step
+
     @torch.no_grad()
-    def _channel(self, kind: str, dim: int, weights: Weights, const: float, taps: Mapping[int, float]) -> None:
-        row = self._base[kind] + dim
+    def _channel(self, kind, dim, weights: Weights, const: float, taps: Mapping[int, float], step: int = 0) -> None:
+        row = self._row[kind](self._step(step)) + dim
         self.m.proj.weight[row] = self.w.row(weights, const)
         kernel = self.m.conv.conv.weight[row, 0]
         kernel.zero_()
@@ -135,16 +150,16 @@ class DeltaHead:
     def q(self, dim: int, weights: Weights = NONE, *, const: float = 0.0, taps: Mapping[int, float] = CURRENT):
         self._channel("q", dim, weights, const, taps)
 
-    def k(self, dim: int, weights: Weights = NONE, *, const: float = 0.0, taps: Mapping[int, float] = CURRENT):
-        self._channel("k", dim, weights, const, taps)
+    def k(self, dim: int, weights: Weights = NONE, *, const=0.0, taps: Mapping[int, float] = CURRENT, step: int = 0):
+        self._channel("k", dim, weights, const, taps, step)
 
-    def v(self, dim: int, weights: Weights = NONE, *, const: float = 0.0, taps: Mapping[int, float] = CURRENT):
-        self._channel("v", dim, weights, const, taps)
+    def v(self, dim: int, weights: Weights = NONE, *, const=0.0, taps: Mapping[int, float] = CURRENT, step: int = 0):
+        self._channel("v", dim, weights, const, taps, step)
 
     @torch.no_grad()
-    def beta(self, weights: Weights, const: float = 0.0) -> None:
-        """The logit b of beta = sigmoid(b) (times 2 with neg_eigval)."""
-        self.m.proj.weight[self._beta] = self.w.row(weights, const)
+    def beta(self, weights: Weights, const: float = 0.0, *, step: int = 0) -> None:
+        """The logit b of beta = sigmoid(b) (times 2 with neg_eigval), at Householder step `step`."""
+        self.m.proj.weight[self._beta(self._step(step))] = self.w.row(weights, const)
 
     @torch.no_grad()
     def reset_on(self, weights: Weights) -> None:
