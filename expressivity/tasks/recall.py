@@ -25,8 +25,25 @@ def _pool(prefix: str, count: int) -> list[str]:
 
 
 def _distinct(rng: np.random.Generator, batch_size: int, pool: int, count: int) -> np.ndarray:
-    """(B, count) distinct draws from range(pool) per row, in random order."""
-    return rng.permuted(np.broadcast_to(np.arange(pool), (batch_size, pool)), axis=1)[:, :count]
+    """(B, count) distinct draws from range(pool) per row, in random order: uniform over ordered distinct tuples."""
+    if count * count > pool:  # dense: a shuffle of the pool costs little more than the draws themselves
+        return rng.permuted(np.broadcast_to(np.arange(pool), (batch_size, pool)), axis=1)[:, :count]
+    # Sparse (16 keys of 4096): a shuffle would cost O(pool) per row. Draw iid instead and redraw every repeat of an
+    # earlier draw in its row until none is left. Each step depends only on which draws are equal, never on their
+    # values, so the result's law is invariant under relabelling the pool, hence uniform over ordered distinct
+    # tuples, as the shuffle's; count^2 <= pool keeps repeats rare (under half a repeat per row).
+    draws = rng.integers(0, pool, size=(batch_size, count))
+    rows = np.arange(batch_size)
+    while rows.size:
+        sub = draws[rows]
+        order = np.argsort(sub, axis=1, kind="stable")  # stable: among equal draws, the earliest comes first
+        ranked = np.take_along_axis(sub, order, axis=1)
+        repeat = np.zeros(sub.shape, bool)
+        np.put_along_axis(repeat, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
+        sub[repeat] = rng.integers(0, pool, size=int(repeat.sum()))
+        draws[rows] = sub
+        rows = rows[repeat.any(axis=1)]  # rows that drew afresh: check them again
+    return draws
 
 
 def _exactly(rng: np.random.Generator, batch_size: int, total: int, count: int) -> np.ndarray:
