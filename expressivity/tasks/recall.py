@@ -33,16 +33,18 @@ def _distinct(rng: np.random.Generator, batch_size: int, pool: int, count: int) 
     # values, so the result's law is invariant under relabelling the pool, hence uniform over ordered distinct
     # tuples, as the shuffle's; count^2 <= pool keeps repeats rare (under half a repeat per row).
     draws = rng.integers(0, pool, size=(batch_size, count))
+    shift = count.bit_length()  # low bits of a sort key hold the position 0..count-1
     rows = np.arange(batch_size)
     while rows.size:
         sub = draws[rows]
-        order = np.argsort(sub, axis=1, kind="stable")  # stable: among equal draws, the earliest comes first
-        ranked = np.take_along_axis(sub, order, axis=1)
-        repeat = np.zeros(sub.shape, bool)
-        np.put_along_axis(repeat, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
-        sub[repeat] = rng.integers(0, pool, size=int(repeat.sum()))
+        # Sorting keys (draw, position) puts equal draws side by side, earliest first (a plain sort, not an argsort:
+        # several times faster on short rows); each one equal to its left neighbour is a repeat, redrawn.
+        key = (sub << shift) | np.arange(count)
+        key.sort(axis=1)
+        r, c = np.nonzero((key[:, 1:] >> shift) == (key[:, :-1] >> shift))
+        sub[r, key[r, c + 1] & ((1 << shift) - 1)] = rng.integers(0, pool, size=r.size)
         draws[rows] = sub
-        rows = rows[repeat.any(axis=1)]  # rows that drew afresh: check them again
+        rows = rows[np.unique(r)]  # rows that drew afresh: check them again
     return draws
 
 
