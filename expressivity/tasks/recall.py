@@ -26,7 +26,7 @@ def _pool(prefix: str, count: int) -> list[str]:
 
 def _distinct(rng: np.random.Generator, batch_size: int, pool: int, count: int) -> np.ndarray:
     """(B, count) distinct draws from range(pool) per row, in random order: uniform over ordered distinct tuples."""
-    if count * count > pool:  # dense: a shuffle of the pool costs little more than the draws themselves
+    if pool < 64 or count * count > pool:  # small or dense: a shuffle of the pool is the cheaper exact draw
         return rng.permuted(np.broadcast_to(np.arange(pool), (batch_size, pool)), axis=1)[:, :count]
     # Sparse (16 keys of 4096): a shuffle would cost O(pool) per row. Draw iid instead and redraw every repeat of an
     # earlier draw in its row until none is left. Each step depends only on which draws are equal, never on their

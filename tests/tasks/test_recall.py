@@ -56,17 +56,20 @@ def _chi2_below_bound(counts: Counter, cells: int) -> None:
 
 @pytest.mark.parametrize(
     ("num_keys", "length", "num_queries"),
-    [(3, 2, 2), (6, 2, 2), (9, 3, 3), (16, 2, 2)],  # dense (a shuffle) and sparse (redraw repeats) draws
+    # Shuffled draws (pools under 64, or length^2 > pool) and redrawn repeats (64 keys: 2, or 8 with several rounds).
+    [(3, 2, 2), (9, 3, 3), (64, 2, 2), (64, 8, 2)],
 )
 def test_associative_recall_keys_and_queries_uniform(num_keys, length, num_queries):
-    """Keys are uniform over ordered tuples of distinct keys, queries over ordered tuples of distinct pairs."""
+    """Keys are uniform over ordered tuples of distinct keys (the first and last key where the tuples are too many to
+    count), queries over ordered tuples of distinct pairs."""
     task = tasks.make("associative_recall", num_keys=num_keys, num_values=2, num_queries=num_queries)
-    batch = task.sample(np.random.default_rng(5), 20_000, length)
-    keys = batch.inputs[:, 1 : 2 * length + 1 : 2]
-    asked = batch.inputs[:, 2 * length + 1 :]
+    batch = task.sample(np.random.default_rng(5), 100_000, length)
+    keys = batch.inputs[:, 1 : 2 * length + 1 : 2] - task.token_id["k0"]
+    asked = batch.inputs[:, 2 * length + 1 :] - task.token_id["k0"]
     where = np.argmax(asked[:, :, None] == keys[:, None, :], axis=2)  # which pair each query asks
-    _chi2_below_bound(Counter(map(tuple, keys.tolist())), math.perm(num_keys, length))
     _chi2_below_bound(Counter(map(tuple, where.tolist())), math.perm(length, num_queries))
+    ends = keys if length <= 3 else keys[:, [0, -1]]
+    _chi2_below_bound(Counter(map(tuple, ends.tolist())), math.perm(num_keys, ends.shape[1]))
 
 
 def test_associative_recall_caps_length_at_key_pool():
