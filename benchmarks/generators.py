@@ -3,11 +3,17 @@
     python3 benchmarks/generators.py                            # every task in the registry, print the table
     python3 benchmarks/generators.py --tasks parity,reachability --batch 256 --length 256
     python3 benchmarks/generators.py --write                    # also replace the Generators section of BENCHMARKS.md
+    python3 benchmarks/generators.py --chomsky-src DIR --zoology-src DIR [--write]   # side by side with peers
 
 Tokens per call = batch * T (T the batch's sequence length, padding included); the figure is the median over timed
 calls after a warm-up, default task parameters, length 256 in the task's own units (or its max_length if smaller).
 Prints figures only, never asserts: a task below its family's target is marked `below`, and the exit code stays 0
 unless a task fails to sample.
+
+With --chomsky-src (a checkout of google-deepmind/neural_networks_chomsky_hierarchy; needs jax and chex) and/or
+--zoology-src (a checkout of HazyResearch/zoology; needs torch, pydantic, wandb, pandas) it times only the peer
+comparisons of generator_peers.py instead (its docstring gives the pairs and units), and --write replaces the
+"Generators vs peers" section.
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ from expressivity import tasks  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- generators:begin (written by benchmarks/generators.py --write; edit the script, not this section) -->"
 END = "<!-- generators:end -->"
+PEERS_BEGIN = (
+    "<!-- generator-peers:begin (written by benchmarks/generators.py --chomsky-src/--zoology-src --write; "
+    "edit the scripts, not this section) -->"
+)
+PEERS_END = "<!-- generator-peers:end -->"
 
 # Tokens/s each family should reach on one core at batch 256, length 256 (issue 2).
 FAMILY_TARGETS = {
@@ -50,10 +61,8 @@ FAMILY_TARGETS = {
 }
 
 PEERS = (
-    "Peer figures, for context only (other set-ups and units, so not comparable one for one): "
-    "zoology MQAR 1.06 M tokens/s; Illusion-of-State word problem (S5) 0.18 M; DeepMind JAX Chomsky-hierarchy "
-    "parity_check 150 M, modular_arithmetic 48 M, reverse_string 191 M (one-hot inputs and outputs, no mask); "
-    "plain numpy S5 running product over a Cayley table 40 M."
+    'Peers measured side by side (same process, core, batch and length): the section "Generators vs peers" '
+    "below (`--chomsky-src`, `--zoology-src`)."
 )
 
 
@@ -131,12 +140,39 @@ def section(rows: list[dict], args: argparse.Namespace) -> str:
     )
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the marked Generators section of `path` (append it, or create the file, if absent); keep the rest."""
+def peers_section(rows: list[dict], args: argparse.Namespace, sources: dict[str, str]) -> str:
+    import generator_peers
+
+    command = shlex.join(["python3", "benchmarks/generators.py", *sys.argv[1:]])
+    versions = {name: sys.modules[name].__version__ for name in ("jax", "torch") if name in sys.modules}
+    return "\n".join(
+        [
+            PEERS_BEGIN,
+            "## Generators vs peers",
+            "",
+            "Examples and tokens per second of our and a peer's generator, side by side in one process on one "
+            f"pinned core, same batch size and length; median over {args.repeats} alternating blocks of calls "
+            f"(>= 50 ms each) after {args.warmup} warm-up calls. The ratio is per example. {generator_peers.UNITS}",
+            "",
+            f"Date {datetime.date.today().isoformat()}; machine {cpu_model()}, 1 core (pinned, BLAS threads 1); "
+            f"Python {platform.python_version()}, numpy {np.__version__}"
+            + "".join(f", {k} {v}" for k, v in versions.items())
+            + f"; commit {git_commit()}; peers "
+            + ", ".join(f"{k} at {v}" for k, v in sources.items())
+            + f"; command `{command}`.",
+            "",
+            generator_peers.table(rows),
+            PEERS_END,
+        ]
+    )
+
+
+def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the marked section of `path` (append it, or create the file, if absent); keep the rest."""
     old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         new = head + text + tail
     else:
         new = old.rstrip("\n") + "\n\n" + text + "\n"
@@ -152,8 +188,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=7, help="timed calls; the median is reported (default 7)")
     parser.add_argument("--write", action="store_true", help="replace the Generators section of the benchmark file")
     parser.add_argument("--file", type=Path, default=ROOT / "BENCHMARKS.md", help="file for --write")
+    parser.add_argument("--chomsky-src", type=Path, help="checkout of neural_networks_chomsky_hierarchy: compare")
+    parser.add_argument("--zoology-src", type=Path, help="checkout of HazyResearch/zoology: compare MQAR")
+    parser.add_argument("--pairs", type=int, default=16, help="key-value pairs of the MQAR comparison (default 16)")
     args = parser.parse_args(argv)
-    for key in ("batch", "length", "repeats"):
+    for key in ("batch", "length", "repeats", "pairs"):
         if getattr(args, key) < 1:
             parser.error(f"--{key} must be >= 1, got {getattr(args, key)}")
     if args.warmup < 0:
@@ -161,8 +200,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def main_peers(args: argparse.Namespace) -> int:
+    """Time the peer comparisons only; 1 if a peer could not be run (its row says why)."""
+    import generator_peers
+
+    sources = {
+        name: f"{path} ({generator_peers.source_commit(path)})"
+        for name, path in (("chomsky", args.chomsky_src), ("zoology", args.zoology_src))
+        if path is not None
+    }
+    rows = generator_peers.compare(
+        args.chomsky_src, args.zoology_src, args.batch, args.length, args.pairs, args.warmup, args.repeats
+    )
+    print(generator_peers.table(rows))
+    print("\n" + generator_peers.UNITS)
+    if args.write:
+        write_section(args.file, peers_section(rows, args, sources), PEERS_BEGIN, PEERS_END)
+        print(f"wrote the Generators vs peers section of {args.file}")
+    return 1 if any("error" in r for r in rows) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.chomsky_src is not None or args.zoology_src is not None:
+        return main_peers(args)
     names = [n.strip() for n in args.tasks.split(",") if n.strip()] or tasks.names()
     for name in names:
         try:

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from expressivity.tasks.base import BOS_ID, PAD_ID, Batch, Task, check_int, register
+from expressivity.tasks.base import (
+    BOS_ID,
+    PAD_ID,
+    Batch,
+    Task,
+    check_int,
+    empty_batch,
+    put_ids,
+    register,
+    uniform_symbols,
+)
 from expressivity.tasks.regular import final_answer
 
 FAMILY = "context_free"
@@ -174,17 +184,21 @@ class SolveEquation(Task):
         return final_answer(body, solution + zero, self.token_id[BLANK])
 
 
-def _with_blanks(inputs: np.ndarray, outputs: np.ndarray, scored: np.ndarray, blank_id: int) -> Batch:
-    """<bos>, the (B, n) input ids, then one blank per output column; blank j is labelled outputs[:, j] where scored.
-    `outputs` must hold PAD where not scored. Written straight into the final arrays (the layout of `with_bos`)."""
+def _with_blanks(
+    inputs: np.ndarray, outputs: np.ndarray, scored: np.ndarray | bool, blank_id: int, *, offset: int = 0
+) -> Batch:
+    """<bos>, the (B, n) input ids, then one blank per output column; blank j is labelled outputs[:, j] where scored
+    ((B, m) bool, or True for all). `outputs` must hold PAD where not scored. With `offset` (for callers that score
+    every output), `inputs` and `outputs` hold small codes of any integer dtype whose ids are code + offset.
+    Written straight into the final arrays (the layout of `with_bos`)."""
     b, n = inputs.shape
-    tokens = np.empty((b, 1 + n + outputs.shape[1]), np.int64)
+    tokens, targets, mask = empty_batch(b, 1 + n + outputs.shape[1])
     tokens[:, 0] = BOS_ID
-    tokens[:, 1 : n + 1] = inputs
+    put_ids(tokens[:, 1 : n + 1], inputs, offset)
     tokens[:, n + 1 :] = blank_id
-    targets = np.full(tokens.shape, PAD_ID, np.int64)
-    targets[:, n + 1 :] = outputs
-    mask = np.zeros(tokens.shape, bool)
+    targets[:, : n + 1] = PAD_ID
+    put_ids(targets[:, n + 1 :], outputs, offset)
+    mask[:, : n + 1] = False
     mask[:, n + 1 :] = scored
     return Batch(inputs=tokens, targets=targets, mask=mask)
 
@@ -215,10 +229,8 @@ class ReverseString(Task):
         return 1.0 / self.alphabet_size
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
-        strings = rng.integers(0, self.alphabet_size, size=(batch_size, length), dtype=np.int64)
-        strings += self.token_id["0"]
-        scored = np.ones((batch_size, length), bool)
-        return _with_blanks(strings, strings[:, ::-1], scored, self.token_id[BLANK])
+        strings = uniform_symbols(rng, batch_size, length, self.alphabet_size)
+        return _with_blanks(strings, strings[:, ::-1], True, self.token_id[BLANK], offset=self.token_id["0"])
 
 
 @register

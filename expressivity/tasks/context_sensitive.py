@@ -16,7 +16,18 @@ import math
 
 import numpy as np
 
-from expressivity.tasks.base import BOS_ID, PAD_ID, Batch, Task, check_int, register, with_bos
+from expressivity.tasks.base import (
+    BOS_ID,
+    PAD_ID,
+    Batch,
+    Task,
+    check_int,
+    empty_batch,
+    put_ids,
+    register,
+    uniform_symbols,
+    with_bos,
+)
 
 FAMILY = "context_sensitive"
 LEVEL = "CS"
@@ -24,27 +35,31 @@ BLANK = "_"
 DIGITS = [str(d) for d in range(10)]
 
 
-def with_blanks(inputs: np.ndarray, outputs: np.ndarray, blank_id: int, out_len: np.ndarray | None = None) -> Batch:
+def with_blanks(
+    inputs: np.ndarray, outputs: np.ndarray, blank_id: int, out_len: np.ndarray | None = None, *, offset: int = 0
+) -> Batch:
     """<bos>, the (B, n) input ids, then one scored blank per output symbol, labelled with the (B, m) output ids.
 
     `out_len` (B,) gives each example's output length where it varies (at most m, and m == out_len.max() so no
-    column is wholly padded); the blanks past it are PAD, unscored.
+    column is wholly padded); the blanks past it are PAD, unscored. With `offset`, `inputs` and `outputs` hold small
+    codes of any integer dtype whose ids are code + offset.
     """
     (b, n), m = inputs.shape, outputs.shape[1]
-    # Filled in place rather than through `with_bos`: same layout, one pass over memory fewer.
-    tokens = np.empty((b, 1 + n + m), np.int64)
+    # Filled in place rather than through `with_bos`: same layout, one pass over memory fewer. The offset is added
+    # while writing, so the ids never exist as an int64 temporary.
+    tokens, targets, mask = empty_batch(b, 1 + n + m)
     tokens[:, 0] = BOS_ID
-    tokens[:, 1 : n + 1] = inputs
-    targets = np.zeros((b, 1 + n + m), np.int64)
-    mask = np.zeros((b, 1 + n + m), bool)
+    put_ids(tokens[:, 1 : n + 1], inputs, offset)
+    targets[:, : n + 1] = PAD_ID
+    mask[:, : n + 1] = False
     if out_len is None:
         tokens[:, n + 1 :] = blank_id
-        targets[:, n + 1 :] = outputs
+        put_ids(targets[:, n + 1 :], outputs, offset)
         mask[:, n + 1 :] = True
     else:
         scored = np.arange(m) < out_len[:, None]
         tokens[:, n + 1 :] = np.where(scored, blank_id, PAD_ID)
-        targets[:, n + 1 :] = np.where(scored, outputs, PAD_ID)
+        targets[:, n + 1 :] = np.where(scored, outputs + offset if offset else outputs, PAD_ID)
         mask[:, n + 1 :] = scored
     return Batch(inputs=tokens, targets=targets, mask=mask)
 
@@ -70,12 +85,12 @@ class _StringTransduction(Task):
 
     @abc.abstractmethod
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
-        """(B, n) ids -> (B, m) output ids."""
+        """(B, n) symbol codes 0..alphabet_size-1 (uint8) -> (B, m) output codes."""
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
-        strings = rng.integers(0, self.alphabet_size, size=(batch_size, length), dtype=np.int64)
-        strings += self.token_id["0"]  # the digits are adjacent ids
-        return with_blanks(strings, self._transduce(strings), self.token_id[BLANK])
+        strings = uniform_symbols(rng, batch_size, length, self.alphabet_size)
+        # Codes become ids as they are written: the digits are adjacent ids from "0".
+        return with_blanks(strings, self._transduce(strings), self.token_id[BLANK], offset=self.token_id["0"])
 
 
 @register
@@ -129,7 +144,8 @@ class BucketSort(_StringTransduction):
         super().__init__(alphabet_size=alphabet_size)
 
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
-        return np.sort(strings, axis=1)
+        # Stable means radix sort on these uint8 codes; numpy's default quicksort is several times slower on uint8.
+        return np.sort(strings, axis=1, kind="stable")
 
 
 @register
@@ -327,5 +343,5 @@ class ComputeSqrt(Task):
         _redraw_zero_rows(rng, bits, [np.ones((1, length), bool)])
         roots = [math.isqrt(x) for x in bits_to_ints(bits[:, ::-1])]  # reversed: bits_to_ints reads LSB first
         root_len = (length + 1) // 2
-        outputs = ints_to_bits(roots, root_len)[:, ::-1] + self.token_id["0"]
-        return with_blanks(bits.astype(np.int64) + self.token_id["0"], outputs, self.token_id[BLANK])
+        outputs = ints_to_bits(roots, root_len)[:, ::-1]
+        return with_blanks(bits, outputs, self.token_id[BLANK], offset=self.token_id["0"])

@@ -25,8 +25,27 @@ def _pool(prefix: str, count: int) -> list[str]:
 
 
 def _distinct(rng: np.random.Generator, batch_size: int, pool: int, count: int) -> np.ndarray:
-    """(B, count) distinct draws from range(pool) per row, in random order."""
-    return rng.permuted(np.broadcast_to(np.arange(pool), (batch_size, pool)), axis=1)[:, :count]
+    """(B, count) distinct draws from range(pool) per row, in random order: uniform over ordered distinct tuples."""
+    if pool < 64 or count * count > pool:  # small or dense: a shuffle of the pool is the cheaper exact draw
+        return rng.permuted(np.broadcast_to(np.arange(pool), (batch_size, pool)), axis=1)[:, :count]
+    # Sparse (16 keys of 4096): a shuffle would cost O(pool) per row. Draw iid instead and redraw every repeat of an
+    # earlier draw in its row until none is left. Each step depends only on which draws are equal, never on their
+    # values, so the result's law is invariant under relabelling the pool, hence uniform over ordered distinct
+    # tuples, as the shuffle's; count^2 <= pool keeps repeats rare (under half a repeat per row).
+    draws = rng.integers(0, pool, size=(batch_size, count))
+    shift = count.bit_length()  # low bits of a sort key hold the position 0..count-1
+    rows = np.arange(batch_size)
+    while rows.size:
+        sub = draws[rows]
+        # Sorting keys (draw, position) puts equal draws side by side, earliest first (a plain sort, not an argsort:
+        # several times faster on short rows); each one equal to its left neighbour is a repeat, redrawn.
+        key = (sub << shift) | np.arange(count)
+        key.sort(axis=1)
+        r, c = np.nonzero((key[:, 1:] >> shift) == (key[:, :-1] >> shift))
+        sub[r, key[r, c + 1] & ((1 << shift) - 1)] = rng.integers(0, pool, size=r.size)
+        draws[rows] = sub
+        rows = rows[np.unique(r)]  # rows that drew afresh: check them again
+    return draws
 
 
 def _exactly(rng: np.random.Generator, batch_size: int, total: int, count: int) -> np.ndarray:

@@ -110,6 +110,19 @@ def test_reverse_string(case, alphabet_size):
         assert targets == [string[len(string) - 1 - j] for j in range(len(string))]
 
 
+@pytest.mark.parametrize("alphabet_size", [2, 3])  # bits unpacked from random bytes; small integer draws
+def test_reverse_string_symbols_iid_uniform(alphabet_size):
+    """Each symbol uniform, and neighbours independent (across byte boundaries too): pairs uniform over k*k cells."""
+    task = tasks.make("reverse_string", alphabet_size=alphabet_size)
+    k, length, n = alphabet_size, 12, 20_000
+    codes = task.sample(np.random.default_rng(4), n, length).inputs[:, 1 : length + 1] - task.token_id["0"]
+    for j in range(length - 1):
+        pairs = np.bincount(codes[:, j] * k + codes[:, j + 1], minlength=k * k)
+        expected = n / (k * k)
+        chi2 = ((pairs - expected) ** 2 / expected).sum()
+        assert chi2 < k * k - 1 + 5 * np.sqrt(2 * (k * k - 1)), (j, pairs)
+
+
 def run_stack(symbols):
     """(final stack bottom to top, pops on an empty stack) by a Python list, after checking the input's shape."""
     n_stack = next((k for k, s in enumerate(symbols) if s not in ("0", "1")), len(symbols))

@@ -1,5 +1,6 @@
 """Recall tasks against plain-Python oracles: a dict for key -> value, list slicing for copies, a scan for induction."""
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -42,6 +43,33 @@ def test_associative_recall_matches_dict(pool_and_length, num_values, num_querie
         assert len(set(asked)) == queries and set(asked) <= set(keys)
         assert scored == [False] * (2 * length) + [True] * queries
         assert targets[2 * length :] == [table[k] for k in asked]
+
+
+def _chi2_below_bound(counts: Counter, cells: int) -> None:
+    """The counts over `cells` equally likely outcomes pass a chi-square bound 5 sd above its mean."""
+    total = sum(counts.values())
+    expected = total / cells
+    assert len(counts) == cells, (len(counts), cells)
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    assert chi2 < cells - 1 + 5 * np.sqrt(2 * (cells - 1)), (chi2, cells)
+
+
+@pytest.mark.parametrize(
+    ("num_keys", "length", "num_queries"),
+    # Shuffled draws (pools under 64, or length^2 > pool) and redrawn repeats (64 keys: 2, or 8 with several rounds).
+    [(3, 2, 2), (9, 3, 3), (64, 2, 2), (64, 8, 2)],
+)
+def test_associative_recall_keys_and_queries_uniform(num_keys, length, num_queries):
+    """Keys are uniform over ordered tuples of distinct keys (the first and last key where the tuples are too many to
+    count), queries over ordered tuples of distinct pairs."""
+    task = tasks.make("associative_recall", num_keys=num_keys, num_values=2, num_queries=num_queries)
+    batch = task.sample(np.random.default_rng(5), 100_000, length)
+    keys = batch.inputs[:, 1 : 2 * length + 1 : 2] - task.token_id["k0"]
+    asked = batch.inputs[:, 2 * length + 1 :] - task.token_id["k0"]
+    where = np.argmax(asked[:, :, None] == keys[:, None, :], axis=2)  # which pair each query asks
+    _chi2_below_bound(Counter(map(tuple, where.tolist())), math.perm(length, num_queries))
+    ends = keys if length <= 3 else keys[:, [0, -1]]
+    _chi2_below_bound(Counter(map(tuple, ends.tolist())), math.perm(num_keys, ends.shape[1]))
 
 
 def test_associative_recall_caps_length_at_key_pool():
