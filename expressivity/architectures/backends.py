@@ -20,11 +20,32 @@ import torch
 # Relative error a fast backend may show against `torch` in the self-check, by the dtype it runs in.
 TOLERANCE = {torch.bfloat16: 1e-2, torch.float16: 1e-2, torch.float32: 5e-3, torch.float64: 5e-3}
 
-# Shapes a fast backend is known to crash on. A crash such as a CUDA illegal memory access poisons the whole CUDA
-# context, so the self-check cannot catch it and fall back: such shapes must never be tried. Seen: fla-core 0.4.2 with
-# triton 3.6 on an H200 (2026-11-28) crashed at H=2, K=32, V=64 (the tiny preset) and passed at H=4, K=64, V=128, for
-# the GDN op and for DeltaProduct alike (DEVICE.md).
+# Key head dims a fast backend takes. A crash such as a CUDA illegal memory access poisons the whole CUDA context, so
+# the self-check cannot catch it and fall back: such shapes must never reach the kernels. Seen: fla-core 0.4.2 with
+# triton 3.6 on an H200 (2026-11-28) crashed in bf16 at H=2, K=32, V=64 (the tiny preset) and passed at H=4, K=64,
+# V=128, for the GDN op and for DeltaProduct alike (DEVICE.md). So fla's wrappers pad smaller key dims with zeros up
+# to MIN_KEY_DIM (`pad_keys`: exact for the delta rule), and never see a key dim above MAX_KEY_DIM (fla's limit).
 MIN_KEY_DIM = {"fla": 64}
+MAX_KEY_DIM = {"fla": 256}
+
+
+def pad_keys(q: torch.Tensor, k: torch.Tensor, initial_state: torch.Tensor | None, least: int):
+    """Zero-pad the key dim of q, k [..., K] and of the state [B, H, K, V] up to `least`.
+
+    Exact for a delta rule: padded key and query entries are zero, so k k^T and S^T k never touch the padded state
+    rows, which stay zero, and o = S^T q never reads them. The caller takes the scale from the real K first and
+    slices the final state back (`unpad_state`)."""
+    K = q.shape[-1]
+    if K >= least:
+        return q, k, initial_state
+    pad = (0, least - K)
+    h0 = None if initial_state is None else torch.nn.functional.pad(initial_state, (0, 0, *pad))
+    return torch.nn.functional.pad(q, pad), torch.nn.functional.pad(k, pad), h0
+
+
+def unpad_state(h: torch.Tensor | None, K: int) -> torch.Tensor | None:
+    """The final state [B, H, K_padded, V] back to the real key dim K."""
+    return None if h is None else h[:, :, :K]
 
 
 def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -47,16 +68,16 @@ class Chooser:
     run: Callable[[str, dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]
     problem: Callable[[torch.Generator, tuple[int, ...]], dict[str, torch.Tensor]]
     fast: dict[str, str] = field(default_factory=lambda: {"cuda": "fla"})  # device type -> backend tried there
-    min_key_dim: dict[str, int] = field(default_factory=lambda: dict(MIN_KEY_DIM))
+    max_key_dim: dict[str, int] = field(default_factory=lambda: dict(MAX_KEY_DIM))
     dtypes: dict[str, tuple[torch.dtype, ...]] = field(default_factory=dict)
     choices: dict[tuple, str] = field(default_factory=dict)  # (fast backend, device, dtype, shape) -> backend used
 
     def known_unsafe(self, name: str, shape: tuple[int, ...]) -> str:
-        """Why backend `name` must not be tried at head shape (H, K, V, ...), in words; "" when nothing is known."""
-        key_dim = shape[1]
-        least = self.min_key_dim.get(name)
-        if least is not None and key_dim < least:
-            return f"its kernels crashed the CUDA context at key head dim {key_dim} < {least} (fla-core 0.4.2, H200)"
+        """Why backend `name` must not be tried at head shape (H, K, V, ...), in words; "" when nothing is known.
+        (Key dims below MIN_KEY_DIM are padded by fla's wrappers, so only those above MAX_KEY_DIM are refused.)"""
+        most = self.max_key_dim.get(name)
+        if most is not None and shape[1] > most:
+            return f"its kernels take key head dims up to {most}, not {shape[1]}"
         return ""
 
     def unsupported(self, name: str, dtype: torch.dtype) -> str:

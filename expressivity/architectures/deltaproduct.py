@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from expressivity.architectures import gdn
-from expressivity.architectures.backends import Chooser
+from expressivity.architectures.backends import MIN_KEY_DIM, Chooser, pad_keys, unpad_state
 
 
 def _recurrent(q, k, v, g, beta, n, scale, initial_state, output_final_state):
@@ -74,10 +74,12 @@ def _fla(q, k, v, g, beta, n, scale, initial_state, output_final_state):
     runs the GDN kernels on the T*n steps."""
     from fla.ops.gated_delta_product import chunk_gated_delta_product
 
-    return chunk_gated_delta_product(
-        q, k, v, g, beta, num_householder=n, scale=scale, initial_state=initial_state,
-        output_final_state=output_final_state,
+    K = q.shape[-1]
+    q, k, h0 = pad_keys(q, k, initial_state, MIN_KEY_DIM["fla"])  # exact: backends.pad_keys
+    o, h = chunk_gated_delta_product(
+        q, k, v, g, beta, num_householder=n, scale=scale, initial_state=h0, output_final_state=output_final_state,
     )  # fmt: skip
+    return o, unpad_state(h, K)
 
 
 # name -> fn(q, k, v, g or None, beta, num_householder, scale, initial_state, output_final_state) -> (o, h or None)

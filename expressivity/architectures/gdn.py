@@ -22,7 +22,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from expressivity.architectures.backends import TOLERANCE, Chooser
+from expressivity.architectures.backends import MIN_KEY_DIM, TOLERANCE, Chooser, pad_keys, unpad_state
 from expressivity.architectures.gdn_chunked import chunked_delta_rule
 
 __all__ = ["BACKENDS", "CHOOSER", "TOLERANCE", "gated_delta_rule", "known_unsafe", "resolve_backend", "self_check"]
@@ -51,12 +51,16 @@ def _recurrent(q, k, v, g, beta, scale, initial_state, output_final_state):
 
 
 def _fla(q, k, v, g, beta, scale, initial_state, output_final_state):
-    """flash-linear-attention's chunked Triton kernels (CUDA only; fla-core 0.4.2 is known good on Hopper)."""
+    """flash-linear-attention's chunked Triton kernels (CUDA only; fla-core 0.4.2 is known good on Hopper), the key
+    dim zero-padded to the smallest fla runs safely (exact: backends.pad_keys)."""
     from fla.ops.gated_delta_rule import chunk_gated_delta_rule
 
-    return chunk_gated_delta_rule(
-        q, k, v, g, beta, scale=scale, initial_state=initial_state, output_final_state=output_final_state
+    K = q.shape[-1]
+    q, k, h0 = pad_keys(q, k, initial_state, MIN_KEY_DIM["fla"])
+    o, h = chunk_gated_delta_rule(
+        q, k, v, g, beta, scale=scale, initial_state=h0, output_final_state=output_final_state
     )
+    return o, unpad_state(h, K)
 
 
 # name -> fn(q, k, v, g, beta, scale, initial_state, output_final_state) -> (o, final_state or None)
@@ -126,7 +130,7 @@ def _run(backend: str, x: dict[str, torch.Tensor]):
 
 
 CHOOSER = Chooser("GDN", BACKENDS, _run, _problem)
-MIN_KEY_DIM = CHOOSER.min_key_dim  # the same dict: where fla's GDN kernels crashed (BENCHMARKS.md)
+MAX_KEY_DIM = CHOOSER.max_key_dim  # the same dict: the largest key dim each fast backend takes
 
 
 def known_unsafe(name: str, shape: tuple[int, int, int]) -> str:

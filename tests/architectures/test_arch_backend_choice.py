@@ -110,18 +110,42 @@ def test_a_shape_known_to_crash_is_never_tried(fake_fast, monkeypatch):
         return gdn.BACKENDS["torch"](*args)
 
     monkeypatch.setitem(gdn.BACKENDS, "counting", counting)
-    monkeypatch.setitem(gdn.MIN_KEY_DIM, "counting", 64)
+    monkeypatch.setitem(gdn.MAX_KEY_DIM, "counting", 32)
     fake_fast("counting")
-    with pytest.warns(RuntimeWarning, match="crashed the CUDA context at key head dim 32"):
-        assert gdn.resolve_backend("auto", "cpu", torch.float32, shape=(2, 32, 64)) == "torch"
+    with pytest.warns(RuntimeWarning, match="key head dims up to 32, not 64"):
+        assert gdn.resolve_backend("auto", "cpu", torch.float32, shape=(2, 64, 128)) == "torch"
     assert calls == [], "the unsafe shape must not run the backend at all"
     with warnings.catch_warnings():  # another shape is decided on its own, by the self-check
         warnings.simplefilter("error")
-        assert gdn.resolve_backend("auto", "cpu", torch.float32, shape=(2, 64, 128)) == "counting"
-    assert calls and set(calls) == {64}
+        assert gdn.resolve_backend("auto", "cpu", torch.float32, shape=(2, 32, 64)) == "counting"
+    assert calls and set(calls) == {32}
 
 
-def test_fla_is_known_unsafe_below_key_dim_64_only():
-    assert "32" in gdn.known_unsafe("fla", (2, 32, 64))
-    assert gdn.known_unsafe("fla", (4, 64, 128)) == ""
-    assert gdn.known_unsafe("torch", (2, 32, 64)) == ""
+def test_fla_takes_every_key_dim_up_to_256_small_ones_padded():
+    assert gdn.known_unsafe("fla", (2, 32, 64)) == ""  # padded to 64 inside the wrapper
+    assert gdn.known_unsafe("fla", (4, 256, 512)) == ""
+    assert "256" in gdn.known_unsafe("fla", (2, 320, 64))
+    assert gdn.known_unsafe("torch", (2, 320, 64)) == ""
+
+
+@pytest.mark.parametrize("K", [8, 32, 63])
+def test_padding_the_key_dim_with_zeros_is_exact(K):
+    """What fla's wrapper does below key dim 64, checked through the torch backend in float64: the same outputs and,
+    sliced back, the same final state as the unpadded op, with the scale of the real K."""
+    from expressivity.architectures.backends import pad_keys, unpad_state
+
+    gen = torch.Generator().manual_seed(K)
+    B, T, H, V = 2, 37, 3, 16
+    q = torch.randn(B, T, H, K, generator=gen, dtype=torch.float64)
+    k = torch.nn.functional.normalize(torch.randn(B, T, H, K, generator=gen, dtype=torch.float64), dim=-1)
+    v = torch.randn(B, T, H, V, generator=gen, dtype=torch.float64)
+    g = -torch.rand(B, T, H, generator=gen, dtype=torch.float64)
+    beta = 2 * torch.rand(B, T, H, generator=gen, dtype=torch.float64)
+    h0 = torch.randn(B, H, K, V, generator=gen, dtype=torch.float64)
+    o, h = gdn.gated_delta_rule(q, k, v, g=g, beta=beta, initial_state=h0, output_final_state=True)
+    qp, kp, hp = pad_keys(q, k, h0, 64)
+    assert qp.shape[-1] == kp.shape[-1] == hp.shape[2] == 64
+    op, hpad = gdn.gated_delta_rule(qp, kp, v, g=g, beta=beta, scale=K**-0.5, initial_state=hp, output_final_state=True)
+    assert torch.allclose(op, o, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(unpad_state(hpad, K), h, rtol=1e-12, atol=1e-12)
+    assert hpad[:, :, K:].abs().max() == 0  # the padded rows were never written

@@ -222,12 +222,13 @@ def test_auto_on_cpu_is_torch_silently():
         assert deltaproduct.resolve_backend("auto", "cpu", torch.float32, shape=(2, 32, 64, 2)) == "torch"
 
 
-def test_fla_takes_half_precision_only_and_never_key_dims_below_64():
+def test_fla_takes_half_precision_only_and_key_dims_up_to_256():
     chooser = deltaproduct.CHOOSER
     assert "takes only bfloat16, float16" in chooser.unsupported("fla", torch.float32)
     assert chooser.unsupported("fla", torch.bfloat16) == "" and chooser.unsupported("torch", torch.float32) == ""
-    assert "32" in chooser.known_unsafe("fla", (2, 32, 64, 2)) and chooser.known_unsafe("fla", (4, 64, 128, 2)) == ""
-    assert chooser.min_key_dim == gdn.CHOOSER.min_key_dim  # one threshold: fla's kernels crashed alike (DEVICE.md)
+    assert chooser.known_unsafe("fla", (2, 32, 64, 2)) == "" and chooser.known_unsafe("fla", (4, 64, 128, 2)) == ""
+    assert "256" in chooser.known_unsafe("fla", (2, 512, 64, 2))
+    assert chooser.max_key_dim == gdn.CHOOSER.max_key_dim  # one limit: the GDN kernels run the backward alike
 
 
 def test_a_disagreeing_fast_backend_falls_back_with_one_warning(monkeypatch):
@@ -243,7 +244,7 @@ def test_a_disagreeing_fast_backend_falls_back_with_one_warning(monkeypatch):
 
     monkeypatch.setitem(deltaproduct.BACKENDS, "wrong", wrong)
     monkeypatch.setitem(deltaproduct.BACKENDS, "counting", counting)
-    monkeypatch.setitem(deltaproduct.CHOOSER.min_key_dim, "counting", 64)
+    monkeypatch.setitem(deltaproduct.CHOOSER.max_key_dim, "counting", 32)
     monkeypatch.setattr(deltaproduct.CHOOSER, "choices", {})
     monkeypatch.setattr(deltaproduct.CHOOSER, "fast", {"cpu": "wrong"})
     with pytest.warns(RuntimeWarning) as record:
@@ -252,13 +253,13 @@ def test_a_disagreeing_fast_backend_falls_back_with_one_warning(monkeypatch):
     assert len(record) == 1 and "DeltaProduct backend 'wrong'" in str(record[0].message)
     assert "differs from torch" in str(record[0].message)
     monkeypatch.setattr(deltaproduct.CHOOSER, "fast", {"cpu": "counting"})
-    with pytest.warns(RuntimeWarning, match="key head dim 32"):
-        assert deltaproduct.resolve_backend("auto", "cpu", torch.float32, shape=(2, 32, 64, 2)) == "torch"
+    with pytest.warns(RuntimeWarning, match="key head dims up to 32, not 64"):
+        assert deltaproduct.resolve_backend("auto", "cpu", torch.float32, shape=(2, 64, 64, 2)) == "torch"
     assert calls == []  # an unsafe shape never runs the backend
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert deltaproduct.resolve_backend("auto", "cpu", torch.float32, shape=(1, 64, 8, 3)) == "counting"
-    assert calls and set(calls) == {64}
+        assert deltaproduct.resolve_backend("auto", "cpu", torch.float32, shape=(1, 32, 8, 3)) == "counting"
+    assert calls and set(calls) == {32}
 
 
 def test_self_check_of_torch_against_itself_passes():
