@@ -78,7 +78,9 @@ def export_command(
 @app.command("eval-lm")
 @friendly_errors
 def eval_lm_command(
-    model: Annotated[str, typer.Argument(help="A transformers model directory, or run:KEY (a run kept in --store).")],
+    model: Annotated[
+        str, typer.Argument(help="A transformers model directory, a hub id (org/name), or run:KEY (a run in --store).")
+    ],
     names: TasksArgument,
     lengths: LengthsOption = "8,16,32",
     examples: ExamplesOption = 64,

@@ -19,6 +19,7 @@ metrics by length with final_acc = lm-eval's acc and scaled_acc against the task
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -43,15 +44,18 @@ def _lm_eval():
 
 def load_model(spec: Any, *, store: Path | None = None) -> tuple[Any, str, bool]:
     """(HF model or model directory, name, whether it has a tokenizer) for `spec`: a transformers model directory, a
-    finished run of `store` whose checkpoint was kept ("run:KEY"), a transformers model or a model of this package."""
+    hub id (org/name, fetched by transformers where the hub is reachable), a finished run of `store` whose checkpoint
+    was kept ("run:KEY"), a transformers model or a model of this package."""
     from expressivity.architectures.hf import to_hf
 
     if isinstance(spec, str) and spec.startswith("run:"):
         return _from_run(spec[4:], store), f"run-{spec[4:]}", False
     if isinstance(spec, (str, Path)):
         path = Path(spec)
+        if not path.exists() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(spec)):  # a hub id (org/name): it has a tokenizer
+            return str(spec), str(spec).split("/")[-1], True
         if not (path / "config.json").is_file():
-            raise ValueError(f"{spec} is not a transformers model directory (no config.json) nor run:KEY")
+            raise ValueError(f"{spec} is not a transformers model directory (no config.json), a hub id nor run:KEY")
         has_tokenizer = any((path / f).is_file() for f in TOKENIZER_FILES)
         return str(path.resolve()), path.resolve().name, has_tokenizer
     if hasattr(spec, "cfg") and hasattr(spec, "state_size"):  # a SequenceModel
@@ -85,7 +89,10 @@ def _hf_config(model: Any):
         return model.config
     from transformers import AutoConfig
 
-    return AutoConfig.from_pretrained(model)
+    try:
+        return AutoConfig.from_pretrained(model)
+    except OSError as err:  # a hub id that cannot be fetched here, a broken folder
+        raise ValueError(f"cannot read the config of {model}: {str(err).splitlines()[0]}") from None
 
 
 def _evaluate(model, exported: list[Exported], folder: Path, *, tokenizer, batch_size: int, device: str | None):
