@@ -149,6 +149,23 @@ def test_a_run_of_this_package_goes_through_the_converter(tmp_path):
     assert lm_row["arch"] == f"hf:run-{row['key']}" and lm_row["metrics"][4]["final_acc"] == own[4]["final_acc"]
 
 
+def test_a_model_with_its_own_tokenizer_is_read_with_it(saved, tmp_path):
+    import shutil
+
+    model = tmp_path / "with-tokenizer"
+    shutil.copytree(saved / "model", model)
+    for f in (saved / "tasks" / "tokenizers" / base_name(tasks.make("parity"))).iterdir():
+        shutil.copy(f, model / f.name)
+    store = tmp_path / "s.sqlite"
+    args = ["eval-lm", str(model), "parity", "--lengths", "4,8", "--examples", str(EXAMPLES), "--store", str(store)]
+    result = runner.invoke(app, [*args, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    with Store(store) as st:
+        (row,) = st.rows()
+    assert row["config"]["train"]["tokenizer"] == "model" and row["arch"] == "hf:with-tokenizer"
+    assert {n: m["final_acc"] for n, m in row["metrics"].items()} == _own(saved)["parity"]
+
+
 def test_export_writes_each_task_at_each_length_with_its_loader(tmp_path):
     exported = export([tasks.make("parity")], [8, 4, 8], examples=3, seed=1, fewshot=2, out=tmp_path)
     assert [e.name for e in exported] == ["expressivity_parity_4", "expressivity_parity_8"]

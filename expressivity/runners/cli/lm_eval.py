@@ -12,14 +12,18 @@ from typing import Annotated
 
 import typer
 
-from expressivity.runners.cli.app import SetOption, app, friendly_errors
+from expressivity.runners.cli.app import app, friendly_errors
 from expressivity.runners.cli.shared import DEFAULT_STORE, StoreOption
 
 TasksArgument = Annotated[list[str], typer.Argument(help="Task names (see `expressivity tasks`).")]
 LengthsOption = Annotated[str, typer.Option("--lengths", help="Comma-separated lengths, in the tasks' own units.")]
 ExamplesOption = Annotated[int, typer.Option("--examples", help="Examples per task and length.")]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the examples (the same as `train`'s evaluation).")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the examples (np.random.default_rng(seed)).")]
 FewshotOption = Annotated[int, typer.Option("--fewshot", help="Few-shot examples before each prompt (lm-eval).")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="key=value for a task parameter, given to every named task that takes it."),
+]
 
 
 def make_tasks(names: list[str], sets: list[str] | None) -> list:
