@@ -45,7 +45,7 @@ def saved(tmp_path_factory):
         layer_types=["linear_attention"] * 3 + ["full_attention"], pad_token_id=0, bos_token_id=1, eos_token_id=None,
     )  # fmt: skip
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+        torch.manual_seed(2)  # a seed whose accuracies are neither 0 nor 1 on any of the three tasks
         model = transformers.OlmoHybridForCausalLM(cfg)
     with torch.no_grad():
         model.lm_head.weight[2:4] *= 30
@@ -111,7 +111,7 @@ def test_lm_eval_eval_lm_and_our_evaluation_agree(saved, monkeypatch):
     rows_acc = {name: {n: m["final_acc"] for n, m in r["metrics"].items()} for name, r in rows.items()}
     own, cli = _own(saved), _lm_eval_results(saved, procs)
     assert rows_acc == own == cli, (rows_acc, own, cli)
-    assert 0 < sum(own["parity"].values()) < len(LENGTHS)  # not all wrong, not all right
+    assert all(0 < sum(accs.values()) < len(LENGTHS) for accs in own.values())  # not all wrong, not all right
     row = rows["parity"]
     assert row["arch"] == "hf:olmo-small" and row["config"]["model_params"]["layers"] == "GGGA"
     assert row["config"]["train"]["tokenizer"] == "task vocabulary" and row["summary"]["ood"]["lengths"] == LENGTHS
