@@ -8,9 +8,10 @@ setup:
 	$(PIP) -r requirements-cpu.txt
 	$(PIP) -e .
 
-# What the tests need besides: pytest, hypothesis, ruff, matplotlib, and the optional paths they test (Ray).
+# What the tests need besides: pytest, hypothesis, ruff, matplotlib, and the optional paths they test (Ray; transformers
+# and lm-eval, the `hf` extra). The torch pin stays on the line: lm-eval's dependencies would otherwise pull CUDA torch.
 setup-dev: setup
-	$(PIP) -r requirements-cpu.txt -e ".[dev,ray]"
+	$(PIP) -r requirements-cpu.txt -e ".[dev,ray,hf]"
 
 CLI = $(PY) -m expressivity.runners.cli
 

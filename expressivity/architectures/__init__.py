@@ -10,6 +10,11 @@ The size preset (`sizes()`) supplies d_model, n_layers (a hybrid's depth is its 
 explicit parameters override it. The MLP width (LSTM: hidden size) is matched so that every block has a transformer
 block's parameter count (presets.py). Unknown names, sizes or parameters raise a one-line ValueError naming the
 valid ones.
+
+Olmo Hybrid at small size (what transformers' `OlmoHybridForCausalLM` computes; `hf.py` converts both ways):
+
+    architectures.build("hybrid", vocab_size=V, pattern="GGGA", neg_eigval=True, block="olmo",
+                        tie_embeddings=False, mlp_width=256)
 """
 
 from __future__ import annotations
@@ -41,11 +46,20 @@ __all__ = [
 ]
 
 _BACKENDS = ("auto", "torch", "recurrent", "fla")
-_COMMON = {"d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True}
-_ATTN = {"pos": "rope", "qk_norm": True, "rope_base": 10000.0}
-_DELTA = {"neg_eigval": False, "backend": "auto", "conv_size": 4, "expand_v": 2}
+_BLOCKS = ("prenorm", "olmo")
+_COMMON = {
+    "d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True, "norm_eps": 1e-6,
+}  # fmt: skip
+_ATTN = {"pos": "rope", "qk_norm": True, "rope_base": 10000.0, "block": "prenorm"}
+_DELTA = {
+    "neg_eigval": False, "backend": "auto", "conv_size": 4, "expand_v": 2, "block": "prenorm", "gdn_heads": None,
+    "gdn_head_dim": None,
+}  # fmt: skip
 _DIAG = {"neg_eigval": False, "conv_size": 4, "expand_v": 2}
 _PRODUCT = {"num_householder": 2, "gated": True}  # P layers only
+
+_MODEL_OPTIONS = ("tie_embeddings", "pos", "qk_norm", "rope_base", "neg_eigval", "backend", "conv_size", "expand_v",
+                  "block", "norm_eps", "gdn_heads", "gdn_head_dim", "num_householder", "gated")  # fmt: skip
 
 # name -> (layer letter, or None for a pattern; parameters and defaults; one line of description)
 REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
@@ -126,7 +140,16 @@ def _check_choice(name: str, key: str, value: Any, choices) -> None:
 
 
 def _validate(name: str, p: dict[str, Any]) -> None:
-    for key in ("d_model", "n_layers", "n_heads", "conv_size", "expand_v", "num_householder"):
+    for key in (
+        "d_model",
+        "n_layers",
+        "n_heads",
+        "conv_size",
+        "expand_v",
+        "num_householder",
+        "gdn_heads",
+        "gdn_head_dim",
+    ):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 1)
     if p.get("n_layers") is not None and p["n_layers"] > MAX_LAYERS:
@@ -141,6 +164,12 @@ def _validate(name: str, p: dict[str, Any]) -> None:
         _check_choice(name, "pos", p["pos"], ("rope", "nope"))
     if "backend" in p:
         _check_choice(name, "backend", p["backend"], _BACKENDS)
+    if "block" in p:
+        _check_choice(name, "block", p["block"], _BLOCKS)
+    if "norm_eps" in p and (
+        isinstance(p["norm_eps"], bool) or not isinstance(p["norm_eps"], (int, float)) or not 0 < p["norm_eps"] < 1
+    ):
+        raise ValueError(f"{name}: norm_eps must be a number in (0, 1), got {p['norm_eps']!r}")
     if "rope_base" in p and (
         isinstance(p["rope_base"], bool) or not isinstance(p["rope_base"], (int, float)) or p["rope_base"] <= 0
     ):
@@ -178,8 +207,9 @@ def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> S
         raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
     if "A" in layers and p["pos"] == "rope" and (d_model // n_heads) % 2:
         raise ValueError(f"{name}: RoPE needs an even head dim; d_model / n_heads = {d_model // n_heads}")
-    options = {k: p[k] for k in ("tie_embeddings", "pos", "qk_norm", "rope_base", "neg_eigval", "backend") if k in p}
-    options.update({k: p[k] for k in ("conv_size", "expand_v", "num_householder", "gated") if k in p})
+    if set(layers) & set("GD") and p.get("gdn_heads") and not p.get("gdn_head_dim") and d_model % p["gdn_heads"]:
+        raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of gdn_heads ({p['gdn_heads']})")
+    options = {k: p[k] for k in _MODEL_OPTIONS if k in p}
     cfg = ModelConfig(vocab_size=vocab_size, layers=layers, d_model=d_model, n_heads=n_heads, **options)
     for c in sorted(set(layers) - {"L"}):
         cfg.mlp_widths[c] = p["mlp_width"] if p.get("mlp_width") is not None else matched_mlp_width(c, cfg)

@@ -148,16 +148,25 @@ class FusedModel(nn.Module):
 
             return lambda *args: vmap(one)(weights, *args)
 
-        x = call(t.embed, "embed")(inputs)
-        for i, block in enumerate(t.blocks):
-            pre = f"blocks.{i}"
-            h = call(block.norm1, f"{pre}.norm1")(x)
+        def mix(block, pre: str, h: torch.Tensor) -> torch.Tensor:
+            """The block's mixer: its per-token stages vmapped, its sequence op once over every model."""
             args, rest = call(block.mixer, f"{pre}.mixer", "op_inputs")(h)
             how = block.mixer.fold
             o = block.mixer.op(**{k: _fold(v, how) for k, v in args.items()})
-            x = x + call(block.mixer, f"{pre}.mixer", "finish")(_unfold(o, how, self.M), rest)
-            if block.mlp is not None:
-                x = x + call(block.mlp, f"{pre}.mlp")(call(block.norm2, f"{pre}.norm2")(x))
+            return call(block.mixer, f"{pre}.mixer", "finish")(_unfold(o, how, self.M), rest)
+
+        x = call(t.embed, "embed")(inputs)
+        for i, block in enumerate(t.blocks):  # models.Block's two forms, step by step
+            pre = f"blocks.{i}"
+            norm1, norm2 = call(block.norm1, f"{pre}.norm1"), call(block.norm2, f"{pre}.norm2") if block.mlp else None
+            if block.post_norm:  # x + norm(mixer(x)), then x + norm(mlp(x))
+                x = x + norm1(mix(block, pre, x))
+                if block.mlp is not None:
+                    x = x + norm2(call(block.mlp, f"{pre}.mlp")(x))
+            else:  # x + mixer(norm(x)), then x + mlp(norm(x))
+                x = x + mix(block, pre, norm1(x))
+                if block.mlp is not None:
+                    x = x + call(block.mlp, f"{pre}.mlp")(norm2(x))
         x = call(t.norm, "norm")(x)
         head = "embed" if t.cfg.tie_embeddings else "head"
         return vmap(lambda weight, y: y @ weight.T)(w[f"{head}.weight"], x)

@@ -9,7 +9,10 @@ Olmo Hybrid recipe (fla's GatedDeltaProduct layer for P).
 DeltaProduct (`num_householder` = n > 1) projects n keys, values and betas per token and head (widths n x ..., laid
 out step-major as fla does: '(n h d)'), convolves them with q, and runs `gated_delta_product`: each token applies n
 generalised Householder steps after its one decay. With n = 1 the layer is GDN (or DeltaNet) exactly.
-Per head the key dim is d_model / n_heads and the value dim `expand_v` times that (2 in the recipe).
+Per head the key dim is d_model / n_heads (or `head_dim`) and the value dim `expand_v` times that (2 in the recipe).
+With `olmo=True` the arithmetic is Olmo Hybrid's as transformers and fla compute it: q and k are scaled by
+1 / sqrt(|x|^2 + 1e-6) rather than 1 / max(|x|, 1e-6), and the gated output norm has eps 1e-5 rather than 1e-6 (with
+weights mapped one to one, the eps alone moves the layer's output by several percent).
 """
 
 from __future__ import annotations
@@ -51,11 +54,13 @@ class DeltaRuleMixer(nn.Module):
         conv_size: int = 4,
         expand_v: int = 2,
         num_householder: int = 1,
+        head_dim: int | None = None,
+        olmo: bool = False,
     ):
         super().__init__()
-        self.n_heads, self.dk = n_heads, d_model // n_heads
+        self.n_heads, self.dk = n_heads, head_dim or d_model // n_heads
         self.dv = expand_v * self.dk
-        self.decay, self.neg_eigval, self.backend = decay, neg_eigval, backend
+        self.decay, self.neg_eigval, self.backend, self.olmo = decay, neg_eigval, backend, olmo
         # beta = sigmoid(.) * beta_scale: a buffer rather than a constant, so fused runs may differ in neg_eigval
         self.register_buffer("beta_scale", torch.tensor(2.0 if neg_eigval else 1.0), persistent=False)
         self.num_householder = n = num_householder
@@ -67,7 +72,7 @@ class DeltaRuleMixer(nn.Module):
         if decay:
             A_log, dt_bias = init_decay(H)
             self.A_log, self.dt_bias = nn.Parameter(A_log), nn.Parameter(dt_bias)
-        self.norm = GatedRMSNorm(self.dv)
+        self.norm = GatedRMSNorm(self.dv, eps=1e-5 if olmo else 1e-6)
         self.out = nn.Linear(vd, d_model, bias=False)
 
     def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -79,14 +84,20 @@ class DeltaRuleMixer(nn.Module):
         q, k, v, gate, b, *a = self.proj(x).split(self.splits, dim=-1)
         q, k, v = self.conv(torch.cat([q, k, v], dim=-1)).split(self.splits[:3], dim=-1)
         # Under autocast, normalize and sigmoid may return fp32: give q, k, v, beta one dtype, as the kernels want.
-        q = F.normalize(q.view(B, T, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)
-        k = F.normalize(k.reshape(B, T * n, H, self.dk), dim=-1, eps=1e-6).to(v.dtype)  # '(t n) h d', as fla
+        q = self._l2(q.view(B, T, H, self.dk)).to(v.dtype)
+        k = self._l2(k.reshape(B, T * n, H, self.dk)).to(v.dtype)  # '(t n) h d', as fla
         beta = (torch.sigmoid(b) * self.beta_scale).to(v.dtype).reshape(B, T * n, H)
         if self.decay:  # log decay in fp32, as fla's layers do: g feeds an exp of a cumulative sum
             g = -self.A_log.float().exp() * F.softplus(a[0].float() + self.dt_bias.float())
         else:
             g = x.new_zeros(B, T, H, dtype=torch.float32)
         return {"q": q, "k": k, "v": v.reshape(B, T * n, H, self.dv), "g": g, "beta": beta}, {"gate": gate}
+
+    def _l2(self, x: torch.Tensor) -> torch.Tensor:
+        if self.olmo:  # in fp32, as fla and transformers do
+            x32 = x.float()
+            return (x32 * torch.rsqrt(x32.pow(2).sum(-1, keepdim=True) + 1e-6)).to(x.dtype)
+        return F.normalize(x, dim=-1, eps=1e-6)
 
     def op(self, q, k, v, g, beta) -> torch.Tensor:
         """The gated delta rule (or product) over q [B, T, H, dk] and the rest as `op_inputs` gives them -> o [B, T, H,

@@ -79,24 +79,45 @@ class Attention(nn.Module):
 
     Like every mixer, in three stages: `op_inputs` (per-token projections), `op` (the sequence operation, which mixes
     tokens) and `finish` (per-token output), so that fused training (fused.py) can run the per-token stages of many
-    models batched and the sequence op once for all of them, attention folding the models into its batch."""
+    models batched and the sequence op once for all of them, attention folding the models into its batch.
+
+    QK-norm is per head (an RMSNorm over each head's D dims, shared by the heads) or, with `qk_norm_over="projection"`,
+    over the whole q and k projections (d_model dims each, Olmo 3's form).
+    """
 
     fold = "batch"  # how fused.py runs `op` for many models at once: models folded into the batch
 
-    def __init__(self, d_model: int, n_heads: int, *, pos: str = "rope", qk_norm: bool = True, rope_base: float = 1e4):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        *,
+        pos: str = "rope",
+        qk_norm: bool = True,
+        rope_base: float = 1e4,
+        qk_norm_over: str = "head",
+        norm_eps: float = 1e-6,
+    ):
         super().__init__()
         self.n_heads, self.head_dim = n_heads, d_model // n_heads
         self.pos, self.rope_base = pos, rope_base
+        self.whole = qk_norm_over == "projection"
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
         self.out = nn.Linear(d_model, d_model, bias=False)
-        self.q_norm = RMSNorm(self.head_dim) if qk_norm else nn.Identity()
-        self.k_norm = RMSNorm(self.head_dim) if qk_norm else nn.Identity()
+        width = d_model if self.whole else self.head_dim
+        self.q_norm = RMSNorm(width, norm_eps) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(width, norm_eps) if qk_norm else nn.Identity()
 
     def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """x (B, T, d_model) -> ({q, k, v: (B, T, H, D), normed and rotated}, {} : nothing else for `finish`)."""
         B, T, _ = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, self.head_dim).unbind(2)  # each (B, T, H, D)
-        q, k = self.q_norm(q), self.k_norm(k)
+        if self.whole:  # norm each projection as a whole, then split into heads
+            q, k, v = (t.view(B, T, self.n_heads, self.head_dim) for t in self.qkv(x).chunk(3, dim=-1))
+            q = self.q_norm(q.flatten(2)).view_as(q)
+            k = self.k_norm(k.flatten(2)).view_as(k)
+        else:
+            q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, self.head_dim).unbind(2)  # each (B, T, H, D)
+            q, k = self.q_norm(q), self.k_norm(k)
         if self.pos == "rope":
             cos, sin = rope_tables(T, self.head_dim, self.rope_base, x.device, q.dtype)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)

@@ -5,6 +5,10 @@
 `transformer` is "A" * n_layers, `gdn` is "G" * n_layers, a hybrid's pattern is its stack read bottom to top
 ("GGGA" is one Olmo Hybrid block, "GGGA*2" two). Each block is x + mixer(norm(x)) then x + mlp(norm(x)); L blocks
 have no MLP (the LSTM is nonlinear itself). Embedding -> blocks -> RMSNorm -> head (tied to the embedding or not).
+
+`block="olmo"` gives the layers Olmo Hybrid's forms (transformers' `OlmoHybridForCausalLM`): attention blocks norm
+each sublayer's output, x + norm(attn(x)) then x + norm(mlp(x)) (Olmo 3's layer), with q and k normed over the whole
+projection; GDN and DeltaNet layers stay pre-norm with Olmo's arithmetic (gdn_layer.py); M and L layers are unchanged.
 """
 
 from __future__ import annotations
@@ -92,16 +96,23 @@ class ModelConfig:
     expand_v: int = 2
     num_householder: int = 2  # P layers: generalised Householder steps per token
     gated: bool = True  # P layers: with GDN's decay gate
+    block: str = "prenorm"  # or "olmo": Olmo Hybrid's layer forms
+    norm_eps: float = 1e-6  # every RMSNorm but the GDN output norm (transformers' rms_norm_eps)
+    gdn_heads: int | None = None  # heads of G and D layers (None: n_heads)
+    gdn_head_dim: int | None = None  # their key head dim (None: d_model / heads)
 
 
 def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
     """The token mixer of one layer."""
-    d, h = cfg.d_model, cfg.n_heads
+    d, h, olmo = cfg.d_model, cfg.n_heads, cfg.block == "olmo"
     if letter == "A":
-        return Attention(d, h, pos=cfg.pos, qk_norm=cfg.qk_norm, rope_base=cfg.rope_base)
+        over = "projection" if olmo else "head"
+        opts = dict(qk_norm=cfg.qk_norm, rope_base=cfg.rope_base, qk_norm_over=over, norm_eps=cfg.norm_eps)
+        return Attention(d, h, pos=cfg.pos, **opts)
     if letter in "GD":
         opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
-        return DeltaRuleMixer(d, h, decay=letter == "G", **opts)
+        heads = cfg.gdn_heads or h
+        return DeltaRuleMixer(d, heads, decay=letter == "G", head_dim=cfg.gdn_head_dim, olmo=olmo, **opts)
     if letter == "P":
         opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
         return DeltaRuleMixer(d, h, decay=cfg.gated, num_householder=cfg.num_householder, **opts)
@@ -113,15 +124,20 @@ def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
 
 
 class Block(nn.Module):
-    """x + mixer(norm(x)), then x + mlp(norm(x)) when the block has an MLP."""
+    """x + mixer(norm(x)), then x + mlp(norm(x)) when the block has an MLP; with `post_norm`, x + norm(mixer(x)), then
+    x + norm(mlp(x)) (Olmo 3's attention layer)."""
 
-    def __init__(self, mixer: nn.Module, d_model: int, mlp_width: int):
+    def __init__(self, mixer: nn.Module, d_model: int, mlp_width: int, *, post_norm: bool = False, eps: float = 1e-6):
         super().__init__()
-        self.norm1, self.mixer = RMSNorm(d_model), mixer
-        self.norm2 = RMSNorm(d_model) if mlp_width else None
+        self.post_norm = post_norm
+        self.norm1, self.mixer = RMSNorm(d_model, eps), mixer
+        self.norm2 = RMSNorm(d_model, eps) if mlp_width else None
         self.mlp = SwiGLU(d_model, mlp_width) if mlp_width else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.post_norm:
+            x = x + self.norm1(self.mixer(x))
+            return x + self.norm2(self.mlp(x)) if self.mlp is not None else x
         x = x + self.mixer(self.norm1(x))
         if self.mlp is not None:
             x = x + self.mlp(self.norm2(x))
@@ -136,9 +152,16 @@ class SequenceModel(nn.Module):
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.blocks = nn.ModuleList(
-            Block(make_mixer(c, cfg), cfg.d_model, 0 if c == "L" else cfg.mlp_widths[c]) for c in cfg.layers
+            Block(
+                make_mixer(c, cfg),
+                cfg.d_model,
+                0 if c == "L" else cfg.mlp_widths[c],
+                post_norm=cfg.block == "olmo" and c == "A",
+                eps=cfg.norm_eps,
+            )
+            for c in cfg.layers
         )
-        self.norm = RMSNorm(cfg.d_model)
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.apply(self._init)
         if cfg.tie_embeddings:

@@ -179,6 +179,8 @@ def _prediction(run: RunResult) -> tuple[str, Answer, Answer]:
     except ValueError as err:
         unknown = Answer("unknown", f"cannot predict: {err}")
         return run.arch, unknown, unknown
+    if run.arch.startswith("hf:"):  # EXPECT is about training under the protocol; EXPRESS still holds in context
+        return p.arch.label, p.express, Answer("unknown", "a pretrained model evaluated in context, not trained on it")
     return p.arch.label, p.express, p.expect
 
 

@@ -145,11 +145,18 @@ def _single_letters() -> dict[str, str]:
 def arch_class(arch: str, params: Mapping[str, Any] | None = None) -> ArchClass:
     """The class of registry architecture `arch` built with `params` (the registry's defaults fill the rest).
 
-    `neg_eigval` widens every recurrent layer; a hybrid's `pattern` is its layer stack. An architecture the theory
+    `neg_eigval` widens every recurrent layer; a hybrid's `pattern` is its layer stack. A pretrained model,
+    "hf:<name>", is read from its config summary (`layers` as a pattern, `neg_eigval`). An architecture the theory
     does not know -> ValueError naming the known ones.
     """
     from expressivity import architectures
 
+    if arch.startswith("hf:"):  # a pretrained model (eval-lm): params summarise its HF config (architectures.hf)
+        p = dict(params or {})
+        if not p.get("layers"):
+            raise ValueError(f"no expressivity class for {arch}: {p.get('model_type')} layers map onto no layer kind")
+        pattern = architectures.models.parse_pattern(p["layers"])
+        return ArchClass(arch=arch, pattern=pattern, neg_eigval=bool(p.get("neg_eigval", False)))
     merged = {**architectures.param_defaults(arch), **dict(params or {})}
     neg = bool(merged.get("neg_eigval", False))
     n_h = int(merged.get("num_householder", 1))

@@ -6,7 +6,7 @@ the commands that need them, so `--help` stays fast.
 
 from __future__ import annotations
 
-from expressivity.runners.cli import catalog, reports, runs, theory  # noqa: F401  (each registers its commands)
+from expressivity.runners.cli import catalog, lm_eval, reports, runs, theory  # noqa: F401  (each registers its commands)
 from expressivity.runners.cli.app import app
 
 

@@ -55,7 +55,10 @@ def _emit(preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Pat
 @app.command("table")
 @friendly_errors
 def table_command(
-    name: Annotated[str | None, typer.Argument(help="A preset (default: every preset with runs in the store).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A preset, or eval-lm for pretrained models (default: everything with rows in the store)."),
+    ] = None,
     quick: QuickOption = False,
     fmt: Annotated[str, typer.Option("--format", help="markdown, csv or latex.")] = "markdown",
     out: Annotated[Path | None, typer.Option("--out", help="Write the table to this file instead of stdout.")] = None,
@@ -63,15 +66,16 @@ def table_command(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
-    --quick, a preset with no full-grid runs shows its quick grid."""
+    --quick, a preset with no full-grid runs shows its quick grid. `eval-lm` rows (pretrained models) have a table of
+    their own."""
     from expressivity.runners.execution.store import Store
-    from expressivity.runners.reports.tables import FORMATS, select
+    from expressivity.runners.reports.tables import FORMATS, PRETRAINED, render_pretrained, select
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     with Store(store, readonly=True) as st:
         rows = st.rows()
-    chosen = [presets.get(name)] if name is not None else [presets.get(n) for n in presets.names()]
+    chosen = [] if name == PRETRAINED else [presets.get(name)] if name else [presets.get(n) for n in presets.names()]
     shown = 0
     for preset in chosen:
         use_quick = quick or not select(preset, rows)  # a preset run only --quick shows its quick table
@@ -81,8 +85,17 @@ def table_command(
             raise ValueError("--out and --plot need one preset: name it")
         _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot)
         shown += 1
+    pretrained = render_pretrained(rows, fmt) if name in (None, PRETRAINED) else None
+    if pretrained is not None and (name == PRETRAINED or out is None):
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(pretrained)
+            typer.echo(f"wrote {out}")
+        else:
+            typer.echo(pretrained)
+        shown += 1
     if not shown:
-        raise ValueError(f"no runs of any preset in {store}; presets: {', '.join(presets.names())}")
+        raise ValueError(f"no runs of any preset nor eval-lm rows in {store}; presets: {', '.join(presets.names())}")
 
 
 @app.command("reproduce")

@@ -252,6 +252,7 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
     headline accuracy (a store made before either was corrected); runs whose scores do not change are left alone."""
     from expressivity import tasks
     from expressivity.runners.execution.store import Store
+    from expressivity.runners.training.config import is_pretrained
     from expressivity.runners.training.evaluate import rescaled, summarize
 
     if not store.exists():
@@ -262,7 +263,8 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
         for r in rows:
             config = r["config"]
             task = tasks.make(config["task"], **config["task_params"])
-            new = rescaled(r["metrics"], task.chance, task.scored_by)
+            scored_by = "final" if is_pretrained(config) else task.scored_by  # eval-lm rows score the final answer
+            new = rescaled(r["metrics"], task.chance, scored_by)
             if new != r["metrics"]:
                 st.rescore(r["key"], new, summarize(new, config["train"]["train_max_length"]))
                 changed += 1

@@ -37,7 +37,10 @@ def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
 def run_label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None) -> str:
     """task/arch/size/seed plus parameters: the `shown` (namespace, key) pairs, else every task and model parameter."""
     if shown is None:
-        extra = {**config["task_params"], **config["model_params"]}
+        model = config["model_params"]
+        if str(config["arch"]).startswith("hf:"):  # an eval-lm row: its HF config summary, shortened to the stack
+            model = {"layers": model.get("layers")}
+        extra = {**config["task_params"], **model}
     else:
         # A parameter this run's task or model does not take (e.g. neg_eigval for a transformer) is left out.
         extra = {key: _space(config, ns)[key] for ns, key in shown if key in _space(config, ns)}

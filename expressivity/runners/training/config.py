@@ -274,6 +274,12 @@ KEYED_TASK_PARAMS: dict[str, frozenset[str]] = {
 }  # fmt: skip  (tasks with no parameter then are absent: every parameter they gain since is new)
 
 
+def is_pretrained(config: Mapping[str, Any]) -> bool:
+    """A row of `eval-lm`: a pretrained model evaluated through lm-eval (arch "hf:<name>", model_params a summary of
+    its HF config, train the evaluation protocol), not a training run: its config is keyed and read as stored."""
+    return str(config.get("arch", "")).startswith("hf:")
+
+
 def _train_defaults(task: str) -> dict[str, Any]:
     """The training keys' defaults for `task`: the generic ones, then the task's protocol."""
     return {**{k: s.default for k, s in TRAIN_KEYS.items()}, **task_protocol(task)}
@@ -288,6 +294,8 @@ def keyed(config: Mapping[str, Any]) -> dict[str, Any]:
     sit at their default (a top-level entry added since: when None or empty)."""
     from expressivity import tasks
 
+    if is_pretrained(config):
+        return dict(config)
     out = {k: v for k, v in config.items() if k in KEYED_CONFIG or v not in (None, {}, [], ())}
     defaults = _train_defaults(config["task"])
     out["train"] = {
@@ -308,6 +316,10 @@ def complete(config: Mapping[str, Any]) -> dict[str, Any]:
     from expressivity import tasks
 
     out = dict(config)
+    if is_pretrained(config):  # no training keys to fill in
+        out["train"] = {**config["train"], "eval_lengths": tuple(config["train"]["eval_lengths"])}
+        out["task_params"] = {**tasks.get(config["task"]).param_defaults(), **config["task_params"]}
+        return out
     out["train"] = {**_train_defaults(config["task"]), **config["train"]}
     out["train"]["eval_lengths"] = tuple(out["train"]["eval_lengths"])
     out["task_params"] = {**tasks.get(config["task"]).param_defaults(), **config["task_params"]}

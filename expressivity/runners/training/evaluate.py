@@ -145,7 +145,9 @@ def summarize(metrics: Mapping[int, Mapping[str, float]], train_max_length: int)
     for split, keep in (("id", lambda n: n <= train_max_length), ("ood", lambda n: n > train_max_length)):
         lengths = sorted(int(n) for n in metrics if keep(int(n)))
         if lengths:
-            row: dict = {m: float(np.mean([metrics[n][m] for n in lengths])) for m in METRICS}
+            # A metric some length lacks (None: an eval-lm row scores the final answer only) is left out.
+            present = [m for m in METRICS if all(metrics[n].get(m) is not None for n in lengths)]
+            row: dict = {m: float(np.mean([metrics[n][m] for n in lengths])) for m in present}
             row["lengths"] = lengths
             out[split] = row
     return out

@@ -1,0 +1,60 @@
+"""The Olmo layer forms as model options: block="olmo", norm_eps, gdn_heads, gdn_head_dim (defaults: today's models)."""
+
+import pytest
+import torch
+
+from expressivity import architectures
+
+
+def _x(vocab: int = 12) -> torch.Tensor:
+    return torch.randint(0, vocab, (2, 9), generator=torch.Generator().manual_seed(0))
+
+
+def test_defaults_are_todays_models():
+    for name in ("transformer", "gdn", "hybrid"):
+        defaults = architectures.param_defaults(name)
+        assert defaults["block"] == "prenorm" and defaults["norm_eps"] == 1e-6
+        torch.manual_seed(0)
+        plain = architectures.build(name, vocab_size=12)
+        torch.manual_seed(0)
+        explicit = architectures.build(name, vocab_size=12, block="prenorm", norm_eps=1e-6)
+        assert torch.equal(plain(_x()), explicit(_x()))
+        assert not any(b.post_norm for b in plain.blocks)
+
+
+def test_olmo_attention_blocks_norm_each_sublayers_output():
+    torch.manual_seed(0)
+    model = architectures.build("hybrid", vocab_size=12, pattern="GA", block="olmo", mlp_width=32, norm_eps=1e-5)
+    g, a = model.blocks
+    assert not g.post_norm and a.post_norm and a.norm1.eps == 1e-5 and g.mixer.norm.eps == 1e-5
+    assert a.mixer.q_norm.weight.shape == (64,)  # over the whole q projection, not one head's 32 dims
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+        x = torch.randn(2, 5, 64)
+        want = x + a.norm1(a.mixer(x))
+        want = want + a.norm2(a.mlp(want))
+        assert torch.allclose(a(x), want)
+
+
+def test_gdn_heads_and_head_dim_shape_the_delta_rule_layers_only():
+    model = architectures.build("hybrid", vocab_size=12, pattern="GA", gdn_heads=4, gdn_head_dim=12, expand_v=2)
+    g, a = model.blocks
+    assert (g.mixer.n_heads, g.mixer.dk, g.mixer.dv) == (4, 12, 24)
+    assert a.mixer.n_heads == 2  # the tiny preset's attention heads
+    assert g.mixer.state_size(10) == 4 * 12 * 24 + g.mixer.conv.state_size()
+    assert model(_x()).shape == (2, 9, 12)
+
+
+@pytest.mark.parametrize(
+    "params, why",
+    [
+        ({"block": "postnorm"}, "block must be one of prenorm, olmo"),
+        ({"norm_eps": 0}, "norm_eps"),
+        ({"gdn_heads": 0}, "gdn_heads"),
+        ({"gdn_heads": 3}, "multiple of gdn_heads"),
+    ],
+)
+def test_bad_olmo_options_are_one_line_errors(params, why):
+    with pytest.raises(ValueError, match=why):
+        architectures.build("hybrid", vocab_size=12, **params)

@@ -1,0 +1,72 @@
+"""A fused model (architectures/fused.py) computes what each of its members computes alone: outputs and gradients,
+for every fusable layer kind and both block forms, with members that differ in their eigenvalue range."""
+
+import pytest
+import torch
+
+from expressivity import architectures
+from expressivity.architectures.fused import FusedModel, fusable
+
+CASES = {
+    "transformer": ("transformer", {}),
+    "transformer untied": ("transformer", {"tie_embeddings": False}),
+    "gdn": ("gdn", {"neg_eigval": None}),
+    "deltanet": ("deltanet", {"neg_eigval": None}),
+    "diagonal": ("diagonal", {"neg_eigval": None}),
+    "deltaproduct": ("deltaproduct", {"neg_eigval": None}),
+    "hybrid GGA": ("hybrid", {"pattern": "GGA", "neg_eigval": None}),
+    "olmo hybrid": ("hybrid", {"pattern": "GGGA", "block": "olmo", "tie_embeddings": False, "neg_eigval": None}),
+}
+M, V = 3, 11
+
+
+def _members(arch: str, params: dict) -> list:
+    out = []
+    for m in range(M):
+        torch.manual_seed(m)
+        own = {k: (bool(m % 2) if v is None else v) for k, v in params.items()}  # neg_eigval differs by member
+        out.append(architectures.build(arch, vocab_size=V, size="tiny", **own))
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_each_member_computes_what_it_computes_alone(case):
+    members = _members(*CASES[case])
+    fused = FusedModel(members)
+    x = torch.randint(0, V, (M, 4, 37), generator=torch.Generator().manual_seed(0))
+    out = fused(x)
+    ref = torch.stack([m(x[i]) for i, m in enumerate(members)])
+    assert torch.allclose(out, ref, rtol=1e-5, atol=1e-5), (out - ref).abs().max()
+    out.square().sum().backward()
+    for i, m in enumerate(members):
+        m(x[i]).square().sum().backward()
+    for name, stacked in zip(fused.names, fused.stacked_parameters(), strict=True):
+        for i, m in enumerate(members):
+            single = m.get_parameter(name).grad
+            assert torch.allclose(stacked.grad[i], single, rtol=1e-4, atol=1e-4 * single.abs().max()), name
+
+
+def test_a_member_state_dict_loads_into_its_own_model():
+    members = _members("gdn", {"neg_eigval": None})
+    fused = FusedModel(members)
+    with torch.no_grad():
+        for p in fused.stacked_parameters():
+            p.add_(1.0)
+    fresh = _members("gdn", {"neg_eigval": None})[1]
+    fresh.load_state_dict(fused.member_state_dict(1))  # strict: every key, tied ones included
+    x = torch.randint(0, V, (M, 2, 9))
+    assert torch.allclose(fused(x)[1], fresh(x[1]), atol=1e-5)
+
+
+def test_models_of_different_shapes_or_an_lstm_do_not_fuse():
+    with pytest.raises(ValueError, match="d_model"):
+        FusedModel(
+            [
+                architectures.build("gdn", vocab_size=V, size="tiny"),
+                architectures.build("gdn", vocab_size=V, size="small"),
+            ]
+        )
+    lstm = architectures.build("lstm", vocab_size=V, size="tiny")
+    assert "LSTMMixer" in fusable(lstm)
+    with pytest.raises(ValueError, match="no fused form"):
+        FusedModel([lstm, lstm])
