@@ -120,7 +120,7 @@ def test_grid_runs_everything_once_and_summarises_across_seeds(tmp_path):
 def test_a_failing_run_is_a_failed_result_not_a_crash():
     config = resolve("parity", "lstm", {"steps": 2})
     config["task_params"]["targets"] = "sometimes"  # as if the store held a config this version rejects
-    result = run_job({"config": config, "device": "cpu"})
+    result = run_job({"keys": ["k"], "configs": [config], "checkpoints": [None], "device": "cpu"})["k"]
     assert result["status"] == "failed" and "targets" in result["error"]
 
 

@@ -71,3 +71,19 @@ def test_a_spent_time_limit_claims_nothing(tmp_path):
         pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
         counts = drive(st, [run_key(c) for c in configs], pool, time_limit=0.0)
         assert counts["queued"] == 2 and not st.events()
+
+
+def test_runs_of_one_fusion_key_go_as_one_job_and_finish_each_on_its_own(tmp_path):
+    from expressivity.runners.execution.workers import LocalPool, drive, local_slots
+
+    sets = {"steps": 20, "batch_size": 8, "check_every": 5, "eval_lengths": [8], "eval_examples": 8, "lr": 5e-4}
+    configs = [resolve("parity", "gdn", {**sets, "seed": s, "neg_eigval": s == 1}) for s in (0, 1, 2)]
+    configs.append(resolve("parity", "lstm", sets))  # no fused form: a job of its own
+    keys = [run_key(c) for c in configs]
+    with Store(tmp_path / "s.sqlite") as st:
+        st.enqueue(configs, grid="g")
+        pool = LocalPool(local_slots(cpu_workers=2, use_gpus=False), log_dir=tmp_path / "logs")
+        assert drive(st, keys, pool, fuse=8)["done"] == 4
+        rows = {r["key"]: r for r in st.rows()}
+        assert ["fused x3" in rows[k]["device"] for k in keys] == [True, True, True, False]
+        assert [[e["event"] for e in st.events(k)] for k in keys] == [["claimed", "done"]] * 4

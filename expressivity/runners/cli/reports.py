@@ -16,10 +16,12 @@ import typer
 from expressivity.runners.cli.app import SetOption, app, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
+    FuseOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
     counts_text,
+    fuse_size,
     list_runs,
     make_pool,
     run_grid,
@@ -117,6 +119,7 @@ def reproduce_command(
     plot: PlotOption = None,
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = 1,
+    fuse: FuseOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU in about 10 minutes."""
@@ -125,6 +128,8 @@ def reproduce_command(
     from expressivity.runners.training.options import parse_sets
 
     check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
+    if fuse is not None and fuse < 1:
+        raise ValueError(f"--fuse must be >= 1, got {fuse}")
     preset = presets.get(name)
     grid = preset.grid(quick=quick, sets=parse_sets(sets))
     keys = grid.keys
@@ -145,7 +150,8 @@ def reproduce_command(
         typer.echo(f"{len(keys)} runs ({added} new); " + counts_text(st.counts(keys)))
         pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
                          log_dir=st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip
-        counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit)
+        counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit,
+                          fuse=fuse_size(fuse, pool))  # fmt: skip
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot)
     if quick:

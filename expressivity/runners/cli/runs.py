@@ -17,10 +17,12 @@ import typer
 from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, emit_table, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
+    FuseOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
     counts_text,
+    fuse_size,
     list_runs,
     make_pool,
     run_grid,
@@ -134,6 +136,7 @@ def grid_command(
     ] = None,
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = 1,
+    fuse: FuseOption = None,
 ) -> None:
     """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes.
     Exits with code 1 when a run of the grid failed (--retry-failed runs them again)."""
@@ -145,6 +148,8 @@ def grid_command(
     if launcher not in ("local", "ray"):
         raise ValueError(f"--launcher must be local or ray, got {launcher!r}")
     check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
+    if fuse is not None and fuse < 1:
+        raise ValueError(f"--fuse must be >= 1, got {fuse}")
     spec = grids.load(path, sets=parse_sets(sets))
     keys = spec.keys
     shown = varying_params(spec.configs)
@@ -161,7 +166,8 @@ def grid_command(
         pool = make_pool(launcher, per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=ray_address,
                          log_dir=log_dir or st.path.parent / "logs" / spec.name, threads=threads)  # fmt: skip
         counts = run_grid(st, f"grid {spec.name}", spec.configs, pool, metric="scaled_acc",
-                          keep_checkpoints=keep_checkpoints, time_limit=time_limit)  # fmt: skip
+                          keep_checkpoints=keep_checkpoints, time_limit=time_limit,
+                          fuse=fuse_size(fuse, pool))  # fmt: skip
         _print_seed_summary(st.rows(keys=keys), shown)
     if counts.get("failed"):
         raise typer.Exit(1)

@@ -20,6 +20,11 @@ ThreadsOption = Annotated[
     typer.Option(help="torch threads per run (default 1; recorded in each run's device): CPU results are bitwise "
                  "reproducible at a fixed count, and drivers sharing a machine do not oversubscribe its cores."),
 ]  # fmt: skip
+FuseOption = Annotated[
+    int | None,
+    typer.Option(help="At most this many runs that share task, architecture and shapes train fused as one model "
+                 "(default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path)."),
+]  # fmt: skip
 TimeLimitOption = Annotated[
     float | None,
     typer.Option(
@@ -90,6 +95,17 @@ def make_pool(
     return LocalPool(slots, log_dir=log_dir)
 
 
+def fuse_size(fuse: int | None, pool) -> int:
+    """The --fuse value to use: the user's, else 32 when the pool's workers have GPUs and 1 (no fusion) on CPU."""
+    if fuse is not None:
+        if fuse < 1:
+            raise ValueError(f"--fuse must be >= 1, got {fuse}")
+        return fuse
+    slots = getattr(pool, "slots", None)
+    on_gpu = any(s.get("EXPRESSIVITY_DEVICE") == "cuda" for s in slots) if slots else False
+    return 32 if on_gpu else 1
+
+
 def counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
 
@@ -103,6 +119,7 @@ def run_grid(
     metric: str,
     keep_checkpoints: bool = False,
     time_limit: float | None = None,
+    fuse: int = 1,
 ) -> dict[str, int]:
     """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line as each
     run starts and one as it finishes (with its out-of-distribution `metric`), then how the grid ended and how to
@@ -133,6 +150,7 @@ def run_grid(
         on_finish=report,
         on_claim=claimed,
         time_limit=time_limit,
+        fuse=fuse,
     )
     left = counts.get("queued", 0) + counts.get("running", 0)
     ended = f"stopped at the time limit with {left} run(s) left (run it again to resume)" if left else "finished"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def _ray_job(job: dict[str, Any]) -> dict[str, Any]:
+def _ray_job(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     from expressivity.runners.execution.workers import run_job
 
     return run_job(job)
@@ -44,11 +44,11 @@ class RayPool:
             options = {"num_cpus": 1}
         # max_retries=0: a crashed task comes back as a failed run; the grid decides about retrying, not Ray.
         self.remote = ray.remote(_ray_job).options(max_retries=0, **options)
-        self.refs: dict[Any, str] = {}
+        self.refs: dict[Any, list[str]] = {}  # a task's ref -> the keys of its runs
 
-    def submit(self, key: str, job: dict[str, Any]) -> None:
-        ref = self.remote.remote({**job, "key": key, "device": "auto"})
-        self.refs[ref] = key
+    def submit(self, job: dict[str, Any]) -> None:
+        ref = self.remote.remote({**job, "device": "auto"})
+        self.refs[ref] = job["keys"]
 
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         if not self.refs:
@@ -60,12 +60,13 @@ class RayPool:
             ready = ready + more
         done = []
         for ref in ready:
-            key = self.refs.pop(ref)
+            keys = self.refs.pop(ref)
             try:
-                result = self.ray.get(ref)
+                results = self.ray.get(ref)
             except Exception as err:  # a lost worker is a failed run, not a failed grid
-                result = {"status": "failed", "error": f"ray task failed: {type(err).__name__}: {err}"[:2000]}
-            done.append((key, result))
+                failed = {"status": "failed", "error": f"ray task failed: {type(err).__name__}: {err}"[:2000]}
+                results = dict.fromkeys(keys, failed)
+            done.extend(results.items())
         return done
 
     def close(self) -> None:

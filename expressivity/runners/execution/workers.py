@@ -24,20 +24,24 @@ from typing import Any, Protocol
 from expressivity.runners.execution.store import Store, owner_id
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Train one run; any exception becomes a "failed" result instead of killing the worker (or the grid)."""
+def run_job(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Train a job's runs: one (`train`), or a fused group (`train_fused`, when the job says `fused`). Returns
+    {key: result}; any exception becomes a "failed" result of each of its runs instead of killing the worker."""
+    from expressivity.runners.training.fused import train_fused
     from expressivity.runners.training.train import train
 
+    keys, configs, paths = job["keys"], job["configs"], job["checkpoints"]
+    device = job.get("device", "auto")
     try:
-        return train(
-            job["config"],
-            device=job.get("device", "auto"),
-            checkpoint=job.get("checkpoint"),
-            progress=job.get("progress", False),
-        )
+        if job.get("fused"):
+            results = train_fused(configs, device=device, checkpoints=paths, graphs=job.get("graphs"))
+        else:
+            results = [train(configs[0], device=device, checkpoint=paths[0], progress=job.get("progress", False))]
+        return dict(zip(keys, results, strict=True))
     except Exception as err:  # a failed run is data, not a crash
         tail = traceback.format_exc().strip().splitlines()[-6:]
-        return {"status": "failed", "error": f"{type(err).__name__}: {err}\n" + "\n".join(tail)}
+        failed = {"status": "failed", "error": f"{type(err).__name__}: {err}\n" + "\n".join(tail)}
+        return dict.fromkeys(keys, failed)
 
 
 def estimated_cost(config: dict[str, Any]) -> float:
@@ -58,6 +62,13 @@ def longest_first(store: Store, keys: list[str]) -> list[str]:
     does not end on one long run while the other slots sit idle (the longest-processing-time rule)."""
     costs = {row["key"]: estimated_cost(row["config"]) for row in store.rows(keys=keys)}
     return sorted(keys, key=lambda k: -costs.get(k, 0.0))
+
+
+def _fusion_keys(store: Store, keys: list[str]) -> dict[str, str | None]:
+    """Each run's fusion key (None: no fused form): runs of one key may train as one model."""
+    from expressivity.runners.training.fused import fusion_key
+
+    return {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
 
 
 def checkpoint_path(store: Store, key: str) -> Path:
@@ -86,17 +97,19 @@ def worker_main() -> None:
 
     torch.set_num_threads(int(os.environ.get("EXPRESSIVITY_THREADS", "1")))
     for line in sys.stdin:
-        job = json.loads(line)
-        result = run_job(job)
-        protocol.write(json.dumps({"key": job["key"], "result": result}) + "\n")
+        for key, result in run_job(json.loads(line)).items():  # one line per run: the driver finishes each on its own
+            protocol.write(json.dumps({"key": key, "result": result}) + "\n")
         protocol.flush()
 
 
 # ---- pools: where jobs run -------------------------------------------------------------------------------------------
 class Pool(Protocol):
+    """Where jobs run: `capacity` jobs at a time; a job (`run_job`) is one run or a fused group, and each of its runs
+    comes back from `poll` as (key, result) on its own."""
+
     capacity: int
 
-    def submit(self, key: str, job: dict[str, Any]) -> None: ...
+    def submit(self, job: dict[str, Any]) -> None: ...
 
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]: ...
 
@@ -143,7 +156,7 @@ class LocalPool:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.sel = selectors.DefaultSelector()
         self.procs: list[subprocess.Popen | None] = [None] * len(slots)
-        self.busy: dict[int, str] = {}  # slot -> key
+        self.busy: dict[int, set[str]] = {}  # slot -> keys of its job still to come back
         self.buffers: dict[int, bytes] = {}
 
     def _start(self, i: int) -> subprocess.Popen:
@@ -163,13 +176,13 @@ class LocalPool:
         self.procs[i], self.buffers[i] = proc, b""
         return proc
 
-    def submit(self, key: str, job: dict[str, Any]) -> None:
+    def submit(self, job: dict[str, Any]) -> None:
         i = next(s for s in range(self.capacity) if s not in self.busy)
         proc = self.procs[i] if self.procs[i] is not None and self.procs[i].poll() is None else self._start(i)
-        job = {**job, "key": key, "device": self.slots[i]["EXPRESSIVITY_DEVICE"]}
+        job = {**job, "device": self.slots[i]["EXPRESSIVITY_DEVICE"]}
         proc.stdin.write((json.dumps(job) + "\n").encode())
         proc.stdin.flush()
-        self.busy[i] = key
+        self.busy[i] = set(job["keys"])
 
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         done = []
@@ -181,17 +194,19 @@ class LocalPool:
                 proc = self.procs[i]
                 proc.wait()
                 self.procs[i] = None
-                key = self.busy.pop(i, None)
-                if key is not None:
+                keys = self.busy.pop(i, set())
+                if keys:
                     tail = (self.log_dir / f"worker-{i}.log").read_text(errors="replace").strip().splitlines()[-5:]
                     error = f"worker exited with code {proc.returncode}\n" + "\n".join(tail)
-                    done.append((key, {"status": "failed", "error": error}))
+                    done.extend((key, {"status": "failed", "error": error}) for key in sorted(keys))
                 continue
             self.buffers[i] += chunk
             while b"\n" in self.buffers[i]:
                 line, self.buffers[i] = self.buffers[i].split(b"\n", 1)
                 message = json.loads(line)
-                self.busy.pop(i, None)
+                self.busy[i].discard(message["key"])
+                if not self.busy[i]:
+                    del self.busy[i]
                 done.append((message["key"], message["result"]))
         return done
 
@@ -218,16 +233,14 @@ class InProcessPool:
         self.device, self.progress = device, progress
         self.job: tuple[str, dict[str, Any]] | None = None
 
-    def submit(self, key: str, job: dict[str, Any]) -> None:
-        self.job = (key, {**job, "device": self.device, "progress": self.progress})
+    def submit(self, job: dict[str, Any]) -> None:
+        self.job = {**job, "device": self.device, "progress": self.progress}
 
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         if self.job is None:
             return []
-        key, job = self.job
-        result = run_job(job)
-        self.job = None
-        return [(key, result)]
+        results, self.job = run_job(self.job), None
+        return list(results.items())
 
     def close(self) -> None:
         self.job = None
@@ -245,6 +258,8 @@ def drive(
     on_claim: Callable[[str], None] | None = None,
     time_limit: float | None = None,
     stop_when: Callable[[], bool] | None = None,
+    fuse: int = 1,
+    graphs: bool | None = None,
 ) -> dict[str, int]:
     """Claim runs among `keys` while the pool has room, record each result as it comes back, until none is left.
 
@@ -253,6 +268,10 @@ def drive(
     `time_limit` seconds have passed (a batch job's allocation, a lent machine), or once `stop_when()` is true (checked
     between polls; an event such as "a checkpoint exists"), the runs in flight go back to the queue: the next drive
     resumes them from their last checkpoint.
+
+    With `fuse` > 1, a claimed run that has a fused form takes up to `fuse` - 1 more queued runs of its fusion key
+    into its job: they train as one model (training/fused.py), each still its own row, claimed, checkpointed and
+    finished on its own. `graphs` is passed to fused training (None: CUDA graphs on CUDA).
     """
     owner = owner_id()
     keys = longest_first(store, keys)
@@ -261,6 +280,8 @@ def drive(
             if row["status"] in ("done", "diverged"):
                 checkpoint_path(store, row["key"]).unlink(missing_ok=True)
     in_flight: dict[str, str] = {}  # key -> checkpoint path
+    jobs: list[set[str]] = []  # the keys of each job in flight not yet back: one pool slot each
+    fusion = _fusion_keys(store, keys) if fuse > 1 else {}
     last_beat = started = time.monotonic()
     # A stop condition is looked at between polls: poll often enough that it is seen soon after it turns true.
     poll_every = min(heartbeat_every, 5.0 if stop_when is None else 0.1)
@@ -271,20 +292,32 @@ def drive(
                 for key in in_flight:
                     store.release(key, owner)
                 break
-            while len(in_flight) < pool.capacity:
+            while len(jobs) < pool.capacity:
                 claimed = store.claim(owner, keys)
                 if claimed is None:
                     break
-                key, config = claimed
-                path = str(checkpoint_path(store, key))
-                pool.submit(key, {"config": config, "checkpoint": path})
-                in_flight[key] = path
-                if on_claim is not None:
-                    on_claim(key)
+                group = [claimed]
+                mates = [k for k in keys if fusion.get(k) is not None and fusion.get(k) == fusion.get(claimed[0])]
+                while mates and len(group) < fuse:
+                    more = store.claim(owner, mates)
+                    if more is None:
+                        break
+                    group.append(more)
+                paths = [str(checkpoint_path(store, key)) for key, _ in group]
+                job = {"keys": [k for k, _ in group], "configs": [c for _, c in group], "checkpoints": paths}
+                pool.submit({**job, "fused": bool(mates), "graphs": graphs})
+                jobs.append(set(job["keys"]))
+                for (key, _), path in zip(group, paths, strict=True):
+                    in_flight[key] = path
+                    if on_claim is not None:
+                        on_claim(key)
             if not in_flight:
                 break
             for key, result in pool.poll(timeout=poll_every):
                 path = in_flight.pop(key)
+                for pending in jobs:
+                    pending.discard(key)
+                jobs = [j for j in jobs if j]
                 if store.finish(key, owner, result) and not keep_checkpoints and result["status"] != "failed":
                     Path(path).unlink(missing_ok=True)
                 if on_finish is not None:

@@ -45,7 +45,8 @@ class StepRunner:
         for p in self.params:
             p.grad.zero_()
         cuda = self.device.type == "cuda"
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda):
+        # No cast cache: a graph must recompute the weights' bf16 copies each replay, not reuse warm-up's stale ones.
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):
             logits = self.model(inputs)
         logits = logits.float()
         scored = torch.where(mask, targets, -100)

@@ -1,0 +1,155 @@
+"""Grid throughput on one GPU: the same runs the old way (`--per-gpu 4`, one process per run, eager steps) and the new
+way (fused groups, captured steps), side by side in one call, Triton compilation timed apart.
+
+    PYTHONPATH=. python3 benchmarks/grid_throughput.py --log $OUT/throughput.log          # the fixed subset, 300 steps
+    PYTHONPATH=. python3 benchmarks/grid_throughput.py --preset negative-eigenvalues --modes new --steps 0
+
+The fixed subset: 24 tiny negative-eigenvalues runs (running and final-answer parity; transformer, GDN [0,1] and
+[-1,1], DeltaNet [-1,1]; 3 seeds) and 8 small olmo-hybrid runs (state-based recall; transformer and GGGA [-1,1];
+4 seeds), each cut to --steps. `--preset NAME` takes a preset's whole grid instead (`--steps 0`: at its own
+protocol; for negative-eigenvalues its run keys are checked against results/negative-eigenvalues/runs.sqlite, so the
+figure is for exactly the committed protocol). A warm-up pass of the same grid at 3 steps fills Triton's on-disk cache
+first (its time is printed as compilation). For each mode: wall time, runs per minute, training tokens per second,
+and the model FLOP rate (6 x parameters x tokens / wall) as a fraction of the card's dense bf16 rate. Prints figures,
+never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BF16_DENSE = 990e12  # H100/H200 SXM datasheet, dense bf16 FLOP/s (H200.md); BENCHMARKS.md notes the measured peak
+MODES = {  # name -> (slots per GPU, runs per fused group at most, capture the step as CUDA graphs)
+    "old": (4, 1, False),
+    "new": (4, 32, True),
+}
+
+
+def subset(steps: int) -> list[dict]:
+    from expressivity.runners.reports import presets
+
+    neg = presets.get("negative-eigenvalues").grid(sets={"steps": steps}).configs
+    pick = {"transformer": {}, "gdn": {False, True}, "deltanet": {True}}
+    a = [
+        c
+        for c in neg
+        if c["task"] in ("parity", "parity_check")
+        and c["arch"] in pick
+        and (not pick[c["arch"]] or c["model_params"].get("neg_eigval") in pick[c["arch"]])
+    ]
+    from expressivity.runners.training.config import resolve, sets_of
+
+    olmo = presets.get("olmo-hybrid").grid(sets={"steps": steps}).configs
+    b = [
+        resolve(c["task"], c["arch"], {**sets_of(c), "train.size": "small", "train.seed": seed})
+        for c in olmo
+        if c["task"] == "state_based_recall" and c["seed"] == 0
+        and (c["arch"] == "transformer" or c["model_params"].get("pattern") == "GGGA")
+        for seed in range(4)
+    ]  # fmt: skip
+    return a + b
+
+
+def preset_grid(name: str, steps: int) -> list[dict]:
+    from expressivity.runners.reports import presets
+
+    return presets.get(name).grid(sets={"steps": steps} if steps else None).configs
+
+
+def run(configs: list[dict], store: Path, mode: str, log_dir: Path) -> dict:
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.execution.workers import LocalPool, drive, local_slots
+    from expressivity.runners.training.config import run_key
+
+    per_gpu, fuse, graphs = MODES[mode]
+    store.unlink(missing_ok=True)
+    with Store(store) as st:
+        st.enqueue(configs, grid=mode)
+        pool = LocalPool(local_slots(per_gpu=per_gpu), log_dir=log_dir)
+        started = time.monotonic()
+        counts = drive(st, [run_key(c) for c in configs], pool, fuse=fuse, graphs=graphs)
+        wall = time.monotonic() - started
+        rows = st.rows()
+    tokens = sum(r["train_tokens"] or 0 for r in rows)
+    flops = sum(6.0 * (r["num_params"] or 0) * (r["train_tokens"] or 0) for r in rows)
+    train_s = [r["train_seconds"] or 0.0 for r in rows]
+    eval_s = [r["eval_seconds"] or 0.0 for r in rows]
+    backends = sorted(
+        {r["device"].split("gdn backend ")[-1] for r in rows if r["device"] and "gdn backend" in r["device"]}
+    )
+    failed = [f"{r['key']}: {(r['error'] or '').splitlines()[0]}" for r in rows if r["status"] == "failed"]
+    return {
+        "mode": mode,
+        "runs": len(rows),
+        "counts": counts,
+        "wall": wall,
+        "runs_per_min": 60.0 * len(rows) / wall,
+        "tokens_per_s": tokens / wall,
+        "card_fraction": flops / wall / BF16_DENSE,
+        "mean_train_s": sum(train_s) / len(train_s),
+        "mean_eval_s": sum(eval_s) / len(eval_s),
+        "backends": backends,
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=300, help="steps per run (0: the preset's own)")
+    parser.add_argument("--preset", default=None, help="a preset's whole grid instead of the fixed subset")
+    parser.add_argument("--modes", default="old,new")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
+    parser.add_argument("--log", type=Path, default=None)
+    parser.add_argument("--no-warmup", action="store_true")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    configs = preset_grid(args.preset, args.steps) if args.preset else subset(args.steps)
+    lines = [f"# grid throughput: {len(configs)} runs ({args.preset or 'fixed subset'}, steps {args.steps or 'own'})"]
+    if args.preset == "negative-eigenvalues" and not args.steps:
+        lines.append(_check_committed_keys(configs))
+    if not args.no_warmup:
+        warm = [{**c, "train": {**c["train"], "steps": 3, "eval_lengths": c["train"]["eval_lengths"][:1],
+                                "eval_examples": 8}} for c in configs]  # fmt: skip
+        for mode in args.modes.split(","):
+            started = time.monotonic()
+            result = run(warm, args.out / f"warm-{mode}.sqlite", mode, args.out / "logs")
+            lines.append(f"compilation and warm-up ({mode}): {time.monotonic() - started:.1f}s, {result['counts']}")
+    results = [run(configs, args.out / f"{m}.sqlite", m, args.out / "logs") for m in args.modes.split(",")]
+    lines.append("mode | runs | wall s | runs/min | train tokens/s | of bf16 peak | mean train s | mean test s | gdn")
+    for r in results:
+        lines.append(
+            f"{r['mode']} | {r['runs']} | {r['wall']:.1f} | {r['runs_per_min']:.1f} | {r['tokens_per_s']:.3g} | "
+            f"{r['card_fraction']:.2%} | {r['mean_train_s']:.1f} | {r['mean_eval_s']:.1f} | {','.join(r['backends'])}"
+        )
+        lines += [f"  failed {f}" for f in r["failed"][:5]]
+    if len(results) == 2:
+        lines.append(f"speed-up (wall, {results[1]['mode']} over {results[0]['mode']}): "
+                     f"{results[0]['wall'] / results[1]['wall']:.1f}x")  # fmt: skip
+    text = "\n".join(lines)
+    print(text)
+    if args.log:
+        args.log.write_text(text + "\n")
+
+
+def _check_committed_keys(configs: list[dict]) -> str:
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.training.config import run_key
+
+    path = ROOT / "results" / "negative-eigenvalues" / "runs.sqlite"
+    if not path.is_file():
+        return "committed store not found: protocol unchecked"
+    with Store(path, readonly=True) as st:
+        committed = {r["key"] for r in st.rows()}
+    ours = {run_key(c) for c in configs}
+    same = "the committed protocol (same 96 run keys)" if ours == committed else f"{len(ours & committed)} keys shared"
+    return f"protocol: {same}"
+
+
+if __name__ == "__main__":
+    main()
