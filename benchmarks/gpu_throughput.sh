@@ -4,7 +4,8 @@
 # benchmarks/grid_throughput.py (old way vs new way, side by side) with ARGS, and bring Triton's cache back.
 #   run(command="bash benchmarks/gpu_throughput.sh '--steps 300'", carry=[".whl", ".triton"], timeout_s=600)
 #   Here afterwards: mkdir -p .triton && cp <files_at>/triton_cache.tgz.part* .triton/   (git-ignored; carry it next)
-# TESTS=0 skips the tests, TESTS_K selects them (-k), TEST_LIMIT and LIMIT cap their seconds (200 and 330).
+# PROBE=0 skips the step-time probes (benchmarks/fused_probe.py); TESTS=1 runs the GPU tests (-k TESTS_K);
+# PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300).
 set -uo pipefail
 ARGS=${1:---steps 300}
 OUT=${OUT:-/tmp/gpu_throughput_out}
@@ -18,11 +19,16 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch, triton, fla; print('torch', torch.__version__, 'triton', triton.__version__, 'fla', fla.__version__)"
-  if [ "${TESTS:-1}" = 1 ]; then
-    time timeout "${TEST_LIMIT:-200}" python3 -m pytest -q -p no:cacheprovider -m gpu -rA -k "${TESTS_K:-K32 or fused or captured}" \
+  echo "triton cache entries restored: $(ls "$TRITON_CACHE_DIR" | wc -l)"
+  if [ "${PROBE:-1}" = 1 ]; then
+    timeout "${PROBE_LIMIT:-150}" python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 150
+    timeout 60 python3 -u benchmarks/fused_probe.py --arch transformer --runs 6 --steps 100
+  fi
+  if [ "${TESTS:-0}" = 1 ]; then
+    time timeout "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA -k "${TESTS_K:-K32 or fused or captured}" \
       tests/runners/test_fused_gpu.py tests/architectures/test_arch_gpu.py
   fi
-  time timeout "${LIMIT:-330}" python3 benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
+  time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
 } 2>&1 | tee "$LOG"
 tar cz -C "$TRITON_CACHE_DIR" . | split -b 15m - "$OUT/triton_cache.tgz.part"
 tar czf "$OUT/worker_logs.tgz" -C /tmp/gt logs 2>/dev/null

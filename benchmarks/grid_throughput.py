@@ -120,7 +120,11 @@ def main() -> None:
             started = time.monotonic()
             result = run(warm, args.out / f"warm-{mode}.sqlite", mode, args.out / "logs")
             lines.append(f"compilation and warm-up ({mode}): {time.monotonic() - started:.1f}s, {result['counts']}")
-    results = [run(configs, args.out / f"{m}.sqlite", m, args.out / "logs") for m in args.modes.split(",")]
+            print(lines[-1], flush=True)
+    results = []
+    for mode in args.modes.split(","):
+        results.append(run(configs, args.out / f"{mode}.sqlite", mode, args.out / "logs"))
+        print(f"{mode}: {results[-1]['wall']:.1f}s for {results[-1]['runs']} runs, {results[-1]['counts']}", flush=True)
     lines.append("mode | runs | wall s | runs/min | train tokens/s | of bf16 peak | mean train s | mean test s | gdn")
     for r in results:
         lines.append(

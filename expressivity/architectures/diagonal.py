@@ -84,9 +84,9 @@ def diagonal_recurrence(
 
 class DiagonalMixer(nn.Module):
     """Gated diagonal recurrence token mixer: (B, T, d_model) -> (B, T, d_model), in three stages like every mixer
-    (layers.Attention); heads are independent, so fused training folds many models into the heads."""
+    (layers.Attention); sequences are independent, so fused training stacks many models' batches into one."""
 
-    fold = "heads"
+    fold = "batch"
 
     def __init__(self, d_model: int, n_heads: int, *, neg_eigval: bool = False, conv_size: int = 4, expand_v: int = 2):
         super().__init__()

@@ -8,8 +8,8 @@ Tiny models leave a GPU idle: each step is a few hundred small kernel launches. 
 does M times the work. Nothing of the models is written again here: each block runs the single model's own code
 (`torch.func.functional_call`) under `torch.func.vmap` over the stacked weights for its per-token stages (projections,
 norms, MLPs: batched matmuls), while the sequence op, which vmap cannot see into (fla's and this package's ops are
-autograd Functions), runs once for all M models with the models folded into its heads (delta rules, the diagonal
-recurrence: heads are independent) or its batch (attention). So model m computes exactly what its own SequenceModel
+autograd Functions), runs once for all M models with the models folded into its batch (sequences are independent;
+`fold = "heads"` is there for an op that wants it). So model m computes exactly what its own SequenceModel
 computes (tests/architectures/test_fused.py compares them), and the M models never mix: their weights, gradients and
 per-model buffers (the eigenvalue range: models may differ in `neg_eigval`) stay apart.
 

@@ -1,0 +1,81 @@
+"""Step times of one training step on the GPU: a single run, a fused group eager, the same group captured as CUDA graphs.
+
+    PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 200
+
+Prints, as it goes (each line flushed), the time of the first steps (compilation, autotuning, capture) and the mean
+step time after them, for each setting, and whether capture fell back to eager. A probe for a lent machine's first
+minutes, before a grid: it says where the time goes. Prints figures, never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def main() -> None:
+    import torch
+
+    from expressivity import tasks
+    from expressivity.architectures.fused import FusedModel
+    from expressivity.runners.training.batches import pad_stack, train_batch
+    from expressivity.runners.training.captured import StepRunner
+    from expressivity.runners.training.config import resolve
+    from expressivity.runners.training.optim import StackedAdamW
+    from expressivity.runners.training.train import build_model, lr_at
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--arch", default="gdn")
+    parser.add_argument("--task", default="parity")
+    parser.add_argument("--size", default="tiny")
+    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    sets = {"steps": args.steps, "size": args.size}
+    if args.arch != "transformer":
+        sets["neg_eigval"] = True
+    configs = [resolve(args.task, args.arch, {**sets, "seed": s}) for s in range(args.runs)]
+    task = tasks.make(args.task)
+    for label, members, capture in (("single", 1, False), ("fused eager", args.runs, False),
+                                    ("fused graphs", args.runs, True)):  # fmt: skip
+        group = configs[:members]
+        model = FusedModel([build_model(c, len(task.vocab)) for c in group]).cuda()
+        cfgs = [c["train"] for c in group]
+        opt = StackedAdamW(model.stacked_parameters(), weight_decay=[c["weight_decay"] for c in cfgs],
+                           beta2=[c["beta2"] for c in cfgs])  # fmt: skip
+        clip = torch.tensor([c["clip"] for c in cfgs], device="cuda")
+        window = torch.zeros(members, 6, dtype=torch.float64, device="cuda")
+        runner = StepRunner(model, opt, clip, window, capture=capture)
+        times = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for step in range(args.steps):
+                batches = [train_batch(task, cfg, c["seed"], step) for cfg, c in zip(cfgs, group, strict=True)]
+                arrays = pad_stack(batches, 64 if capture else None)
+                torch.cuda.synchronize()
+                started = time.perf_counter()
+                runner.step(arrays, [lr_at(step, cfg) for cfg in cfgs], [True] * members)
+                torch.cuda.synchronize()
+                times.append(time.perf_counter() - started)
+                if step in (0, 1, 2, 3, 9):
+                    _say(f"{label}: step {step} took {times[-1] * 1e3:.1f} ms")
+        late = times[10:] or times
+        mean = sum(late) / len(late)
+        _say(f"{label} ({members} run(s), {args.arch} {args.size}): {mean * 1e3:.2f} ms a step after warm-up, "
+             f"{mean / members * 1e3:.2f} ms per run-step; first 10 steps {sum(times[:10]):.1f} s; loss window "
+             f"{(window[:, 0] / window[:, 5].clamp(min=1)).tolist()}")  # fmt: skip
+        for w in caught:
+            _say(f"  warning: {str(w.message)[:200]}")
+
+
+if __name__ == "__main__":
+    main()
