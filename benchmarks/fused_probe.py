@@ -1,4 +1,4 @@
-"""Step times of one training step on the GPU: a single run, a fused group eager, the same group captured as CUDA graphs.
+"""Step times on the GPU: a single run, a fused group run eagerly, the same group captured as CUDA graphs.
 
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 200
 
