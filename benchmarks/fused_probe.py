@@ -39,7 +39,10 @@ def main() -> None:
     parser.add_argument("--size", default="tiny")
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--device", default="cuda")
     args = parser.parse_args()
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     sets = {"steps": args.steps, "size": args.size}
     if args.arch != "transformer":
         sets["neg_eigval"] = True
@@ -48,12 +51,14 @@ def main() -> None:
     for label, members, capture in (("single", 1, False), ("fused eager", args.runs, False),
                                     ("fused graphs", args.runs, True)):  # fmt: skip
         group = configs[:members]
-        model = FusedModel([build_model(c, len(task.vocab)) for c in group]).cuda()
+        model = FusedModel([build_model(c, len(task.vocab)) for c in group]).to(dev)
         cfgs = [c["train"] for c in group]
         opt = StackedAdamW(model.stacked_parameters(), weight_decay=[c["weight_decay"] for c in cfgs],
                            beta2=[c["beta2"] for c in cfgs])  # fmt: skip
-        clip = torch.tensor([c["clip"] for c in cfgs], device="cuda")
-        window = torch.zeros(members, 6, dtype=torch.float64, device="cuda")
+        clip = torch.tensor([c["clip"] for c in cfgs], device=dev)
+        window = torch.zeros(members, 6, dtype=torch.float64, device=dev)
+        if capture and dev.type != "cuda":
+            continue
         runner = StepRunner(model, opt, clip, window, capture=capture)
         times = []
         with warnings.catch_warnings(record=True) as caught:
@@ -61,10 +66,10 @@ def main() -> None:
             for step in range(args.steps):
                 batches = [train_batch(task, cfg, c["seed"], step) for cfg, c in zip(cfgs, group, strict=True)]
                 arrays = pad_stack(batches, 64 if capture else None)
-                torch.cuda.synchronize()
+                sync()
                 started = time.perf_counter()
                 runner.step(arrays, [lr_at(step, cfg) for cfg in cfgs], [True] * members)
-                torch.cuda.synchronize()
+                sync()
                 times.append(time.perf_counter() - started)
                 if step in (0, 1, 2, 3, 9):
                     _say(f"{label}: step {step} took {times[-1] * 1e3:.1f} ms")
