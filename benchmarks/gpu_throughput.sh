@@ -20,6 +20,12 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch, triton, fla; print('torch', torch.__version__, 'triton', triton.__version__, 'fla', fla.__version__)"
   echo "triton cache entries restored: $(ls "$TRITON_CACHE_DIR" | wc -l)"
+  if [ "${MPS:-0}" = 1 ]; then  # kernels of the worker processes run side by side instead of time-sliced
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
+    mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+    nvidia-cuda-mps-control -d && python3 -c "import torch; print('MPS client ok', torch.ones(2, device='cuda').sum().item())" \
+      && echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')"
+  fi
   if [ "${PROBE:-1}" = 1 ]; then
     timeout "${PROBE_LIMIT:-150}" python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 150
     timeout 60 python3 -u benchmarks/fused_probe.py --arch transformer --runs 6 --steps 100
@@ -32,4 +38,7 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
 } 2>&1 | tee "$LOG"
 tar cz -C "$TRITON_CACHE_DIR" . | split -b 15m - "$OUT/triton_cache.tgz.part"
 tar czf "$OUT/worker_logs.tgz" -C /tmp/gt logs 2>/dev/null
+for store in /tmp/gt/old.sqlite /tmp/gt/new.sqlite; do  # the runs themselves, one file each (WAL folded in)
+  [ -f "$store" ] && python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" "$store" && cp "$store" "$OUT/"
+done
 ls -la "$OUT"

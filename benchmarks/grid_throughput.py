@@ -62,18 +62,25 @@ def preset_grid(name: str, steps: int) -> list[dict]:
     return presets.get(name).grid(sets={"steps": steps} if steps else None).configs
 
 
-def run(configs: list[dict], store: Path, mode: str, log_dir: Path) -> dict:
+def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int | None = None) -> dict:
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import LocalPool, drive, local_slots
     from expressivity.runners.training.config import run_key
 
-    per_gpu, fuse, graphs = MODES[mode]
+    slots, fuse, graphs = MODES[mode]
     store.unlink(missing_ok=True)
+    finished = []
+
+    def progress(key: str, result: dict) -> None:  # a line per tenth of the runs, so a cut-off call still tells
+        finished.append(key)
+        if len(finished) % max(1, len(configs) // 10) == 0 or len(finished) == len(configs):
+            print(f"  {mode}: {len(finished)}/{len(configs)} runs at {time.monotonic() - started:.1f}s", flush=True)
+
     with Store(store) as st:
         st.enqueue(configs, grid=mode)
-        pool = LocalPool(local_slots(per_gpu=per_gpu), log_dir=log_dir)
+        pool = LocalPool(local_slots(per_gpu=per_gpu or slots), log_dir=log_dir)
         started = time.monotonic()
-        counts = drive(st, [run_key(c) for c in configs], pool, fuse=fuse, graphs=graphs)
+        counts = drive(st, [run_key(c) for c in configs], pool, fuse=fuse, graphs=graphs, on_finish=progress)
         wall = time.monotonic() - started
         rows = st.rows()
     tokens = sum(r["train_tokens"] or 0 for r in rows)
@@ -107,6 +114,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--no-warmup", action="store_true")
+    parser.add_argument("--per-gpu", type=int, default=None, help="slots per GPU for every mode (default: the mode's)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     configs = preset_grid(args.preset, args.steps) if args.preset else subset(args.steps)
@@ -118,12 +126,12 @@ def main() -> None:
                                 "eval_examples": 8}} for c in configs]  # fmt: skip
         for mode in args.modes.split(","):
             started = time.monotonic()
-            result = run(warm, args.out / f"warm-{mode}.sqlite", mode, args.out / "logs")
+            result = run(warm, args.out / f"warm-{mode}.sqlite", mode, args.out / "logs", args.per_gpu)
             lines.append(f"compilation and warm-up ({mode}): {time.monotonic() - started:.1f}s, {result['counts']}")
             print(lines[-1], flush=True)
     results = []
     for mode in args.modes.split(","):
-        results.append(run(configs, args.out / f"{mode}.sqlite", mode, args.out / "logs"))
+        results.append(run(configs, args.out / f"{mode}.sqlite", mode, args.out / "logs", args.per_gpu))
         print(f"{mode}: {results[-1]['wall']:.1f}s for {results[-1]['runs']} runs, {results[-1]['counts']}", flush=True)
     lines.append("mode | runs | wall s | runs/min | train tokens/s | of bf16 peak | mean train s | mean test s | gdn")
     for r in results:
