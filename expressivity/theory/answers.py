@@ -21,10 +21,14 @@ class Answer:
     reason: str
     sources: tuple[str, ...] = ()
     assumptions: str = ""
-    # For EXPRESS = no: True when the bound only bites beyond what a given model's state or depth covers (state size,
-    # circuit depth, automaton size), so success at finite test lengths does not contradict it; False when the
-    # mechanism is missing at every length (a sign flip from nonnegative eigenvalues), so success means a bug or leak.
+    # For EXPRESS = no, how a model that learns anyway is read (theory/check.py):
+    # asymptotic: the bound only bites beyond what a given model's state or depth covers (state size, circuit depth,
+    #   automaton size): success at the lengths tested is no surprise (a note; EXPECT decides);
+    # neither: a finite-precision argument (a sign flip from nonnegative eigenvalues: Grazzi et al. Thm 1) that holds
+    #   for long enough inputs: success beyond the trained lengths is "suspect", worth a look;
+    # exact: no length, precision or state escapes it: success means a bug or a leak ("impossible").
     asymptotic: bool = False
+    exact: bool = False
 
     def __post_init__(self):
         if self.value not in EXPRESS_VALUES + EXPECT_VALUES:
@@ -38,4 +42,4 @@ class Answer:
 
     def as_dict(self) -> dict[str, str]:
         out = {"value": self.value, "reason": self.reason, "sources": self.citation, "assumptions": self.assumptions}
-        return {**out, "asymptotic": self.asymptotic} if self.value == "no" else out
+        return {**out, "asymptotic": self.asymptotic, "exact": self.exact} if self.value == "no" else out

@@ -3,23 +3,30 @@ class). The scope is the grid a run came from (a preset's table pools its grid's
 trained on its own, its training protocol: runs trained differently are different experiments, never one cell.
 
     cells = check(store.rows())          # runners read the rows; theory never opens the store
-    [c.verdict for c in cells]            # 'agree', 'contradict', 'impossible' or 'inconclusive'
+    [c.verdict for c in cells]            # 'impossible', 'suspect', 'contradict', 'agree' or 'inconclusive'
 
 A row is a dict as the store yields it (`config` with task, task_params, arch, model_params; `status`; `summary` with
-`summary["ood"]["scaled_acc"]`) or a flat dict with the keys of `RunResult` (task, task_params, arch, model_params,
-seed, status, ood_scaled, key). What is observed in a cell is the out-of-distribution scaled accuracy of each finished
-run (its mean over the test lengths above train_max_length; scaled = (acc - chance) / (1 - chance)), summarised over
-the cell's runs (seeds, and any other swept setting) by best, mean and worst. The best decides, as in Grazzi et al.
-(best of 3 seeds):
+`summary["ood"]["scaled_acc"]` and `summary["id"]["scaled_acc"]`) or a flat dict with the keys of `RunResult`. What
+is observed in a cell is each finished run's out-of-distribution scaled accuracy (its mean over the test lengths above
+train_max_length; scaled = (acc - chance) / (1 - chance)), summarised over the cell's runs (seeds, and any swept
+setting) by best, mean and worst. The best decides, as in Grazzi et al. (best of 3 seeds), measured from the task's
+shortcut (`floor`: the scaled accuracy of the best input-only guess at those lengths, 0 where chance is that guess):
 
-    best >= LEARNS (0.9) -> learns      best <= FAILS (0.1) -> fails      otherwise -> partial
+    best >= LEARNS (0.9) and above the floor -> learns     best <= floor + FAILS (0.1) -> fails     else -> partial
 
-Verdicts: EXPRESS = no but observed learns -> "impossible" (a result that beats a theorem means a bug or a leak in the
-task: louder than any surprise), unless that "no" is asymptotic (state size, depth: a model may cover the lengths
-tested), which a finite test cannot contradict: the cell then carries a note and EXPECT decides. Against EXPECT:
-learns vs learns, fails vs fails / depth-grows / state-bound, partial vs partial -> "agree"; learns vs failures or
-the reverse -> "contradict"; anything else, an EXPECT of "unknown", or no finished run with out-of-distribution
-lengths -> "inconclusive". Runs that diverged or failed are listed, not scored.
+Verdicts, loudest first:
+- "impossible": EXPRESS = no by an exact argument, and the cell learns: a bug or a leak in the task.
+- "suspect": EXPRESS = no by a finite-precision argument that holds asymptotically (a sign flip without negative
+  eigenvalues: Grazzi et al. Thm 1; odd moduli without complex eigenvalues), and the cell learns beyond the trained
+  lengths: possible at the lengths tested, worth a look. A "no" that rests on state size or depth (`asymptotic`) is
+  no surprise within the lengths tested: the cell carries a note and EXPECT decides.
+- "contradict" / "agree": EXPECT against what was seen (learns vs learns, a failure (fails, depth-grows, state-bound)
+  vs fails, partial vs partial agree; learns vs fails and the reverse contradict). A verdict that rests on a failure
+  needs evidence that the protocol can teach the task at all: the cell's own model learned it in distribution, or a
+  positive control in the same row (same scope and task: a cell EXPECTed to learn) learned it beyond the trained
+  lengths. Without that evidence the verdict is "inconclusive" for the reason "nothing learned".
+- "inconclusive": anything else, an EXPECT of "unknown", or no finished run with out-of-distribution lengths.
+Runs that diverged or failed are listed, not scored.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from expressivity.theory.predictions import Prediction, predict
 
 LEARNS, FAILS = 0.9, 0.1
 FAILURES = ("fails", "depth-grows", "state-bound")
-VERDICTS = ("impossible", "contradict", "agree", "inconclusive")  # loudest first
+VERDICTS = ("impossible", "suspect", "contradict", "agree", "inconclusive")  # loudest first
+NOTHING_LEARNED = "nothing learned"
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class RunResult:
     status: str
     ood_scaled: float | None  # mean scaled accuracy over out-of-distribution lengths; None without such lengths
     scope: str = ""  # the grid the run came from, or its training protocol (`scope_of`)
+    id_scaled: float | None = None  # the same over the trained lengths (did the protocol teach it at all?)
+    ood_lengths: tuple[int, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> RunResult:
@@ -59,6 +69,7 @@ class RunResult:
         if "config" in row:
             config, summary = row["config"], row.get("summary") or {}
             ood = (summary.get("ood") or {}).get("scaled_acc")
+            iid = (summary.get("id") or {}).get("scaled_acc")
             return cls(
                 key=str(row.get("key", "")),
                 task=config["task"],
@@ -69,6 +80,8 @@ class RunResult:
                 status=str(row.get("status", "done")),
                 ood_scaled=None if ood is None else float(ood),
                 scope=scope_of(row),
+                id_scaled=None if iid is None else float(iid),
+                ood_lengths=tuple((summary.get("ood") or {}).get("lengths") or ()),
             )
         ood = row.get("ood_scaled")
         return cls(
@@ -81,6 +94,8 @@ class RunResult:
             status=str(row.get("status", "done")),
             ood_scaled=None if ood is None else float(ood),
             scope=str(row.get("scope", "")),
+            id_scaled=None if row.get("id_scaled") is None else float(row["id_scaled"]),
+            ood_lengths=tuple(row.get("ood_lengths") or ()),
         )
 
 
@@ -99,10 +114,18 @@ class Observed:
     mean: float
     worst: float
     runs: int
+    best_id: float | None = None  # the best in-distribution scaled accuracy over the same runs
+    floor: float = 0.0  # the scaled accuracy of the task's best input-only guess at the tested lengths
 
     @property
     def category(self) -> str:
-        return "learns" if self.best >= LEARNS else "fails" if self.best <= FAILS else "partial"
+        if self.best >= LEARNS and self.best > self.floor + FAILS:
+            return "learns"
+        return "fails" if self.best <= self.floor + FAILS else "partial"
+
+    @property
+    def learned_in_distribution(self) -> bool:
+        return self.best_id is not None and self.best_id >= LEARNS
 
 
 @dataclass(frozen=True)
@@ -113,20 +136,29 @@ class Cell:
     express: Answer
     expect: Answer
     observed: Observed | None
-    express_verdict: str  # "impossible" or "consistent"
+    express_verdict: str  # "impossible", "suspect" or "consistent"
     expect_verdict: str  # "agree", "contradict" or "inconclusive"
     runs: tuple[RunResult, ...]
     scope: str = ""
+    reason: str = ""  # why an inconclusive verdict is one, where it says more than "unknown": NOTHING_LEARNED
 
     @property
     def verdict(self) -> str:
-        return "impossible" if self.express_verdict == "impossible" else self.expect_verdict
+        return self.express_verdict if self.express_verdict in ("impossible", "suspect") else self.expect_verdict
+
+    @property
+    def label(self) -> str:
+        """The verdict as tables print it, e.g. "inconclusive (nothing learned)"."""
+        return f"{self.verdict} ({self.reason})" if self.reason and self.verdict == "inconclusive" else self.verdict
 
     @property
     def note(self) -> str:
         beaten = self.express.value == "no" and self.observed is not None and self.observed.category == "learns"
         if beaten and self.express.asymptotic:
             return "learns although EXPRESS = no: the bound is asymptotic, so the tested lengths are within its reach"
+        if beaten and self.verdict == "suspect":
+            return ("learns beyond the trained lengths although EXPRESS = no by a finite-precision argument: possible "
+                    "at these lengths, but worth a look (a longer test, the weights)")  # fmt: skip
         return ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,36 +171,68 @@ class Cell:
             "expect": self.expect.as_dict(),
             "observed": None if obs is None else {**obs.__dict__, "category": obs.category},
             "verdict": self.verdict,
+            "reason": self.reason,
             "note": self.note,
             "runs": [{"key": r.key, "seed": r.seed, "status": r.status, "ood_scaled": r.ood_scaled} for r in self.runs],
         }
 
 
-def observe(runs: Iterable[RunResult]) -> Observed | None:
-    """Best, mean and worst out-of-distribution scaled accuracy over the finished runs that have one."""
-    values = [r.ood_scaled for r in runs if r.status == "done" and r.ood_scaled is not None]
-    if not values:
+def observe(runs: Iterable[RunResult], floor: float = 0.0) -> Observed | None:
+    """Best, mean and worst out-of-distribution scaled accuracy over the finished runs that have one, the best
+    in-distribution one beside them, and the task's shortcut `floor`."""
+    done = [r for r in runs if r.status == "done" and r.ood_scaled is not None]
+    if not done:
         return None
-    arr = np.asarray(values, dtype=float)
-    return Observed(best=float(arr.max()), mean=float(arr.mean()), worst=float(arr.min()), runs=len(arr))
+    arr = np.asarray([r.ood_scaled for r in done], dtype=float)
+    ids = [r.id_scaled for r in done if r.id_scaled is not None]
+    return Observed(best=float(arr.max()), mean=float(arr.mean()), worst=float(arr.min()), runs=len(arr),
+                    best_id=max(ids) if ids else None, floor=floor)  # fmt: skip
 
 
-def expect_verdict(expected: str, observed: Observed | None) -> str:
+def expect_verdict(expected: str, observed: Observed | None, *, taught: bool = True) -> tuple[str, str]:
+    """(verdict against EXPECT, its reason): a verdict resting on a failure needs `taught` (the protocol taught the
+    task: this model in distribution, or a positive control of the row beyond the trained lengths)."""
     if observed is None or expected == "unknown":
-        return "inconclusive"
+        return "inconclusive", ""
     seen = observed.category
-    if (expected == "learns" and seen == "learns") or (expected in FAILURES and seen == "fails"):
-        return "agree"
-    if expected == "partial" and seen == "partial":
-        return "agree"
-    if (expected == "learns" and seen == "fails") or (expected in FAILURES and seen == "learns"):
-        return "contradict"
-    return "inconclusive"
+    if (expected == "learns" and seen == "learns") or (expected == "partial" and seen == "partial"):
+        return "agree", ""
+    if expected in FAILURES and seen == "learns":
+        return "contradict", ""
+    failure = (expected in FAILURES and seen == "fails") or (expected == "learns" and seen == "fails")
+    if failure and not taught:
+        return "inconclusive", NOTHING_LEARNED
+    if expected in FAILURES and seen == "fails":
+        return "agree", ""
+    if expected == "learns" and seen == "fails":
+        return "contradict", ""
+    return "inconclusive", ""
 
 
 def express_verdict(express: Answer, observed: Observed | None) -> str:
+    """ "impossible" (an exact "no" beaten), "suspect" (a finite-precision "no" beaten out of distribution) or
+    "consistent"; a "no" that rests on state size or depth (`asymptotic`) is never beaten by a finite test."""
     beaten = express.value == "no" and observed is not None and observed.category == "learns"
-    return "impossible" if beaten and not express.asymptotic else "consistent"
+    if not beaten or express.asymptotic:
+        return "consistent"
+    return "impossible" if express.exact else "suspect"
+
+
+def shortcut_floor(task: str, task_params: Mapping[str, Any], lengths: Iterable[int]) -> float:
+    """The scaled accuracy of the task's best input-only guess, averaged over `lengths` (0 when the task declares
+    none beyond its chance, or cannot be built)."""
+    from expressivity import tasks
+
+    lengths = list(lengths)
+    try:
+        made = tasks.make(task, **dict(task_params))
+    except ValueError:
+        return 0.0
+    declared = getattr(made, "shortcut_acc", None)
+    if declared is None or not lengths or made.chance >= 1.0:
+        return 0.0
+    accs = [float(declared(int(n))) for n in lengths]
+    return max(0.0, (sum(accs) / len(accs) - made.chance) / (1.0 - made.chance))
 
 
 def _prediction(run: RunResult) -> tuple[str, Answer, Answer]:
@@ -195,10 +259,19 @@ def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
         key = (run.task, json.dumps(dict(run.task_params), sort_keys=True, default=str), label, run.scope)
         groups.setdefault(key, []).append(run)
         answers[key] = (exp, ect)
+    observed = {}
+    for key, runs in groups.items():
+        lengths = sorted({n for r in runs for n in r.ood_lengths})
+        observed[key] = observe(runs, shortcut_floor(key[0], runs[0].task_params, lengths))
+    # The rows whose protocol taught the task beyond the trained lengths: a cell EXPECTed to learn that learned it.
+    controls = {(k[0], k[1], k[3]) for k, obs in observed.items()
+                if answers[k][1].value == "learns" and obs is not None and obs.category == "learns"}  # fmt: skip
     cells = []
     for key, runs in groups.items():
         express, expect = answers[key]
-        observed = observe(runs)
+        obs = observed[key]
+        taught = (obs is not None and obs.learned_in_distribution) or (key[0], key[1], key[3]) in controls
+        verdict, reason = expect_verdict(expect.value, obs, taught=taught)
         cells.append(
             Cell(
                 task=key[0],
@@ -206,11 +279,12 @@ def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
                 arch=key[2],
                 express=express,
                 expect=expect,
-                observed=observed,
-                express_verdict=express_verdict(express, observed),
-                expect_verdict=expect_verdict(expect.value, observed),
+                observed=obs,
+                express_verdict=express_verdict(express, obs),
+                expect_verdict=verdict,
                 runs=tuple(runs),
                 scope=key[3],
+                reason=reason,
             )
         )
     return sorted(cells, key=lambda c: (VERDICTS.index(c.verdict), c.task, c.arch))

@@ -1,17 +1,19 @@
 """The checker on synthetic result rows: one row shape per source, every verdict, and the summary over seeds."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity.theory import check
-from expressivity.theory.check import FAILS, LEARNS, RunResult, observe
+from expressivity.theory.answers import Answer
+from expressivity.theory.check import FAILS, LEARNS, Observed, RunResult, expect_verdict, express_verdict, observe
 
 NEG = {"neg_eigval": True}
 
 
-def row(task, arch, ood, *, seed=0, status="done", model_params=None, task_params=None):
+def row(task, arch, ood, *, seed=0, status="done", model_params=None, task_params=None, iid=1.0):
     """A row as the store yields it: the resolved config, the status and the id/ood summary."""
-    summary = None if ood is None else {"id": {"scaled_acc": 1.0}, "ood": {"scaled_acc": ood, "lengths": [64, 256]}}
+    summary = None if ood is None else {"id": {"scaled_acc": iid}, "ood": {"scaled_acc": ood, "lengths": [64, 256]}}
     config = {"task": task, "task_params": task_params or {}, "arch": arch, "model_params": model_params or {}}
     return {"key": f"{task}-{arch}-{seed}", "config": {**config, "seed": seed}, "status": status, "summary": summary}
 
@@ -26,7 +28,7 @@ def test_each_verdict():
         [
             row("parity", "lstm", 0.99),  # EXPECT learns, learns: agree
             row("parity", "gdn", 0.0, model_params=NEG),  # EXPECT learns, fails: contradict
-            row("parity", "gdn", 0.97),  # EXPRESS no, learns: impossible
+            row("parity", "gdn", 0.97),  # EXPRESS no by finite precision, learns beyond the trained lengths: suspect
             row("parity", "transformer", 0.5),  # EXPECT fails, partial: inconclusive
             row("state_based_recall", "hybrid", 1.0, model_params=NEG),  # EXPECT unknown: inconclusive
             row("parity", "diagonal", None, status="diverged"),  # no finished run: inconclusive
@@ -36,14 +38,14 @@ def test_each_verdict():
     assert verdicts == {
         ("parity", "lstm"): "agree",
         ("parity", "gdn[-1,1]"): "contradict",
-        ("parity", "gdn[0,1]"): "impossible",
+        ("parity", "gdn[0,1]"): "suspect",
         ("parity", "transformer"): "inconclusive",
         ("state_based_recall", "hybrid GGGA [-1,1]"): "inconclusive",
         ("parity", "diagonal[0,1]"): "inconclusive",
     }
-    assert [c.verdict for c in cells][:2] == ["impossible", "contradict"]  # loudest first
-    impossible = cell_of(cells, "parity", "gdn[0,1]")
-    assert impossible.express.value == "no" and impossible.observed.category == "learns"
+    assert [c.verdict for c in cells][:2] == ["suspect", "contradict"]  # loudest first
+    suspect = cell_of(cells, "parity", "gdn[0,1]")
+    assert suspect.express.value == "no" and suspect.observed.category == "learns" and "worth a look" in suspect.note
     assert cell_of(cells, "parity", "diagonal[0,1]").observed is None
 
 
@@ -70,7 +72,15 @@ def test_cells_group_seeds_and_keep_their_runs():
 
 
 def test_flat_rows_are_accepted_too():
-    flat = {"task": "parity", "arch": "lstm", "seed": 1, "status": "done", "ood_scaled": 0.0, "key": "k"}
+    flat = {
+        "task": "parity",
+        "arch": "lstm",
+        "seed": 1,
+        "status": "done",
+        "ood_scaled": 0.0,
+        "id_scaled": 1.0,
+        "key": "k",
+    }
     (cell,) = check([flat])
     assert cell.verdict == "contradict" and cell.runs[0] == RunResult.from_row(flat)
 
@@ -101,3 +111,70 @@ def test_runs_trained_differently_are_never_one_cell():
     assert len(same_grid) == 1 and same_grid[0].observed.runs == 2
     alone = check([row("g", 1000, "a"), row(None, 300, "c"), row(None, 300, "d"), row(None, 1000, "e")])
     assert sorted(c.observed.runs for c in alone) == [1, 1, 2]  # the grid, the 300-step pair, the 1000-step one
+
+
+# ---- the verdict rules, table-driven --------------------------------------------------------------------------------
+def observed(best, *, best_id=None, floor=0.0):
+    return Observed(best=best, mean=best, worst=best, runs=1, best_id=best_id, floor=floor)
+
+
+EXPECT_CASES = [  # expected, seen (best OOD scaled), taught -> (verdict, reason)
+    ("learns", 0.95, True, ("agree", "")),
+    ("learns", 0.95, False, ("agree", "")),  # learning needs no evidence that the protocol teaches
+    ("learns", 0.02, True, ("contradict", "")),
+    ("learns", 0.02, False, ("inconclusive", "nothing learned")),
+    ("fails", 0.02, True, ("agree", "")),
+    ("fails", 0.02, False, ("inconclusive", "nothing learned")),
+    ("depth-grows", 0.02, False, ("inconclusive", "nothing learned")),
+    ("state-bound", 0.02, True, ("agree", "")),
+    ("fails", 0.95, False, ("contradict", "")),
+    ("partial", 0.5, False, ("agree", "")),
+    ("fails", 0.5, True, ("inconclusive", "")),
+    ("unknown", 0.95, True, ("inconclusive", "")),
+]
+
+
+@pytest.mark.parametrize("expected, best, taught, verdict", EXPECT_CASES)
+def test_expect_verdicts(expected, best, taught, verdict):
+    assert expect_verdict(expected, observed(best), taught=taught) == verdict
+    assert expect_verdict(expected, None, taught=taught) == ("inconclusive", "")
+
+
+EXPRESS_CASES = [  # EXPRESS answer, seen -> verdict
+    (Answer("no", "exact", exact=True), 0.95, "impossible"),
+    (Answer("no", "finite precision"), 0.95, "suspect"),
+    (Answer("no", "state size", asymptotic=True), 0.95, "consistent"),
+    (Answer("no", "finite precision"), 0.5, "consistent"),
+    (Answer("yes", "construction"), 0.95, "consistent"),
+]
+
+
+@pytest.mark.parametrize("answer, best, verdict", EXPRESS_CASES)
+def test_express_verdicts(answer, best, verdict):
+    assert express_verdict(answer, observed(best)) == verdict
+
+
+def test_a_shortcut_raises_the_bar_for_learns_and_fails():
+    assert observed(0.92).category == "learns"
+    assert observed(0.92, floor=0.85).category == "fails"  # no better than an input-only guess: not "learns"
+    assert observed(0.7, floor=0.5).category == "partial"
+    assert observed(0.3, floor=0.25).category == "fails"
+
+
+def test_an_expected_failure_agrees_only_where_the_protocol_taught_something():
+    # transformer on running parity: learned in distribution, fails beyond: the protocol teaches, so "agree"
+    taught_id = check([row("parity", "transformer", 0.0, iid=1.0)])
+    assert taught_id[0].verdict == "agree"
+    # nothing learned at all, in distribution or by a control: the failure says nothing about the model
+    nothing = check([row("parity", "transformer", 0.0, iid=0.0), row("parity", "gdn", 0.0, iid=0.0)])
+    assert {c.label for c in nothing} == {"inconclusive (nothing learned)"}
+    # the same failures beside a positive control (GDN [-1,1] learns parity beyond the trained lengths): "agree"
+    rows = [row("parity", "transformer", 0.0, iid=0.0), row("parity", "gdn", 0.97, model_params=NEG)]
+    cells = {c.arch: c for c in check(rows)}
+    assert cells["transformer"].verdict == "agree" and cells["gdn[-1,1]"].verdict == "agree"
+    # a control in another grid (scope) does not count
+    other = row("parity", "gdn", 0.97, model_params=NEG)
+    other["grid"] = "elsewhere"
+    lone = row("parity", "transformer", 0.0, iid=0.0)
+    lone["grid"] = "here"
+    assert {c.arch: c.label for c in check([lone, other])}["transformer"] == "inconclusive (nothing learned)"

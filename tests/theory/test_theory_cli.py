@@ -41,7 +41,7 @@ def test_construct_prints_accuracy_by_length():
 
 
 def _store_with(path, runs):
-    """A store holding finished runs: (task, arch, sets, ood scaled accuracy) each."""
+    """A store holding finished runs: (task, arch, sets, ood scaled accuracy) each, all learned in distribution."""
     with Store(path) as store:
         for task, arch, sets, ood in runs:
             config = resolve(task, arch, sets)
@@ -58,9 +58,13 @@ def test_check_reads_the_store_and_strict_fails_on_contradiction(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.count("agree") == 2
 
-    _store_with(path, [("parity", "gdn", {}, 0.98)])  # beats EXPRESS = no
+    _store_with(path, [("parity", "gdn", {}, 0.98)])  # beats a finite-precision EXPRESS = no: worth a look
     result = invoke("check", "--store", str(path), "--strict")
-    assert result.exit_code == 1 and "IMPOSSIBLE" in result.output and "gdn[0,1]" in result.output
+    assert result.exit_code == 0 and "SUSPECT" in result.output and "gdn[0,1]" in result.output
+
+    _store_with(path, [("parity", "lstm", {"seed": 2, "steps": 10}, 0.0)])  # EXPECT learns, learned only in dist.
+    result = invoke("check", "--store", str(path), "--strict")
+    assert result.exit_code == 1 and "contradict parity/lstm" in result.output
     assert invoke("check", "--store", str(path)).exit_code == 0
 
 

@@ -22,7 +22,7 @@ def test_check_reads_pretrained_rows():
         {"task": "parity", "arch": "hf:m", "model_params": {"layers": None, "model_type": "mamba"}, "ood_scaled": 0.5},
     ]
     cells = {c.arch: c for c in check(rows)}
-    assert cells["hf:g GG [0,1]"].verdict == "impossible"  # beating EXPRESS = no is a bug, pretrained or not
+    assert cells["hf:g GG [0,1]"].verdict == "suspect"  # beating a finite-precision EXPRESS = no, pretrained or not
     hybrid = cells["hf:h GGGA [-1,1]"]
     assert hybrid.express.value == "yes" and hybrid.expect.value == "unknown" and hybrid.verdict == "inconclusive"
     assert cells["hf:m"].express.value == "unknown"

@@ -118,34 +118,35 @@ def check_command(
             return "train #" + hashlib.sha256(c.scope.encode()).hexdigest()[:6]
         return c.scope.removeprefix("grid ")
 
-    style = {"impossible": "bold red", "contradict": "red", "agree": "green", "inconclusive": "dim"}
+    style = {"impossible": "bold red", "suspect": "yellow", "contradict": "red", "agree": "green"}
     rows = []
     for c in cells:
         params = " ".join(f"{k}={v}" for k, v in c.task_params.items())
         obs = c.observed
         seen = "-" if obs is None else f"{obs.category}: {obs.best:.3f} / {obs.mean:.3f} ({obs.runs})"
-        verdict = c.verdict.upper() if c.verdict == "impossible" else c.verdict
+        verdict = c.label.upper() if c.verdict in ("impossible", "suspect") else c.label
         task = escape(f"{c.task} {params}".strip())
-        rows.append(
-            [task, c.arch, scope(c), c.express.value, c.expect.value, seen, f"[{style[c.verdict]}]{verdict}[/]"]
-        )
+        shown = f"[{style.get(c.verdict, 'dim')}]{verdict}[/]"
+        rows.append([task, c.arch, scope(c), c.express.value, c.expect.value, seen, shown])
     title = f"results against theory ({len(cells)} cells; learns >= {LEARNS}, fails <= {FAILS} scaled OOD)"
     columns = ["task", "arch", "grid", "EXPRESS", "EXPECT", "observed: best / mean (runs)", "verdict"]
     emit_table(title, columns, rows)
     for c in cells:
         where = f"{c.task}/{c.arch} ({scope(c)})"
-        if c.verdict in ("impossible", "contradict") or runs:
+        if c.verdict in ("impossible", "suspect", "contradict") or runs:
             keys = ", ".join(f"{r.key} (seed {r.seed}, {r.status})" for r in c.runs)
             if c.verdict == "impossible":
                 typer.echo(
                     f"IMPOSSIBLE {where} learns although EXPRESS = no ({c.express.reason}): "
                     f"a bug or a leak in the task. Runs: {keys}"
                 )
+            elif c.verdict == "suspect":
+                typer.echo(f"SUSPECT {where}: {c.note}. Runs: {keys}")
             elif c.verdict == "contradict":
                 typer.echo(f"contradict {where}: expected {c.expect.value} ({c.expect.reason}). Runs: {keys}")
             else:
                 typer.echo(f"{where}: {keys}")
-        if c.note:
+        if c.note and c.verdict != "suspect":
             typer.echo(f"note {where}: {c.note}")
     if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
         raise typer.Exit(STRICT_EXIT)

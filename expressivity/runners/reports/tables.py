@@ -7,8 +7,15 @@
 One line per (task row, architecture column), long format, so the published number sits in the column beside ours
 whatever the number of architectures. A store row belongs to a preset's table when its run key is in the preset's
 grid, or it was queued under the grid's name (runs made with extra `--set`s), and its config matches a row and a
-column. The verdict is `theory.check` on the cell's runs (it always reads out-of-distribution scaled accuracy, whatever
-the table shows).
+column. The verdict is `theory.check` on the row's runs, all columns together (a failure agrees with theory only
+where the row shows the protocol can teach the task: theory/check.py; it always reads out-of-distribution scaled
+accuracy, whatever the table shows).
+
+Beside each best: the spread over seeds (min-max) and the 95% Wilson interval of the best run's figure (its test
+examples pooled over the lengths the metric averages; for a per-token metric the examples, not the tokens, are
+counted, so the interval is wide rather than narrow), and per row the task's chance and shortcut (the best input-only
+guess: a cell that only reaches it has not learned the task). A published figure for another task than the row's own
+(running parity beside final-answer parity) is marked as a proxy.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expressivity.runners.reports.presets import Column, Preset, Published, Row
+from expressivity.theory.published import task_spec
 
 FORMATS = ("markdown", "csv", "latex")
 
@@ -40,6 +48,10 @@ class TableCell:
     expect: str = "-"
     verdict: str = "inconclusive"
     curve: Mapping[int, float] = field(default_factory=dict)  # the metric by test length, mean over seeds
+    worst: float | None = None  # the lowest over seeds (with best: the spread)
+    interval: tuple[float, float] | None = None  # 95% Wilson interval of the best run's figure
+    baseline: str = "-"  # the task's chance / shortcut at the lengths the metric reads
+    proxy: str = ""  # the task the published figure is for, where it is not the row's own
 
 
 def _matches(config: Mapping[str, Any], row: Row, column: Column) -> bool:
@@ -89,10 +101,13 @@ def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: boo
     published = preset.published
     out = []
     for row in table_rows:
+        per_column = {c.label: [r for r in chosen if _matches(r["config"], row, c)] for c in columns}
+        # One check over the whole row: a failure agrees with theory only beside a positive control of the row.
+        checked = {run.key: cell for cell in check([r for ms in per_column.values() for r in ms]) for run in cell.runs}
         for column in columns:
-            members = [r for r in chosen if _matches(r["config"], row, column)]
+            members = per_column[column.label]
             done = [r for r in members if r["status"] == "done" and _value(r, metric) is not None]
-            best = mean = max_depth = None
+            best = mean = max_depth = worst = interval = None
             if metric.depth_threshold is not None:
                 depths = sorted({_model_param(r["config"], column.arch, "n_layers") or 0 for r in members})
                 max_depth = depths[-1] if depths else None
@@ -101,11 +116,12 @@ def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: boo
                 best = float(min(passed)) if passed else None
             elif done:
                 values = [_value(r, metric) for r in done]
-                best, mean = max(values), sum(values) / len(values)
+                best, mean, worst = max(values), sum(values) / len(values), min(values)
+                interval = _interval(done[values.index(best)], metric)
             verdict = express = expect = "-"
             if members:
-                cells = check(members)  # loudest first; a preset column is one architecture class
-                verdict, express, expect = cells[0].verdict, cells[0].express.value, cells[0].expect.value
+                cells = sorted({id(checked[r["key"]]): checked[r["key"]] for r in members}.values(), key=_loudness)
+                verdict, express, expect = cells[0].label, cells[0].express.value, cells[0].expect.value
             out.append(
                 TableCell(
                     row=row.label,
@@ -120,9 +136,59 @@ def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: boo
                     expect=expect,
                     verdict=verdict if members else "no runs",
                     curve=_curve(done, metric),
+                    worst=worst,
+                    interval=interval,
+                    baseline=_baseline(row, done, metric),
+                    proxy=row.ref if row.ref and row.ref != task_spec(row.task, row.params) else "",
                 )
             )
     return out
+
+
+def _loudness(cell) -> int:
+    from expressivity.theory.check import VERDICTS
+
+    return VERDICTS.index(cell.verdict)
+
+
+def _split_lengths(row: Mapping[str, Any], split: str) -> list[int]:
+    return [int(n) for n in ((row.get("summary") or {}).get(split) or {}).get("lengths") or []]
+
+
+def _interval(run: Mapping[str, Any], metric) -> tuple[float, float] | None:
+    """95% Wilson interval of one run's figure: its raw accuracy pooled over the split's lengths, then put on the
+    metric's scale (scaled accuracy, or %)."""
+    from expressivity import tasks
+    from expressivity.runners.training.evaluate import scaled, wilson
+
+    lengths, config = _split_lengths(run, metric.split), run["config"]
+    by_length = run.get("metrics") or {}
+    if not lengths or any(n not in by_length for n in lengths):
+        return None
+    task = tasks.make(config["task"], **config["task_params"])
+    field = metric.field if metric.field != "scaled_acc" else f"{task.scored_by}_acc"
+    n = sum(int(by_length[m].get("examples", 0)) for m in lengths)
+    if n == 0:
+        return None
+    p = sum(float(by_length[m][field]) for m in lengths) / len(lengths)
+    lo, hi = wilson(p, n)
+    if metric.field == "scaled_acc":
+        lo, hi = scaled(lo, task.chance), scaled(hi, task.chance)
+    return lo * metric.scale, hi * metric.scale
+
+
+def _baseline(row: Row, done: list[Mapping[str, Any]], metric) -> str:
+    """The row's chance and shortcut in the metric's units, at the lengths its runs' metric reads."""
+    from expressivity import tasks
+    from expressivity.runners.training.evaluate import scaled
+
+    task = tasks.make(row.task, **row.params)
+    lengths = sorted({n for r in done for n in _split_lengths(r, metric.split)})
+    declared = getattr(task, "shortcut_acc", None)
+    short = sum(declared(n) for n in lengths) / len(lengths) if declared and lengths else task.chance
+    if metric.field == "scaled_acc":
+        return f"0 / {scaled(short, task.chance):.2f}"
+    return f"{task.chance * metric.scale:.3g} / {short * metric.scale:.3g}"
 
 
 def _curve(done: list[Mapping[str, Any]], metric) -> dict[int, float]:
@@ -137,8 +203,8 @@ def _curve(done: list[Mapping[str, Any]], metric) -> dict[int, float]:
 
 
 # ---- rendering -------------------------------------------------------------------------------------------------------
-HEADER = ("task", "model", "ours (best)", "ours (mean)", "runs done", "published", "source", "EXPRESS", "EXPECT",
-          "verdict")  # fmt: skip
+HEADER = ("task", "model", "ours (best)", "95% CI", "ours (mean)", "seeds min-max", "runs done", "chance / shortcut",
+          "published", "source", "EXPRESS", "EXPECT", "verdict")  # fmt: skip
 
 
 def _number(value: float | None, preset: Preset) -> str:
@@ -148,14 +214,21 @@ def _number(value: float | None, preset: Preset) -> str:
 
 
 def _fields(cell: TableCell, preset: Preset) -> list[str]:
+    interval = spread = "-"
     if preset.metric.depth_threshold is not None:
         ours = f"{cell.best:.0f}" if cell.best is not None else (f"> {cell.max_depth}" if cell.done else "-")
         mean = "-"
     else:
         ours, mean = _number(cell.best, preset), _number(cell.mean, preset)
+        if cell.interval is not None:
+            interval = f"[{_number(cell.interval[0], preset)}, {_number(cell.interval[1], preset)}]"
+        if cell.worst is not None:
+            spread = f"[{_number(cell.worst, preset)}, {_number(cell.best, preset)}]"
     pub = cell.published
     published = "-" if pub is None else pub.value if isinstance(pub.value, str) else _number(pub.value, preset)
-    return [cell.row, cell.column, ours, mean, f"{cell.done}/{cell.runs}", published,
+    if pub is not None and cell.proxy:
+        published += " (proxy)"
+    return [cell.row, cell.column, ours, interval, mean, spread, f"{cell.done}/{cell.runs}", cell.baseline, published,
             "-" if pub is None else pub.source, cell.express, cell.expect, cell.verdict]  # fmt: skip
 
 
@@ -181,15 +254,18 @@ def render(cells: list[TableCell], preset: Preset, fmt: str = "markdown", *, qui
     if fmt == "markdown":
         out = [f"### {title}", "", f"Metric: {preset.metric.describe}.", ""]
         out.append("| " + " | ".join(HEADER) + " |")
-        out.append("|" + "|".join("---" if i < 2 else "---:" if i < 6 else "---" for i in range(len(HEADER))) + "|")
+        out.append("|" + "|".join("---" if i < 2 else "---:" if i < 9 else "---" for i in range(len(HEADER))) + "|")
         out += ["| " + " | ".join(line) + " |" for line in lines]
         sources = _sources(cells)
         if sources:
             out += ["", "Sources: " + "; ".join(sources) + "."]
+        proxies = sorted({(c.row, c.proxy) for c in cells if c.proxy and c.published is not None})
+        for row, task in proxies:
+            out += ["", f"(proxy) {row}: the published figure is for {task}, a different task than this row's."]
         return "\n".join(out) + "\n"
     out = [
         "% " + title,
-        "\\begin{tabular}{ll" + "r" * 4 + "l" * 4 + "}",
+        "\\begin{tabular}{ll" + "r" * 7 + "l" * 4 + "}",
         "\\hline",
         " & ".join(_tex(h) for h in HEADER) + " \\\\",
         "\\hline",

@@ -28,6 +28,15 @@ def scaled(acc: float, chance: float) -> float:
     return (acc - chance) / (1.0 - chance) if chance < 1.0 else 0.0
 
 
+def wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of an accuracy p measured on n independent examples."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def rescaled(metrics: Mapping[int, Mapping[str, float]], chance: float, scored_by: str) -> dict[int, dict[str, float]]:
     """Metrics by length with scaled_acc derived anew from the recorded accuracy `scored_by` ("final" or "token", see
     `Task.scored_by`), e.g. after a task's chance or its headline accuracy was corrected."""

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Render every committed preset's reports from its store: tables (markdown with plots, CSV, LaTeX) and the theory
+# check, as each results/PRESET/PROVENANCE.md lists them. Run after a change to scoring, matching, rendering or theory
+# (tests/runners/test_committed_results.py fails until the committed files match what the stores render today).
+#   bash results/render.sh            # every preset folder under results/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CLI="python3 -m expressivity.runners.cli"
+for dir in results/*/; do
+  name=$(basename "$dir")
+  S=$dir/runs.sqlite
+  [ -f "$S" ] || continue
+  $CLI table "$name" --store "$S" --out "$dir/table.md" --plot "$dir/plots"
+  $CLI table "$name" --store "$S" --format csv --out "$dir/table.csv"
+  $CLI table "$name" --store "$S" --format latex --out "$dir/table.tex"
+  COLUMNS=150 $CLI check --store "$S" > "$dir/check.txt"
+done
+# The extra stores some presets keep beside their grid (curricula, probes): their checks.
+for extra in negative-eigenvalues/curriculum olmo-hybrid/curriculum-cpu; do
+  [ -f "results/$extra.sqlite" ] && COLUMNS=150 $CLI check --store "results/$extra.sqlite" > \
+    "results/$(dirname $extra)/check-$(basename $extra).txt"
+done
+exit 0
