@@ -10,9 +10,10 @@ for dir in results/*/; do
   name=$(basename "$dir")
   S=$dir/runs.sqlite
   [ -f "$S" ] || continue
-  $CLI table "$name" --store "$S" --out "$dir/table.md" --plot "$dir/plots"
-  $CLI table "$name" --store "$S" --format csv --out "$dir/table.csv"
-  $CLI table "$name" --store "$S" --format latex --out "$dir/table.tex"
+  P=$(cat "$dir/PROTOCOL" 2>/dev/null || echo testbed-v1)  # the protocol variant its runs followed
+  $CLI table "$name" --store "$S" --protocol "$P" --out "$dir/table.md" --plot "$dir/plots"
+  $CLI table "$name" --store "$S" --protocol "$P" --format csv --out "$dir/table.csv"
+  $CLI table "$name" --store "$S" --protocol "$P" --format latex --out "$dir/table.tex"
   COLUMNS=150 $CLI check --store "$S" > "$dir/check.txt"
 done
 # The extra stores some presets keep beside their grid (curricula, probes): their checks.

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 _BACKENDS = ("auto", "torch", "recurrent", "fla")
-_BLOCKS = ("prenorm", "olmo")
+_BLOCKS = ("prenorm", "olmo", "plain")  # plain: an LSTM alone, no residual and no norms (Delétang et al.'s)
 _COMMON = {
     "d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True, "norm_eps": 1e-6,
 }  # fmt: skip
@@ -86,7 +86,11 @@ REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
     ),
     "lstm": (
         "L",
-        {**{k: v for k, v in _COMMON.items() if k not in ("n_heads", "mlp_width")}, "lstm_hidden": None},
+        {
+            **{k: v for k, v in _COMMON.items() if k not in ("n_heads", "mlp_width")},
+            "lstm_hidden": None,
+            "block": "prenorm",
+        },  # fmt: skip
         "nonlinear RNN control (torch LSTM)",
     ),
 }
@@ -166,6 +170,8 @@ def _validate(name: str, p: dict[str, Any]) -> None:
         _check_choice(name, "backend", p["backend"], _BACKENDS)
     if "block" in p:
         _check_choice(name, "block", p["block"], _BLOCKS)
+        if p["block"] == "plain" and name != "lstm":
+            raise ValueError(f"{name}: block='plain' is the LSTM alone (Deletang et al.'s control); lstm only")
     if "norm_eps" in p and (
         isinstance(p["norm_eps"], bool) or not isinstance(p["norm_eps"], (int, float)) or not 0 < p["norm_eps"] < 1
     ):

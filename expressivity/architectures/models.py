@@ -96,7 +96,7 @@ class ModelConfig:
     expand_v: int = 2
     num_householder: int = 2  # P layers: generalised Householder steps per token
     gated: bool = True  # P layers: with GDN's decay gate
-    block: str = "prenorm"  # or "olmo": Olmo Hybrid's layer forms
+    block: str = "prenorm"  # or "olmo": Olmo Hybrid's layer forms; or "plain" (an LSTM alone: no residual, no norms)
     norm_eps: float = 1e-6  # every RMSNorm but the GDN output norm (transformers' rms_norm_eps)
     gdn_heads: int | None = None  # heads of G and D layers (None: n_heads)
     gdn_head_dim: int | None = None  # their key head dim (None: d_model / heads)
@@ -127,14 +127,19 @@ class Block(nn.Module):
     """x + mixer(norm(x)), then x + mlp(norm(x)) when the block has an MLP; with `post_norm`, x + norm(mixer(x)), then
     x + norm(mlp(x)) (Olmo 3's attention layer)."""
 
-    def __init__(self, mixer: nn.Module, d_model: int, mlp_width: int, *, post_norm: bool = False, eps: float = 1e-6):
+    def __init__(
+        self, mixer: nn.Module, d_model: int, mlp_width: int, *, post_norm: bool = False, eps: float = 1e-6,
+        plain: bool = False,
+    ):  # fmt: skip
         super().__init__()
-        self.post_norm = post_norm
-        self.norm1, self.mixer = RMSNorm(d_model, eps), mixer
+        self.post_norm, self.plain = post_norm, plain
+        self.norm1, self.mixer = (nn.Identity() if plain else RMSNorm(d_model, eps)), mixer
         self.norm2 = RMSNorm(d_model, eps) if mlp_width else None
         self.mlp = SwiGLU(d_model, mlp_width) if mlp_width else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.plain:  # the mixer alone: an LSTM stack as Deletang et al. train it
+            return self.mixer(x)
         if self.post_norm:
             x = x + self.norm1(self.mixer(x))
             return x + self.norm2(self.mlp(x)) if self.mlp is not None else x
@@ -158,10 +163,12 @@ class SequenceModel(nn.Module):
                 0 if c == "L" else cfg.mlp_widths[c],
                 post_norm=cfg.block == "olmo" and c == "A",
                 eps=cfg.norm_eps,
+                plain=cfg.block == "plain",
             )
             for c in cfg.layers
         )
-        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        # A plain LSTM stack has no final norm either: the head reads the LSTM's projected output directly.
+        self.norm = nn.Identity() if cfg.block == "plain" else RMSNorm(cfg.d_model, cfg.norm_eps)
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.apply(self._init)
         if cfg.tie_embeddings:

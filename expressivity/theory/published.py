@@ -108,22 +108,90 @@ def quote(source: str, task: str, model: str) -> str:
 @dataclass(frozen=True)
 class Protocol:
     """How a paper trained and tested (or, with source "ours", the testbed's documented choice where no paper says),
-    as `--set` keys: `train` (training and test keys) and `model` (width, heads, depth, embeddings)."""
+    as `--set` keys: `train` (training and test keys) and `model` (width, heads, depth, embeddings). `reduced` is what
+    changes where the paper's budget does not fit a preset's GPU budget (fewer steps: the rest stays the paper's)."""
 
     name: str
     source: str  # a key of sources.SOURCES, or "ours"
     summary: str
     train: Mapping[str, Any] = field(default_factory=dict)
     model: Mapping[str, Any] = field(default_factory=dict)
+    reduced: Mapping[str, Any] = field(default_factory=dict)
+    reduced_why: str = ""
 
     @property
     def sets(self) -> dict[str, Any]:
         return {**self.train, **self.model}
 
+    def settings(self, variant: str) -> dict[str, Any]:
+        """The `--set` keys of the protocol at `variant` ("full" or "reduced")."""
+        if variant not in ("full", "reduced"):
+            raise ValueError(f"protocol variant {variant!r} is not valid; choose full or reduced")
+        return {**self.sets, **(self.reduced if variant == "reduced" else {})}
+
+
+# A test set of 2500 examples a length puts the standard error of one length's accuracy at <= 0.01 (binary answers,
+# p near 1/2: sqrt(0.25 / 2500)); scaled accuracy's is 1 / (1 - chance) times that (0.02 for a binary answer).
+TEST_EXAMPLES = 2500
+_GRAZZI_TRAIN = {
+    "batch_size": 256, "lr": 1e-3, "schedule": "cosine", "min_lr_frac": 0.0, "beta2": 0.999, "clip": 0.0,
+    "train_min_length": 3, "train_max_length": 40, "length_sampling": "example",
+    "eval_lengths": (40, 64, 128, 256), "eval_examples": TEST_EXAMPLES,
+}  # fmt: skip
+_GRAZZI_MODEL = {"d_model": 128, "n_heads": 4, "n_layers": 2, "tie_embeddings": False}
+_DELETANG_LENGTHS = (20, 40, 41, 60, 100, 150, 200, 300, 400, 500)  # 40 and below in distribution
+
 
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
+        Protocol(
+            "grazzi-parity",
+            "grazzi",
+            "Grazzi et al. 2025 (automl/unlocking_state_tracking configs, as read): 2 layers, d_model 128, 4 heads, "
+            "untied embeddings; AdamW lr 1e-3, cosine to 0, beta2 0.999, no clipping, no weight decay; 20k steps x "
+            "batch 256, warm-up 2k; each example draws its length in 3-40; final token scored; tests at 40-256",
+            train={**_GRAZZI_TRAIN, "steps": 20000, "warmup": 2000, "weight_decay": 0.0},
+            model=_GRAZZI_MODEL,
+            reduced={"steps": 5000, "warmup": 500},
+            reduced_why="a quarter of the paper's steps (and warm-up): the full 20k fits no one-H200 30-minute "
+            "budget beside the modular arithmetic rows",
+        ),
+        Protocol(
+            "grazzi-modarith",
+            "grazzi",
+            "Grazzi et al. 2025, modular arithmetic (with and without brackets): as parity, but 100k steps x batch "
+            "256, warm-up 10k, weight decay 0.1",
+            train={**_GRAZZI_TRAIN, "steps": 100000, "warmup": 10000, "weight_decay": 0.1},
+            model=_GRAZZI_MODEL,
+            reduced={"steps": 10000, "warmup": 1000},
+            reduced_why="a tenth of the paper's steps (and warm-up), to fit a one-H200 30-minute budget",
+        ),
+        Protocol(
+            "deletang",
+            "deletang",
+            "Delétang et al. 2023 (neural_networks_chomsky_hierarchy): Adam (no weight decay), constant lr 1e-3, "
+            "gradient clipping 1, batch 128, one length per batch drawn from 1-40, 1M steps (as recalled, not "
+            "read); scored on every length 41-500 (here 8 lengths from 41 to 500, 500 examples each)",
+            train={
+                "batch_size": 128,
+                "lr": 1e-3,
+                "schedule": "constant",
+                "warmup": 0,
+                "weight_decay": 0.0,
+                "beta2": 0.999,
+                "clip": 1.0,
+                "train_min_length": 1,
+                "train_max_length": 40,
+                "length_sampling": "batch",
+                "eval_lengths": _DELETANG_LENGTHS,
+                "eval_examples": 500,
+                "steps": 1000000,
+            },  # fmt: skip
+            model={"tie_embeddings": False},
+            reduced={"steps": 10000},
+            reduced_why="1% of the paper's steps, to fit a one-H200 30-minute budget",
+        ),
         Protocol(
             "olmo-hybrid-recall",
             "ours",

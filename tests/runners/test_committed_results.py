@@ -21,19 +21,24 @@ def _rows(path: Path) -> list[dict]:
 
 
 # A preset's results are checked once its folder is committed: a new preset does not fail the suite before its GPU
-# store exists, and a committed folder must keep its store.
+# store exists, and a committed folder must keep its store. Its PROTOCOL file names the protocol variant it ran.
 COMMITTED = [name for name in presets.names() if (RESULTS / name).is_dir()]
+
+
+def _protocol(name: str) -> str:
+    path = RESULTS / name / "PROTOCOL"
+    return path.read_text().strip() if path.is_file() else "testbed-v1"
 
 
 def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_reports():
     rows = _rows(RESULTS / "negative-eigenvalues" / "runs.sqlite")
-    preset = presets.get("negative-eigenvalues")
-    assert len(select(preset, rows)) == len(preset.grid().keys) == 96
+    preset, protocol = presets.get("negative-eigenvalues"), _protocol("negative-eigenvalues")
+    assert len(select(preset, rows, protocol=protocol)) == len(preset.grid(protocol=protocol).keys) == 96
     assert all(r["status"] == "done" and "H200" in r["device"] for r in rows)
-    cells = {(c.row, c.column): c for c in table_cells(preset, rows)}
+    cells = {(c.row, c.column): c for c in table_cells(preset, rows, protocol=protocol)}
     assert cells[("parity (running)", "gdn[-1,1]")].best > 0.8 > 0.1 > cells[("parity (running)", "gdn[0,1]")].best
     assert (RESULTS / "negative-eigenvalues" / "table.md").read_text().strip() == render(
-        list(cells.values()), preset
+        list(cells.values()), preset, protocol=protocol
     ).strip()
 
 
@@ -42,12 +47,12 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
     # The table.md under results/ is what `expressivity table NAME --store results/NAME/runs.sqlite` prints today:
     # a change to scoring, matching or rendering must regenerate it (results/PRESET/PROVENANCE.md has the commands).
     rows = _rows(RESULTS / name / "runs.sqlite")
-    preset = presets.get(name)
-    assert len(select(preset, rows)) == len(preset.grid().keys)
+    preset, protocol = presets.get(name), _protocol(name)
+    assert len(select(preset, rows, protocol=protocol)) == len(preset.grid(protocol=protocol).keys)
     assert all(r["status"] == "done" and "H200" in r["device"] for r in rows)
-    cells = table_cells(preset, rows)
+    cells = table_cells(preset, rows, protocol=protocol)
     assert all(c.done == c.runs > 0 for c in cells), "every cell has its runs, each done"
-    assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset).strip()
+    assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset, protocol=protocol).strip()
 
 
 STORES = [f"{name}/runs.sqlite" for name in COMMITTED]

@@ -84,3 +84,39 @@ def test_row_protocols_and_command_line_sets_reach_the_runs():
     assert {c["train"]["train_max_length"] for c in olmo} == {16}
     with pytest.raises(ValueError, match="unknown key 'nope'"):
         presets.get("chomsky").grid(quick=True, sets={"nope": 1})
+
+
+@pytest.mark.parametrize("preset", ALL, ids=IDS)
+def test_every_protocol_variant_resolves_and_names_its_grid(preset):
+    names = set()
+    for variant in preset.protocols:
+        grid = preset.grid(protocol=variant)
+        assert grid.configs and grid.name == preset.grid_name(protocol=variant)
+        names.add(grid.name)
+        assert variant in preset.describe_protocol(variant)
+    assert len(names) == len(preset.protocols)
+    with pytest.raises(ValueError, match="offers the protocols"):
+        preset.grid(protocol="no-such-protocol")
+
+
+def test_paper_protocols_are_data_with_sources_and_reduced_only_in_steps():
+    from expressivity.theory.published import PROTOCOLS
+    from expressivity.theory.sources import SOURCES
+
+    for protocol in PROTOCOLS.values():
+        assert protocol.source == "ours" or protocol.source in SOURCES
+        assert set(protocol.reduced) <= {"steps", "warmup"} and (not protocol.reduced or protocol.reduced_why)
+
+
+def test_grazzi_runs_are_grazzis_shape_and_deletangs_lstm_is_plain():
+    neg = presets.get("negative-eigenvalues").grid(protocol="full").configs
+    parity = [c for c in neg if c["task"] == "parity_check" and c["arch"] == "gdn"]
+    train, model = parity[0]["train"], parity[0]["model_params"]
+    shape = (train["steps"], train["batch_size"], train["lr"], train["warmup"], train["clip"])
+    assert shape == (20000, 256, 1e-3, 2000, 0.0)
+    assert train["length_sampling"] == "example" and train["eval_examples"] == 2500
+    assert {k: v for k, v in model.items() if k != "neg_eigval"} == {
+        "d_model": 128, "n_heads": 4, "n_layers": 2, "tie_embeddings": False}  # fmt: skip
+    lstm = [c for c in presets.get("chomsky").grid().configs if c["arch"] == "lstm"][0]
+    assert lstm["model_params"] == {"n_layers": 1, "lstm_hidden": 256, "block": "plain", "tie_embeddings": False}
+    assert lstm["train"]["schedule"] == "constant" and lstm["train"]["clip"] == 1.0

@@ -205,4 +205,5 @@ def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     )
     assert "GPU grid is needed" in result.output
     full = runner.invoke(app, ["reproduce", "chomsky", "--dry-run", "--store", str(store)])
-    assert full.exit_code == 0 and "72 runs in chomsky (steps 3000)" in full.output and " done " not in full.output
+    assert full.exit_code == 0 and " done " not in full.output
+    assert "72 runs in chomsky-reduced (steps 10000)" in full.output  # the default protocol: Deletang et al.'s, reduced

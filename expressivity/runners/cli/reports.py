@@ -36,11 +36,21 @@ PlotOption = Annotated[
 ]
 
 
-def _emit(preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Path | None, plot: Path | None) -> None:
+ProtocolOption = Annotated[
+    str | None,
+    typer.Option("--protocol", help="The protocol variant: reduced (the papers' protocols with fewer steps, the "
+                 "default where a preset has them), full (the papers' budgets) or testbed-v1 (the committed ones)."),
+]  # fmt: skip
+
+
+def _emit(
+    preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Path | None, plot: Path | None,
+    protocol: str | None = None,
+) -> None:  # fmt: skip
     from expressivity.runners.reports.tables import render, table_cells
 
-    cells = table_cells(preset, rows, quick=quick)
-    text = render(cells, preset, fmt, quick=quick)
+    cells = table_cells(preset, rows, quick=quick, protocol=protocol)
+    text = render(cells, preset, fmt, quick=quick, protocol=protocol)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
@@ -66,10 +76,12 @@ def table_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write the table to this file instead of stdout.")] = None,
     plot: PlotOption = None,
     store: StoreOption = DEFAULT_STORE,
+    protocol: ProtocolOption = None,
 ) -> None:
     """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
-    --quick, a preset with no full-grid runs shows its quick grid. `eval-lm` rows (pretrained models) have a table of
-    their own."""
+    --quick, a preset with no full-grid runs shows its quick grid; without --protocol, the preset's default protocol
+    (or, when the store has no run of it, the first protocol it has runs of). `eval-lm` rows (pretrained models) have
+    a table of their own."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.reports.tables import FORMATS, PRETRAINED, render_pretrained, select
 
@@ -80,12 +92,15 @@ def table_command(
     chosen = [] if name == PRETRAINED else [presets.get(name)] if name else [presets.get(n) for n in presets.names()]
     shown = 0
     for preset in chosen:
-        use_quick = quick or not select(preset, rows)  # a preset run only --quick shows its quick table
-        if name is None and not select(preset, rows, quick=use_quick):
+        variant = preset.check_protocol(protocol) if protocol else next(
+            (v for v in preset.protocols if select(preset, rows, protocol=v)), preset.protocol
+        )  # fmt: skip
+        use_quick = quick or not select(preset, rows, protocol=variant)  # only --quick runs: the quick table
+        if name is None and not select(preset, rows, quick=use_quick, protocol=variant):
             continue
         if len(chosen) > 1 and (out is not None or plot is not None):
             raise ValueError("--out and --plot need one preset: name it")
-        _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot)
+        _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot, protocol=variant)
         shown += 1
     pretrained = render_pretrained(rows, fmt) if name in (None, PRETRAINED) else None
     if pretrained is not None and (name == PRETRAINED or out is None):
@@ -120,9 +135,10 @@ def reproduce_command(
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = 1,
     fuse: FuseOption = None,
+    protocol: ProtocolOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
-    --quick runs the reduced grid meant for a CPU in about 10 minutes."""
+    --quick runs the reduced grid meant for a CPU in about 10 minutes; --protocol picks the protocol variant."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.options import parse_sets
@@ -131,9 +147,12 @@ def reproduce_command(
     if fuse is not None and fuse < 1:
         raise ValueError(f"--fuse must be >= 1, got {fuse}")
     preset = presets.get(name)
-    grid = preset.grid(quick=quick, sets=parse_sets(sets))
+    variant = preset.check_protocol(protocol)
+    grid = preset.grid(quick=quick, sets=parse_sets(sets), protocol=variant)
     keys = grid.keys
     typer.echo(f"{grid.name}: {preset.summary}")
+    if not quick:
+        typer.echo(f"Protocol: {preset.describe_protocol(variant)}.")
     if quick:
         typer.echo(f"--quick is a reduced CPU grid; the GPU grid is needed for {preset.needs_gpu}.")
     elif preset.budget:
@@ -153,7 +172,7 @@ def reproduce_command(
         counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit,
                           fuse=fuse_size(fuse, pool))  # fmt: skip
         rows = st.rows()
-    _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot)
+    _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant)
     if quick:
         typer.echo(f"Needs the GPU grid (`expressivity reproduce {name}` on a GPU machine): {preset.needs_gpu}.")
     if counts.get("failed"):

@@ -1,161 +1,18 @@
-"""Presets: one published table each, as data. A preset is a grid (the structure grid.py expands from TOML), a table
-layout (rows are tasks, columns are architectures, a metric summarised over seeds) and the published numbers beside
-which ours are printed, each with its source (a key of `theory.sources.SOURCES`).
+"""The presets: one published table each, as data (preset.py says what a preset is), and their one registry.
 
-    preset = get("negative-eigenvalues")
-    grid = preset.grid(quick=True)           # a grid.Grid: the reduced CPU grid of `reproduce ... --quick`
-    preset.published[("parity", "gdn[-1,1]")]  # Published(value=1.0, source='mamba3')
-
-A row may carry its own training protocol (`train`: e.g. a fixed training length); rows sharing one protocol become
-one grid part, so every part is a plain grid.py table. `quick` is a genuinely reduced grid for 2 CPU cores in about
-10 minutes: fewer rows, columns and seeds, fewer steps, smaller batches; what it cannot show is said in `needs_gpu`.
+from expressivity.runners.reports import presets
+presets.names()              # olmo-hybrid, negative-eigenvalues, chomsky, illusion-of-state, alternations
+preset = presets.get("negative-eigenvalues")
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from expressivity.runners.execution.grid import Grid, expand
-from expressivity.theory.published import FIGURES, PROTOCOLS, task_spec
+from expressivity.runners.reports.preset import TESTBED, Column, Metric, Preset, Published, Quick, Row
+from expressivity.theory.published import PROTOCOLS
 
-
-@dataclass(frozen=True)
-class Row:
-    """A table row: a task with parameters, under its own training protocol (`train`, keys of `--set`)."""
-
-    label: str
-    task: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    train: Mapping[str, Any] = field(default_factory=dict)
-    ref: str | None = None  # the task spec whose published figures this row shows (default: its own: `spec`)
-
-    @property
-    def spec(self) -> str:
-        """The task as published figures name it (theory.published.task_spec)."""
-        return self.ref or task_spec(self.task, self.params)
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table column: an architecture with parameters (a model class such as GDN [-1,1])."""
-
-    label: str
-    arch: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Metric:
-    """What a cell shows: `field` of the `split` summary (ood: lengths above training), times `scale`, summarised
-    over seeds by best (the headline, as Grazzi et al. and Deletang et al. report) and mean. With `depth_threshold`
-    the cell is instead the smallest `n_layers` whose best seed reaches that value (Illusion of State)."""
-
-    field: str = "scaled_acc"
-    split: str = "ood"
-    scale: float = 1.0
-    depth_threshold: float | None = None
-
-    @property
-    def describe(self) -> str:
-        what = f"{self.split} {self.field}" + (" (%)" if self.scale == 100 else "")
-        if self.depth_threshold is not None:
-            return (
-                f"smallest depth (n_layers) whose best seed reaches {self.split} {self.field} >= {self.depth_threshold}"
-            )
-        return f"{what}: best over seeds (mean beside it)"
-
-
-@dataclass(frozen=True)
-class Published:
-    value: float | str  # a number in the metric's units, or a qualitative finding ("grows with length")
-    source: str  # a key of theory.sources.SOURCES
-
-
-@dataclass(frozen=True)
-class Quick:
-    """The reduced CPU grid: subsets of rows (or its own rows) and columns by label, its seeds, extra `--set`s."""
-
-    columns: tuple[str, ...]
-    rows: tuple[Row, ...]
-    seeds: tuple[int, ...] = (0,)
-    sets: Mapping[str, Any] = field(default_factory=dict)
-    sweep: Mapping[str, list] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    summary: str
-    rows: tuple[Row, ...]
-    columns: tuple[Column, ...]
-    quick: Quick
-    needs_gpu: str  # what only the full GPU grid can show (printed by `reproduce --quick`)
-    metric: Metric = Metric()
-    sources: tuple[str, ...] = ()  # whose published figures (theory.published) the table prints beside ours
-    sets: Mapping[str, Any] = field(default_factory=dict)  # [set] of every run
-    sweep: Mapping[str, list] = field(default_factory=dict)  # [sweep] of every run
-    seeds: tuple[int, ...] = (0, 1, 2)
-    size: str = "tiny"
-    budget: str = ""  # how the full grid fits its GPU budget
-
-    @property
-    def published(self) -> dict[tuple[str, str], Published]:
-        """{(row label, column label): Published} for every row (quick rows too) with a figure in `sources`; the
-        first source that has a cell wins."""
-        out: dict[tuple[str, str], Published] = {}
-        for source in self.sources:
-            for row in (*self.rows, *self.quick.rows):
-                for column in self.columns:
-                    figure = FIGURES.get((source, row.spec, column.label))
-                    if figure is not None:
-                        out.setdefault((row.label, column.label), Published(figure.value, source))
-        return out
-
-    def layout(self, *, quick: bool = False) -> tuple[tuple[Row, ...], tuple[Column, ...]]:
-        """The rows and columns of the full table, or of the quick one."""
-        if not quick:
-            return self.rows, self.columns
-        by_label = {c.label: c for c in self.columns}
-        return self.quick.rows, tuple(by_label[label] for label in self.quick.columns)
-
-    def grid_name(self, *, quick: bool = False) -> str:
-        return f"{self.name}-quick" if quick else self.name
-
-    def specs(self, *, quick: bool = False, sets: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The grid.py tables of this preset: one per distinct row protocol."""
-        rows, columns = self.layout(quick=quick)
-        common = {**self.sets, **(self.quick.sets if quick else {})}
-        sweep = {**self.sweep, **(self.quick.sweep if quick else {})}
-        parts: dict[str, list[Row]] = {}
-        for row in rows:
-            parts.setdefault(repr(sorted(row.train.items())), []).append(row)
-        specs = []
-        for members in parts.values():
-            # Precedence: the preset's [set] < the quick grid's < the row's own protocol < the command line.
-            own = {**common, **members[0].train, **(sets or {})}
-            specs.append(
-                {
-                    "name": self.grid_name(quick=quick),
-                    "tasks": [{"name": r.task, **r.params} for r in members],
-                    "archs": [{"name": c.arch, **c.params} for c in columns],
-                    "sizes": [self.size],
-                    "seeds": list(self.quick.seeds if quick else self.seeds),
-                    "set": own,
-                    "sweep": dict(sweep),
-                }
-            )
-        return specs
-
-    def grid(self, *, quick: bool = False, sets: Mapping[str, Any] | None = None) -> Grid:
-        """Every run of the preset (resolved and validated), parts in order, identical configs once."""
-        configs: dict[str, dict[str, Any]] = {}
-        name = self.grid_name(quick=quick)
-        for spec in self.specs(quick=quick, sets=sets):
-            part = expand(spec, name=name)
-            configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)
-        return Grid(name=name, configs=list(configs.values()))
+__all__ = ["Column", "Metric", "Preset", "Published", "Quick", "Row", "get", "names"]
 
 
 # ---- the presets -----------------------------------------------------------------------------------------------------
@@ -170,14 +27,16 @@ _NEG_EIG = Preset(
     name="negative-eigenvalues",
     summary="Grazzi et al. 2025: parity and modular arithmetic need eigenvalues in [-1,1]",
     rows=(
-        Row("parity", "parity_check"),
+        Row("parity", "parity_check", protocol="grazzi-parity"),
         # Final-answer parity gives one bit of signal per sequence: on the first H200 run (results/) no model learned
         # it in 3000 steps. Running parity (every prefix scored) is the same computation with a dense signal, so the
-        # eigenvalue separation can show within the budget; both rows are kept and compared with the published parity.
-        Row("parity (running)", "parity", ref="parity_check"),
-        Row("mod arithmetic", "modular_arithmetic"),
-        Row("mod arithmetic with brackets", "modular_arithmetic_brackets"),
+        # eigenvalue separation can show within the budget; both rows are kept and compared with the published parity
+        # (marked as a proxy).
+        Row("parity (running)", "parity", ref="parity_check", protocol="grazzi-parity"),
+        Row("mod arithmetic", "modular_arithmetic", protocol="grazzi-modarith"),
+        Row("mod arithmetic with brackets", "modular_arithmetic_brackets", protocol="grazzi-modarith"),
     ),
+    protocols=("reduced", "full", TESTBED),
     columns=(
         Column("transformer", "transformer"),
         Column("diagonal[0,1]", "diagonal", NONNEG),
@@ -244,20 +103,25 @@ _OLMO = Preset(
 _CHOMSKY = Preset(
     name="chomsky",
     summary="Deletang et al. 2022: accuracy (%) beyond the training lengths, by Chomsky level",
-    rows=(
-        Row("modular arithmetic (R)", "modular_arithmetic"),
-        Row("parity (R)", "parity_check"),
-        Row("stack manipulation (DCF)", "stack_manipulation"),
-        Row("reverse string (DCF)", "reverse_string"),
-        Row("duplicate string (CS)", "duplicate_string"),
-        Row("odds first (CS)", "odds_first"),
+    rows=tuple(
+        Row(label, task, protocol="deletang")
+        for label, task in (
+            ("modular arithmetic (R)", "modular_arithmetic"),
+            ("parity (R)", "parity_check"),
+            ("stack manipulation (DCF)", "stack_manipulation"),
+            ("reverse string (DCF)", "reverse_string"),
+            ("duplicate string (CS)", "duplicate_string"),
+            ("odds first (CS)", "odds_first"),
+        )
     ),
     columns=(
         Column("transformer", "transformer"),
         Column("gdn[-1,1]", "gdn", NEG),
         Column("hybrid GGGA[-1,1]", "hybrid", {"pattern": "GGGA", **NEG}),
-        Column("lstm", "lstm"),
+        # Deletang et al.'s LSTM under their protocol: one layer of 256 cells, no residual block and no norms.
+        Column("lstm", "lstm", paper={"n_layers": 1, "lstm_hidden": 256, "block": "plain"}),
     ),
+    protocols=("reduced", "full", TESTBED),
     metric=Metric(field="token_acc", scale=100.0),
     sets={
         "train_min_length": 1,

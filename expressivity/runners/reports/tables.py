@@ -54,7 +54,10 @@ class TableCell:
     proxy: str = ""  # the task the published figure is for, where it is not the row's own
 
 
-def _matches(config: Mapping[str, Any], row: Row, column: Column) -> bool:
+LENGTH_KEYS = ("train_min_length", "train_max_length")  # what tells rows of one task apart (more --sets may differ)
+
+
+def _matches(config: Mapping[str, Any], row: Row, column: Column, settings: Mapping[str, Any]) -> bool:
     if config["task"] != row.task or config["arch"] != column.arch:
         return False
     # The row's parameters with the task's defaults filled in: a row that leaves a parameter at its default (say,
@@ -65,8 +68,9 @@ def _matches(config: Mapping[str, Any], row: Row, column: Column) -> bool:
     wanted = {**defaults, **row.params}
     if any(config["task_params"].get(k, defaults.get(k)) != v for k, v in wanted.items()):
         return False
-    # eval_lengths may be changed on the command line; the training lengths are what tells rows apart.
-    if any(config["train"].get(k) != v for k, v in row.train.items() if k != "eval_lengths"):
+    # The training lengths tell rows apart (Illusion of State trains each row at one length); `settings` are the
+    # row's protocol's `--set` keys, of which others (steps, test lengths) may be changed on the command line.
+    if any(config["train"].get(k) != settings[k] for k in LENGTH_KEYS if k in settings):
         return False
     return all(_model_param(config, column.arch, k) == v for k, v in column.params.items())
 
@@ -79,10 +83,12 @@ def _model_param(config: Mapping[str, Any], arch: str, key: str) -> Any:
     return architectures.param_defaults(arch).get(key)
 
 
-def select(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False) -> list[Mapping[str, Any]]:
-    """The store rows that belong to the preset's (quick) grid."""
-    keys = set(preset.grid(quick=quick).keys)
-    name = preset.grid_name(quick=quick)
+def select(
+    preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False, protocol: str | None = None
+) -> list[Mapping[str, Any]]:
+    """The store rows that belong to the preset's (quick) grid under a protocol variant."""
+    keys = set(preset.grid(quick=quick, protocol=protocol).keys)
+    name = preset.grid_name(quick=quick, protocol=protocol)
     return [r for r in rows if r["key"] in keys or r.get("grid") == name]
 
 
@@ -91,17 +97,22 @@ def _value(row: Mapping[str, Any], metric) -> float | None:
     return None if value is None else float(value) * metric.scale
 
 
-def table_cells(preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False) -> list[TableCell]:
-    """Every (row, column) of the preset's layout, in layout order, summarised from the preset's store rows."""
+def table_cells(
+    preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False, protocol: str | None = None
+) -> list[TableCell]:
+    """Every (row, column) of the preset's layout, in layout order, summarised from the preset's store rows of one
+    protocol variant (default: the preset's)."""
     from expressivity.theory import check
 
-    chosen = select(preset, rows, quick=quick)
+    variant = "testbed-v1" if quick else preset.check_protocol(protocol)
+    chosen = select(preset, rows, quick=quick, protocol=protocol)
     table_rows, columns = preset.layout(quick=quick)
     metric = preset.metric
     published = preset.published
     out = []
     for row in table_rows:
-        per_column = {c.label: [r for r in chosen if _matches(r["config"], row, c)] for c in columns}
+        settings = preset._row_sets(row, variant, quick)
+        per_column = {c.label: [r for r in chosen if _matches(r["config"], row, c, settings)] for c in columns}
         # One check over the whole row: a failure agrees with theory only beside a positive control of the row.
         checked = {run.key: cell for cell in check([r for ms in per_column.values() for r in ms]) for run in cell.runs}
         for column in columns:
@@ -239,12 +250,15 @@ def _sources(cells: list[TableCell]) -> list[str]:
     return [f"{k}: {SOURCES.get(k, k)}" for k in keys]
 
 
-def render(cells: list[TableCell], preset: Preset, fmt: str = "markdown", *, quick: bool = False) -> str:
-    """The table as markdown, CSV or LaTeX text."""
+def render(
+    cells: list[TableCell], preset: Preset, fmt: str = "markdown", *, quick: bool = False, protocol: str | None = None
+) -> str:
+    """The table as markdown, CSV or LaTeX text; markdown says which protocol the runs followed."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not valid; choose one of {', '.join(FORMATS)}")
     lines = [_fields(c, preset) for c in cells]
-    title = f"{preset.grid_name(quick=quick)}: {preset.summary}"
+    title = f"{preset.grid_name(quick=quick, protocol=protocol)}: {preset.summary}"
+    ran = "the quick CPU grid (see the preset)" if quick else preset.describe_protocol(protocol)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -252,7 +266,7 @@ def render(cells: list[TableCell], preset: Preset, fmt: str = "markdown", *, qui
         writer.writerows([preset.grid_name(quick=quick), *line] for line in lines)
         return buf.getvalue()
     if fmt == "markdown":
-        out = [f"### {title}", "", f"Metric: {preset.metric.describe}.", ""]
+        out = [f"### {title}", "", f"Metric: {preset.metric.describe}. Protocol: {ran}.", ""]
         out.append("| " + " | ".join(HEADER) + " |")
         out.append("|" + "|".join("---" if i < 2 else "---:" if i < 9 else "---" for i in range(len(HEADER))) + "|")
         out += ["| " + " | ".join(line) + " |" for line in lines]
