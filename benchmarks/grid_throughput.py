@@ -34,7 +34,7 @@ MODES = {  # name -> (slots per GPU, runs per fused group at most, capture the s
 def subset(steps: int) -> list[dict]:
     from expressivity.runners.reports import presets
 
-    neg = presets.get("negative-eigenvalues").grid(sets={"steps": steps}).configs
+    neg = presets.get("negative-eigenvalues").grid(sets={"steps": steps}, protocol="testbed-v1").configs
     pick = {"transformer": {}, "gdn": {False, True}, "deltanet": {True}}
     a = [
         c
@@ -56,10 +56,10 @@ def subset(steps: int) -> list[dict]:
     return a + b
 
 
-def preset_grid(name: str, steps: int) -> list[dict]:
+def preset_grid(name: str, steps: int, protocol: str) -> list[dict]:
     from expressivity.runners.reports import presets
 
-    return presets.get(name).grid(sets={"steps": steps} if steps else None).configs
+    return presets.get(name).grid(sets={"steps": steps} if steps else None, protocol=protocol).configs
 
 
 def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int | None = None) -> dict:
@@ -110,6 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="steps per run (0: the preset's own)")
     parser.add_argument("--preset", default=None, help="a preset's whole grid instead of the fixed subset")
+    parser.add_argument("--protocol", default="testbed-v1", help="the preset's protocol variant (default testbed-v1)")
     parser.add_argument("--modes", default="old,new")
     parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
     parser.add_argument("--log", type=Path, default=None)
@@ -117,9 +118,9 @@ def main() -> None:
     parser.add_argument("--per-gpu", type=int, default=None, help="slots per GPU for every mode (default: the mode's)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    configs = preset_grid(args.preset, args.steps) if args.preset else subset(args.steps)
+    configs = preset_grid(args.preset, args.steps, args.protocol) if args.preset else subset(args.steps)
     lines = [f"# grid throughput: {len(configs)} runs ({args.preset or 'fixed subset'}, steps {args.steps or 'own'})"]
-    if args.preset == "negative-eigenvalues" and not args.steps:
+    if args.preset == "negative-eigenvalues" and not args.steps and args.protocol == "testbed-v1":
         lines.append(_check_committed_keys(configs))
     if not args.no_warmup:
         warm = [{**c, "train": {**c["train"], "steps": 3, "eval_lengths": c["train"]["eval_lengths"][:1],
