@@ -155,3 +155,12 @@ def test_every_task_trains_and_evaluates(name):
     sets = {"steps": 1, "batch_size": 4, "train_min_length": smallest, "train_max_length": smallest + 2}
     result = train(resolve(name, "lstm", {**sets, "eval_lengths": [smallest + 4], "eval_examples": 4}))
     assert result["status"] == "done" and 0.0 <= result["summary"]["ood"]["final_acc"] <= 1.0
+
+
+def test_the_deterministic_key_switches_torchs_deterministic_algorithms_for_the_run_only(monkeypatch):
+    seen = []
+    original = torch.use_deterministic_algorithms
+    monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda on, **kw: (seen.append(on), original(on, **kw)))
+    config = resolve("parity", "lstm", {**SHORT, "deterministic": True})
+    assert _same(train(config), train(resolve("parity", "lstm", SHORT)))  # on CPU torch is deterministic anyway
+    assert seen == [True, False] and not torch.are_deterministic_algorithms_enabled()

@@ -72,6 +72,9 @@ TRAIN_KEYS: dict[str, Key] = {
     "check_every": Key(50, int, "steps between loss/accuracy checks (divergence, early stop, progress)", lo=1),
     "checkpoint_every": Key(500, int, "steps between checkpoints (0: none)", lo=0),
     "diverge_loss": Key(50.0, float, "a checked mean loss above this (or NaN) ends the run as diverged", lo=0.0),
+    "deterministic": Key(
+        False, bool, "PyTorch's deterministic algorithms on CUDA (they do not reach Triton kernels such as fla's)"
+    ),
 }
 TOP_KEYS: dict[str, Key] = {
     "seed": Key(0, int, "seed of model init, training data and test data", lo=0),

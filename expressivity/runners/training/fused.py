@@ -26,6 +26,7 @@ from expressivity.runners.training.evaluate import evaluate_by_length, summarize
 from expressivity.runners.training.train import (
     build_model,
     check_window,
+    deterministic,
     device_name,
     gdn_backends,
     load_checkpoint,
@@ -95,9 +96,11 @@ def train_fused(
     results: list[dict[str, Any] | None] = [None] * len(configs)
     for start in sorted(set(starts)):  # runs saved at different steps cannot step in lockstep: one group each
         members = [i for i, s in enumerate(starts) if s == start]
-        group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members], dev)
-        for i, result in zip(members, group.run(graphs), strict=True):
-            results[i] = result
+        with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
+            group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
+                           dev)  # fmt: skip
+            for i, result in zip(members, group.run(graphs), strict=True):
+                results[i] = result
     return results
 
 

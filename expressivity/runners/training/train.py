@@ -62,6 +62,29 @@ def lr_at(step: int, cfg: dict[str, Any]) -> float:
     return peak + (floor - peak) * (step - decay_start + 1) / max(1, steps - decay_start)
 
 
+class deterministic:  # noqa: N801 - used as a context manager, like torch's own
+    """With `on`, PyTorch's deterministic algorithms for the run (cuBLAS's fixed workspace too, on CUDA); restored
+    after. They make torch's own CUDA kernels repeat bit for bit; Triton kernels (fla's) are not covered."""
+
+    def __init__(self, on: bool):
+        self.on = bool(on)
+
+    def __enter__(self):
+        import torch
+
+        if self.on:
+            self.before = torch.are_deterministic_algorithms_enabled()
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        if self.on:
+            torch.use_deterministic_algorithms(self.before)
+
+
 def build_model(config: dict[str, Any], vocab_size: int):
     """The config's model on the CPU, initialised from the seed without touching torch's global RNG state."""
     import torch
@@ -119,12 +142,17 @@ def train(
     (in-distribution / out-of-distribution means), history (the checked training curve), num_params, train_seconds,
     eval_seconds, train_tokens and device. Resumes from `checkpoint` when it exists and belongs to this config.
     """
+    config = complete(config)  # a stored config leaves keys at their defaults out
+    with deterministic(config["train"]["deterministic"]):
+        return _train(config, device=device, checkpoint=checkpoint, progress=progress)
+
+
+def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
     from expressivity import tasks
 
-    config = complete(config)  # a stored config leaves keys at their defaults out
     cfg, seed = config["train"], config["seed"]
     task = tasks.make(config["task"], **config["task_params"])
     dev = resolve_device(device)
