@@ -193,6 +193,29 @@ PROTOCOLS: dict[str, Protocol] = {
             reduced_why="1% of the paper's steps, to fit a one-H200 30-minute budget",
         ),
         Protocol(
+            "illusion",
+            "illusion",
+            "Merrill, Petty & Sabharwal 2024 (jopetty/word-problem), as read: d_model 512, 8 heads, MLP 2048; batch "
+            "512, AdamW lr 5e-5, weight decay 0.01; 1M training sequences of length k plus all length-2 ones (80/20 "
+            "split), up to 500 epochs, early stop at 99% validation accuracy. Here: fresh sequences every step (the "
+            "fixed training set is not implemented: the training window's accuracy stands for validation), 780k "
+            "steps (500 epochs of 800k sequences), trained and tested at one length",
+            train={
+                "batch_size": 512,
+                "lr": 5e-5,
+                "weight_decay": 0.01,
+                "schedule": "constant",
+                "warmup": 0,
+                "steps": 780000,
+                "target_acc": 0.99,
+                "check_every": 100,
+                "eval_examples": TEST_EXAMPLES,
+            },
+            model={"d_model": 512, "n_heads": 8, "mlp_width": 2048},
+            reduced={"steps": 5000},
+            reduced_why="0.6% of the paper's steps, early stop at 99% kept; the budget is not measured yet",
+        ),  # fmt: skip
+        Protocol(
             "olmo-hybrid-recall",
             "ours",
             "state-based recall: no training protocol is published (THEORY.md); trained at n = m <= 16 lines, tested "

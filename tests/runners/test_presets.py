@@ -22,13 +22,19 @@ def test_the_issue_presets_are_registered():
         presets.get("nope")
 
 
+def _size(values_by_key) -> int:
+    n = 1
+    for values in values_by_key.values():
+        n *= len(values)
+    return n
+
+
 @pytest.mark.parametrize("preset", ALL, ids=IDS)
 def test_full_grid_is_every_row_column_and_seed(preset):
     grid = preset.grid()
-    sweeps = 1
-    for values in preset.sweep.values():
-        sweeps *= len(values)
-    assert len(grid.configs) == len(preset.rows) * len(preset.columns) * len(preset.seeds) * sweeps
+    rows, columns = preset.layout(protocol=preset.protocol)
+    per_row = sum(_size({**preset.sweep, **c.sweep}) for c in columns)  # a column's own sweep (depths) multiplies it
+    assert len(grid.configs) == len(rows) * per_row * len(preset.seeds)
     assert len(set(grid.keys)) == len(grid.keys)
     assert {c["seed"] for c in grid.configs} == set(preset.seeds) and len(preset.seeds) >= 3
     assert preset.metric.field in METRICS and preset.budget

@@ -60,7 +60,7 @@ def _emit(
     if plot is not None:
         from expressivity.runners.reports.plots import write_plots
 
-        for path in write_plots(cells, preset, plot, quick=quick):
+        for path in write_plots(cells, preset, plot, quick=quick, protocol=protocol):
             typer.echo(f"wrote {path}")
 
 

@@ -119,7 +119,7 @@ def check_command(
         return c.scope.removeprefix("grid ")
 
     style = {"impossible": "bold red", "suspect": "yellow", "contradict": "red", "agree": "green"}
-    rows = []
+    lines = []
     for c in cells:
         params = " ".join(f"{k}={v}" for k, v in c.task_params.items())
         obs = c.observed
@@ -127,10 +127,10 @@ def check_command(
         verdict = c.label.upper() if c.verdict in ("impossible", "suspect") else c.label
         task = escape(f"{c.task} {params}".strip())
         shown = f"[{style.get(c.verdict, 'dim')}]{verdict}[/]"
-        rows.append([task, c.arch, scope(c), c.express.value, c.expect.value, seen, shown])
+        lines.append([task, c.arch, scope(c), c.express.value, c.expect.value, seen, shown])
     title = f"results against theory ({len(cells)} cells; learns >= {LEARNS}, fails <= {FAILS} scaled OOD)"
     columns = ["task", "arch", "grid", "EXPRESS", "EXPECT", "observed: best / mean (runs)", "verdict"]
-    emit_table(title, columns, rows)
+    emit_table(title, columns, lines)
     for c in cells:
         where = f"{c.task}/{c.arch} ({scope(c)})"
         if c.verdict in ("impossible", "suspect", "contradict") or runs:
@@ -148,5 +148,16 @@ def check_command(
                 typer.echo(f"{where}: {keys}")
         if c.note and c.verdict != "suspect":
             typer.echo(f"note {where}: {c.note}")
+    from expressivity.theory.depth import depth_growth
+
+    sweeps = depth_growth(rows)  # depth against length: the sweeps of fixed-length runs (Illusion of State)
+    if sweeps:
+        depth_lines = [[escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.family,
+                        c.expect.value, " ".join(f"{n}:{d if d is not None else '-'}" for n, d in c.min_depths.items()),
+                        c.label] for c in sweeps]  # fmt: skip
+        emit_table(f"depth against length ({len(sweeps)} sweeps; min depth reaching 0.9 by training length)",
+                   ["task", "model", "EXPECT", "min depth by length", "verdict"], depth_lines)  # fmt: skip
+    if strict and any(c.verdict == "contradict" for c in sweeps):
+        raise typer.Exit(STRICT_EXIT)
     if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
         raise typer.Exit(STRICT_EXIT)

@@ -31,10 +31,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "task"
 
 
-def curves(cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False) -> list[Path]:
+def curves(
+    cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
+) -> list[Path]:
     """One PNG per table row: the metric (mean over seeds) against test length, one line per architecture."""
     plt = _pyplot()
-    rows, _ = preset.layout(quick=quick)
+    rows, _ = preset.layout(quick=quick, protocol=protocol)
     paths = []
     for row in rows:
         mine = [c for c in cells if c.row == row.label and c.curve]
@@ -60,12 +62,14 @@ def curves(cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool
     return paths
 
 
-def heatmap(cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False) -> Path:
+def heatmap(
+    cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
+) -> Path:
     """One PNG: task rows x architecture columns, coloured by each cell's headline number."""
     import numpy as np
 
     plt = _pyplot()
-    rows, columns = preset.layout(quick=quick)
+    rows, columns = preset.layout(quick=quick, protocol=protocol)
     grid = np.full((len(rows), len(columns)), np.nan)
     by_cell = {(c.row, c.column): c for c in cells}
     for i, row in enumerate(rows):
@@ -90,8 +94,58 @@ def heatmap(cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: boo
     return path
 
 
-def write_plots(cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False) -> list[Path]:
-    """Curves per task and the heatmap, written under `out_dir` (created); returns the paths written."""
+def min_depths(
+    cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
+) -> list[Path]:
+    """Depth-metric presets (Illusion of State): one PNG per group, the smallest depth whose best seed passes against
+    the training length, one line per model; a length no depth passed sits one above the deepest tried, hollow."""
+    plt = _pyplot()
+    rows, columns = preset.layout(quick=quick, protocol=protocol)
+    by_cell = {(c.row, c.column): c for c in cells}
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(str(row.params.get("group", row.task)), []).append(row)
+    paths = []
+    for group, members in groups.items():
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for column in columns:
+            points = []
+            for row in members:
+                cell = by_cell.get((row.label, column.label))
+                length = {**row.train, **row.own}.get("train_max_length")
+                if cell is None or not cell.done or length is None:
+                    continue
+                points.append((length, cell.best, cell.max_depth))
+            if not points:
+                continue
+            points.sort()
+            ys = [best if best is not None else (deepest or 0) + 1 for _, best, deepest in points]
+            line = ax.plot([p[0] for p in points], ys, marker="o", label=column.label)[0]
+            missed = [(p[0], y) for p, y in zip(points, ys, strict=True) if p[1] is None]
+            if missed:
+                ax.scatter(*zip(*missed, strict=True), s=80, facecolors="none", edgecolors=line.get_color())
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("training (and test) length")
+        ax.set_ylabel(f"smallest depth reaching {preset.metric.depth_threshold}")
+        ax.set_title(f"{preset.name}: {group} (hollow: no depth tried passed)", fontsize="small")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = out_dir / f"min-depth-{_slug(group)}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def write_plots(
+    cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
+) -> list[Path]:
+    """Curves per task and the heatmap (and, for a depth metric, the min-depth curves), written under `out_dir`
+    (created); returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [*curves(cells, preset, out_dir, quick=quick), heatmap(cells, preset, out_dir, quick=quick)]
+    kw = {"quick": quick, "protocol": protocol}
+    paths = [*curves(cells, preset, out_dir, **kw), heatmap(cells, preset, out_dir, **kw)]
+    if preset.metric.depth_threshold is not None:
+        paths += min_depths(cells, preset, out_dir, **kw)
+    return paths

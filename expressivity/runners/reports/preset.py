@@ -34,6 +34,8 @@ class Row:
     params: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)  # the testbed-v1 protocol's settings for this row
     protocol: str | None = None  # its paper's protocol: a key of theory.published.PROTOCOLS
+    variants: tuple[str, ...] | None = None  # the protocol variants whose table has this row (None: every one)
+    own: Mapping[str, Any] = field(default_factory=dict)  # keys the row keeps under every protocol (its fixed length)
     ref: str | None = None  # the task spec whose published figures this row shows (default: its own: `spec`)
 
     @property
@@ -55,6 +57,8 @@ class Column:
     arch: str
     params: Mapping[str, Any] = field(default_factory=dict)
     paper: Mapping[str, Any] = field(default_factory=dict)
+    sweep: Mapping[str, list] = field(default_factory=dict)  # its own [sweep] (e.g. depths), besides the preset's
+    variants: tuple[str, ...] | None = None  # the protocol variants whose table has this column (None: every one)
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ class Preset:
         if variant == TESTBED or row.protocol is None:
             return {**self.sets, **row.train}
         protocol = PROTOCOLS[row.protocol]
-        return {k: v for k, v in protocol.settings(variant).items() if k not in protocol.model}
+        return {**{k: v for k, v in protocol.settings(variant).items() if k not in protocol.model}, **row.own}
 
     def row_model(self, row: Row, variant: str, column: Column) -> dict[str, Any]:
         """The model keys a row's paper protocol gives a column (those its architecture takes), then the column's
@@ -164,10 +168,12 @@ class Preset:
                         out.setdefault((row.label, column.label), Published(figure.value, source))
         return out
 
-    def layout(self, *, quick: bool = False) -> tuple[tuple[Row, ...], tuple[Column, ...]]:
-        """The rows and columns of the full table, or of the quick one."""
+    def layout(self, *, quick: bool = False, protocol: str | None = None) -> tuple[tuple[Row, ...], tuple[Column, ...]]:
+        """The rows and columns of the full table under a protocol variant, or of the quick one."""
         if not quick:
-            return self.rows, self.columns
+            variant = self.check_protocol(protocol)
+            rows = tuple(r for r in self.rows if r.variants is None or variant in r.variants)
+            return rows, tuple(c for c in self.columns if c.variants is None or variant in c.variants)
         by_label = {c.label: c for c in self.columns}
         return self.quick.rows, tuple(by_label[label] for label in self.quick.columns)
 
@@ -188,23 +194,26 @@ class Preset:
         self, *, quick: bool = False, sets: Mapping[str, Any] | None = None, protocol: str | None = None
     ) -> list[dict[str, Any]]:
         """The grid.py tables of this preset: one per distinct row protocol; command-line `sets` over everything."""
-        rows, columns = self.layout(quick=quick)
+        rows, columns = self.layout(quick=quick, protocol=protocol)
         variant = TESTBED if quick else self.check_protocol(protocol)
-        sweep = {**self.sweep, **(self.quick.sweep if quick else {})}
         parts: dict[str, list[Row]] = {}
         for row in rows:
             parts.setdefault(repr(sorted(self._row_sets(row, variant, quick).items())), []).append(row)
+        by_sweep: dict[str, list[Column]] = {}  # columns with their own sweep (a depth sweep) form their own part
+        for column in columns:
+            by_sweep.setdefault(repr(sorted(column.sweep.items())), []).append(column)
         return [
             {
                 "name": self.grid_name(quick=quick, protocol=protocol),
                 "tasks": [{"name": r.task, **r.params} for r in members],
-                "archs": [{"name": c.arch, **self.row_model(members[0], variant, c)} for c in columns],
+                "archs": [{"name": c.arch, **self.row_model(members[0], variant, c)} for c in cols],
                 "sizes": [self.size],
                 "seeds": list(self.quick.seeds if quick else self.seeds),
                 "set": {**self._row_sets(members[0], variant, quick), **(sets or {})},
-                "sweep": dict(sweep),
+                "sweep": {**self.sweep, **cols[0].sweep, **(self.quick.sweep if quick else {})},
             }
             for members in parts.values()
+            for cols in by_sweep.values()
         ]
 
     def grid(self, *, quick: bool = False, sets: Mapping[str, Any] | None = None, protocol: str | None = None) -> Grid:

@@ -61,7 +61,8 @@ _NEG_EIG = Preset(
     ),
     needs_gpu="the full table (final-answer parity, both modular arithmetic rows, diagonal and DeltaNet [0,1] vs "
     "[-1,1], 3 seeds at 3000 steps); the quick grid shows only the running-parity separation of GDN [-1,1] vs [0,1]",
-    budget="96 runs of 3000 steps, tiny; measured 11.8 minutes on one H200 at --per-gpu 8 (results/)",
+    budget="testbed-v1: 96 runs of 3000 steps, tiny; measured 11.8 minutes on one H200 at --per-gpu 8 (results/), "
+    "252.7 s fused with captured steps (BENCHMARKS.md); reduced and full: not measured yet",
 )
 
 _OLMO = Preset(
@@ -136,12 +137,14 @@ _CHOMSKY = Preset(
         sets={**CPU, "steps": 400, "eval_lengths": [20, 40, 64, 128]},
     ),
     needs_gpu="the levels' pattern (context-free and context-sensitive rows, the hybrid, 3 seeds, tests to 500)",
-    budget="72 runs of 3000 steps, tiny, tests to length 500; measured 6 minutes on two H200s beside olmo-hybrid "
-    "(--per-gpu 6 each, MPS; results/)",
+    budget="testbed-v1: 72 runs of 3000 steps, tiny, tests to length 500; measured 6 minutes on two H200s beside "
+    "olmo-hybrid (--per-gpu 6 each, MPS; results/); reduced and full: not measured yet",
 )
 
 _ILLUSION_LENGTHS = (8, 16, 32, 64)
 _ILLUSION_GROUPS = (("A5", "A5"), ("A4xZ5", "A4xZ5"), ("Z60", "Z60"))
+_PAPER = ("reduced", "full")  # the variants of the rebuilt table (issue 16); testbed-v1 keeps the committed one
+_DEPTHS = {"n_layers": [1, 2, 3, 4]}
 
 
 def _fixed(length: int) -> dict[str, Any]:
@@ -152,18 +155,36 @@ def _fixed(length: int) -> dict[str, Any]:
 _ILLUSION = Preset(
     name="illusion-of-state",
     summary="Illusion of State: depth needed for 90% on word problems grows with length for TC0 models",
-    rows=tuple(
-        Row(f"{label} @ {n}", "word_problem", {"group": group}, train=_fixed(n))
-        for label, group in _ILLUSION_GROUPS
-        for n in _ILLUSION_LENGTHS
+    rows=(
+        *(
+            Row(
+                f"{label} @ {n}", "word_problem", {"group": group}, train=_fixed(n), own=_fixed(n), protocol="illusion"
+            )  # fmt: skip
+            for label, group in _ILLUSION_GROUPS
+            for n in _ILLUSION_LENGTHS
+        ),
+        # S5: non-solvable like A5, and what DeltaProduct with 4 reflections per token covers (Siems et al.)
+        *(
+            Row(f"S5 @ {n}", "word_problem", {"group": "S5"}, own=_fixed(n), protocol="illusion", variants=_PAPER)
+            for n in _ILLUSION_LENGTHS
+        ),
     ),
     columns=(
-        Column("transformer", "transformer"),
-        Column("gdn[0,1]", "gdn", NONNEG),
-        Column("gdn[-1,1]", "gdn", NEG),
+        # depth sweeps: the TC0 model, and GDN [-1,1] (one reflection a token: one layer cannot rotate)
+        Column("transformer", "transformer", sweep=_DEPTHS),
+        Column("gdn[0,1]", "gdn", NONNEG, sweep=_DEPTHS, variants=(TESTBED,)),
+        Column("gdn[-1,1]", "gdn", NEG, sweep=_DEPTHS),
+        # one layer each: what theory says solves every length (DeltaProduct with enough reflections, an RNN)
+        Column(
+            "deltaproduct[-1,1] n_h=2", "deltaproduct", {**NEG, "num_householder": 2, "n_layers": 1}, variants=_PAPER
+        ),  # fmt: skip
+        Column(
+            "deltaproduct[-1,1] n_h=4", "deltaproduct", {**NEG, "num_householder": 4, "n_layers": 1}, variants=_PAPER
+        ),  # fmt: skip
+        Column("lstm", "lstm", {"n_layers": 1}, variants=_PAPER),  # the positive control
     ),
+    protocols=("reduced", "full", TESTBED),
     metric=Metric(field="final_acc", split="id", depth_threshold=0.9),
-    sweep={"n_layers": [1, 2, 3, 4]},
     sets={"steps": 1500, "target_acc": 0.99},
     sources=("illusion",),
     quick=Quick(
@@ -175,8 +196,9 @@ _ILLUSION = Preset(
         sets={**CPU, "steps": 300, "target_acc": None},
     ),
     needs_gpu="the growth of depth with length (lengths 32 and 64, depths 3-4, A4xZ5, 3 seeds)",
-    budget="432 short runs (1500 steps at most, early stop at 0.99); measured about 12 minutes on two H200s (MPS; "
-    "results/). Too few steps to learn A5 at any length: see results/README.md before relying on this table",
+    budget="testbed-v1: 432 short runs (1500 steps at most, early stop at 0.99); measured about 12 minutes on two "
+    "H200s (MPS; results/), too few steps to learn A5 at any length (results/README.md); reduced (528 runs at "
+    "d_model 512) and full: not measured yet",
 )
 
 _ALT_COLUMNS = tuple(

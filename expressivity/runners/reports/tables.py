@@ -106,7 +106,12 @@ def table_cells(
 
     variant = "testbed-v1" if quick else preset.check_protocol(protocol)
     chosen = select(preset, rows, quick=quick, protocol=protocol)
-    table_rows, columns = preset.layout(quick=quick)
+    depth_cells = {}  # a depth sweep is read across lengths (theory/depth.py): each run's cell of the sweep
+    if preset.metric.depth_threshold is not None:
+        from expressivity.theory.depth import depth_growth
+
+        depth_cells = {key: cell for cell in depth_growth(chosen) for key in cell.keys}
+    table_rows, columns = preset.layout(quick=quick, protocol=None if quick else variant)
     metric = preset.metric
     published = preset.published
     out = []
@@ -133,6 +138,9 @@ def table_cells(
             if members:
                 cells = sorted({id(checked[r["key"]]): checked[r["key"]] for r in members}.values(), key=_loudness)
                 verdict, express, expect = cells[0].label, cells[0].express.value, cells[0].expect.value
+                sweep = next((depth_cells[r["key"]] for r in members if r["key"] in depth_cells), None)
+                if sweep is not None:  # the depth against length verdict (the table's metric) replaces check's
+                    verdict, expect = sweep.label, sweep.expect.value
             out.append(
                 TableCell(
                     row=row.label,

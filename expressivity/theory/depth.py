@@ -1,0 +1,119 @@
+"""Depth against length: the Illusion of State reading of a depth sweep, which `check` (out-of-distribution accuracy)
+cannot score, since each run trains and tests at one length.
+
+    cells = depth_growth(store.rows())
+    cells[0].min_depths        # {8: 1, 16: 2, 32: 3, 64: None}: the smallest depth whose best seed reaches 90%
+    cells[0].verdict           # 'agree', 'contradict' or 'inconclusive', against EXPECT
+
+A cell is (scope, task with parameters, model family): the family is the architecture class without its depth, so
+the depths 1-4 of one sweep and the lengths 8-64 of one group meet in one cell. At each training length the min
+depth is the smallest `n_layers` whose best run reaches THRESHOLD in-distribution final accuracy (None: no depth
+tried did). Against EXPECT:
+
+- "depth-grows" (Illusion of State: TC0 models on non-solvable word problems) agrees when the min depth never falls
+  as the length grows and is larger at the longest length than at the shortest (None counts as deeper than any depth
+  tried); contradicts when one depth serves every length; otherwise inconclusive.
+- "learns" (an RNN, DeltaProduct with enough reflections) agrees when depth 1 (or the shallowest tried) reaches the
+  threshold at every length, contradicts when some length is never reached.
+- Nothing reached at any length: "inconclusive (nothing learned)", as in `check`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from expressivity.theory.answers import Answer
+from expressivity.theory.check import NOTHING_LEARNED, _prediction, scope_of
+
+THRESHOLD = 0.9
+
+
+@dataclass(frozen=True)
+class DepthCell:
+    task: str
+    task_params: Mapping[str, Any]
+    family: str  # the class label without its depth, e.g. "transformer", "gdn[-1,1]"
+    expect: Answer
+    min_depths: Mapping[int, int | None]  # training length -> smallest passing depth (None: none tried passed)
+    depths_tried: tuple[int, ...]
+    scope: str = ""
+    verdict: str = "inconclusive"
+    reason: str = ""
+    keys: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        return f"{self.verdict} ({self.reason})" if self.reason else self.verdict
+
+
+def _depth(row: Mapping[str, Any]) -> int | None:
+    from expressivity.theory.classes import arch_class
+
+    try:
+        return arch_class(row["config"]["arch"], row["config"]["model_params"]).depth
+    except ValueError:
+        return None
+
+
+def depth_verdict(expected: str, min_depths: Mapping[int, int | None], shallowest: int) -> tuple[str, str]:
+    """(verdict, reason) of a depth sweep against EXPECT (see the module docstring)."""
+    lengths = sorted(min_depths)
+    if not lengths or all(min_depths[n] is None for n in lengths):
+        return "inconclusive", NOTHING_LEARNED
+    if expected == "learns":
+        if all(min_depths[n] == shallowest for n in lengths):
+            return "agree", ""
+        return ("contradict", "") if any(min_depths[n] is None for n in lengths) else ("inconclusive", "")
+    if expected != "depth-grows" or len(lengths) < 2:
+        return "inconclusive", ""
+    inf = float("inf")
+    depths = [inf if min_depths[n] is None else min_depths[n] for n in lengths]
+    if all(b >= a for a, b in zip(depths, depths[1:], strict=False)) and depths[-1] > depths[0]:
+        return "agree", ""
+    if len(set(depths)) == 1:
+        return "contradict", ""
+    return "inconclusive", ""
+
+
+def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
+    """One DepthCell per (scope, task, parameters, model family) of the finished runs that sweep `n_layers`."""
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    expects: dict[tuple, Answer] = {}
+    for row in rows:
+        depth = _depth(row)
+        if row.get("status") != "done" or depth is None or not (row.get("summary") or {}).get("id"):
+            continue
+        from expressivity.theory.check import RunResult
+
+        run = RunResult.from_row(row)
+        label, _, expect = _prediction(run)
+        family = label.removesuffix(" 1 layer")
+        key = (scope_of(row), run.task, json.dumps(dict(run.task_params), sort_keys=True, default=str), family)
+        groups.setdefault(key, []).append(row)
+        if depth != 1 or key not in expects:  # a one-layer model may have its own EXPECT; the family's wins
+            expects[key] = expect
+    cells = []
+    for key, members in groups.items():
+        passed: dict[int, set[int]] = {}
+        tried: set[int] = set()
+        for row in members:
+            length, depth = row["config"]["train"]["train_max_length"], _depth(row)
+            tried.add(depth)
+            passed.setdefault(length, set())
+            if float(row["summary"]["id"].get("final_acc", 0.0)) >= THRESHOLD:
+                passed[length].add(depth)
+        if len(tried) < 2 and expects[key].value == "depth-grows":
+            continue  # not a depth sweep
+        min_depths = {n: (min(d) if d else None) for n, d in sorted(passed.items())}
+        verdict, reason = depth_verdict(expects[key].value, min_depths, min(tried))
+        cells.append(
+            DepthCell(
+                task=key[1], task_params=json.loads(key[2]), family=key[3], expect=expects[key],
+                min_depths=min_depths, depths_tried=tuple(sorted(tried)), scope=key[0], verdict=verdict,
+                reason=reason, keys=tuple(r["key"] for r in members),
+            )
+        )  # fmt: skip
+    return sorted(cells, key=lambda c: (c.task, json.dumps(dict(c.task_params), sort_keys=True), c.family))

@@ -1,0 +1,44 @@
+"""Depth against length (theory/depth.py): the verdict rule, table-driven, and a synthetic depth sweep."""
+
+import pytest
+
+from expressivity.runners.training.config import resolve
+from expressivity.theory.depth import depth_growth, depth_verdict
+
+CASES = [  # expected, min depth by length, shallowest tried -> (verdict, reason)
+    ("depth-grows", {8: 1, 16: 2, 32: 3, 64: None}, 1, ("agree", "")),
+    ("depth-grows", {8: 1, 16: 1, 32: 2}, 1, ("agree", "")),  # non-decreasing, and deeper at the longest
+    ("depth-grows", {8: 2, 16: 2, 32: 2}, 1, ("contradict", "")),  # one depth serves every length
+    ("depth-grows", {8: 2, 16: 1, 32: 3}, 1, ("inconclusive", "")),  # falls somewhere
+    ("depth-grows", {8: None, 16: None}, 1, ("inconclusive", "nothing learned")),
+    ("depth-grows", {8: 1}, 1, ("inconclusive", "")),  # one length says nothing about growth
+    ("learns", {8: 1, 16: 1, 32: 1}, 1, ("agree", "")),
+    ("learns", {8: 1, 16: None}, 1, ("contradict", "")),
+    ("learns", {8: 1, 16: 2}, 1, ("inconclusive", "")),
+    ("unknown", {8: 1, 16: 2}, 1, ("inconclusive", "")),
+]
+
+
+@pytest.mark.parametrize("expected, min_depths, shallowest, verdict", CASES)
+def test_depth_verdicts(expected, min_depths, shallowest, verdict):
+    assert depth_verdict(expected, min_depths, shallowest) == verdict
+
+
+def _row(arch, depth, length, acc, **params):
+    sets = {"n_layers": depth, "train_min_length": length, "train_max_length": length, "eval_lengths": [length]}
+    config = resolve("word_problem", arch, {**sets, "group": "A5", **params})
+    summary = {"id": {"final_acc": acc, "scaled_acc": acc, "lengths": [length]}}
+    return {"key": f"{arch}{depth}-{length}", "grid": "g", "config": config, "status": "done", "summary": summary}
+
+
+def test_a_transformer_sweep_whose_depth_grows_agrees_and_one_that_does_not_is_said():
+    # depth needed: 1 at length 8, 2 at 16, nothing up to 3 at 32
+    needed = {8: 1, 16: 2, 32: 4}
+    rows = [_row("transformer", d, n, 0.95 if d >= needed[n] else 0.3) for d in (1, 2, 3) for n in needed]
+    (cell,) = depth_growth(rows)
+    assert cell.family == "transformer" and dict(cell.min_depths) == {8: 1, 16: 2, 32: None}
+    assert cell.expect.value == "depth-grows" and cell.verdict == "agree"
+    flat = [_row("transformer", d, n, 0.95) for d in (1, 2) for n in needed]
+    assert depth_growth(flat)[0].verdict == "contradict"
+    nothing = [_row("transformer", d, n, 0.2) for d in (1, 2) for n in needed]
+    assert depth_growth(nothing)[0].label == "inconclusive (nothing learned)"
