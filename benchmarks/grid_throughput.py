@@ -17,6 +17,7 @@ never asserts.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,7 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
         if len(finished) % max(1, len(configs) // 10) == 0 or len(finished) == len(configs):
             print(f"  {mode}: {len(finished)}/{len(configs)} runs at {time.monotonic() - started:.1f}s", flush=True)
 
+    log_dir = Path(log_dir) / store.stem  # one folder a run of the benchmark: its data-wait lines are its own
     with Store(store) as st:
         st.enqueue(configs, grid=mode)
         pool = LocalPool(local_slots(per_gpu=per_gpu or slots), log_dir=log_dir)
@@ -91,6 +93,10 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
         {r["device"].split("gdn backend ")[-1] for r in rows if r["device"] and "gdn backend" in r["device"]}
     )
     failed = [f"{r['key']}: {(r['error'] or '').splitlines()[0]}" for r in rows if r["status"] == "failed"]
+    waited = trained = 0.0  # fused groups log "fused xM: steps a-b in T s, waited W s for data" (training/fused.py)
+    for log in log_dir.glob("worker-*.log"):
+        for match in re.finditer(r"in ([0-9.]+)s, waited ([0-9.]+)s for data", log.read_text(errors="replace")):
+            trained, waited = trained + float(match.group(1)), waited + float(match.group(2))
     return {
         "mode": mode,
         "runs": len(rows),
@@ -103,6 +109,7 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
         "mean_eval_s": sum(eval_s) / len(eval_s),
         "backends": backends,
         "failed": failed,
+        "data_wait": (waited, trained),
     }
 
 
@@ -141,6 +148,9 @@ def main() -> None:
             f"{r['card_fraction']:.2%} | {r['mean_train_s']:.1f} | {r['mean_eval_s']:.1f} | {','.join(r['backends'])}"
         )
         lines += [f"  failed {f}" for f in r["failed"][:5]]
+        if r["data_wait"][1]:
+            lines.append(f"  {r['mode']}: the fused groups waited {r['data_wait'][0]:.1f}s for data in "
+                         f"{r['data_wait'][1]:.1f}s of training (batches made ahead in threads)")  # fmt: skip
     if len(results) == 2:
         lines.append(f"speed-up (wall, {results[1]['mode']} over {results[0]['mode']}): "
                      f"{results[0]['wall'] / results[1]['wall']:.1f}x")  # fmt: skip

@@ -16,6 +16,7 @@ batch's longest, and a causal model's outputs at an example's own positions do n
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -101,6 +102,7 @@ class Prefetcher:
         self.make, self.steps, self.depth = make, iter(steps), depth
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batches")
         self.pending: deque[tuple[int, Future]] = deque()
+        self.waited = 0.0  # seconds the consumer spent waiting for a batch not yet made (0: data kept up)
 
     def _fill(self) -> None:
         while len(self.pending) < self.depth:
@@ -114,7 +116,10 @@ class Prefetcher:
         while self.pending:
             step, future = self.pending.popleft()
             self._fill()
-            yield step, future.result()
+            started = time.perf_counter()
+            result = future.result()
+            self.waited += time.perf_counter() - started
+            yield step, result
 
     def __enter__(self) -> Prefetcher:
         return self

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,9 @@ class _Group:
                         for m in range(self.M):
                             if active[m]:
                                 self._save(m, step, "", started)
+            # One line per group in the worker's log: whether data generation kept up with the steps.
+            print(f"fused x{self.M}: steps {self.state[0]['step']}-{step} in {time.perf_counter() - started:.2f}s, "
+                  f"waited {ahead.waited:.2f}s for data", file=sys.stderr, flush=True)  # fmt: skip
         if self.dev.startswith("cuda"):
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
