@@ -18,7 +18,7 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("parity", {}, "diagonal", {}, "no", "fails"),
     ("parity", {}, "diagonal", NEG, "yes", "learns"),
     ("parity", {}, "lstm", {}, "yes", "learns"),
-    ("modular_arithmetic", {}, "deltanet", {}, "unknown", "partial"),
+    ("modular_arithmetic", {}, "deltanet", {}, "no", "partial"),  # `+ 1` repeated cycles: nonnegative LRNNs settle
     ("modular_arithmetic", {}, "deltanet", NEG, "yes", "learns"),
     ("modular_counting", {"m": 3}, "diagonal", NEG, "no", "unknown"),
     ("word_problem", {"group": "A5"}, "transformer", {}, "no", "depth-grows"),
@@ -140,3 +140,18 @@ def test_no_cell_is_both_possible_and_impossible():
             assert p.express.reason and p.expect.reason
             for answer in (p.express, p.expect):
                 assert answer.value == "unknown" or answer.sources, (name, arch, answer)
+
+
+def test_log_space_bounds_are_conditional_and_asymptotic():
+    """Reachability (NL-complete) and connectivity (L-complete) are out of reach only unless classes collapse."""
+    for task, cls in (("connectivity", "L"), ("reachability", "NL")):
+        for arch, params, bound in (("transformer", {}, "TC0"), ("hybrid", {"pattern": "GGGA", **NEG}, "NC1")):
+            answer = predict(task, arch, model_params=params).express
+            assert answer.value == "no" and answer.asymptotic, (task, arch)
+            assert f"unless {bound} = {cls}" in answer.assumptions and "grow" in answer.assumptions
+        assert not predict(task, "gdn", model_params=NEG).express.assumptions.startswith("conditional")
+
+
+def test_padded_tc0_answers_say_they_need_padding():
+    answer = predict("compute_sqrt", "transformer").express
+    assert answer.value == "yes" and "padding" in answer.assumptions and "Reif" in answer.reason
