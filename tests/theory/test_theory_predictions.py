@@ -52,6 +52,21 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("word_problem", {"group": "Z2"}, "gdn", {**NEG, "n_layers": 1}, "yes", "unknown"),  # parity: order 2 only
     ("modular_counting", {"m": 3}, "gdn", {"n_layers": 1}, "no", "unknown"),
     ("word_problem", {"group": "A5"}, "hybrid", {"pattern": "PA", **NEG}, "yes", "unknown"),
+    # recall, circuit classes and conditional bounds (issue 14)
+    ("copy", {}, "transformer", {}, "yes", "unknown"),
+    ("copy", {}, "gdn", {}, "no", "state-bound"),
+    ("associative_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "yes", "unknown"),
+    ("induction", {}, "diagonal", {}, "yes", "unknown"),  # one register: star-free
+    ("cycle_navigation", {}, "gdn", {}, "no", "unknown"),  # a run of `right` cycles mod 5
+    ("binary_multiplication", {}, "transformer", {}, "yes", "fails"),  # TC0, with padding
+    ("binary_multiplication", {}, "lstm", {}, "no", "fails"),
+    ("dyck", {"max_depth": 3}, "diagonal", {}, "yes", "unknown"),
+    ("modular_arithmetic_brackets", {"mult": True}, "transformer", {}, "no", "fails"),
+    ("program_trace", {}, "transformer", {}, "no", "unknown"),
+    ("program_trace", {"num_vars": 2}, "transformer", {}, "unknown", "unknown"),
+    ("connectivity", {}, "transformer", {}, "no", "unknown"),
+    ("reachability", {}, "hybrid", {"pattern": "GGGA", **NEG}, "no", "unknown"),
+    ("reachability", {}, "lstm", {}, "no", "unknown"),
 ]
 
 
