@@ -72,9 +72,23 @@ class Task(abc.ABC):
     finite_state: bool = False  # a finite-state program (so regular), where `level` names a circuit class instead
     nonregular: bool = False  # needs unbounded memory, where `level` names a circuit class instead
     state_grows: bool = False  # the state it needs grows with `length` (every item may be asked for)
-    recall: str | None = None  # "indexed" (an item looked up by its index) or "state" (by a tracked pointer)
+    # How an answer is found again in the input: "indexed" (an item by the index the input writes), "state" (by a
+    # tracked pointer), "key" (by content: the token after an earlier occurrence of a key) or "position" (the input
+    # position an output position names, e.g. copying or reversing).
+    recall: str | None = None
     swap_word_problem: bool = False  # one transposition of `swap_items` items per step: a word problem of S_k
     padded: bool = False  # polynomially padded input (boolean formulas): an NC1 evaluation gets the depth it needs
+    # Why the task is in (uniform) TC0, where `level` names a Chomsky level instead ("" where not known or not so).
+    in_tc0: str = ""
+    # A class the task is complete for where `level` names another: "NC1" (arithmetic formulas with `*`).
+    complete_for: str | None = None
+    # A regular task whose transition monoid contains only solvable groups (so it is in TC0), where no declared group
+    # says so: how to see it.
+    solvable_monoid: str = ""
+    # A block of at most two tokens whose repetition makes the answer cycle with period >= 2, described ("" if none
+    # is declared; a word problem's single elements are found from its group). Linear RNNs whose transitions have
+    # nonnegative real eigenvalues settle on a repeated block, so cannot follow it.
+    cycling_run: str = ""
 
     @property
     def word_group(self) -> str | None:

@@ -29,6 +29,13 @@ from expressivity.tasks.regular import final_answer
 FAMILY = "context_free"
 LEVEL = "DCF"
 BLANK = "_"
+# Why a bracketed +/- expression is in TC0 (theory reads it): its value is a sum of residues, each with the sign set by
+# the parity of the minus signs whose operand contains it, and which operands contain it is decided by counting
+# brackets (depths).
+SIGNED_SUMS = (
+    "the value is a sum of signed residues: a residue's sign is the parity of the minus signs whose operand contains "
+    "it, found by counting bracket depths, and sums mod m are counts"
+)
 
 
 def random_expressions(
@@ -126,6 +133,10 @@ class ModularArithmeticBrackets(Task):
             raise ValueError(f"{self.name}: mult must be True or False, got {mult!r}")
         self.modulus = int(modulus)
         self.mult = bool(mult)
+        if self.mult:  # x and y = x * y, not x = 1 - x on {0, 1}: Boolean formulas reduce to it (Buss 1987)
+            self.complete_for = "NC1"
+        else:
+            self.in_tc0 = SIGNED_SUMS
         self._set_symbols([*_expression_symbols(self.modulus), "="])
         self._chance = _limit_chance_with_products(self.modulus) if self.mult else 1.0 / self.modulus
 
@@ -157,6 +168,8 @@ class SolveEquation(Task):
     level = LEVEL
     length_unit = "equation symbols (expression, '=' and the value)"
     min_length = 3
+    # The expression is s * x + c with s = +-1 and c a signed sum of residues: x = s * (value - c).
+    in_tc0 = SIGNED_SUMS
 
     def __init__(self, *, modulus: int = 5):
         check_int(self.name, "modulus", modulus, lo=2, hi=100)
@@ -218,6 +231,8 @@ class ReverseString(Task):
     family = FAMILY
     level = LEVEL
     length_unit = "input symbols"
+    recall = "position"  # blank j reads input position length - 1 - j
+    in_tc0 = "each output symbol is the input symbol at a position computed from its own and the length"
 
     def __init__(self, *, alphabet_size: int = 2):
         check_int(self.name, "alphabet_size", alphabet_size, lo=2, hi=10)
@@ -253,6 +268,10 @@ class StackManipulation(Task):
     family = FAMILY
     level = LEVEL
     length_unit = "input symbols (initial stack and instructions)"
+    in_tc0 = (
+        "the stack height is a prefix sum (counting); a pushed symbol survives iff no later height falls below its "
+        "own, and its place in the output is the final height minus its own: comparisons of counts"
+    )
 
     def __init__(self):
         self._set_symbols(["0", "1", "pop", "push0", "push1", BLANK, "end"])

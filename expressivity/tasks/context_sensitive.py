@@ -104,6 +104,8 @@ class DuplicateString(_StringTransduction):
     """
 
     name = "duplicate_string"
+    recall = "position"  # blank j reads input position j mod length
+    in_tc0 = "each output symbol is the input symbol at a position computed from its own and the length"
 
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
         return np.concatenate([strings, strings], axis=1)
@@ -122,6 +124,8 @@ class OddsFirst(_StringTransduction):
     """
 
     name = "odds_first"
+    recall = "position"  # blank j reads input 2j (0-indexed) while j < ceil(n / 2), then 2(j - ceil(n / 2)) + 1
+    in_tc0 = "each output symbol is the input symbol at a position computed from its own and the length"
 
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
         return np.concatenate([strings[:, 0::2], strings[:, 1::2]], axis=1)
@@ -139,6 +143,8 @@ class BucketSort(_StringTransduction):
     """
 
     name = "bucket_sort"
+    # Output j is the smallest symbol s with #{input symbols <= s} > j: counting over a fixed alphabet.
+    in_tc0 = "sorting by counting: output j is the smallest symbol whose count of smaller-or-equal symbols exceeds j"
 
     def __init__(self, *, alphabet_size: int = 5):
         super().__init__(alphabet_size=alphabet_size)
@@ -164,6 +170,8 @@ class MissingDuplicate(Task):
     family = FAMILY
     level = LEVEL
     length_unit = "input symbols (w w with its gap, plus a filler # when odd)"
+    recall = "position"  # the answer sits half the string away from the gap `?`
+    in_tc0 = "the answer is the symbol half the string away from the gap: a lookup at a computed position"
     min_length = 2
 
     def __init__(self, *, alphabet_size: int = 2):
@@ -289,6 +297,9 @@ class BinaryAddition(_BinaryOperation):
 
     name = "binary_addition"
     operator = "+"
+    in_tc0 = (
+        "binary addition is in AC0 (carry-lookahead: the carry into bit i is a_j for the highest j < i with a_j = b_j)"
+    )
 
     @staticmethod
     def _apply(a: int, b: int) -> int:
@@ -307,6 +318,7 @@ class BinaryMultiplication(_BinaryOperation):
 
     name = "binary_multiplication"
     operator = "*"
+    in_tc0 = "multiplication is iterated addition of shifted copies, which reduces to majority (Chandra et al. 1984)"
 
     @staticmethod
     def _apply(a: int, b: int) -> int:
@@ -329,6 +341,12 @@ class ComputeSqrt(Task):
     family = FAMILY
     level = LEVEL
     length_unit = "input digits"
+    # An approximation to n bits from a power series (iterated multiplication and division are in uniform TC0), then
+    # an exact correction by checking r^2 <= x < (r + 1)^2 for the few candidates r near it (multiplications).
+    in_tc0 = (
+        "an integer square root: a power-series approximation in TC0 (Reif & Tate 1992; Hesse et al. 2002) corrected "
+        "by multiplications"
+    )
 
     def __init__(self):
         self._set_symbols(["0", "1", BLANK])

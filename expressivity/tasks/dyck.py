@@ -56,6 +56,10 @@ class Dyck(Task):
     level = "DCF"
     length_unit = "brackets (an odd length is lowered by one)"
     min_length = 2
+    in_tc0 = (
+        "balanced iff no prefix closes more than it opens, the total depth is 0 and each closing bracket's kind is "
+        "that of the last earlier opening bracket at its depth: counts and comparisons"
+    )
 
     def __init__(self, *, kinds: int = 2, max_depth: int | None = None, negatives: str = "mixed"):
         check_int(self.name, "kinds", kinds, lo=1, hi=MAX_KINDS)
@@ -68,6 +72,9 @@ class Dyck(Task):
         self.max_depth = None if max_depth is None else int(max_depth)
         self.negatives = negatives
         self.level = "DCF" if max_depth is None else "R"  # bounded depth: finitely many stack contents
+        # A bounded stack never cycles: a block's net effect (pop its unmatched closers, push its unmatched openers)
+        # repeated either overflows, underflows or settles after one more step, so the automaton is aperiodic.
+        self.star_free = max_depth is not None
         self._set_symbols([*(tok for k in range(self.kinds) for tok in _pair(k)), "=", "yes", "no"])
         self._open0 = self.token_id[_pair(0)[0]]  # kind k opens with id open0 + 2k and closes with open0 + 2k + 1
         edits = ["flip", "swap", "move"] if self.kinds > 1 else ["flip", "move"]

@@ -69,6 +69,10 @@ class _GraphTask(Task):
     length_unit = "edges"
     min_length = 2  # one edge inside each group, so both answers exist
     directed: bool = True
+    # The nodes in use grow with the edges (min(num_nodes, E + 2)), and every pair may be asked: the state must hold
+    # the components (Theta(n log n) bits) or the reachability relation. With a fixed pool this stops at num_nodes,
+    # where the task becomes finite-state: theory's bounds then bite only up to the pool (they are asymptotic).
+    state_grows = True
 
     def __init__(self, *, num_nodes: int = 64):
         check_int(self.name, "num_nodes", num_nodes, lo=4, hi=MAX_NODES)

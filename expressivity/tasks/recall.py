@@ -76,6 +76,7 @@ class AssociativeRecall(Task):
     family = "recall"
     level = "TC0 (needs state growing with length)"
     state_grows = True
+    recall = "key"  # each query finds its key among the pairs and reads the value after it
     length_unit = "key-value pairs"
 
     def __init__(self, *, num_keys: int = 256, num_values: int = 256, num_queries: int = 4):
@@ -117,6 +118,7 @@ class Copy(Task):
     family = "recall"
     level = "TC0 (needs state growing with length)"
     state_grows = True
+    recall = "position"  # blank i reads input position i
     length_unit = "symbols"
 
     def __init__(self, *, alphabet_size: int = 16):
@@ -149,6 +151,10 @@ class SelectiveCopy(Task):
     name = "selective_copy"
     family = "recall"
     level = "TC0 (needs state of num_tokens symbols)"
+    recall = "position"  # blank i reads the i-th letter: the position where the count of letters reaches i
+    # At most num_tokens letters to hold, written in order: a counter that stops at num_tokens and one set/reset
+    # register per slot, so the transition monoid is aperiodic (w^k = w^(k+1) for every block w and large k).
+    star_free = True
     length_unit = "tokens of the scattered region (letters and noise)"
 
     def __init__(self, *, num_tokens: int = 16, alphabet_size: int = 16):
@@ -184,6 +190,9 @@ class Induction(Task):
     name = "induction"
     family = "recall"
     level = "TC0 (constant state suffices: one letter)"
+    recall = "key"  # the final trigger finds the earlier trigger and reads the letter after it (an induction head)
+    # One register set once, by the letter after the first trigger: a set/reset automaton, aperiodic.
+    star_free = True
     length_unit = "tokens before the final trigger"
     min_length = 2
 
@@ -220,6 +229,10 @@ class Needle(Task):
     name = "needle"
     family = "recall"
     level = "TC0 (needs state of num_needles values, not growing with length)"
+    recall = "key"  # the queried key finds its needle and reads the digits after it
+    # With fixed pools: one set/reset register per (key, digit place) and a counter of digits since the last key that
+    # stops at value_digits: an aperiodic automaton, so star-free (its state grows with num_keys, not with length).
+    star_free = True
     length_unit = "haystack tokens (fillers and needles)"
 
     def __init__(self, *, num_needles: int = 4, value_digits: int = 4, num_keys: int = 32, num_fillers: int = 8):

@@ -173,6 +173,14 @@ class ModularArithmetic(Task):
         self._set_symbols([*(str(i) for i in range(self.modulus)), *OPERATORS, "="])
         self._op_codes = np.array([OPERATORS.index(op) for op in operators], np.int64)
         self._transition = _precedence_automaton(self.modulus)
+        # What theory reads: `+ 1` (or `- 1`, two tokens) repeated moves the value by one each time, period m; and
+        # the automaton's groups are cyclic (checked by enumerating its transition monoid for m = 2, 3, 5, 7).
+        sign = "+" if "+" in operators else "-"
+        self.cycling_run = f"a run of `{sign} 1` moves the value by 1 each time, so it cycles with period {modulus}"
+        self.solvable_monoid = (
+            "the running state (closed sum, open product) changes by x -> x + d, x -> x * d: its transition monoid's "
+            "groups are cyclic"
+        )
 
     @property
     def summed_group(self) -> str:

@@ -36,6 +36,7 @@ class VariableBinding(CodeTask):
     name = "variable_binding"
     level = "L (pointer chasing over k hops)"
     length_unit = "hops"
+    finite_state = True  # fixed pools of names and values: the bindings of num_names names are the whole state
 
     def __init__(self, *, distractors: int = 2, num_names: int = 10, num_values: int = 10):
         check_int(self.name, "distractors", distractors, 0)
@@ -112,6 +113,7 @@ class ProgramTrace(CodeTask):
     name = "program_trace"
     level = "NC1 (word problem of affine maps mod p, non-solvable for num_vars >= 3)"
     length_unit = "update lines"
+    finite_state = True  # num_vars values mod p: p ** num_vars states
 
     def __init__(self, *, num_vars: int = 3, p: int = 7, trace: bool = False):
         check_int(self.name, "num_vars", num_vars, 2, len(LETTERS))
@@ -120,6 +122,10 @@ class ProgramTrace(CodeTask):
         if trace and p > 10:
             raise ValueError(f"{self.name}: trace=True needs p <= 10 (one digit per line's value), got p={p}")
         self.num_vars, self.p, self.trace = int(num_vars), int(p), bool(trace)
+        if self.num_vars >= 3:
+            # `x = (x + y) % p` lines are transvections, which generate SL_k(Z_p): for k >= 3 it maps onto the
+            # non-solvable SL_k(F_q) for a prime q dividing p, so the word problem is NC1-complete (Barrington).
+            self.complete_for = "NC1"
         self.num_answers, self.answer_width = self.p, len(str(self.p - 1))
         self.units = np.array([u for u in range(1, self.p) if np.gcd(u, self.p) == 1] or [1])
         self._set_code_vocab(list(LETTERS[: self.num_vars]))

@@ -25,7 +25,7 @@ from expressivity.theory.classes import (
     ArchClass,
 )
 from expressivity.theory.facts import TaskFacts
-from expressivity.theory.published import quote
+from expressivity.theory.published import DELETANG_SUMMARY, quote
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ def _grazzi(task: str, model: str, paper_name: str) -> str:
 
 
 MA, MAB = "modular_arithmetic", "modular_arithmetic_brackets"
+# Delétang et al.'s tasks for which the paper's summary, not a read number, is entered (published.DELETANG_SUMMARY).
+SUMMARISED = {m: tuple(sorted(t for _, t, model in DELETANG_SUMMARY if model == m)) for m in ("transformer", "lstm")}
 EXPECT_RULES: tuple[ExpectRule, ...] = (
     # ---- parity and modular arithmetic (Grazzi et al. 2025; Delétang et al. 2023; Mamba-3) -------------------------
     _row(PARITY, ATTENTION, "fails", f"{_grazzi('parity_check', 'transformer', 'Transformer')}; "
@@ -84,10 +86,15 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
          f"(Grazzi), GDN [-1,1] {quote('mamba3', MAB, 'gdn[-1,1]')} (Mamba-3)", (G, "mamba3")),
     # ---- the rest of the Chomsky hierarchy suite (Delétang et al. 2023) ---------------------------------------------
     _row("cycle_navigation", ATTENTION, "fails", "Transformer does not length-generalise on cycle navigation", (D,)),
-    _row(("cycle_navigation", "even_pairs"), NONLINEAR_RNN, "learns", "LSTM 100%", (D,)),
+    *(_row(task, NONLINEAR_RNN, "learns", f"LSTM {quote(D, task, 'lstm')}", (D,))
+      for task in ("cycle_navigation", "even_pairs")),
     *(_row(task, ATTENTION, "fails", f"Transformer {quote(D, task, 'transformer')}", (D,))
       for task in DELETANG_NONREGULAR),
     *(_row(task, NONLINEAR_RNN, "fails", f"LSTM {quote(D, task, 'lstm')}", (D,)) for task in DELETANG_NONREGULAR),
+    *(_row(task, ATTENTION, "fails", f"Transformer {quote(D, task, 'transformer')}", (D,))
+      for task in SUMMARISED["transformer"]),
+    *(_row(task, NONLINEAR_RNN, "fails", f"LSTM {quote(D, task, 'lstm')}", (D,))
+      for task in SUMMARISED["lstm"] if task not in ("cycle_navigation", "even_pairs")),
     # ---- group word problems (Illusion of State; DeltaProduct) ------------------------------------------------------
     _row("word_problem", ATTENTION, "depth-grows", "depth for 90% grows with length (A5, A4xZ5, Z60)", ("illusion",)),
     _row("word_problem", DIAGONAL_NONNEG, "depth-grows", "Mamba: depth for 90% grows with length", ("illusion",)),
@@ -105,6 +112,12 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
          ("sarrof",)),
     _row(("indexed_recall", "state_based_recall"), RECURRENT, "state-bound",
          "recurrent models fail recall once the items outgrow their state; one attention layer fixes it", ("wen",)),
+    _row("copy", RECURRENT - {NONLINEAR_RNN}, "state-bound",
+         "state-space models copy only as much as their fixed-size state holds, and transformers beat them at "
+         "copying and its generalisation", ("jelassi",)),
+    _row("associative_recall", RECURRENT - {NONLINEAR_RNN}, "state-bound",
+         "on multi-query associative recall, attention-free models need a state (model dimension) that grows with "
+         "the sequence, while attention solves it", ("zoology", "wen")),
 )  # fmt: skip
 
 

@@ -16,10 +16,15 @@ Properties (what a rule can match):
   `parity-task` (the word problem of Z2), `swap-word-problem` (S_n over its transpositions), `reflection-word-problem`
   (a word problem whose group has a faithful orthogonal representation: every element a product of at most
   `group.reflections` reflections, `representations.py`), `dihedral-word-problem` (the group is cyclic or dihedral),
-  `star-free`, `regular`, `indexed-recall`, `state-recall`, `padded-formula` (boolean formulas with polynomial padding);
+  `star-free`, `regular`, `solvable-monoid` (a regular language whose transition monoid has only solvable groups),
+  `tc0` (in uniform TC0), `indexed-recall`, `state-recall`, `key-recall` (an answer found by content: the token after
+  an earlier key), `position-recall` (an answer read at an input position computed from the output's), `padded-formula`
+  (boolean formulas with polynomial padding);
 - obstacles it contains: `parity` (restricted to some inputs it computes parity), `mod-odd` (it counts modulo an odd
   prime), `high-order-element` (an input element of order above 2, so the running product cycles with period above 2
-  on a run of it), `nc1-complete`, `nonregular`, `unbounded-recall` (the state it needs grows with `length`).
+  on a run of it), `cycling-run` (a block of at most two tokens whose repetition makes the answer cycle),
+  `nc1-complete`, `l-complete`, `nl-complete` (complete for NC1, deterministic or nondeterministic log space),
+  `nonregular`, `unbounded-recall` (the state it needs grows with `length`).
 """
 
 from __future__ import annotations
@@ -42,11 +47,25 @@ KIND_PROPERTIES = (
     "dihedral-word-problem",
     "star-free",
     "regular",
+    "solvable-monoid",
+    "tc0",
     "indexed-recall",
     "state-recall",
+    "key-recall",
+    "position-recall",
     "padded-formula",
 )
-OBSTACLES = ("parity", "mod-odd", "high-order-element", "nc1-complete", "nonregular", "unbounded-recall")
+OBSTACLES = (
+    "parity",
+    "mod-odd",
+    "high-order-element",
+    "cycling-run",
+    "nc1-complete",
+    "l-complete",
+    "nl-complete",
+    "nonregular",
+    "unbounded-recall",
+)
 PROPERTIES = KIND_PROPERTIES + OBSTACLES
 
 
@@ -155,6 +174,8 @@ def _word_problem(g: GroupFacts, why: dict[str, str]) -> None:
         why["dihedral-word-problem"] = f"{g.name} is cyclic or dihedral"
     if g.max_order > 2:
         why["high-order-element"] = f"{g.name} has an element of order {g.max_order}"
+    if g.order > 1:  # the inputs generate the group, so one of them is not the identity
+        why["cycling-run"] = f"a run of one input element (one token) makes the running product cycle ({g.name})"
     _group_props(g, why)
 
 
@@ -174,8 +195,9 @@ def _swap_tracking(k: int, why: dict[str, str], what: str) -> GroupFacts:
 def _from_level(level: str, why: dict[str, str]) -> None:
     """Properties read from the task's declared level."""
     low = level.lower()
-    if low.startswith("nc1-complete"):  # not "NC1 (..., NC1-complete for k >= 5)": parameters decide those
-        why["nc1-complete"] = f"the task's level is {level!r}"
+    for cls in ("nc1", "l", "nl"):  # not "NC1 (..., NC1-complete for k >= 5)": parameters decide those
+        if low.startswith(f"{cls}-complete"):
+            why[f"{cls}-complete"] = f"the task's level is {level!r}"
     if low in ("dcf", "cf", "cs") or low.startswith(("dcf", "cs ", "cf ")):
         why["nonregular"] = f"the task's level is {level!r} (Chomsky hierarchy above regular)"
     if low == "r" or low.startswith(("regular", "r ")):
@@ -200,6 +222,7 @@ def _declared(task, why: dict[str, str]) -> GroupFacts | None:
             why["regular"] = "a finite group's word problem is a regular language"
             if group.solvable:
                 why["solvable-word-problem"] = f"{group.name} is solvable"
+            why["cycling-run"] = "a run of one transposition (one token) swaps two items back and forth: period 2"
     if task.summed_group is not None:
         _group_props(GroupFacts.of(task.summed_group), why, via=" (sums of residues)")
     if task.finite_state:
@@ -209,10 +232,22 @@ def _declared(task, why: dict[str, str]) -> GroupFacts | None:
         why["regular"] = "star-free languages are regular"
     if task.nonregular:
         why["nonregular"] = "it needs unbounded memory (e.g. balanced parentheses of unbounded depth)"
+    if task.solvable_monoid:
+        why["solvable-monoid"] = task.solvable_monoid
+    if task.cycling_run:
+        why["cycling-run"] = task.cycling_run
+    if task.in_tc0:
+        why["tc0"] = task.in_tc0
+    if task.complete_for is not None:
+        why[f"{task.complete_for.lower()}-complete"] = f"it is {task.complete_for}-complete ({task!r})"
     if task.recall == "indexed":
         why["indexed-recall"] = "look up one of `length` items by its index"
     elif task.recall == "state":
         why["state-recall"] = "pointer tracking (a finite-state program) then a lookup of bits[address] among m bits"
+    elif task.recall == "key":
+        why["key-recall"] = "the answer is the token after an earlier occurrence of a key the query names"
+    elif task.recall == "position":
+        why["position-recall"] = "each answer symbol is the input symbol at a position computed from the output's own"
     if task.state_grows:
         why["unbounded-recall"] = "the state it needs grows with `length` (every item may be asked for)"
     if task.padded:

@@ -18,6 +18,24 @@ SOURCES = {
     "olmo-hybrid": "Merrill et al. 2026, Olmo Hybrid: From Theory to Practice and Back (arXiv 2604.03444)",
     "sarrof": "Sarrof, Veitsman & Hahn 2024, The Expressive Capacity of State Space Models",
     "wen": "Wen, Dang & Lyu 2024, RNNs are not Transformers (Yet): The Key Bottleneck on In-context Retrieval",
+    "chandra": "Chandra, Stockmeyer & Vishkin 1984, Constant Depth Reducibility (SIAM J. Comput. 13(2)): addition "
+    "in AC0; multiplication, iterated addition and sorting reduce to majority (TC0)",
+    "jelassi": "Jelassi, Brandfonbrener, Kakade & Malach 2024, Repeat After Me: Transformers are Better than State "
+    "Space Models at Copying (ICML 2024, arXiv 2402.01032)",
+    "jones": "Jones 1975, Space-Bounded Reducibility among Combinatorial Problems (J. Comput. Syst. Sci. 11): directed "
+    "s-t reachability is NL-complete",
+    "merrill-sabharwal-padding": "Merrill & Sabharwal 2025, Exact Expressive Power of Transformers with Padding "
+    "(NeurIPS 2025, arXiv 2505.18948): with polynomial padding, fixed-depth transformers recognise exactly FO-uniform "
+    "TC0",
+    "olsson": "Olsson et al. 2022, In-context Learning and Induction Heads (Transformer Circuits Thread): the "
+    "two-layer induction-head circuit",
+    "reingold": "Reingold 2008, Undirected Connectivity in Log-Space (J. ACM 55(4)): undirected s-t connectivity is in "
+    "L, where it is complete",
+    "weiss": "Weiss, Goldberg & Yahav 2021, Thinking Like Transformers (ICML 2021): RASP programs of fixed depth for "
+    "reverse, sort, histograms and Dyck-k",
+    "zoology": "Arora et al. 2023, Zoology: Measuring and Improving Recall in Efficient Language Models (arXiv "
+    "2312.04927): multi-query associative recall; attention solves it, gated convolutions need a dimension that grows "
+    "with the sequence",
     "automata": "finite-precision recurrent state is a finite automaton (and a saturated RNN simulates any DFA)",
     "this-package": "expressivity.theory.constructions (hand-set weights, checked exact at length >= 2000 in tests)",
 }

@@ -133,3 +133,84 @@ def test_facts_come_from_what_a_task_declares_never_from_its_name(name):
     renamed = tasks.make(name)
     renamed.name = "a_task_theory_has_never_heard_of"
     assert task_facts(renamed).properties == task_facts(task).properties
+
+
+# ---- declared facts checked against the tasks' own automata -------------------------------------------------------
+def transformation_monoid(generators: list[tuple[int, ...]]) -> set[tuple[int, ...]]:
+    """Every composition of the maps (tuples: state -> state), the identity included."""
+    identity = tuple(range(len(generators[0])))
+    monoid, frontier = {identity}, [identity]
+    while frontier:
+        new = []
+        for a in frontier:
+            for g in generators:
+                c = compose(a, g)
+                if c not in monoid:
+                    monoid.add(c)
+                    new.append(c)
+        frontier = new
+    return monoid
+
+
+def groups_of(monoid: set[tuple[int, ...]]) -> list[set[tuple[int, ...]]]:
+    """The maximal subgroups (H-classes of idempotents), each as permutations of its idempotent's image."""
+    out = []
+    for e in (x for x in monoid if compose(x, x) == x):
+        image = sorted(set(e))
+        where = {v: i for i, v in enumerate(image)}
+        members = {a for a in monoid if compose(a, e) == a == compose(e, a) and sorted(set(a)) == image}
+        out.append({tuple(where[a[v]] for v in image) for a in members})
+    return out
+
+
+@pytest.mark.parametrize("m", [2, 3, 5])
+def test_modular_arithmetic_has_only_solvable_groups_as_it_declares(m):
+    from expressivity.tasks.regular import _precedence_automaton
+
+    table = _precedence_automaton(m)
+    monoid = transformation_monoid([tuple(int(s) for s in row) for row in table])
+    assert all(solvable(g, len(next(iter(g)))) for g in groups_of(monoid))
+    facts = task_facts(tasks.make("modular_arithmetic", modulus=m))
+    assert facts.has("solvable-monoid") and facts.has("cycling-run") and not facts.has("star-free")
+
+
+def test_bounded_dyck_is_aperiodic_as_it_declares():
+    """The automaton of Dyck-2 with depth <= 2 (stacks as tuples, one reject state): x^n = x^(n+1) for every x."""
+    stacks = [()] + [(a,) for a in range(2)] + [(a, b) for a in range(2) for b in range(2)]
+    reject = len(stacks)
+    index = {s: i for i, s in enumerate(stacks)}
+
+    def letter(kind, opening):
+        def step(i):
+            if i == reject:
+                return reject
+            s = stacks[i]
+            if opening:
+                return index.get((*s, kind), reject)
+            return index[s[:-1]] if s and s[-1] == kind else reject
+
+        return tuple(step(i) for i in range(reject + 1))
+
+    monoid = transformation_monoid([letter(k, o) for k in range(2) for o in (True, False)])
+    n = len(monoid)
+    for x in monoid:
+        power = x
+        for _ in range(n - 1):
+            power = compose(power, x)
+        assert compose(power, x) == power
+    assert task_facts(tasks.make("dyck", kinds=2, max_depth=2)).has("star-free")
+    assert not task_facts(tasks.make("dyck")).has("star-free")
+
+
+def test_complexity_declarations_follow_parameters():
+    assert task_facts(tasks.make("modular_arithmetic_brackets", mult=True)).has("nc1-complete")
+    plain = task_facts(tasks.make("modular_arithmetic_brackets"))
+    assert plain.has("tc0") and not plain.has("nc1-complete")
+    assert task_facts(tasks.make("program_trace", num_vars=3)).has("nc1-complete")
+    assert not task_facts(tasks.make("program_trace", num_vars=2)).has("nc1-complete")
+    assert task_facts(tasks.make("connectivity")).has("l-complete")
+    assert task_facts(tasks.make("reachability")).has("nl-complete")
+    assert task_facts(tasks.make("copy")).has("position-recall")
+    assert task_facts(tasks.make("associative_recall")).has("key-recall")
+    for name in ("induction", "needle", "selective_copy"):  # bounded memories: star-free, whatever the length
+        assert task_facts(tasks.make(name)).has("star-free"), name

@@ -18,7 +18,7 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("parity", {}, "diagonal", {}, "no", "fails"),
     ("parity", {}, "diagonal", NEG, "yes", "learns"),
     ("parity", {}, "lstm", {}, "yes", "learns"),
-    ("modular_arithmetic", {}, "deltanet", {}, "unknown", "partial"),
+    ("modular_arithmetic", {}, "deltanet", {}, "no", "partial"),  # `+ 1` repeated cycles: nonnegative LRNNs settle
     ("modular_arithmetic", {}, "deltanet", NEG, "yes", "learns"),
     ("modular_counting", {"m": 3}, "diagonal", NEG, "no", "unknown"),
     ("word_problem", {"group": "A5"}, "transformer", {}, "no", "depth-grows"),
@@ -52,6 +52,21 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("word_problem", {"group": "Z2"}, "gdn", {**NEG, "n_layers": 1}, "yes", "unknown"),  # parity: order 2 only
     ("modular_counting", {"m": 3}, "gdn", {"n_layers": 1}, "no", "unknown"),
     ("word_problem", {"group": "A5"}, "hybrid", {"pattern": "PA", **NEG}, "yes", "unknown"),
+    # recall, circuit classes and conditional bounds (issue 14)
+    ("copy", {}, "transformer", {}, "yes", "unknown"),
+    ("copy", {}, "gdn", {}, "no", "state-bound"),
+    ("associative_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "yes", "unknown"),
+    ("induction", {}, "diagonal", {}, "yes", "unknown"),  # one register: star-free
+    ("cycle_navigation", {}, "gdn", {}, "no", "unknown"),  # a run of `right` cycles mod 5
+    ("binary_multiplication", {}, "transformer", {}, "yes", "fails"),  # TC0, with padding
+    ("binary_multiplication", {}, "lstm", {}, "no", "fails"),
+    ("dyck", {"max_depth": 3}, "diagonal", {}, "yes", "unknown"),
+    ("modular_arithmetic_brackets", {"mult": True}, "transformer", {}, "no", "fails"),
+    ("program_trace", {}, "transformer", {}, "no", "unknown"),
+    ("program_trace", {"num_vars": 2}, "transformer", {}, "unknown", "unknown"),
+    ("connectivity", {}, "transformer", {}, "no", "unknown"),
+    ("reachability", {}, "hybrid", {"pattern": "GGGA", **NEG}, "no", "unknown"),
+    ("reachability", {}, "lstm", {}, "no", "unknown"),
 ]
 
 
@@ -140,3 +155,18 @@ def test_no_cell_is_both_possible_and_impossible():
             assert p.express.reason and p.expect.reason
             for answer in (p.express, p.expect):
                 assert answer.value == "unknown" or answer.sources, (name, arch, answer)
+
+
+def test_log_space_bounds_are_conditional_and_asymptotic():
+    """Reachability (NL-complete) and connectivity (L-complete) are out of reach only unless classes collapse."""
+    for task, cls in (("connectivity", "L"), ("reachability", "NL")):
+        for arch, params, bound in (("transformer", {}, "TC0"), ("hybrid", {"pattern": "GGGA", **NEG}, "NC1")):
+            answer = predict(task, arch, model_params=params).express
+            assert answer.value == "no" and answer.asymptotic, (task, arch)
+            assert f"unless {bound} = {cls}" in answer.assumptions and "grow" in answer.assumptions
+        assert not predict(task, "gdn", model_params=NEG).express.assumptions.startswith("conditional")
+
+
+def test_padded_tc0_answers_say_they_need_padding():
+    answer = predict("compute_sqrt", "transformer").express
+    assert answer.value == "yes" and "padding" in answer.assumptions and "Reif" in answer.reason
