@@ -5,7 +5,8 @@ cannot score, since each run trains and tests at one length.
     cells[0].min_depths        # {8: 1, 16: 2, 32: 3, 64: None}: the smallest depth whose best seed reaches 90%
     cells[0].verdict           # 'agree', 'contradict' or 'inconclusive', against EXPECT
 
-A cell is (scope, task with parameters, model family): the family is the architecture class without its depth, so
+Only runs trained at one length count (train_min_length = train_max_length, as Illusion of State trains them). A cell
+is (scope, task with parameters, model family): the family is the architecture class without its depth, so
 the depths 1-4 of one sweep and the lengths 8-64 of one group meet in one cell. At each training length the min
 depth is the smallest `n_layers` whose best run reaches THRESHOLD in-distribution final accuracy (None: no depth
 tried did). Against EXPECT:
@@ -83,9 +84,11 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     expects: dict[tuple, Answer] = {}
     for row in rows:
-        depth = _depth(row)
+        depth, train = _depth(row), row["config"].get("train") or {}
         if row.get("status") != "done" or depth is None or not (row.get("summary") or {}).get("id"):
             continue
+        if train.get("train_min_length") != train.get("train_max_length"):
+            continue  # only runs trained at one length, as Illusion of State trains them
         from expressivity.theory.check import RunResult
 
         run = RunResult.from_row(row)
