@@ -11,10 +11,19 @@ is the same whether the run trains alone or fused with others, resumed or not, g
 Lengths: `length_sampling="batch"` (the default) draws one length for the whole batch (Delétang et al.'s protocol),
 "example" one per example (Grazzi et al.'s: each batch mixes lengths; examples are padded with PAD and unscored to the
 batch's longest, and a causal model's outputs at an example's own positions do not depend on the padding after it).
+
+A curriculum over one integer task parameter (`curriculum_param`, e.g. num_vars, starting at `curriculum_from`) works
+as `length_schedule="increasing"` does for lengths: step s draws the parameter's value uniformly from [from, top(s)],
+where top(s) rises linearly from `from` to the run's configured value over the steps. The draw comes from its own
+stream, SeedSequence(seed, spawn_key=(3, step)), so the step's batch is the batch the task at that value draws from
+the step's usual stream: a curriculum changes which task a step samples, nothing else. (config.py checks that every
+value in the range builds the task with the same vocabulary.)
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +34,7 @@ import numpy as np
 
 from expressivity.tasks import PAD_ID, Batch
 
-TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
+TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM = 0, 1, 2, 3
 LENGTH_SAMPLINGS = ("batch", "example")
 
 
@@ -50,8 +59,39 @@ def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int
     return hi if cfg["length_schedule"] == "fixed" else int(rng.integers(lo, hi + 1))
 
 
+def curriculum_range(step: int, cfg: dict[str, Any], top: int) -> tuple[int, int]:
+    """The values step `step` draws the curriculum parameter from: [from, a top rising linearly to `top`, the run's
+    configured value, at the last step], as `length_range` does for "increasing"."""
+    lo = cfg["curriculum_from"]
+    return lo, lo + round((top - lo) * (step + 1) / cfg["steps"])
+
+
+def curriculum_value(task, cfg: dict[str, Any], seed: int, step: int) -> int | None:
+    """The curriculum parameter's value at step `step` of the run with this seed (None: no curriculum)."""
+    if cfg.get("curriculum_param") is None:
+        return None
+    lo, hi = curriculum_range(step, cfg, task.params[cfg["curriculum_param"]])
+    return int(rng_for(seed, CURRICULUM_STREAM, step).integers(lo, hi + 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _task_with(name: str, params_json: str):
+    from expressivity import tasks
+
+    return tasks.make(name, **json.loads(params_json))
+
+
+def step_task(task, cfg: dict[str, Any], seed: int, step: int):
+    """The task step `step` samples: the run's own, or under a curriculum the run's with the parameter drawn."""
+    value = curriculum_value(task, cfg, seed, step)
+    if value is None or value == task.params[cfg["curriculum_param"]]:
+        return task
+    return _task_with(task.name, json.dumps({**task.params, cfg["curriculum_param"]: value}, sort_keys=True))
+
+
 def train_batch(task, cfg: dict[str, Any], seed: int, step: int) -> Batch:
     """The training batch of step `step` of the run with this seed and training config."""
+    task = step_task(task, cfg, seed, step)
     rng = rng_for(seed, TRAIN_STREAM, step)
     if cfg.get("length_sampling", "batch") == "batch":
         return task.sample(rng, cfg["batch_size"], draw_length(rng, step, cfg))
