@@ -18,11 +18,13 @@ where top(s) rises linearly from `from` to the run's configured value over the s
 stream, SeedSequence(seed, spawn_key=(3, step)), so the step's batch is the batch the task at that value draws from
 the step's usual stream: a curriculum changes which task a step samples, nothing else. (config.py checks that every
 value in the range builds the task with the same vocabulary.)
+
+A mixture (`mixture`, mixtures.py) then picks the step's task among the step task and its relatives, from a stream
+of its own, SeedSequence(seed, spawn_key=(4, step)), and maps the step's drawn length(s) to that task's unit.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections import deque
@@ -32,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from expressivity.runners.training.mixtures import draw_component, task_with
 from expressivity.tasks import PAD_ID, Batch
 
-TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM = 0, 1, 2, 3
+TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM, MIXTURE_STREAM = 0, 1, 2, 3, 4
 LENGTH_SAMPLINGS = ("batch", "example")
 
 
@@ -74,29 +77,28 @@ def curriculum_value(task, cfg: dict[str, Any], seed: int, step: int) -> int | N
     return int(rng_for(seed, CURRICULUM_STREAM, step).integers(lo, hi + 1))
 
 
-@functools.lru_cache(maxsize=256)
-def _task_with(name: str, params_json: str):
-    from expressivity import tasks
-
-    return tasks.make(name, **json.loads(params_json))
-
-
 def step_task(task, cfg: dict[str, Any], seed: int, step: int):
     """The task step `step` samples: the run's own, or under a curriculum the run's with the parameter drawn."""
     value = curriculum_value(task, cfg, seed, step)
     if value is None or value == task.params[cfg["curriculum_param"]]:
         return task
-    return _task_with(task.name, json.dumps({**task.params, cfg["curriculum_param"]: value}, sort_keys=True))
+    return task_with(task.name, json.dumps({**task.params, cfg["curriculum_param"]: value}, sort_keys=True))
 
 
 def train_batch(task, cfg: dict[str, Any], seed: int, step: int) -> Batch:
     """The training batch of step `step` of the run with this seed and training config."""
     task = step_task(task, cfg, seed, step)
+    length_of = None
+    if cfg.get("mixture") is not None:
+        task, length_of = draw_component(cfg["mixture"], task, rng_for(seed, MIXTURE_STREAM, step))
     rng = rng_for(seed, TRAIN_STREAM, step)
     if cfg.get("length_sampling", "batch") == "batch":
-        return task.sample(rng, cfg["batch_size"], draw_length(rng, step, cfg))
+        n = draw_length(rng, step, cfg)
+        return task.sample(rng, cfg["batch_size"], n if length_of is None else length_of(n))
     lo, hi = length_range(step, cfg)
     lengths = rng.integers(lo, hi + 1, size=cfg["batch_size"])
+    if length_of is not None:
+        lengths = np.array([length_of(int(n)) for n in lengths])
     parts = {int(n): task.sample(rng, int((lengths == n).sum()), int(n)) for n in np.unique(lengths)}
     return _interleave(parts, lengths)
 

@@ -12,6 +12,7 @@ of valid ones. `eval.x` (always prefixed) sets task parameter x for evaluation o
 (e.g. train with `queries=every_line`, test with `eval.queries=final`), which must keep the training vocabulary.
 `curriculum_param=num_vars curriculum_from=2` raises a task parameter over training (batches.py); every value on
 the way must build the task with the training vocabulary (e.g. with `max_vars=5` fixing the variable tokens).
+`mixture=all_three` trains state_based_recall beside its two primitives (mixtures.py); evaluation stays on the task.
 `model_params` holds only what was set explicitly: the size preset supplies everything else, and the package version
 and git commit stored beside each run pin what the preset meant.
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from expressivity.runners.training.batches import LENGTH_SAMPLINGS
+from expressivity.runners.training.mixtures import MIXTURES, check_mixture
 from expressivity.runners.training.options import parse_value
 from expressivity.runners.training.run_tasks import check_curriculum, check_eval_lengths, checked_eval_task, same
 
@@ -84,6 +86,13 @@ TRAIN_KEYS: dict[str, Key] = {
         optional=True,
     ),
     "curriculum_from": Key(None, int, "the curriculum parameter's value at the first step", optional=True),
+    "mixture": Key(
+        None,
+        str,
+        "train on a named mixture of the task and its relatives (mixtures.py; None: the task alone)",
+        choices=tuple(MIXTURES),
+        optional=True,
+    ),
 }
 TOP_KEYS: dict[str, Key] = {
     "seed": Key(0, int, "seed of model init, training data and test data", lo=0),
@@ -195,7 +204,8 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
         spec = TOP_KEYS.get(name) or TRAIN_KEYS[name]
         (top if name in TOP_KEYS else train)[name] = _coerce(name, spec, value)
     _fit_lengths(train, made, explicit=set(chosen["train"]))
-    check_curriculum(train, made)
+    for step_task in check_curriculum(train, made):
+        check_mixture(train["mixture"], step_task)
     evaluated = checked_eval_task(made, chosen["eval"])
     check_eval_lengths(train, evaluated)
 

@@ -7,7 +7,7 @@ resumes alone, or fused again, after a kill.
     results = train_fused([config_a, config_b, ...], checkpoints=[path_a, path_b, ...])   # one result per run
 
 What runs may differ in (`PER_RUN`): the seed, the eigenvalue range, the optimiser's settings, the schedule, early
-stop and divergence thresholds, the training lengths, a curriculum (its values keep the vocabulary) and the test
+stop and divergence thresholds, the training lengths, a curriculum or a mixture (both keep the vocabulary) and the test
 protocol, the task evaluated on included (`eval_task_params`). What they must share (`fusion_key`):
 everything else. A step's batches are padded to the longest run's (padding is unscored and, the models being
 causal, invisible to the positions before it). On CUDA the step can run as a captured CUDA graph (captured.py).
@@ -40,7 +40,7 @@ from expressivity.runners.training.train import (
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
     "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
-    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from",
+    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "mixture",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
 

@@ -29,12 +29,13 @@ def eval_task(config: Mapping[str, Any]):
     return tasks.make(config["task"], **{**config["task_params"], **(config.get("eval_task_params") or {})})
 
 
-def check_curriculum(train: dict[str, Any], task) -> None:
+def check_curriculum(train: dict[str, Any], task) -> list:
     """A curriculum names an integer parameter of the task, starts at or below the run's value, and every value on
-    the way builds the task with the training vocabulary (a model's embedding cannot change size mid-run)."""
+    the way builds the task with the training vocabulary (a model's embedding cannot change size mid-run). Returns
+    the tasks the run's steps may sample: one per value (just `task` without a curriculum)."""
     param, start = train["curriculum_param"], train["curriculum_from"]
     if param is None and start is None:
-        return
+        return [task]
     if param is None or start is None:
         raise ValueError("curriculum_param and curriculum_from are set together (e.g. curriculum_param=num_vars "
                          "curriculum_from=2), or neither")  # fmt: skip
@@ -50,16 +51,19 @@ def check_curriculum(train: dict[str, Any], task) -> None:
         raise ValueError(f"curriculum_from={start} is above {param}={top}: the curriculum rises to the run's value")
     from expressivity import tasks
 
+    out = []
     for value in range(start, top + 1):
         try:
             step_task = tasks.make(task.name, **{**task.params, param: value})
         except ValueError as err:
             raise ValueError(f"curriculum over {param} from {start}: at {param}={value}: {err}") from None
+        out.append(step_task)
         if step_task.vocab != task.vocab:
             raise ValueError(
                 f"curriculum over {param} from {start} changes the vocabulary ({len(step_task.vocab)} tokens at "
                 f"{param}={value}, {len(task.vocab)} at {top}); fix the task's tokens across it (e.g. max_vars)"
             )
+    return out
 
 
 def checked_eval_task(task, overrides: dict[str, Any]):
