@@ -194,14 +194,37 @@ class CodeTask(Task):
         """Example i's scored targets, decoded and joined: `str(answer)` of its `to_python`."""
         return "".join(self.decode(batch.targets[i][batch.mask[i]]))
 
+    def scored_answers(self, batch: Batch, i: int) -> list[str]:
+        """Example i's scored targets, one string per query: a query's scored blanks are adjacent, and two queries'
+        blanks never are (other tokens stand between them)."""
+        where = np.flatnonzero(batch.mask[i])
+        runs = np.split(where, np.flatnonzero(np.diff(where) > 1) + 1)
+        return ["".join(self.decode(batch.targets[i][run])) for run in runs if run.size]
+
     def to_python(self, batch: Batch, i: int) -> str:
         """Source that CPython runs (no builtins needed) to bind `answer`: the program with its last line
-        `assert EXPR == _` turned into `answer = EXPR`."""
+        `assert EXPR == _` turned into `answer = EXPR`. A program with several queries (a line `assert EXPR == _`
+        wherever one is asked) binds `answers` instead, the list of their values in order, whose strings are
+        `scored_answers`."""
         lines = self.source(self.example_ids(batch, i)).split(NEWLINE)
-        query = lines[-1]
-        lines[-1] = "answer = " + query[len("assert ") : query.rindex(" == ")]
-        return NEWLINE.join(lines) + NEWLINE
+        queries = [j for j, line in enumerate(lines) if line.startswith("assert ")]
+        if len(queries) <= 1:
+            query = lines[-1]
+            lines[-1] = "answer = " + query[len("assert ") : query.rindex(" == ")]
+            return NEWLINE.join(lines) + NEWLINE
+        for j in queries:
+            lines[j] = f"answers = answers + [{lines[j][len('assert ') : lines[j].rindex(' == ')]}]"
+        return NEWLINE.join(["answers = []", *lines]) + NEWLINE
 
     def render(self, batch: Batch, i: int) -> str:
-        """The program as a person would write it, with the answer as a comment on the query line."""
-        return f"{self.source(self.example_ids(batch, i))}        # answer: {self.scored_text(batch, i)}"
+        """The program as a person would write it, with the answer as a comment on the query line (on each one)."""
+        source = self.source(self.example_ids(batch, i))
+        answers = self.scored_answers(batch, i)
+        if len(answers) <= 1:
+            return f"{source}        # answer: {self.scored_text(batch, i)}"
+        lines = source.split(NEWLINE)
+        width = max(len(line) for line in lines)
+        queries = iter(answers)
+        shown = [f"{line.ljust(width)}  # answer: {next(queries)}" if line.startswith("assert ") else line
+                 for line in lines]  # fmt: skip
+        return NEWLINE.join(shown)

@@ -19,9 +19,27 @@ CODE = [name for name in tasks.names() if tasks.make(name).family == "code"]
 
 PARAMS = {
     "state_based_recall": st.tuples(
-        st.integers(2, 8), st.integers(0, 12), st.booleans(), st.sampled_from(["swap", "assign", "mixed"])
-    ).map(lambda t: {"num_vars": t[0], "m": t[0] + t[1] if t[2] else None, "ops": t[3]}),
-    "pointer_tracking": st.builds(dict, num_vars=st.integers(2, 8), ops=st.sampled_from(["swap", "assign", "mixed"])),
+        st.integers(2, 8),
+        st.integers(0, 12),
+        st.booleans(),
+        st.sampled_from(["swap", "assign", "mixed"]),
+        st.sampled_from([None, 0, 3]),
+        st.sampled_from(["final", "every_line"]),
+    ).map(
+        lambda t: {
+            "num_vars": t[0],
+            "m": t[0] + t[1] if t[2] else None,
+            "ops": t[3],
+            "max_vars": None if t[4] is None else t[0] + t[4],
+            "queries": t[5],
+        }
+    ),
+    "pointer_tracking": st.builds(
+        dict,
+        num_vars=st.integers(2, 8),
+        ops=st.sampled_from(["swap", "assign", "mixed"]),
+        queries=st.sampled_from(["final", "every_line"]),
+    ),
     "indexed_recall": st.just({}),
     "variable_binding": st.tuples(st.integers(0, 3), st.integers(0, 4), st.sampled_from([2, 7, 10, 11, 100, 1000])).map(
         lambda t: {"distractors": t[0], "num_names": t[0] + 2 + t[1], "num_values": t[2]}
@@ -56,7 +74,10 @@ def test_programs_parse_and_cpython_agrees_with_targets(name, data):
         ast.parse(task.source(task.example_ids(batch, i)))
         namespace = {"__builtins__": {}}
         exec(task.to_python(batch, i), namespace)
-        assert str(namespace["answer"]) == task.scored_text(batch, i)
+        if "answers" in namespace:  # several queries: one value each, in order
+            assert [str(a) for a in namespace["answers"]] == task.scored_answers(batch, i)
+        else:
+            assert str(namespace["answer"]) == task.scored_text(batch, i)
         assert task.render(batch, i).startswith(task.source(task.example_ids(batch, i)).split("\n")[0])
 
 

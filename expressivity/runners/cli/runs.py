@@ -256,10 +256,10 @@ def status_command(
 def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
     """Recompute every finished run's scaled accuracy from its recorded accuracies with the task's current chance and
     headline accuracy (a store made before either was corrected); runs whose scores do not change are left alone."""
-    from expressivity import tasks
     from expressivity.runners.execution.store import Store
     from expressivity.runners.training.config import is_pretrained
     from expressivity.runners.training.evaluate import rescaled, summarize
+    from expressivity.runners.training.run_tasks import eval_task
 
     if not store.exists():
         raise ValueError(f"no result store at {store} (pass --store)")
@@ -268,7 +268,7 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
         rows = [r for r in st.rows() if r["metrics"]]
         for r in rows:
             config = r["config"]
-            task = tasks.make(config["task"], **config["task_params"])
+            task = eval_task(config)  # the task its metrics were measured on
             scored_by = "final" if is_pretrained(config) else task.scored_by  # eval-lm rows score the final answer
             new = rescaled(r["metrics"], task.chance, scored_by)
             if new != r["metrics"]:

@@ -36,6 +36,8 @@ TimeLimitOption = Annotated[
 
 
 def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
+    if ns == "eval":
+        return config.get("eval_task_params") or {}
     return config["train"] if ns == "train" else config[f"{ns}_params"]
 
 
@@ -45,10 +47,15 @@ def run_label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None
         model = config["model_params"]
         if str(config["arch"]).startswith("hf:"):  # an eval-lm row: its HF config summary, shortened to the stack
             model = {"layers": model.get("layers")}
-        extra = {**config["task_params"], **model}
+        evaluated = {f"eval.{k}": v for k, v in (config.get("eval_task_params") or {}).items()}
+        extra = {**config["task_params"], **model, **evaluated}
     else:
         # A parameter this run's task or model does not take (e.g. neg_eigval for a transformer) is left out.
-        extra = {key: _space(config, ns)[key] for ns, key in shown if key in _space(config, ns)}
+        extra = {
+            f"eval.{key}" if ns == "eval" else key: _space(config, ns)[key]
+            for ns, key in shown
+            if key in _space(config, ns)
+        }
     params = " ".join(f"{k}={v}" for k, v in extra.items())
     return f"{config['task']}/{config['arch']}/{config['size']}/seed{config['seed']}" + (f" {params}" if params else "")
 
@@ -56,7 +63,8 @@ def run_label(config: dict[str, Any], shown: list[tuple[str, str]] | None = None
 def varying_params(configs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The (namespace, key) parameters whose value differs between the configs of a grid (what tells runs apart)."""
     flat = [
-        {(ns, k): json.dumps(v) for ns in ("task", "model", "train") for k, v in _space(c, ns).items()} for c in configs
+        {(ns, k): json.dumps(v) for ns in ("task", "model", "train", "eval") for k, v in _space(c, ns).items()}
+        for c in configs
     ]
     names = sorted(set().union(*flat)) if flat else []
     return [name for name in names if len({f.get(name) for f in flat}) > 1]

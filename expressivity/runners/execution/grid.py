@@ -12,7 +12,7 @@
 
     [sweep]                                  # each key's list joins the product
     lr = [1e-3, 3e-4]
-    model.neg_eigval = [false, true]         # a dotted key names its namespace (task., model., train.)
+    model.neg_eigval = [false, true]         # a dotted key names its namespace (task., model., train., eval.)
 
 Every run is resolved (and so validated) before anything runs: an unknown task, architecture or key, or an empty
 product, ends with one line naming what is allowed. Identical configs collapse into one run (same run key).
@@ -153,7 +153,8 @@ def _flatten(table: Any, prefix: str = "") -> Any:
 
 
 def _bare(key: str) -> str:
-    return key.split(".", 1)[-1]
+    """The name a key sets, whatever namespace spells it; `eval.x` sets another thing than `x` (the eval task's)."""
+    return key if key.startswith("eval.") else key.split(".", 1)[-1]
 
 
 def load(path: str | Path, *, sets: dict[str, Any] | None = None) -> Grid:

@@ -11,10 +11,21 @@ is the same whether the run trains alone or fused with others, resumed or not, g
 Lengths: `length_sampling="batch"` (the default) draws one length for the whole batch (Delétang et al.'s protocol),
 "example" one per example (Grazzi et al.'s: each batch mixes lengths; examples are padded with PAD and unscored to the
 batch's longest, and a causal model's outputs at an example's own positions do not depend on the padding after it).
+
+A curriculum over one integer task parameter (`curriculum_param`, e.g. num_vars, starting at `curriculum_from`) works
+as `length_schedule="increasing"` does for lengths: step s draws the parameter's value uniformly from [from, top(s)],
+where top(s) rises linearly from `from` to the run's configured value over the steps. The draw comes from its own
+stream, SeedSequence(seed, spawn_key=(3, step)), so the step's batch is the batch the task at that value draws from
+the step's usual stream: a curriculum changes which task a step samples, nothing else. (config.py checks that every
+value in the range builds the task with the same vocabulary.)
+
+A mixture (`mixture`, mixtures.py) then picks the step's task among the step task and its relatives, from a stream
+of its own, SeedSequence(seed, spawn_key=(4, step)), and maps the step's drawn length(s) to that task's unit.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import deque
@@ -24,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from expressivity.runners.training.mixtures import draw_component, task_with
 from expressivity.tasks import PAD_ID, Batch
 
-TRAIN_STREAM, EVAL_STREAM, INIT_STREAM = 0, 1, 2
+TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM, MIXTURE_STREAM = 0, 1, 2, 3, 4
 LENGTH_SAMPLINGS = ("batch", "example")
 
 
@@ -51,13 +63,43 @@ def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int
     return hi if cfg["length_schedule"] == "fixed" else int(rng.integers(lo, hi + 1))
 
 
+def curriculum_range(step: int, cfg: dict[str, Any], top: int) -> tuple[int, int]:
+    """The values step `step` draws the curriculum parameter from: [from, a top rising linearly to `top`, the run's
+    configured value, at the last step], as `length_range` does for "increasing"."""
+    lo = cfg["curriculum_from"]
+    return lo, lo + round((top - lo) * (step + 1) / cfg["steps"])
+
+
+def curriculum_value(task, cfg: dict[str, Any], seed: int, step: int) -> int | None:
+    """The curriculum parameter's value at step `step` of the run with this seed (None: no curriculum)."""
+    if cfg.get("curriculum_param") is None:
+        return None
+    lo, hi = curriculum_range(step, cfg, task.params[cfg["curriculum_param"]])
+    return int(rng_for(seed, CURRICULUM_STREAM, step).integers(lo, hi + 1))
+
+
+def step_task(task, cfg: dict[str, Any], seed: int, step: int):
+    """The task step `step` samples: the run's own, or under a curriculum the run's with the parameter drawn."""
+    value = curriculum_value(task, cfg, seed, step)
+    if value is None or value == task.params[cfg["curriculum_param"]]:
+        return task
+    return task_with(task.name, json.dumps({**task.params, cfg["curriculum_param"]: value}, sort_keys=True))
+
+
 def train_batch(task, cfg: dict[str, Any], seed: int, step: int) -> Batch:
     """The training batch of step `step` of the run with this seed and training config."""
+    task = step_task(task, cfg, seed, step)
+    length_of = None
+    if cfg.get("mixture") is not None:
+        task, length_of = draw_component(cfg["mixture"], task, rng_for(seed, MIXTURE_STREAM, step))
     rng = rng_for(seed, TRAIN_STREAM, step)
     if cfg.get("length_sampling", "batch") == "batch":
-        return task.sample(rng, cfg["batch_size"], draw_length(rng, step, cfg))
+        n = draw_length(rng, step, cfg)
+        return task.sample(rng, cfg["batch_size"], n if length_of is None else length_of(n))
     lo, hi = length_range(step, cfg)
     lengths = rng.integers(lo, hi + 1, size=cfg["batch_size"])
+    if length_of is not None:
+        lengths = np.array([length_of(int(n)) for n in lengths])
     parts = {int(n): task.sample(rng, int((lengths == n).sum()), int(n)) for n in np.unique(lengths)}
     return _interleave(parts, lengths)
 

@@ -4,12 +4,17 @@ A run is fully described by a JSON-able dict, and its key is a hash of that dict
 
     {"task": "parity", "task_params": {"targets": "running"},
      "arch": "lstm", "size": "tiny", "model_params": {"d_model": 64},
-     "seed": 0, "train": {"steps": 2000, "lr": 0.001, ...}}
+     "seed": 0, "train": {"steps": 2000, "lr": 0.001, ...}, "eval_task_params": {}}
 
 `--set` keys are spelled bare (`lr=3e-4`, `targets=final`, `d_model=64`) and routed to whichever namespace owns them;
 a name two namespaces share must be prefixed (`task.x`, `model.x`, `train.x`). Unknown keys are rejected with the list
-of valid ones. `model_params` holds only what was set explicitly: the size preset supplies everything else, and the
-package version and git commit stored beside each run pin what the preset meant.
+of valid ones. `eval.x` (always prefixed) sets task parameter x for evaluation only: the config's `eval_task_params`
+(e.g. train with `queries=every_line`, test with `eval.queries=final`), which must keep the training vocabulary.
+`curriculum_param=num_vars curriculum_from=2` raises a task parameter over training (batches.py); every value on
+the way must build the task with the training vocabulary (e.g. with `max_vars=5` fixing the variable tokens).
+`mixture=all_three` trains state_based_recall beside its two primitives (mixtures.py); evaluation stays on the task.
+`model_params` holds only what was set explicitly: the size preset supplies everything else, and the package version
+and git commit stored beside each run pin what the preset meant.
 
 Defaults follow the published protocols: train lengths 3-40 and test lengths up to 256 (Grazzi et al. 2025, Delétang
 et al. 2022), state-based recall trained at n = m <= 16 and tested to 64 (Olmo Hybrid). The optimiser defaults (3000
@@ -27,7 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from expressivity.runners.training.batches import LENGTH_SAMPLINGS
+from expressivity.runners.training.mixtures import MIXTURES, check_mixture
 from expressivity.runners.training.options import parse_value
+from expressivity.runners.training.run_tasks import check_curriculum, check_eval_lengths, checked_eval_task, same
 
 SCHEDULES = ("cosine", "wsd", "constant")
 LENGTH_SCHEDULES = ("uniform", "increasing", "fixed")
@@ -74,6 +81,20 @@ TRAIN_KEYS: dict[str, Key] = {
     "diverge_loss": Key(50.0, float, "a checked mean loss above this (or NaN) ends the run as diverged", lo=0.0),
     "deterministic": Key(
         False, bool, "PyTorch's deterministic algorithms on CUDA (they do not reach Triton kernels such as fla's)"
+    ),
+    "curriculum_param": Key(
+        None,
+        str,
+        "an integer task parameter that rises over training to the run's value (None: no curriculum)",
+        optional=True,
+    ),
+    "curriculum_from": Key(None, int, "the curriculum parameter's value at the first step", optional=True),
+    "mixture": Key(
+        None,
+        str,
+        "train on a named mixture of the task and its relatives (mixtures.py; None: the task alone)",
+        choices=tuple(MIXTURES),
+        optional=True,
     ),
 }
 TOP_KEYS: dict[str, Key] = {
@@ -131,19 +152,25 @@ def _namespaces(task: str, arch: str) -> dict[str, dict[str, Any]]:
 
 
 def valid_keys(task: str, arch: str) -> list[str]:
-    """Every `--set` key a run of (task, arch) accepts, bare where unambiguous, prefixed otherwise."""
+    """Every `--set` key a run of (task, arch) accepts, bare where unambiguous, prefixed otherwise; then the
+    evaluation overrides `eval.<task parameter>`."""
     spaces = _namespaces(task, arch)
     counts: dict[str, int] = {}
     for names in spaces.values():
         for k in names:
             counts[k] = counts.get(k, 0) + 1
-    return [k if counts[k] == 1 else f"{ns}.{k}" for ns, names in spaces.items() for k in names]
+    keys = [k if counts[k] == 1 else f"{ns}.{k}" for ns, names in spaces.items() for k in names]
+    return keys + [f"eval.{k}" for k in spaces["task"]]
 
 
 def _route(key: str, spaces: dict[str, dict[str, Any]], task: str, arch: str) -> tuple[str, str]:
-    """`key` or `ns.key` -> (namespace, name); unknown or ambiguous -> ValueError listing the valid keys."""
+    """`key` or `ns.key` -> (namespace, name); unknown or ambiguous -> ValueError listing the valid keys. `eval.x`
+    routes to the "eval" namespace when x is a task parameter (never bare: it would shadow the training task's)."""
     ns, dot, name = key.partition(".")
-    if dot and ns in spaces:
+    if dot and ns == "eval":
+        if name in spaces["task"]:
+            return ns, name
+    elif dot and ns in spaces:
         if name in spaces[ns]:
             return ns, name
     elif not dot:
@@ -166,7 +193,7 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
     from expressivity import tasks
 
     spaces = _namespaces(task, arch)
-    chosen: dict[str, dict[str, Any]] = {"train": {}, "task": {}, "model": {}}
+    chosen: dict[str, dict[str, Any]] = {"train": {}, "task": {}, "model": {}, "eval": {}}
     for key, value in (sets or {}).items():
         ns, name = _route(key, spaces, task, arch)
         if name in chosen[ns]:
@@ -180,6 +207,10 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
         spec = TOP_KEYS.get(name) or TRAIN_KEYS[name]
         (top if name in TOP_KEYS else train)[name] = _coerce(name, spec, value)
     _fit_lengths(train, made, explicit=set(chosen["train"]))
+    for step_task in check_curriculum(train, made):
+        check_mixture(train["mixture"], step_task)
+    evaluated = checked_eval_task(made, chosen["eval"])
+    check_eval_lengths(train, evaluated)
 
     from expressivity import architectures
 
@@ -194,10 +225,14 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
         "model_params": dict(sorted(chosen["model"].items())),
         "seed": top["seed"],
         "train": train,
+        # only what differs from the training task: an override equal to it evaluates the same (and keys the same)
+        "eval_task_params": {
+            k: evaluated.params[k] for k in sorted(chosen["eval"]) if not same(evaluated.params[k], made.params[k])
+        },
     }
     from expressivity.runners.training.limits import check_run
 
-    check_run(config, made, len(made.vocab))  # refuse what cannot fit before it reaches a store
+    check_run(config, made, len(made.vocab), evaluated)  # refuse what cannot fit before it reaches a store
     return config
 
 
@@ -288,10 +323,6 @@ def _train_defaults(task: str) -> dict[str, Any]:
     return {**{k: s.default for k, s in TRAIN_KEYS.items()}, **task_protocol(task)}
 
 
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # tuples and lists alike
-
-
 def keyed(config: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a config its run key hashes: everything, except keys added since the first committed runs that
     sit at their default (a top-level entry added since: when None or empty)."""
@@ -302,14 +333,14 @@ def keyed(config: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in config.items() if k in KEYED_CONFIG or v not in (None, {}, [], ())}
     defaults = _train_defaults(config["task"])
     out["train"] = {
-        k: v for k, v in config["train"].items() if k in KEYED_TRAIN or k not in defaults or not _same(v, defaults[k])
+        k: v for k, v in config["train"].items() if k in KEYED_TRAIN or k not in defaults or not same(v, defaults[k])
     }
     old = KEYED_TASK_PARAMS.get(config["task"], frozenset())
     task_defaults = tasks.get(config["task"]).param_defaults()
     out["task_params"] = {
         k: v
         for k, v in config["task_params"].items()
-        if k in old or k not in task_defaults or not _same(v, task_defaults[k])
+        if k in old or k not in task_defaults or not same(v, task_defaults[k])
     }
     return out
 
@@ -326,6 +357,7 @@ def complete(config: Mapping[str, Any]) -> dict[str, Any]:
     out["train"] = {**_train_defaults(config["task"]), **config["train"]}
     out["train"]["eval_lengths"] = tuple(out["train"]["eval_lengths"])
     out["task_params"] = {**tasks.get(config["task"]).param_defaults(), **config["task_params"]}
+    out["eval_task_params"] = dict(config.get("eval_task_params") or {})
     return out
 
 
@@ -345,6 +377,7 @@ def sets_of(config: Mapping[str, Any]) -> dict[str, Any]:
         **{f"train.{k}": v for k, v in config["train"].items()},
         **{f"task.{k}": v for k, v in config["task_params"].items()},
         **{f"model.{k}": v for k, v in config["model_params"].items()},
+        **{f"eval.{k}": v for k, v in (config.get("eval_task_params") or {}).items()},
         "train.seed": config["seed"],
         "train.size": config["size"],
     }

@@ -7,7 +7,8 @@ resumes alone, or fused again, after a kill.
     results = train_fused([config_a, config_b, ...], checkpoints=[path_a, path_b, ...])   # one result per run
 
 What runs may differ in (`PER_RUN`): the seed, the eigenvalue range, the optimiser's settings, the schedule, early
-stop and divergence thresholds, the training lengths and the test protocol. What they must share (`fusion_key`):
+stop and divergence thresholds, the training lengths, a curriculum or a mixture (both keep the vocabulary) and the test
+protocol, the task evaluated on included (`eval_task_params`). What they must share (`fusion_key`):
 everything else. A step's batches are padded to the longest run's (padding is unscored and, the models being
 causal, invisible to the positions before it). On CUDA the step can run as a captured CUDA graph (captured.py).
 """
@@ -24,6 +25,7 @@ from typing import Any
 from expressivity.runners.training.batches import EVAL_STREAM, Prefetcher, bucket, pad_stack, rng_for, train_batch
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, summarize
+from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
     build_model,
     check_window,
@@ -40,7 +42,7 @@ from expressivity.runners.training.train import (
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
     "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
-    "eval_examples", "eval_batch_size",
+    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "mixture",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
 
@@ -233,9 +235,10 @@ class _Group:
         metrics: dict[int, dict[str, float]] = {}
         eval_started = time.perf_counter()
         if stop != "diverged":
+            tested = eval_task(config)  # runs of a group may be evaluated on different tasks (eval_task_params)
             for length in cfg["eval_lengths"]:
                 rng = rng_for(config["seed"], EVAL_STREAM, length)
-                metrics.update(evaluate_by_length(model, self.task, [length], rng, num_examples=cfg["eval_examples"],
+                metrics.update(evaluate_by_length(model, tested, [length], rng, num_examples=cfg["eval_examples"],
                                                   batch_size=cfg["eval_batch_size"]))  # fmt: skip
         backends = gdn_backends(self.model.template)
         where = device_name(self.dev) + f", fused x{self.M}" + (f", gdn backend {backends}" if backends else "")

@@ -130,18 +130,21 @@ def model_bytes(d_model: int, layers: str, vocab: int, batch_size: int, tokens: 
     return 4.0 * batch_size * tokens * (per_layer * len(layers) + 3 * vocab)
 
 
-def check_run(config: dict[str, Any], task, vocab_size: int) -> None:
-    """Refuse a resolved run whose training batch or largest test batch cannot fit (one line naming the key)."""
+def check_run(config: dict[str, Any], task, vocab_size: int, eval_task=None) -> None:
+    """Refuse a resolved run whose training batch or largest test batch cannot fit (one line naming the key); test
+    batches are `eval_task`'s where the run evaluates on another than it trains on."""
     from expressivity import architectures
 
     train = config["train"]
     letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
     d_model = config["model_params"].get("d_model") or architectures.presets.SIZES[config["size"]]["d_model"]
-    for what, batch, length, training in (
-        ("a training batch", train["batch_size"], train["train_max_length"], True),
-        ("a test batch", min(train["eval_batch_size"], train["eval_examples"]), max(train["eval_lengths"]), False),
-    ):
-        t = tokens_at(task, length)
-        need = data_bytes(task, batch, length) + model_bytes(d_model, letters, vocab_size, batch, t, train=training)
+    tested = eval_task if eval_task is not None else task
+    for what, made, batch, length, training in (
+        ("a training batch", task, train["batch_size"], train["train_max_length"], True),
+        ("a test batch", tested, min(train["eval_batch_size"], train["eval_examples"]), max(train["eval_lengths"]),
+         False),
+    ):  # fmt: skip
+        t = tokens_at(made, length)
+        need = data_bytes(made, batch, length) + model_bytes(d_model, letters, vocab_size, batch, t, train=training)
         key = "train_max_length or batch_size" if training else "eval_lengths or eval_batch_size"
-        refuse_if_too_big(need, f"{what} of {task.name} at length {length} ({batch} x {int(t)} tokens)", f"lower {key}")
+        refuse_if_too_big(need, f"{what} of {made.name} at length {length} ({batch} x {int(t)} tokens)", f"lower {key}")

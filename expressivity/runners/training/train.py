@@ -7,8 +7,9 @@ through separate numpy SeedSequence streams, so evaluation seeds are disjoint fr
 replays exactly:
 
     training step s:        SeedSequence(seed, spawn_key=(0, s))   (its length(s), then its batch)
-    test length L:          SeedSequence(seed, spawn_key=(1, L))
+    test length L:          SeedSequence(seed, spawn_key=(1, L))   (on the config's eval task: `eval_task_params`)
     model initialisation:   SeedSequence(seed, spawn_key=(2,)) -> torch.manual_seed inside fork_rng (global state kept)
+    curriculum at step s:   SeedSequence(seed, spawn_key=(3, s))   (the curriculum parameter's value, if any)
 
 Every `check_every` steps the mean training loss and accuracy of that window (fresh data, so an in-distribution
 estimate) decide divergence (NaN or above `diverge_loss`: status "diverged", the curve so far kept) and early stop
@@ -30,6 +31,7 @@ import numpy as np
 from expressivity.runners.training.batches import EVAL_STREAM, INIT_STREAM, draw_length, rng_for, train_batch
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
+from expressivity.runners.training.run_tasks import eval_task
 
 __all__ = ["build_model", "draw_length", "lr_at", "resolve_device", "train"]
 COUNTS = ("final", "token", "scored", "examples")  # of evaluate.batch_counts, summed into the check window
@@ -216,11 +218,12 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
     metrics: dict[int, dict[str, float]] = {}
     eval_started = time.perf_counter()
     if stop != "diverged":
+        tested = eval_task(config)  # the training task unless the config overrides parameters for evaluation
         for length in cfg["eval_lengths"]:
             metrics.update(
                 evaluate_by_length(
                     model,
-                    task,
+                    tested,
                     [length],
                     rng_for(seed, EVAL_STREAM, length),
                     num_examples=cfg["eval_examples"],

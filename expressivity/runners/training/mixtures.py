@@ -1,0 +1,132 @@
+"""Named mixtures of tasks as one run's training data (the `mixture` training key): each step trains on one task of
+the mixture, drawn with the mixture's weights; evaluation stays on the run's own task (or its eval task).
+
+    MIXTURES["all_three"]      state_based_recall with its two primitives, pointer_tracking and indexed_recall
+    components(mixture, task)  -> [(weight, task, length_of)] for the step's task (after a curriculum, if any)
+
+Why: state-based recall composes tracking and recall, and the composition is one scored bit per program; training
+on the primitives beside it gives each skill its own signal. The components share the run's vocabulary by
+construction: code_tokens puts the Python tokens first and the variable names last, so indexed_recall's vocabulary
+(names: `a`) is a prefix of state_based_recall's (names `a`..), and a token id means the same in every component.
+config.py checks that prefix, and that the run's task is one the mixture is for.
+
+The component comes from its own stream, SeedSequence(seed, spawn_key=(4, step)); the step's length(s) and batch come
+from the step's usual stream, each length mapped to the component's own unit (indexed_recall counts bits: the list
+size the step's state_based_recall program would have, m, or max(n, num_vars) when m grows with n).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+POINTER_PARAMS = ("num_vars", "ops", "max_vars", "queries")
+
+
+def _same_lines(task, n: int) -> int:
+    return n
+
+
+def _list_size(task, n: int) -> int:
+    """The bits in the list of `task`'s (a state_based_recall's) programs of n lines."""
+    return task.m if task.m is not None else max(n, task.num_vars)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One task of a mixture: its registry name, its weight, which of the run's task parameters it takes, and how a
+    length drawn in the run's unit maps to its own (`length_of(run_task, n)`). The run's own task is used as it is."""
+
+    name: str
+    weight: float
+    shared: tuple[str, ...] = ()
+    length_of: Callable = _same_lines
+
+
+@dataclass(frozen=True)
+class Mixture:
+    name: str
+    for_tasks: tuple[str, ...]
+    parts: tuple[Component, ...]
+    help: str
+
+
+MIXTURES: dict[str, Mixture] = {
+    m.name: m
+    for m in (
+        Mixture(
+            "all_three",
+            ("state_based_recall",),
+            (
+                Component("state_based_recall", 1.0),
+                Component("pointer_tracking", 1.0, POINTER_PARAMS),
+                Component("indexed_recall", 1.0, (), _list_size),
+            ),
+            "state_based_recall, pointer_tracking (same lines) and indexed_recall (same list size), a third each",
+        ),
+        Mixture(
+            "with_tracking",
+            ("state_based_recall",),
+            (
+                Component("state_based_recall", 1.0),
+                Component("pointer_tracking", 1.0, POINTER_PARAMS),
+            ),
+            "state_based_recall and pointer_tracking (same lines), half each",
+        ),
+        Mixture(
+            "with_recall",
+            ("state_based_recall",),
+            (
+                Component("state_based_recall", 1.0),
+                Component("indexed_recall", 1.0, (), _list_size),
+            ),
+            "state_based_recall and indexed_recall (same list size), half each",
+        ),
+    )
+}
+
+
+@functools.lru_cache(maxsize=256)
+def task_with(name: str, params_json: str):
+    """tasks.make(name, **params), built once per distinct parameters (steps reuse a handful of tasks)."""
+    from expressivity import tasks
+
+    return tasks.make(name, **json.loads(params_json))
+
+
+def components(mixture: str, task) -> list[tuple[float, object, Callable[[int], int]]]:
+    """(weight, component task, length map) for each part of `mixture`, built from the run's (step's) `task`."""
+    out = []
+    for part in MIXTURES[mixture].parts:
+        if part.name == task.name:
+            made = task
+        else:
+            made = task_with(part.name, json.dumps({k: task.params[k] for k in part.shared}, sort_keys=True))
+        out.append((part.weight, made, functools.partial(part.length_of, task)))
+    return out
+
+
+def draw_component(mixture: str, task, rng: np.random.Generator) -> tuple[object, Callable]:
+    """The step's component: (its task, its length map), drawn with the mixture's weights."""
+    parts = components(mixture, task)
+    weights = np.array([w for w, _, _ in parts], float)
+    i = int(rng.choice(len(parts), p=weights / weights.sum()))
+    return parts[i][1], parts[i][2]
+
+
+def check_mixture(mixture: str | None, task) -> None:
+    """The mixture is for the run's task, and every component's vocabulary is a prefix of the run's (same ids)."""
+    if mixture is None:
+        return
+    spec = MIXTURES[mixture]
+    if task.name not in spec.for_tasks:
+        raise ValueError(f"mixture={mixture!r} is for {', '.join(spec.for_tasks)}, not {task.name}")
+    for _, made, _ in components(mixture, task):
+        if made.vocab != task.vocab[: len(made.vocab)]:
+            raise ValueError(
+                f"mixture={mixture!r}: {made.name}'s vocabulary is not a prefix of {task.name}'s (token ids differ)"
+            )

@@ -1,0 +1,111 @@
+"""Mixed-task training (the `mixture` training key) on state_based_recall: each step one component, drawn from the
+seed and the step with the mixture's weights; token ids shared; part of the run key; training data only."""
+
+import json
+
+import numpy as np
+import pytest
+
+from expressivity import tasks
+from expressivity.runners.training.batches import MIXTURE_STREAM, rng_for, step_task, train_batch
+from expressivity.runners.training.config import resolve, run_key
+from expressivity.runners.training.fused import fusion_key, train_fused
+from expressivity.runners.training.mixtures import MIXTURES, draw_component
+from expressivity.runners.training.train import train
+
+
+def _component(config, seed, step):
+    task = step_task(tasks.make(config["task"], **config["task_params"]), config["train"], seed, step)
+    return draw_component(config["train"]["mixture"], task, rng_for(seed, MIXTURE_STREAM, step))
+
+
+def test_every_component_shares_the_runs_token_ids():
+    run = tasks.make("state_based_recall")
+    assert tasks.make("indexed_recall").vocab == run.vocab[: len(tasks.make("indexed_recall").vocab)]
+    assert tasks.make("pointer_tracking").vocab == run.vocab
+
+
+@pytest.mark.parametrize("length_sampling", ["batch", "example"])
+def test_a_steps_batch_is_its_components_batch_at_the_mapped_length(length_sampling):
+    config = resolve("state_based_recall", "gdn", {"mixture": "all_three", "steps": 60, "m": 24,
+                                                   "length_sampling": length_sampling})  # fmt: skip
+    plain = resolve("state_based_recall", "gdn", {"steps": 60, "m": 24, "length_sampling": length_sampling})
+    task = tasks.make("state_based_recall", m=24)
+    seen = set()
+    for step in range(0, 60, 3):
+        component, length_of = _component(config, 0, step)
+        seen.add(component.name)
+        batch = train_batch(task, config["train"], 0, step)
+        assert batch.inputs.max() < len(task.vocab)
+        if component.name == "state_based_recall":
+            expected = train_batch(task, plain["train"], 0, step)
+        else:
+            assert length_of(5) == (24 if component.name == "indexed_recall" else 5)
+            rng = rng_for(0, 0, step)
+            if length_sampling == "batch":
+                n = int(rng.integers(config["train"]["train_min_length"], config["train"]["train_max_length"] + 1))
+                expected = component.sample(rng, 128, length_of(n))
+            else:
+                expected = None  # lengths per example: checked through the programs below
+        if expected is not None:
+            np.testing.assert_array_equal(batch.inputs, expected.inputs)
+            np.testing.assert_array_equal(batch.targets, expected.targets)
+        source = component.source(component.example_ids(batch, 0))
+        assert source.startswith("bits" if component.name != "pointer_tracking" else "a, b, c, d, e =")
+    assert seen == {"state_based_recall", "pointer_tracking", "indexed_recall"}
+
+
+def test_components_are_drawn_with_the_mixtures_weights():
+    config = resolve("state_based_recall", "gdn", {"mixture": "with_recall", "steps": 600})
+    names = [_component(config, 1, s)[0].name for s in range(600)]
+    assert abs(names.count("indexed_recall") / 600 - 0.5) < 0.07
+    assert names == [_component(config, 1, s)[0].name for s in range(600)]  # deterministic in seed and step
+
+
+def test_a_mixture_follows_a_curriculum():
+    sets = {"mixture": "with_tracking", "max_vars": 5, "curriculum_param": "num_vars", "curriculum_from": 2}
+    config = resolve("state_based_recall", "gdn", {**sets, "steps": 100})
+    for step in range(0, 100, 7):
+        component, _ = _component(config, 0, step)
+        stepped = step_task(tasks.make("state_based_recall", max_vars=5), config["train"], 0, step)
+        assert component.num_vars == stepped.num_vars and component.vocab == stepped.vocab
+
+
+def test_a_mixture_enters_the_run_key_only_when_set():
+    base = resolve("state_based_recall", "gdn", {"steps": 4})
+    mixed = resolve("state_based_recall", "gdn", {"steps": 4, "mixture": "all_three"})
+    assert run_key(mixed) != run_key(base) and run_key(base) == run_key(
+        resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
+    )
+    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall"}
+
+
+@pytest.mark.parametrize(
+    ("task", "sets", "expected"),
+    [
+        ("parity", {"mixture": "all_three"}, "mixture='all_three' is for state_based_recall, not parity"),
+        ("state_based_recall", {"mixture": "everything"}, "mixture='everything' is not valid; choose one of all_three"),
+    ],
+)
+def test_bad_mixtures_are_one_line_errors(task, sets, expected):
+    with pytest.raises(ValueError, match=expected) as err:
+        resolve(task, "gdn", sets)
+    assert "\n" not in str(err.value)
+
+
+SETS = {"steps": 20, "batch_size": 8, "check_every": 5, "warmup": 5, "eval_lengths": [4, 8], "eval_examples": 16,
+        "train_min_length": 2, "train_max_length": 6, "checkpoint_every": 0, "m": 8}  # fmt: skip
+
+
+def test_fused_runs_with_mixtures_train_as_their_single_runs():
+    per_run = [{"mixture": "all_three", "lr": 2.5e-4}, {"mixture": "with_recall", "lr": 5e-4, "seed": 1},
+               {"lr": 7.5e-4, "seed": 2}]  # fmt: skip
+    configs = [resolve("state_based_recall", "gdn", {**SETS, **p}) for p in per_run]
+    assert len({fusion_key(c) for c in configs}) == 1
+    for fused, single in zip(train_fused(configs, device="cpu"), [train(c) for c in configs], strict=True):
+        for a, b in zip(fused["history"], single["history"], strict=True):
+            assert abs(a["loss"] - b["loss"]) <= 1e-5 * abs(b["loss"]), (a, b)
+        assert fused["train_tokens"] == single["train_tokens"]
+        assert json.dumps(sorted(fused["metrics"])) == json.dumps(sorted(single["metrics"]))
+        for n, m in single["metrics"].items():
+            assert fused["metrics"][n]["final_acc"] == m["final_acc"]
