@@ -21,6 +21,8 @@ import numpy as np
 
 PAD, BOS = "<pad>", "<bos>"
 PAD_ID, BOS_ID = 0, 1
+SHORTCUT_TOLERANCE = 0.01  # a shortcut has vanished once it is within this of chance
+SHORTCUT_LENGTH = 8  # the length `info` (and `expressivity tasks`) reports the shortcut at, or the nearest valid one
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Task(abc.ABC):
     - set the class attributes `name`, `family`, `level` (Chomsky level or complexity class), `length_unit`
       (what `length` counts) and, where the task cannot make every length, `min_length` / `max_length`;
     - implement `_sample(rng, batch_size, length) -> Batch` (vectorised over the batch) and the `chance` property;
+    - declare their shortcut: `_shortcut_exact(length)` in closed form, or a measured table in shortcut_tables.py;
     - set `scored_by = "token"` when the answer is a sequence of scored positions.
     """
 
@@ -145,6 +148,51 @@ class Task(abc.ABC):
         position without reading the input (1/|G|, or 1/2 for balanced labels); where the input gives a better guess
         away (the pointer tasks: the majority of the tracked values), that guess. Scaled accuracy is 0 here."""
 
+    # ---- shortcuts (tasks/shortcuts.py): input-only guesses that skip the computation --------------------------------
+    def shortcut_acc(self, length: int) -> float:
+        """Expected headline accuracy (`scored_by`) at `length` of the best guesser in `tasks.shortcuts` for this task:
+        rules that read the input but skip the computation (copy the majority symbol, the commonest answer at this
+        position, a direct edge, ...). `chance` stays the paper's figure, so scaled accuracy compares with published
+        numbers; a score at or below `shortcut_acc` shows no more than such a rule. Closed forms where the generating
+        law gives one (shortcut_math.py), else the table in shortcut_tables.py, else measured once (seeded)."""
+        return self._shortcut_memo(length)[0]
+
+    def shortcut_name(self, length: int) -> str:
+        """Which guesser of `tasks.shortcuts` reaches `shortcut_acc(length)`."""
+        return self._shortcut_memo(length)[1]
+
+    @property
+    def shortcut_vanishes_at(self) -> int | None:
+        """The length from which on `shortcut_acc` stays within SHORTCUT_TOLERANCE of `chance`: `min_length` when no
+        shortcut beats chance, None when one persists (still above it at the longest length searched, 4096, or at
+        the last length of a measured table)."""
+        if "_vanishes_at" not in self.__dict__:
+            from expressivity.tasks import shortcut_tables
+
+            self._vanishes_at = shortcut_tables.vanishes_at(self)
+        return self._vanishes_at
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str] | None:
+        """(accuracy, guesser name) of the best shortcut at a valid `length`, in closed form, or None where the task
+        has none (for these parameters): then the measured table of shortcut_tables.py, or a seeded measurement."""
+        return None
+
+    def _shortcut_memo(self, length: int) -> tuple[float, str]:
+        self.check_length(length)
+        memo = self.__dict__.setdefault("_shortcuts", {})
+        if length not in memo:
+            from expressivity.tasks import shortcut_tables
+
+            acc, name = self._shortcut_exact(int(length)) or shortcut_tables.declared(self, int(length))
+            memo[length] = (float(acc), name)
+        return memo[length]
+
+    @property
+    def shortcut_length(self) -> int:
+        """The reference length `info` reports the shortcut at: SHORTCUT_LENGTH, or the nearest valid length."""
+        hi = SHORTCUT_LENGTH if self.max_length is None else min(SHORTCUT_LENGTH, self.max_length)
+        return max(self.min_length, hi)
+
     @property
     def info(self) -> dict[str, Any]:
         return {
@@ -154,6 +202,9 @@ class Task(abc.ABC):
             "length_unit": self.length_unit,
             "params": self.params,
             "chance": self.chance,
+            "shortcut_acc": self.shortcut_acc(self.shortcut_length),
+            "shortcut_name": self.shortcut_name(self.shortcut_length),
+            "shortcut_length": self.shortcut_length,
             "vocab_size": len(self.vocab),
         }
 

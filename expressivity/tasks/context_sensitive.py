@@ -28,6 +28,7 @@ from expressivity.tasks.base import (
     uniform_symbols,
     with_bos,
 )
+from expressivity.tasks.shortcut_math import best_of, binomial_pmf, majority_share
 
 FAMILY = "context_sensitive"
 LEVEL = "CS"
@@ -82,6 +83,12 @@ class _StringTransduction(Task):
     def chance(self) -> float:
         # Every output position holds an input symbol; over all scored positions the symbols are uniform.
         return 1.0 / self.alphabet_size
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """Every output symbol is an input symbol (each input symbol as often), so writing the input's most frequent
+        symbol everywhere is right at E[top count] / length of the positions: 0.637 at length 8, 0.550 at 64, 0.518
+        at 500 for bits. It fades like 1/sqrt(length): within 0.01 of chance only from length ~1600."""
+        return best_of({"position_prior": self.chance, "majority_symbol": majority_share(length, self.alphabet_size)})
 
     @abc.abstractmethod
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
@@ -149,6 +156,18 @@ class BucketSort(_StringTransduction):
     def __init__(self, *, alphabet_size: int = 5):
         super().__init__(alphabet_size=alphabet_size)
 
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """Output position j holds the j-th smallest input symbol, which concentrates as length grows: the commonest
+        symbol at each position is right at 0.56 of them at length 8 and 0.83 at 64, rising towards 1, so this
+        shortcut never vanishes (up to the boundaries between runs, the sorted output is known from the length alone).
+        Short strings: the input's most frequent symbol (0.60 at length 2)."""
+        n, a = length, self.alphabet_size
+        # sorted[j] <= s iff at least j + 1 symbols are <= s: P(Bin(n, (s+1)/a) >= j + 1).
+        at_most = np.stack([np.cumsum(binomial_pmf(n, (s + 1) / a)[::-1])[::-1][1:] for s in range(a)])  # (a, n)
+        prior = float(np.diff(at_most, axis=0, prepend=0.0).max(axis=0).mean())
+        copy = (1 + (n - 1) / a) / n  # the first (or last) input symbol: right at its own copies
+        return best_of({"position_prior": prior, "majority_symbol": majority_share(n, a), "first_symbol": copy})
+
     def _transduce(self, strings: np.ndarray) -> np.ndarray:
         # Stable means radix sort on these uint8 codes; numpy's default quicksort is several times slower on uint8.
         return np.sort(strings, axis=1, kind="stable")
@@ -182,6 +201,22 @@ class MissingDuplicate(Task):
     @property
     def chance(self) -> float:
         return 1.0 / self.alphabet_size
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str] | None:
+        """Copying the first (or last) visible symbol is right when the gap is w's matching place in the other copy,
+        probability 1/(2h) for h = length // 2, else by luck: 1/(2h) + (1 - 1/(2h))/alphabet_size, 0.5625 at length
+        8. Bits: the visible string's majority symbol is the answer iff the answer is w's strict majority, which for
+        odd h is E[max(K, h-K)] / h (0.6875 at length 10, 0.57 at 66) and less for even h (ties): the shortcut comes
+        and goes with the parity of h and is within 0.01 of chance only from length 3184. Other alphabets: measured."""
+        h, a = length // 2, self.alphabet_size
+        if a != 2:
+            return None
+        hits = 2 if h == 1 else 1  # with |w| = 1 both symbols are w[0]: either gap leaves the answer in view
+        copy = hits / (2 * h) + (1 - hits / (2 * h)) / a
+        ones = np.arange(h + 1)
+        top = np.maximum(ones, h - ones) * (2 * ones != h)
+        majority = float((binomial_pmf(h) * top).sum() / h)
+        return best_of({"position_prior": 0.5, "first_symbol": copy, "majority_symbol": majority})
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         half = length // 2
@@ -333,6 +368,9 @@ class ComputeSqrt(Task):
 
         input : <bos> 1 0 0 1 0 1 _ _ _
         target:     . . . . . . . 1 1 0      (isqrt(37) = 6)
+
+    The root's leading bits lean (its top bit is 1 for 3/4 of the inputs): input-only guesses beat chance on short
+    inputs (`shortcut_acc`, a measured table: 0.64 at length 8, 0.52 at 64).
     """
 
     scored_by = "token"

@@ -70,6 +70,11 @@ class PointerProgram(CodeTask):
         """The majority guess over the k tracked values, which needs no tracking (see pointer_programs.py)."""
         return majority_guess_accuracy(self.num_vars)
 
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """The chance guess itself (the majority of the tracked values), at every length: no better shortcut is
+        named, so scaled accuracy already discounts it."""
+        return self.chance, "pointer_majority"
+
     @property
     def swap_items(self) -> int | None:
         """Swap lines permute the k variables (a state in S_k); copies (`a = c`) alone do not."""

@@ -25,6 +25,7 @@ import numpy as np
 from expressivity.tasks.base import Batch, check_int, register
 from expressivity.tasks.code_tokens import NEWLINE, CodeTask, digit_slots, joined
 from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
+from expressivity.tasks.shortcut_math import majority_share
 
 __all__ = ["IndexedRecall", "PointerTracking", "StateBasedRecall", "majority_guess_accuracy"]
 
@@ -155,6 +156,11 @@ class IndexedRecall(CodeTask):
 
     def __init__(self):
         self._set_code_vocab(["a"])
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """The asked bit is a uniform one of the list, so the list's majority bit is right with E[max(K, m - K)] / m:
+        0.637 at length 8, 0.550 at 64; it fades like 1/sqrt(length) (within 0.01 of chance only from ~1600)."""
+        return majority_share(length, 2), "list_majority"
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length))

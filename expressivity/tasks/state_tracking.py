@@ -22,6 +22,7 @@ from expressivity.tasks.base import (
     with_bos,
 )
 from expressivity.tasks.groups import group as make_group
+from expressivity.tasks.shortcut_math import best_of, bit_count_shortcuts, walk_distribution
 
 TARGET_MODES = ("running", "final")
 OFFSET = 2  # ids 0 and 1 are PAD and BOS; a task's symbols start at id 2
@@ -85,6 +86,11 @@ class Parity(Task):
     def chance(self) -> float:
         return 0.5
 
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """As parity_check's (the headline is the parity of all the bits): a tie between 1s and 0s fixes it, 0.773 at
+        length 8, 0.599 at 64; fades like 1/sqrt(length)."""
+        return best_of(bit_count_shortcuts(length, 2))
+
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length), dtype=np.int64)
         parity = np.bitwise_xor.accumulate(bits, axis=1)
@@ -127,6 +133,12 @@ class WordProblem(Task):
     def chance(self) -> float:
         # Uniform inputs make every running product exactly uniform over G.
         return 1.0 / self.elements.order
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """At length 1 the product is the one input element (copying it solves the task); from 2 on the product is
+        uniform given any one element, so chance. (Given the most frequent element, products lean by far less than
+        the sampling error of any test here, e.g. through the sign in S_n; not declared.)"""
+        return (1.0, "last_symbol") if length == 1 else (self.chance, "position_prior")
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         # int16 ids (orders are <= 2048): less memory traffic, which is most of the cost at this size
@@ -175,6 +187,20 @@ class SwapWordProblem(Task):
         # coset of A_n, so a guesser reaches about 2/n! (more on the first few steps).
         return 2.0 / math.factorial(self.n)
 
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """Exact laws of the random walk of transpositions: its commonest state after `length` steps, or copying the
+        last (or first) swap, right when the other length - 1 swaps multiply to the identity (1.0 at length 1;
+        0.1 at 3 for S5). Within 0.01 of 2/n! from length 6 (S5)."""
+        laws = walk_distribution(
+            self.elements.table,
+            self._swaps,
+            np.full(len(self._swaps), 1 / len(self._swaps)),
+            self.elements.identity,
+            length,
+        )
+        copy = float(laws[length - 1][self.elements.identity])
+        return best_of({"position_prior": float(laws[length].max()), "last_symbol": copy})
+
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         x = self._swaps.astype(np.int16)[rng.integers(0, len(self._swaps), size=(batch_size, length), dtype=np.int16)]
         return _running_batch(x, self.elements.running_product(x), self.targets)
@@ -213,6 +239,30 @@ class FlipFlop(Task):
     @property
     def chance(self) -> float:
         return 0.5  # written bits are uniform
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """The bit to read is the first write's unless a later write came (probability (1 - p_write)**(length - 2)):
+        copying the first data bit, 1/2 + (1 - p_write)**(length - 2) / 2, 0.766 at length 8 by default. The data bit
+        just before the query is the answer when its instruction was a write or a read: copying it scores
+        1/2 + (p_write + p_read)/2, 0.6 by default, at every length, so this shortcut never vanishes. The majority data
+        bit: exact by a walk over (memory, ones - zeros)."""
+        if length == 2:
+            return 1.0, "first_symbol"
+        p_w, p_r = float(self.p_write), float(self.p_read)
+        first = 0.5 + 0.5 * (1 - p_w) ** (length - 2)
+        last = 0.5 + 0.5 * (p_w + p_r)
+        # law[m, d + n]: memory m and (ones - zeros) d among the data bits so far; the first instruction writes.
+        n = length - 1
+        law = np.zeros((2, 2 * n + 1))
+        law[0, n - 1] = law[1, n + 1] = 0.5
+        for _ in range(length - 2):  # the middle instructions: write, read or ignore
+            up, down = np.roll(law, 1, axis=1), np.roll(law, -1, axis=1)
+            write = np.stack([down.sum(axis=0), up.sum(axis=0)]) / 2
+            read = np.stack([down[0], up[1]])
+            ignore = (up + down) / 2
+            law = p_w * write + p_r * read + (1 - p_w - p_r) * ignore
+        majority = law[0, : n + 1].sum() + law[1, n + 1 :].sum()  # a tie copies "0"
+        return best_of({"first_symbol": first, "last_symbol": last, "majority_symbol": float(majority)})
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         w, zero = self.token_id["w"], self.token_id["0"]
@@ -274,6 +324,11 @@ class ModularCounting(Task):
     def chance(self) -> float:
         # The count of 1s after t steps, mod m, is near uniform once t is more than a few m (more on early steps).
         return 1.0 / self.m
+
+    def _shortcut_exact(self, length: int) -> tuple[float, str]:
+        """As parity's: a tie between 1s and 0s fixes the count (length / 2), and without one the other residues gain:
+        0.605 at length 8, 0.43 at 64 (m = 3). Exact from the binomial law of the count."""
+        return best_of(bit_count_shortcuts(length, self.m))
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length), dtype=np.int8)

@@ -15,6 +15,18 @@ def test_tasks_lists_every_task():
         assert name in result.output
 
 
+def test_tasks_shows_chance_and_the_shortcut_at_length_8():
+    result = runner.invoke(app, ["tasks"])  # not a terminal: tab-separated rows
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = lines[1].split("\t")
+    assert header[-2:] == ["chance", "shortcut (len 8)"]
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines[2:]}
+    copy = tasks.make("copy")
+    assert rows["copy"][-2:] == [f"{copy.chance:.3f}", f"{copy.shortcut_acc(8):.3f} majority_symbol"]
+    assert rows["needle"][-1].endswith("(len 20)")  # its shortest length
+
+
 def test_sample_prints_examples():
     result = runner.invoke(app, ["sample", "parity", "--length", "6", "-n", "2", "--seed", "3"])
     assert result.exit_code == 0, result.output

@@ -12,15 +12,21 @@ from expressivity.runners.cli.app import SetOption, TaskArgument, app, emit_tabl
 @app.command("tasks")
 @friendly_errors
 def list_tasks() -> None:
-    """List every task: family, level or complexity class, parameters and their defaults."""
+    """List every task: family, level or complexity class, parameters and their defaults, chance, and the best
+    input-only shortcut at length 8 (accuracy and guesser; see `expressivity.tasks.shortcuts`)."""
     from expressivity import tasks
+    from expressivity.tasks.base import SHORTCUT_LENGTH
 
     rows = []
     for name in tasks.names():
         task = tasks.make(name)
         params = ", ".join(f"{k}={v!r}" for k, v in task.params.items())
-        rows.append([name, task.family, task.level, task.length_unit, params])
-    emit_table("tasks", ["name", "family", "level", "length counts", "parameters (defaults)"], rows)
+        length = task.shortcut_length
+        where = "" if length == SHORTCUT_LENGTH else f" (len {length})"  # 8 is too short for a few tasks
+        shortcut = f"{task.shortcut_acc(length):.3f} {task.shortcut_name(length)}{where}"
+        rows.append([name, task.family, task.level, task.length_unit, params, f"{task.chance:.3f}", shortcut])
+    columns = ["name", "family", "level", "length counts", "parameters (defaults)", "chance"]
+    emit_table("tasks", [*columns, f"shortcut (len {SHORTCUT_LENGTH})"], rows, right=("chance",))
 
 
 @app.command("archs")
