@@ -43,11 +43,6 @@ GAPS = {
         "scaled; Mamba-3: GDN [-1,1] 93.5%): the EXPECT row says so and stays unknown"
         for model in ("deltanet[-1,1]", "gdn[-1,1]")
     },
-    **{
-        ("word_problem", f"group={g}", "gdn[0,1]"): "published.ILLUSION keys Illusion of State's finding to gdn[0,1], "
-        "which that paper did not train (it trained transformers, S4, Mamba, IDS4 and RNNs): no EXPECT rests on it"
-        for g in ("A5", "A4xZ5")
-    },
 }
 
 
