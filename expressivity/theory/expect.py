@@ -96,8 +96,12 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
     *(_row(task, NONLINEAR_RNN, "fails", f"LSTM {quote(D, task, 'lstm')}", (D,))
       for task in SUMMARISED["lstm"] if task not in ("cycle_navigation", "even_pairs")),
     # ---- group word problems (Illusion of State; DeltaProduct) ------------------------------------------------------
-    _row("word_problem", ATTENTION, "depth-grows", "depth for 90% grows with length (A5, A4xZ5, Z60)", ("illusion",)),
-    _row("word_problem", DIAGONAL_NONNEG, "depth-grows", "Mamba: depth for 90% grows with length", ("illusion",)),
+    # Only the non-solvable groups: on the abelian Z60 the depth a transformer needs stays flat (Illusion of State's
+    # Z60 control), so a growing depth there is no finding of the paper.
+    _row("word_problem", ATTENTION, "depth-grows", "depth for 90% grows with length (A5, A4xZ5)", ("illusion",),
+         when={"group": ("A5", "A4xZ5")}),
+    _row("word_problem", DIAGONAL_NONNEG, "depth-grows", "Mamba: depth for 90% grows with length (A5, A4xZ5)",
+         ("illusion",), when={"group": ("A5", "A4xZ5")}),
     _row("word_problem", NONLINEAR_RNN, "learns", "a 1-layer RNN solves every length", ("illusion",)),
     _row("word_problem", HOUSEHOLDER_NONNEG, "fails", "DeltaNet [0,1] fails S4 and S5 even with 5 layers",
          ("deltaproduct",), when={"group": ("S4", "S5")}),

@@ -22,7 +22,9 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("modular_arithmetic", {}, "deltanet", NEG, "yes", "learns"),
     ("modular_counting", {"m": 3}, "diagonal", NEG, "no", "unknown"),
     ("word_problem", {"group": "A5"}, "transformer", {}, "no", "depth-grows"),
-    ("word_problem", {"group": "S4"}, "transformer", {}, "yes", "depth-grows"),
+    # solvable groups: Illusion of State found the depth growing on A5 and A4xZ5 only (flat on Z60)
+    ("word_problem", {"group": "S4"}, "transformer", {}, "yes", "unknown"),
+    ("word_problem", {"group": "Z60"}, "transformer", {}, "yes", "unknown"),
     ("word_problem", {"group": "S5"}, "gdn", {}, "no", "fails"),
     ("swap_word_problem", {"n": 5}, "gdn", NEG, "yes", "learns"),
     ("indexed_recall", {}, "lstm", {}, "no", "state-bound"),
