@@ -111,8 +111,8 @@ def test_markdown_csv_and_latex_render_every_cell(tmp_path):
         cells = table_cells(NEG, store.rows(), quick=True)
     md = render(cells, NEG, "markdown", quick=True)
     head = "| parity (running) |"
-    assert head + " gdn[-1,1] | 1.000 | - | 1.000 | [1.000, 1.000] | 2/2 | 0 / 0.00 | 1.000 (proxy) | mamba3 |" in md
-    assert head + " transformer | 0.000 | - | 0.000 | [0.000, 0.000] | 2/2 | 0 / 0.00 | 0.022 (proxy) |" in md
+    assert head + " gdn[-1,1] | 1.000 | - | 1.000 | [1.000, 1.000] | 2/2 | 0 / 0.17 | 1.000 (proxy) | mamba3 |" in md
+    assert head + " transformer | 0.000 | - | 0.000 | [0.000, 0.000] | 2/2 | 0 / 0.17 | 0.022 (proxy) |" in md
     assert "Sources:" in md and "Mamba-3" in md
     assert "(proxy) parity (running): the published figure is for parity_check" in md
     rows = list(csv.DictReader(io.StringIO(render(cells, NEG, "csv", quick=True))))
@@ -122,7 +122,7 @@ def test_markdown_csv_and_latex_render_every_cell(tmp_path):
     tex = render(cells, NEG, "latex", quick=True)
     assert tex.count("\\\\") == 4 and "\\begin{tabular}" in tex and "\\end{tabular}" in tex
     assert (
-        "parity (running) & gdn[-1,1] & 1.000 & - & 1.000 & [1.000, 1.000] & 2/2 & 0 / 0.00 & 1.000 (proxy) & mamba3"
+        "parity (running) & gdn[-1,1] & 1.000 & - & 1.000 & [1.000, 1.000] & 2/2 & 0 / 0.17 & 1.000 (proxy) & mamba3"
         in tex
     )
     with pytest.raises(ValueError, match="markdown, csv, latex"):
