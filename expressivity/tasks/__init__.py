@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 # Importing a family module registers its tasks.
-from expressivity.tasks import (  # noqa: F401
+# The shortcuts: the task-specific guessers register with tasks.shortcuts, the measured tables with Task (base.py).
+from expressivity.tasks import (  # noqa: F401  # noqa: F401, E402
     boolean_formula,
     context_free,
     context_sensitive,
@@ -22,6 +23,8 @@ from expressivity.tasks import (  # noqa: F401
     pointer_programs,
     recall,
     regular,
+    shortcut_tables,
+    shortcuts_specific,
     state_tracking,
     straight_line,
 )

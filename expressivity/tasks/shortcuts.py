@@ -199,6 +199,3 @@ def best(task: Task, length: int, rng: np.random.Generator, n: int) -> tuple[flo
     scores = measure(task, length, rng, n)
     name = max(scores, key=scores.get)
     return scores[name], name
-
-
-from expressivity.tasks import shortcuts_specific  # noqa: E402, F401  (registers the task-specific guessers)
