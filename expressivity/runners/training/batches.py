@@ -21,6 +21,9 @@ value in the range builds the task with the same vocabulary.)
 
 A mixture (`mixture`, mixtures.py) then picks the step's task among the step task and its relatives, from a stream
 of its own, SeedSequence(seed, spawn_key=(4, step)), and maps the step's drawn length(s) to that task's unit.
+
+A fixed training set (`train_examples`) and a held-out validation set (`val_examples`) are drawn from these same
+fresh batches, once per run (train_set.py).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from expressivity.runners.training.mixtures import draw_component, task_with
+from expressivity.runners.training.train_set import DATA_KEYS, VALID_STREAM, Stored, drawn_once, epoch_rows
 from expressivity.tasks import PAD_ID, Batch
 
 TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM, MIXTURE_STREAM = 0, 1, 2, 3, 4
@@ -87,12 +91,40 @@ def step_task(task, cfg: dict[str, Any], seed: int, step: int):
 
 
 def train_batch(task, cfg: dict[str, Any], seed: int, step: int) -> Batch:
-    """The training batch of step `step` of the run with this seed and training config."""
+    """The training batch of step `step` of the run with this seed and training config: fresh examples, or with
+    `train_examples` set the step's rows of the run's fixed training set (train_set.py)."""
+    if cfg.get("train_examples") is None:
+        return fresh_batch(task, cfg, seed, step)
+    stored = fixed_set(task, cfg, seed)
+    return stored.take(epoch_rows(seed, len(stored), step, cfg["batch_size"]))
+
+
+def _set_key(which: str, task, cfg: dict[str, Any], seed: int, n: int) -> str:
+    data = {k: cfg.get(k) for k in DATA_KEYS}
+    return json.dumps([which, task.name, task.params, data, seed, n], sort_keys=True, default=str)
+
+
+def fixed_set(task, cfg: dict[str, Any], seed: int) -> Stored:
+    """The run's fixed training set: the fresh batches of steps 0, 1, ... cut at `train_examples`."""
+    n = cfg["train_examples"]
+    return drawn_once(_set_key("train", task, cfg, seed, n), lambda c: fresh_batch(task, cfg, seed, c), n)
+
+
+def validation_set(task, cfg: dict[str, Any], seed: int) -> Stored:
+    """The run's held-out validation set (`val_examples` at the training lengths), from its own stream."""
+    n = cfg["val_examples"]
+    make = lambda c: fresh_batch(task, cfg, seed, c, stream=VALID_STREAM)  # noqa: E731
+    return drawn_once(_set_key("valid", task, cfg, seed, n), make, n)
+
+
+def fresh_batch(task, cfg: dict[str, Any], seed: int, step: int, stream: int = TRAIN_STREAM) -> Batch:
+    """Step `step`'s fresh examples (its length(s) and examples drawn from `stream`, the training stream unless a
+    held-out set is being drawn)."""
     task = step_task(task, cfg, seed, step)
     length_of = None
     if cfg.get("mixture") is not None:
         task, length_of = draw_component(cfg["mixture"], task, rng_for(seed, MIXTURE_STREAM, step))
-    rng = rng_for(seed, TRAIN_STREAM, step)
+    rng = rng_for(seed, stream, step)
     if cfg.get("length_sampling", "batch") == "batch":
         n = draw_length(rng, step, cfg)
         return task.sample(rng, cfg["batch_size"], n if length_of is None else length_of(n))

@@ -13,6 +13,7 @@ of valid ones. `eval.x` (always prefixed) sets task parameter x for evaluation o
 `curriculum_param=num_vars curriculum_from=2` raises a task parameter over training (batches.py); every value on
 the way must build the task with the training vocabulary (e.g. with `max_vars=5` fixing the variable tokens).
 `mixture=all_three` trains state_based_recall beside its two primitives (mixtures.py); evaluation stays on the task.
+`train_examples=N` trains on a fixed set drawn once, `val_examples=V` stops early on held-out accuracy (train_set.py).
 `model_params` holds only what was set explicitly: the size preset supplies everything else, and the package version
 and git commit stored beside each run pin what the preset meant.
 
@@ -35,6 +36,7 @@ from expressivity.runners.training.batches import LENGTH_SAMPLINGS
 from expressivity.runners.training.mixtures import MIXTURES, check_mixture
 from expressivity.runners.training.options import parse_value
 from expressivity.runners.training.run_tasks import check_curriculum, check_eval_lengths, checked_eval_task, same
+from expressivity.runners.training.train_set import check_sets
 
 SCHEDULES = ("cosine", "wsd", "constant")
 LENGTH_SCHEDULES = ("uniform", "increasing", "fixed")
@@ -94,6 +96,22 @@ TRAIN_KEYS: dict[str, Key] = {
         str,
         "train on a named mixture of the task and its relatives (mixtures.py; None: the task alone)",
         choices=tuple(MIXTURES),
+        optional=True,
+    ),
+    "train_examples": Key(
+        None,
+        int,
+        "a fixed training set of this many examples, drawn once and reshuffled every epoch (train_set.py; None: "
+        "fresh examples every step)",
+        lo=1,
+        optional=True,
+    ),
+    "val_examples": Key(
+        None,
+        int,
+        "held-out examples at the training lengths, drawn once; early stop (target_acc) then reads their accuracy "
+        "at each check instead of the training window's (None: no validation set)",
+        lo=1,
         optional=True,
     ),
 }
@@ -207,6 +225,7 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
         spec = TOP_KEYS.get(name) or TRAIN_KEYS[name]
         (top if name in TOP_KEYS else train)[name] = _coerce(name, spec, value)
     _fit_lengths(train, made, explicit=set(chosen["train"]))
+    check_sets(train)
     for step_task in check_curriculum(train, made):
         check_mixture(train["mixture"], step_task)
     evaluated = checked_eval_task(made, chosen["eval"])

@@ -22,7 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from expressivity.runners.training.batches import EVAL_STREAM, Prefetcher, bucket, pad_stack, rng_for, train_batch
+from expressivity.runners.training.batches import (
+    EVAL_STREAM,
+    Prefetcher,
+    bucket,
+    pad_stack,
+    rng_for,
+    train_batch,
+    validation_set,
+)
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, summarize
 from expressivity.runners.training.run_tasks import eval_task
@@ -38,11 +46,12 @@ from expressivity.runners.training.train import (
     resolve_device,
     save_checkpoint,
 )
+from expressivity.runners.training.train_set import stack, validation_accuracy
 
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
     "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
-    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "mixture",
+    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "mixture", "train_examples",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
 
@@ -200,15 +209,31 @@ class _Group:
         """Each active run's checked window (one host sync for all): divergence and early stop, run by run."""
         windows = self.window.clone()
         self.window.zero_()
+        vals = self._validation() if self.cfgs[0].get("val_examples") is not None else [None] * self.M
         for m in range(self.M):
             if not active[m]:
                 continue
-            stop = check_window(windows[m], step, self.cfgs[m], self.state[m]["history"])
+            stop = check_window(windows[m], step, self.cfgs[m], self.state[m]["history"], vals[m])
             if stop:
                 stops[m], active[m] = stop, False
                 self.state[m]["step"] = step
                 if stop != "diverged":
                     self._save(m, step, stop, time.perf_counter())
+
+    def _validation(self) -> list[tuple[float, float]]:
+        """Every run's (final, token) accuracy on its own validation set, in one stacked forward per chunk (the runs
+        of a group share `val_examples`: it is part of the fusion key)."""
+        import torch
+
+        pairs = zip(self.cfgs, self.configs, strict=True)
+        sets = stack([validation_set(self.task, cfg, c["seed"]) for cfg, c in pairs])
+        cuda = self.dev.startswith("cuda")
+
+        def logits_of(inputs):
+            with torch.autocast(self.dev.split(":")[0], dtype=torch.bfloat16, enabled=cuda):
+                return self.model(inputs.to(self.dev))
+
+        return validation_accuracy(logits_of, sets, self.cfgs[0]["eval_batch_size"], runs=self.M)
 
     def _save(self, m: int, step: int, stop: str, started: float) -> None:
         if self.paths[m] is None:

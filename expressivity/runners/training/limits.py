@@ -148,3 +148,9 @@ def check_run(config: dict[str, Any], task, vocab_size: int, eval_task=None) -> 
         need = data_bytes(made, batch, length) + model_bytes(d_model, letters, vocab_size, batch, t, train=training)
         key = "train_max_length or batch_size" if training else "eval_lengths or eval_batch_size"
         refuse_if_too_big(need, f"{what} of {made.name} at length {length} ({batch} x {int(t)} tokens)", f"lower {key}")
+    held = (train.get("train_examples") or 0) + (train.get("val_examples") or 0)
+    if held:  # sets drawn once and kept (train_set.py), each example padded to the longest training length
+        from expressivity.runners.training.train_set import BYTES_PER_TOKEN
+
+        need = BYTES_PER_TOKEN * held * tokens_at(task, train["train_max_length"])
+        refuse_if_too_big(need, f"{held} stored examples of {task.name}", "lower train_examples or val_examples")

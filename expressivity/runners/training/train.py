@@ -28,10 +28,18 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.runners.training.batches import EVAL_STREAM, INIT_STREAM, draw_length, rng_for, train_batch
+from expressivity.runners.training.batches import (
+    EVAL_STREAM,
+    INIT_STREAM,
+    draw_length,
+    rng_for,
+    train_batch,
+    validation_set,
+)
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
 from expressivity.runners.training.run_tasks import eval_task
+from expressivity.runners.training.train_set import validation_accuracy
 
 __all__ = ["build_model", "draw_length", "lr_at", "resolve_device", "train"]
 COUNTS = ("final", "token", "scored", "examples")  # of evaluate.batch_counts, summed into the check window
@@ -203,7 +211,11 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
             state["train_tokens"] += batch.inputs.size
             step += 1
             if step % cfg["check_every"] == 0 or step == cfg["steps"]:
-                stop = check_window(window, step, cfg, state["history"])
+                val = None
+                if cfg.get("val_examples") is not None:
+                    val = validation_accuracy(_eval_logits(model, dev), validation_set(task, cfg, seed),
+                                              cfg["eval_batch_size"])  # fmt: skip
+                stop = check_window(window, step, cfg, state["history"], val)
                 bar.update(step, state["history"][-1])
             if path is not None and cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0 and not stop:
                 save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started))
@@ -248,8 +260,9 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
     }
 
 
-def check_window(window, step: int, cfg: dict[str, Any], history: list) -> str:
-    """Read the window's sums (one host sync), log them, reset; "diverged" / "target_acc" / "" (keep going)."""
+def check_window(window, step: int, cfg: dict[str, Any], history: list, val: tuple | None = None) -> str:
+    """Read the window's sums (one host sync), log them, reset; "diverged" / "target_acc" / "" (keep going).
+    `val`: (final, token) accuracy on the run's validation set, which the early stop then reads instead."""
     loss_sum, final, token, scored, examples, steps = window.tolist()
     window.zero_()
     row = {
@@ -259,12 +272,31 @@ def check_window(window, step: int, cfg: dict[str, Any], history: list) -> str:
         "final_acc": final / examples,
         "lr": lr_at(step - 1, cfg),
     }
+    if val is not None:
+        row["val_final_acc"], row["val_token_acc"] = val
     history.append(row)
     if not math.isfinite(row["loss"]) or row["loss"] > cfg["diverge_loss"]:
         return "diverged"
-    if cfg["target_acc"] is not None and min(row["token_acc"], row["final_acc"]) >= cfg["target_acc"]:
+    reached = min(val) if val is not None else min(row["token_acc"], row["final_acc"])
+    if cfg["target_acc"] is not None and reached >= cfg["target_acc"]:
         return "target_acc"
     return ""
+
+
+def _eval_logits(model, dev: str):
+    """inputs -> logits of `model` as training computes them (bf16 autocast on CUDA), in eval mode, then back."""
+    import torch
+
+    def logits_of(inputs):
+        was = model.training
+        model.eval()
+        try:
+            with torch.autocast(torch.device(dev).type, dtype=torch.bfloat16, enabled=dev.startswith("cuda")):
+                return model(inputs.to(dev))
+        finally:
+            model.train(was)
+
+    return logits_of
 
 
 def _payload(key, model, opt, window, state, step, stop, started) -> dict[str, Any]:
