@@ -254,6 +254,33 @@ PROTOCOLS: dict[str, Protocol] = {
             "to 64 (4x)",
             train={"train_max_length": 16, "eval_lengths": (4, 8, 12, 16, 24, 32, 48, 64)},
         ),
+        Protocol(
+            "olmo-hybrid-dense",
+            "ours",
+            "state-based recall with dense supervision (issue 15; no protocol is published): an assert after every "
+            "update line in training (the rows' queries=every_line), the final query alone at test "
+            "(eval.queries=final); the list size m fixed apart from n, so every index value is seen in training and "
+            "a length test moves n alone; the pointer tokens fixed (max_vars=5) and a curriculum over the number of "
+            "pointers from 2 to 5 while n is drawn in 1-16; NoPE attention (the construction's: theory/constructions)"
+            "; d_model 128, 4 layers (the GPU probe's small size: pointer tracking learned in 4000 steps of batch "
+            "128 at lr 1e-3); tested at n = 8, 16 (in distribution), 32 and 64 (2x, 4x)",
+            train={
+                "train_min_length": 1,
+                "train_max_length": 16,
+                "eval_lengths": (8, 16, 32, 64),
+                "curriculum_param": "num_vars",
+                "curriculum_from": 2,
+                "steps": 20000,
+                "batch_size": 128,
+                "lr": 1e-3,
+                "warmup": 200,
+                "eval_examples": TEST_EXAMPLES,
+                "eval.queries": "final",
+            },
+            model={"d_model": 128, "n_heads": 4, "n_layers": 4, "pos": "nope"},
+            reduced={"steps": 4000},
+            reduced_why="the GPU probe's 4000 steps (20% of full); the budget is not measured yet",
+        ),
     )
 }
 

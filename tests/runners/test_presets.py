@@ -85,9 +85,29 @@ def test_row_protocols_and_command_line_sets_reach_the_runs():
         assert c["train"]["train_min_length"] == n and c["train"]["eval_lengths"] == (n,)
         assert c["model_params"]["n_layers"] in (1, 2, 3, 4)
     assert {c["train"]["train_max_length"] for c in illusion.grid().configs} == {8, 16, 32, 64}
-    olmo = presets.get("olmo-hybrid").grid(sets={"steps": 7, "eval_lengths": [4, 16, 20]}).configs
+    olmo = presets.get("olmo-hybrid").grid(sets={"steps": 7, "eval_lengths": [4, 16, 20]}, protocol="testbed-v1")
+    olmo = olmo.configs
     assert {c["train"]["steps"] for c in olmo} == {7} and {c["train"]["eval_lengths"] for c in olmo} == {(4, 16, 20)}
     assert {c["train"]["train_max_length"] for c in olmo} == {16}
+
+
+def test_the_olmo_hybrid_redo_moves_n_and_m_apart():
+    """Issue 15: dense training, final-query tests; the n rows keep m = 16 and test to 4x n; the m rows hold n at 4
+    and sweep m past a small GDN's recall; the eigenvalue and order controls only under the new protocol."""
+    olmo = presets.get("olmo-hybrid").grid(protocol="reduced").configs
+    n_rows = [c for c in olmo if c["train"]["train_max_length"] == 16]
+    m_rows = [c for c in olmo if c["train"]["train_max_length"] == 4]
+    assert len(olmo) == len(n_rows) + len(m_rows) == 6 * 3 * 6
+    for c in olmo:
+        assert c["task_params"]["queries"] == "every_line" and c["eval_task_params"] == {"queries": "final"}
+        assert c["train"]["curriculum_param"] == "num_vars" and c["task_params"]["max_vars"] == 5
+        assert c["model_params"].get("pos", "nope") == "nope"
+    assert {c["task_params"].get("m") for c in n_rows} == {16, None}  # tracking has no list
+    assert {c["train"]["eval_lengths"] for c in n_rows} == {(8, 16, 32, 64)}
+    assert {c["task_params"]["m"] for c in m_rows} == {16, 64, 256, 1024}
+    assert {c["train"]["eval_lengths"] for c in m_rows} == {(4,)}
+    patterns = {c["model_params"].get("pattern") for c in olmo if c["arch"] == "hybrid"}
+    assert patterns == {"GGGA", "AGGG"}
     with pytest.raises(ValueError, match="unknown key 'nope'"):
         presets.get("chomsky").grid(quick=True, sets={"nope": 1})
 

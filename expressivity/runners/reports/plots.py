@@ -137,15 +137,54 @@ def min_depths(
     return paths
 
 
+def along_axes(
+    cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
+) -> list[Path]:
+    """Rows that sweep a task parameter (`Row.axis`, e.g. the list size m of state-based recall): one PNG per axis,
+    each cell's best over seeds against the parameter's value, one line per architecture."""
+    plt = _pyplot()
+    rows, columns = preset.layout(quick=quick, protocol=protocol)
+    by_cell = {(c.row, c.column): c for c in cells}
+    axes: dict[str, list] = {}
+    for row in rows:
+        if row.axis is not None:
+            axes.setdefault(row.axis, []).append(row)
+    paths = []
+    for axis, members in axes.items():
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for column in columns:
+            points = sorted(
+                (row.params[axis], by_cell[(row.label, column.label)].best)
+                for row in members
+                if (row.label, column.label) in by_cell and by_cell[(row.label, column.label)].best is not None
+            )
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", label=column.label)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(axis)
+        split = members[0].split or preset.metric.split
+        ax.set_ylabel(f"{split} {preset.metric.field} (best over seeds)")
+        ax.set_title(f"{preset.name}: {members[0].task} against {axis}", fontsize="small")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = out_dir / f"against-{_slug(axis)}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
 def write_plots(
     cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
 ) -> list[Path]:
-    """Curves per task and the heatmap (and, for a depth metric, the min-depth curves), written under `out_dir`
+    """Curves per task, the heatmap, curves along a swept task parameter (and, for a depth metric, the min-depth
+    curves), written under `out_dir`
     (created); returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     kw = {"quick": quick, "protocol": protocol}
     paths = [*curves(cells, preset, out_dir, **kw), heatmap(cells, preset, out_dir, **kw)]
+    paths += along_axes(cells, preset, out_dir, **kw)
     if preset.metric.depth_threshold is not None:
         paths += min_depths(cells, preset, out_dir, **kw)
     return paths

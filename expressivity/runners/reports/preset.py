@@ -37,6 +37,8 @@ class Row:
     variants: tuple[str, ...] | None = None  # the protocol variants whose table has this row (None: every one)
     own: Mapping[str, Any] = field(default_factory=dict)  # keys the row keeps under every protocol (its fixed length)
     ref: str | None = None  # the task spec whose published figures this row shows (default: its own: `spec`)
+    split: str | None = None  # the summary its cells read, where not the metric's ("id": tested at its training n)
+    axis: str | None = None  # a task parameter along which rows with the same axis form a sweep (plotted against it)
 
     @property
     def spec(self) -> str:

@@ -65,25 +65,64 @@ _NEG_EIG = Preset(
     "252.7 s fused with captured steps (BENCHMARKS.md); reduced and full: not measured yet",
 )
 
+# Issue 15's redo: dense supervision, m apart from n, a curriculum over the pointers (PROTOCOLS["olmo-hybrid-dense"]).
+# The n axis: m fixed at 16, trained on n <= 16 lines, tested to 4x. The m axis: n fixed at 4 lines, trained and
+# tested at each m (in distribution), up to 1024 items, past a small GDN's recall (about heads x key dim = 128 items).
+_DENSE = {"m": 16, "max_vars": 5, "queries": "every_line"}
+_M_AXIS = {
+    "train_min_length": 4,
+    "train_max_length": 4,
+    "length_schedule": "fixed",
+    "eval_lengths": (4,),
+    "batch_size": 32,
+}  # fmt: skip  (batch 32: a 1024-item program is about 2100 tokens)
+_NEW, _V1 = ("reduced", "full"), (TESTBED,)
+
 _OLMO = Preset(
     name="olmo-hybrid",
     summary="Olmo Hybrid Thm 1: state-based recall needs GDN [-1,1] before attention; its two primitives apart",
-    rows=tuple(
-        Row(label, task, train=PROTOCOLS["olmo-hybrid-recall"].train)
-        for label, task in (
-            ("state-based recall", "state_based_recall"),
-            ("tracking only", "pointer_tracking"),
-            ("recall only", "indexed_recall"),
-        )
+    rows=(
+        *(
+            Row(label, task, train=PROTOCOLS["olmo-hybrid-recall"].train, variants=_V1)
+            for label, task in (
+                ("state-based recall", "state_based_recall"),
+                ("tracking only", "pointer_tracking"),
+                ("recall only", "indexed_recall"),
+            )
+        ),
+        Row("state-based recall (n)", "state_based_recall", _DENSE, protocol="olmo-hybrid-dense", variants=_NEW),
+        Row(
+            "tracking only (n)",
+            "pointer_tracking",
+            {"max_vars": 5, "queries": "every_line"},
+            protocol="olmo-hybrid-dense",
+            variants=_NEW,
+        ),  # fmt: skip
+        *(
+            Row(
+                f"state-based recall, m = {m}",
+                "state_based_recall",
+                {**_DENSE, "m": m},
+                protocol="olmo-hybrid-dense",
+                variants=_NEW,
+                own=_M_AXIS,
+                split="id",
+                axis="m",
+            )  # fmt: skip
+            for m in (16, 64, 256, 1024)
+        ),
     ),
     columns=(
         Column("transformer", "transformer"),
         Column("gdn[-1,1]", "gdn", NEG),
         Column("gdn[0,1]", "gdn", NONNEG),
         Column("hybrid GGGA[-1,1]", "hybrid", {"pattern": "GGGA", **NEG}),
-        Column("hybrid AG[-1,1]", "hybrid", {"pattern": "AG", **NEG}),
-        Column("hybrid GA[-1,1]", "hybrid", {"pattern": "GA", **NEG}),
+        Column("hybrid GGGA[0,1]", "hybrid", {"pattern": "GGGA", **NONNEG}, variants=_NEW),  # the eigenvalue control
+        Column("hybrid AGGG[-1,1]", "hybrid", {"pattern": "AGGG", **NEG}, variants=_NEW),  # the order control
+        Column("hybrid AG[-1,1]", "hybrid", {"pattern": "AG", **NEG}, variants=_V1),
+        Column("hybrid GA[-1,1]", "hybrid", {"pattern": "GA", **NEG}, variants=_V1),
     ),
+    protocols=("reduced", "full", TESTBED),
     quick=Quick(
         rows=(
             Row(
@@ -97,8 +136,9 @@ _OLMO = Preset(
     ),
     needs_gpu="every separation of this table: state-based recall is not learned in a few hundred CPU steps by any "
     "model; the quick grid only exercises the pipeline on it",
-    budget="54 runs of 3000 steps, tiny; measured: 10 runs in 5 minutes on one H200 (--per-gpu 8), the other 44 in "
-    "4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/)",
+    budget="testbed-v1: 54 runs of 3000 steps, tiny; measured: 10 runs in 5 minutes on one H200 (--per-gpu 8), the "
+    "other 44 in 4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/); reduced and full (issue "
+    "15's redo, 108 runs, small, 4000 / 20000 steps): not measured yet",
 )
 
 _CHOMSKY = Preset(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from expressivity.runners.reports.presets import Column, Preset, Published, Row
@@ -112,10 +112,10 @@ def table_cells(
 
         depth_cells = {key: cell for cell in depth_growth(chosen) for key in cell.keys}
     table_rows, columns = preset.layout(quick=quick, protocol=None if quick else variant)
-    metric = preset.metric
     published = preset.published
     out = []
     for row in table_rows:
+        metric = replace(preset.metric, split=row.split) if row.split else preset.metric
         settings = preset._row_sets(row, variant, quick)
         per_column = {c.label: [r for r in chosen if _matches(r["config"], row, c, settings)] for c in columns}
         # One check over the whole row: a failure agrees with theory only beside a positive control of the row.
