@@ -111,6 +111,12 @@ def test_class_comes_from_the_config():
     assert product.factors(frozenset({HOUSEHOLDER_NEG, PRODUCT_NEG})) == 3 and product.depth == 3
     assert arch_class("deltaproduct", {"num_householder": 1}).layers == (HOUSEHOLDER_NONNEG,)  # n_h = 1 is GDN
     assert arch_class("gdn", {"n_layers": 3}).depth == 3 and arch_class("gdn").depth is None
+    # the attention's positional encoding: the registry's default, or the config's; None without attention
+    assert arch_class("hybrid", {"pattern": "GA"}).pos == "rope" and arch_class("transformer").pos == "rope"
+    nope = arch_class("hybrid", {"pattern": "GGGA", "neg_eigval": True, "pos": "nope"})
+    assert nope.pos == "nope" and nope.label == "hybrid GGGA [-1,1]"  # labels (in committed reports) stay as they were
+    assert arch_class("hybrid", {"pattern": "GGG", "pos": "nope"}).pos is None and arch_class("gdn").pos is None
+    assert arch_class("hf:x", {"layers": "GGGA", "neg_eigval": True, "pos": "nope"}).pos == "nope"
     # the registry's default hybrid pattern fills in what the config leaves out
     assert len(arch_class("hybrid").layers) == len(architectures.param_defaults("hybrid")["pattern"])
     with pytest.raises(ValueError, match="pattern"):
