@@ -1,7 +1,9 @@
 """A construction inside a larger stack (constructions/embedding.py): a zeroed block is the identity for every layer
-kind and block form, so state-based recall's GGA construction is exact inside GGGA and GAGA."""
+kind and block form, so state-based recall's GGA construction is exact inside GGGA and GAGA, and the EXPRESS table
+says "yes" exactly for the stacks it embeds in."""
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import torch
 
 from expressivity import architectures
 from expressivity.runners.training.evaluate import evaluate_by_length
-from expressivity.theory import constructions
+from expressivity.theory import constructions, predict
 from expressivity.theory.constructions.embedding import embed, positions, zero_block
 
 LENGTH = 64  # lines and list bits (n = m): two index digits, about 650 tokens per program
@@ -78,3 +80,17 @@ def test_the_registry_describes_what_is_built(name):
     for key in ("neg_eigval", "pos", "num_householder", "gated"):
         if key in spec.model_params:
             assert getattr(cfg, key) == spec.model_params[key], key
+
+
+@pytest.mark.parametrize("pattern", ["GGA", "GGGA", "GAGA", "AGGA", "GGAA", "GMGA", "GA", "AG", "AGGG", "GAG", "GDA"])
+@pytest.mark.parametrize("pos", ["nope", "rope"])
+def test_express_says_yes_exactly_where_the_construction_embeds(pattern, pos):
+    """Yes iff G, G, A occur in order (written here as a regex, not through the package) and attention is NoPE; where
+    it says yes, the embedded construction builds and carries the same class."""
+    params = {"pattern": pattern, "neg_eigval": True, "pos": pos}
+    p = predict("state_based_recall", "hybrid", model_params=params)
+    fits = re.search("G.*G.*A", pattern) is not None
+    assert p.express.value == ("yes" if fits and pos == "nope" else "unknown"), p.render()
+    if p.express.value == "yes":
+        assert "identity" in p.express.reason and "GGA as a subsequence" in p.express.reason
+        assert recall(pattern).model_params == params

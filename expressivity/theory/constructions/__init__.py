@@ -10,7 +10,7 @@
 
 Each construction is a model built by `architectures.build` (so runners evaluate it like a trained one) whose every
 weight is set in code (`wiring.py`); the docstring of each builder is its proof sketch. `REGISTRY` says what each
-one builds (architecture and parameters) without importing torch (for theory's EXPRESS rules),
+one builds (architecture and parameters) without importing torch: theory's EXPRESS rules read it (`rules.embeds`),
 and tests check that it describes the model built. `embedding.py` puts a construction inside any stack that has its
 layers as a subsequence, zeroing the other blocks (the identity).
 """

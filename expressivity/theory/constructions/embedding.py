@@ -16,7 +16,7 @@ Only a block without a residual (block="plain", an LSTM alone) is not the identi
 tests/theory/test_theory_embedding.py checks each kind's zeroed block returns its input exactly.
 
 So any stack that has a construction's layers as a subsequence, in order, runs the construction: the theory's EXPRESS
-rules can read this, and the same test runs state-based recall embedded in GGGA and GAGA.
+rules read this (rules.embeds), and the same test runs state-based recall embedded in GGGA and GAGA.
 """
 
 from __future__ import annotations
