@@ -17,6 +17,16 @@ from expressivity.theory.constructions.embedding import embed, positions, zero_b
 LENGTH = 64  # lines and list bits (n = m): two index digits, about 650 tokens per program
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These models are small: on a busy 2-core machine a second OpenMP thread only spins (float64 depthwise
+    convolutions took seconds instead of milliseconds), so the module runs on one and restores the count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @functools.cache
 def recall(pattern=None):
     return constructions.build("state_based_recall", max_length=LENGTH, pattern=pattern)
