@@ -47,8 +47,9 @@ CONSTRUCTIONS = (
         f"{_PATTERN} as a subsequence runs it with the extra blocks zeroed",
         ("olmo-hybrid", "this-package"),
         "log precision (the construction runs in float64; exact at 2000 lines, and embedded in larger stacks, in "
-        "tests); pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); "
-        "swap lines only; fewer variables than the GDN key dim", when=embeds(STATE_RECALL)),
+        "tests); heads and width that grow with the digits of the longest index (log n), as it sizes its counters; "
+        "pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); swap lines "
+        "only; fewer variables than the GDN key dim", when=embeds(STATE_RECALL)),
     # Content lookup needs the key and the token after it at one position: a previous-token head (or a recurrent
     # layer's short convolution) moves the key onto the next token, then a matching head finds the query's key.
     yes("key-recall", {ATTENTION},
