@@ -4,6 +4,7 @@
     cls.layers          # ('householder[-1,1]', 'householder[-1,1]', 'householder[-1,1]', 'attention')
     cls.label           # 'hybrid GGGA [-1,1]'
     cls.before(HOUSEHOLDER_NEG, ATTENTION)   # True: a GDN(neg) layer comes before an attention layer
+    cls.pos             # 'rope': the registry's default positional encoding (`pos="nope"` in the config: 'nope')
 
 Every model is a stack of layers of eight kinds. GDN and DeltaNet layers have transitions exp(g) (I - beta k k^T), a
 generalised Householder matrix: with beta in [0, 1] its eigenvalues lie in [0, 1] (a nonnegative linear RNN), with
@@ -13,7 +14,8 @@ so its eigenvalues are complex. A diagonal recurrence (Mamba/GLA-like) is a nonn
 [0, 1] and is not one with `neg_eigval` (decays in [-1, 1]). Attention is its own kind; an LSTM is a nonlinear RNN.
 A hybrid's class depends on its pattern, e.g. whether a GDN layer comes before an attention layer (Olmo Hybrid Thm 1).
 The class also knows its depth where the config fixes it (`n_layers`, or a pattern's length): a few theorems are
-about one layer.
+about one layer; and its attention's positional encoding (`pos`: "rope" or "nope"; None without attention), which
+decides whether a construction's content match carries over (the recall constructions are NoPE).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class ArchClass:
     neg_eigval: bool
     num_householder: int = 1  # factors per token of its DeltaProduct (P) layers
     depth: int | None = None  # its layers, where the config fixes them; None: a size preset's (>= PRESET_DEPTH)
+    pos: str | None = None  # its attention's positional encoding ("rope", "nope"); None: no attention, or not known
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -156,16 +159,19 @@ def arch_class(arch: str, params: Mapping[str, Any] | None = None) -> ArchClass:
         if not p.get("layers"):
             raise ValueError(f"no expressivity class for {arch}: {p.get('model_type')} layers map onto no layer kind")
         pattern = architectures.models.parse_pattern(p["layers"])
-        return ArchClass(arch=arch, pattern=pattern, neg_eigval=bool(p.get("neg_eigval", False)))
+        pos = p.get("pos") if "A" in pattern else None  # the summary says, for the Olmo types it knows
+        return ArchClass(arch=arch, pattern=pattern, neg_eigval=bool(p.get("neg_eigval", False)), pos=pos)
     merged = {**architectures.param_defaults(arch), **dict(params or {})}
     neg = bool(merged.get("neg_eigval", False))
     n_h = int(merged.get("num_householder", 1))
     singles = _single_letters()
     if arch in singles:
-        depth = merged.get("n_layers")
-        return ArchClass(arch=arch, pattern=singles[arch], neg_eigval=neg, num_householder=n_h, depth=depth)
+        depth, pattern = merged.get("n_layers"), singles[arch]
+        pos = merged.get("pos") if "A" in pattern else None
+        return ArchClass(arch=arch, pattern=pattern, neg_eigval=neg, num_householder=n_h, depth=depth, pos=pos)
     if "pattern" in merged:  # the registry's own parser: one pattern grammar, ValueError on a bad one
         pattern = architectures.models.parse_pattern(merged["pattern"])
-        return ArchClass(arch=arch, pattern=pattern, neg_eigval=neg, num_householder=n_h, depth=len(pattern))
+        pos = merged.get("pos") if "A" in pattern else None  # a hybrid's default `pos` means nothing without attention
+        return ArchClass(arch=arch, pattern=pattern, neg_eigval=neg, num_householder=n_h, depth=len(pattern), pos=pos)
     known = ", ".join([*singles, "any architecture with a `pattern` (hybrid)"])
     raise ValueError(f"no expressivity class for architecture {arch!r}; the theory knows {known}")

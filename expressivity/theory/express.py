@@ -3,7 +3,8 @@ computed properties (`facts.py`) and the layer kinds of the class (`classes.py`)
 
 The rules live by topic (`express_state`, `express_recall`, `express_languages`; the rule type and its scopes in
 `rules.py`); this module puts them in one table. A matching "no" wins over a matching "yes" (the test suite checks
-that no task and class match both); nothing matching gives "unknown". Among several, the first in table order gives
+that no task and class match both), a "yes" over an "unknown" rule (which says why neither is known); nothing matching
+gives "unknown" with a generic reason. Among several, the first in table order gives
 the reason: circuit bounds, then state size, then the eigenvalue obstacles, then constructions. A "no" is `asymptotic`
 when it rests on state size, depth, automaton size or a collapse of complexity classes, which a given model may still
 cover at the lengths tested; the sign-flip obstacles (no negative eigenvalue) and the one-layer period obstacle hold
@@ -31,6 +32,8 @@ EXPRESS_RULES: tuple[Rule, ...] = (
     *express_recall.CONSTRUCTIONS,
     *express_state.CONSTRUCTIONS,
     *express_languages.CONSTRUCTIONS,
+    # what is open, with the reason (an "unknown" rule answers only where no "no" or "yes" does)
+    *express_recall.STATE_RECALL_OPEN,
 )
 
 
@@ -40,9 +43,10 @@ def matching(facts: TaskFacts, cls: ArchClass) -> list[Rule]:
 
 
 def express(facts: TaskFacts, cls: ArchClass) -> Answer:
-    """The EXPRESS answer: the first matching "no", else the first matching "yes", else "unknown"."""
+    """The EXPRESS answer: the first matching "no", else the first matching "yes", else the first matching "unknown"
+    rule's, else "unknown"."""
     rules = matching(facts, cls)
-    for value in ("no", "yes"):
+    for value in ("no", "yes", "unknown"):
         for rule in rules:
             if rule.answer.value == value:
                 why = facts.why.get(rule.prop, "")

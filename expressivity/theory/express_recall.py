@@ -3,12 +3,29 @@
 A recurrent layer holds what it will be asked in a state of fixed size, so recall of items that grow with the length
 is out of its reach (`IMPOSSIBLE`); attention looks the item up (`CONSTRUCTIONS`), and a hybrid's recurrent layers
 can prepare what attention matches (index digits, tracked pointers, the previous token).
+
+State-based recall is derived from the shipped construction rather than asserted: "yes" exactly where the class
+contains it (`rules.embeds`), and "unknown", with what is missing, for the other stacks with a GDN[-1,1] layer and
+attention (`STATE_RECALL_OPEN`).
 """
 
 from __future__ import annotations
 
-from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, NONLINEAR_RNN, RECURRENT
-from expressivity.theory.rules import HARD_ATTENTION, no, yes
+from expressivity.theory import constructions
+from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, HOUSEHOLDER_NONNEG, NONLINEAR_RNN, RECURRENT
+from expressivity.theory.rules import (
+    HARD_ATTENTION,
+    embeds,
+    embeds_but_for_positions,
+    misses_stack,
+    no,
+    unknown,
+    yes,
+)
+
+STATE_RECALL = "state_based_recall"  # the construction (constructions/recall.py) the rules below read
+_SHIPPED = constructions.REGISTRY[STATE_RECALL].model_params
+_PATTERN, _POS = _SHIPPED["pattern"], {"nope": "NoPE", "rope": "RoPE"}[_SHIPPED["pos"]]
 
 IMPOSSIBLE = (
     no("unbounded-recall", RECURRENT,
@@ -23,12 +40,16 @@ CONSTRUCTIONS = (
     yes("indexed-recall", {ATTENTION}, "one attention layer looks up the bit whose position matches the index",
         ("wen",), "absolute positional encodings; RoPE/NoPE alone give no exact absolute position (not covered)"),
     yes("state-recall", {HOUSEHOLDER_NEG},
-        "GDN(neg) tracks which slot each pointer names (swaps are reflections), attention then reads slot -> index "
-        "-> bit; one alternation suffices", ("olmo-hybrid", "this-package"), "log precision",
-        scope="before", then={ATTENTION}),
-    yes("state-recall", {NONLINEAR_RNN},
-        "Thm 1's argument with an LSTM tracker: pointer tracking is a finite automaton, attention dereferences",
-        ("olmo-hybrid", "automata"), "log precision", scope="before", then={ATTENTION}),
+        f"the shipped construction ({_PATTERN}, GDN[-1,1], {_POS} attention) runs in this stack: its first G layer "
+        "counts list positions and names each value digit's variable, the second tracks the pointers' index digits "
+        "through the swaps (reflections), attention looks up bits[index]; a residual block whose weights are all "
+        "zero is the identity (pre-norm: x + f(norm(x)) with f = 0), so any stack with "
+        f"{_PATTERN} as a subsequence runs it with the extra blocks zeroed",
+        ("olmo-hybrid", "this-package"),
+        "log precision (the construction runs in float64; exact at 2000 lines, and embedded in larger stacks, in "
+        "tests); heads and width that grow with the digits of the longest index (log n), as it sizes its counters; "
+        "pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); swap lines "
+        "only; fewer variables than the GDN key dim", when=embeds(STATE_RECALL)),
     # Content lookup needs the key and the token after it at one position: a previous-token head (or a recurrent
     # layer's short convolution) moves the key onto the next token, then a matching head finds the query's key.
     yes("key-recall", {ATTENTION},
@@ -44,4 +65,44 @@ CONSTRUCTIONS = (
         "the length and counts, as in RASP's reverse), after a layer that finds the length or the counts",
         ("weiss", "jelassi"), f"absolute positions (i and i^2, for a sharp match) at log precision; {HARD_ATTENTION}; "
         "two attention layers"),
+)  # fmt: skip
+
+# Where neither the construction nor an impossibility reaches: stacks with a GDN[-1,1] layer and attention that lack
+# the construction, or have it with other positions. Not "no": none of these is shown unable.
+STATE_RECALL_OPEN = (
+    unknown("state-recall", {HOUSEHOLDER_NEG},
+            f"the stack contains the shipped construction's {_PATTERN}, but its lookup is a content match of digit "
+            f"vectors that needs {_POS} attention: RoPE makes the scores depend on the distance between query and "
+            "key, so the match is not exact at every length; RoPE is not covered (no construction, no obstacle)",
+            ("this-package",), when=embeds_but_for_positions(STATE_RECALL)),
+    unknown("state-recall", {HOUSEHOLDER_NEG},
+            "attention comes only below the GDN[-1,1] layers, and the shipped construction needs GDN below attention; "
+            "not 'no': attention in layer 1 could fetch each pointer's initial bit at the initialisation line (if it "
+            "can match multi-digit indices against list positions there), after which the GDN layers need to track "
+            "only five bits through the swaps, a finite state; no such construction is shipped",
+            ("this-package",), scope="both", then={ATTENTION},
+            when=lambda facts, cls: not cls.before(HOUSEHOLDER_NEG, ATTENTION)),
+    unknown("state-recall", {HOUSEHOLDER_NEG},
+            f"a GDN[-1,1] layer comes below attention, but not the shipped construction's {_PATTERN} (two gated "
+            "GDN[-1,1] layers, in order, below attention), and no construction with fewer is known here: the "
+            "tracker's keys need each value digit's variable ordinal (which variable of the initialisation line a "
+            "digit belongs to), which a layer below computes in the shipped construction, since a head cannot read "
+            "what another head of its own layer computes. Olmo Hybrid's Thm 1 has a GDN stage below an attention "
+            "stage; a single GDN layer is not covered by the construction",
+            ("olmo-hybrid", "this-package"), scope="before", then={ATTENTION}, when=misses_stack(STATE_RECALL)),
+    # Beta in [0, 1]: the tracker's swaps are reflections (beta = 2), out of reach; yet attention above or below can
+    # compute parity, so the sign-flip obstacle (all layers nonnegative) does not cover the stack either.
+    unknown("state-recall", {HOUSEHOLDER_NONNEG},
+            "the shipped construction applies each swap as a reflection (beta = 2), outside beta in [0,1]; the task "
+            "contains parity, which GDN[0,1] layers alone cannot compute at finite precision, but attention in the "
+            "stack can, so no impossibility covers it, and no construction is known", ("grazzi", "this-package"),
+            scope="both", then={ATTENTION}),
+    # This table used to say "yes" here, carrying Thm 1's argument over to an LSTM tracker without a construction.
+    # The tracking is a finite automaton, but the dereference is the hard part: the shipped lookup takes each list
+    # bit's index digits from GDN rotation counters, and nothing here shows how an LSTM supplies them at every length.
+    unknown("state-recall", {NONLINEAR_RNN},
+            "an LSTM below attention can track the five pointers (a finite automaton), but the lookup also needs "
+            "each list bit's index at every length; the shipped construction takes it from GDN rotation counters, "
+            "and no construction with an LSTM is shipped", ("automata", "this-package"),
+            scope="before", then={ATTENTION}),
 )  # fmt: skip

@@ -36,7 +36,8 @@ class Prediction:
         lines = [
             f"task:   {self.facts.name}({params})  level {self.facts.level}",
             f"        properties: {', '.join(sorted(self.facts.properties)) or 'none'}",
-            f"class:  {self.arch.label}: {self.arch.describe()}",
+            f"class:  {self.arch.label}{f' ({self.arch.pos} attention)' if self.arch.pos else ''}: "
+            f"{self.arch.describe()}",
         ]
         for title, answer in (("EXPRESS", self.express), ("EXPECT", self.expect)):
             lines.append(f"{title}: {answer.value}: {answer.reason}")

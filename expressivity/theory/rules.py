@@ -8,16 +8,22 @@ A rule applies to a class by its `scope`:
 - "both":   the stack has a layer of `kinds` and one of `then`, in any order.
 
 A rule may add a condition `when(facts, cls)` on the class's depth or Householder factors per token (one layer; n_h
-at least the group's reflection count; two layers that reach reflections).
+at least the group's reflection count; two layers that reach reflections), or on whether the class contains a shipped
+construction (`embeds`: its layers as a subsequence, its eigenvalue range and positional encoding).
+
+Besides "no" (an impossibility) and "yes" (a construction), a rule may answer "unknown" with its reason (`unknown`):
+where neither is known, it says what is missing, e.g. which construction stops short of the class and why.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from expressivity.theory import constructions
 from expressivity.theory.answers import Answer
-from expressivity.theory.classes import KINDS, REFLECTING, ArchClass
+from expressivity.theory.classes import KINDS, REFLECTING, ArchClass, arch_class
 from expressivity.theory.facts import PROPERTIES, TaskFacts
 
 SCOPES = ("all", "any", "before", "both")
@@ -63,6 +69,11 @@ def yes(prop, kinds, reason, sources, assumptions, scope="any", then=(), when=No
     return Rule(prop, frozenset(kinds), scope, Answer("yes", reason, sources, assumptions), frozenset(then), when)
 
 
+def unknown(prop, kinds, reason, sources=(), assumptions="", scope="any", then=(), when=None) -> Rule:
+    """Neither a construction nor an impossibility covers the class: the reason says what is missing."""
+    return Rule(prop, frozenset(kinds), scope, Answer("unknown", reason, sources, assumptions), frozenset(then), when)
+
+
 # ---- conditions on the class (`when`) --------------------------------------------------------------------------------
 def one_layer(facts: TaskFacts, cls: ArchClass) -> bool:
     return cls.depth == 1
@@ -85,3 +96,43 @@ def two_reflecting_layers(facts: TaskFacts, cls: ArchClass) -> bool:
 def not_a_counted_group(facts: TaskFacts, cls: ArchClass) -> bool:
     """Not a word problem whose group's reflection count decides it (`enough_reflections` does)."""
     return facts.group is None or facts.group.reflections is None
+
+
+# ---- containing a shipped construction ---------------------------------------------------------------------------
+# A residual block whose weights are all zero is the identity (constructions/embedding.py shows it for every layer
+# kind), so a class whose stack has a construction's layers in order, with the same eigenvalue range, Householder
+# factors and positional encoding, runs that construction with its other blocks zeroed.
+@functools.cache
+def construction_class(name: str) -> ArchClass:
+    """The class of what construction `name` builds, read from its registry entry (nothing is built)."""
+    spec = constructions.REGISTRY[name]
+    return arch_class(spec.arch, spec.model_params)
+
+
+def _stack_embeds(name: str, cls: ArchClass) -> bool:
+    """The layers, eigenvalue range and factors per token of construction `name` fit in the class (any pos)."""
+    from expressivity.theory.constructions.embedding import positions
+
+    c = construction_class(name)
+    same_factors = "P" not in c.pattern or cls.num_householder == c.num_householder
+    return positions(c.pattern, cls.pattern) is not None and cls.neg_eigval == c.neg_eigval and same_factors
+
+
+def _same_pos(name: str, cls: ArchClass) -> bool:
+    c = construction_class(name)
+    return c.pos is None or cls.pos == c.pos  # a construction without attention needs no positions
+
+
+def embeds(name: str) -> Callable[[TaskFacts, ArchClass], bool]:
+    """`when`: the class contains construction `name` (layers in order, eigenvalue range, factors, positions)."""
+    return lambda facts, cls: _stack_embeds(name, cls) and _same_pos(name, cls)
+
+
+def embeds_but_for_positions(name: str) -> Callable[[TaskFacts, ArchClass], bool]:
+    """`when`: the class has construction `name`'s stack, but attention with other positions than it was built for."""
+    return lambda facts, cls: _stack_embeds(name, cls) and not _same_pos(name, cls)
+
+
+def misses_stack(name: str) -> Callable[[TaskFacts, ArchClass], bool]:
+    """`when`: the class lacks construction `name`'s layers in order (or its eigenvalue range or factors)."""
+    return lambda facts, cls: not _stack_embeds(name, cls)

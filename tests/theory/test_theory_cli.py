@@ -40,6 +40,15 @@ def test_construct_prints_accuracy_by_length():
     assert "64" in result.output and "1.0000" in result.output
 
 
+def test_construct_runs_inside_a_larger_stack():
+    """Swap tracking (1-layer GDN) inside GAG: the attention and second GDN block zeroed, still exact."""
+    result = invoke("construct", "swap_s5", "--pattern", "GAG", "--max-length", "64", "--examples", "4")
+    assert result.exit_code == 0, result.output
+    assert "inside GAG (2 more block(s)" in result.output and "64  1.0000  1.0000" in result.output
+    wrong = invoke("construct", "state_based_recall", "--pattern", "AG", "--max-length", "64")
+    assert wrong.exit_code == 2 and "not a subsequence" in wrong.output
+
+
 def _store_with(path, runs):
     """A store holding finished runs: (task, arch, sets, ood scaled accuracy) each, all learned in distribution."""
     with Store(path) as store:

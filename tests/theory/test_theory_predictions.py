@@ -11,6 +11,7 @@ from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, HOUSEHOLDER_
 from expressivity.theory.express import matching
 
 NEG = {"neg_eigval": True}
+NOPE = {"neg_eigval": True, "pos": "nope"}
 CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examples of the issue and THEORY.md
     ("parity", {}, "transformer", {}, "yes", "fails"),
     ("parity", {}, "gdn", {}, "no", "fails"),
@@ -32,7 +33,14 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("indexed_recall", {}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
     ("state_based_recall", {}, "transformer", {}, "no", "unknown"),
     ("state_based_recall", {}, "gdn", NEG, "no", "state-bound"),
-    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "yes", "unknown"),
+    # state-based recall: yes where the GGA NoPE construction embeds (extra blocks zeroed), else open (issue 15)
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "unknown", "unknown"),  # RoPE, the default
+    ("state_based_recall", {}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "AG", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "AGGG", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", "pos": "nope"}, "unknown", "unknown"),  # [0,1]
     ("state_based_recall", {}, "hybrid", {"pattern": "AMMM", **NEG}, "no", "unknown"),
     ("boolean_formula", {}, "transformer", {}, "no", "unknown"),
     ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
@@ -111,20 +119,49 @@ def test_class_comes_from_the_config():
     assert product.factors(frozenset({HOUSEHOLDER_NEG, PRODUCT_NEG})) == 3 and product.depth == 3
     assert arch_class("deltaproduct", {"num_householder": 1}).layers == (HOUSEHOLDER_NONNEG,)  # n_h = 1 is GDN
     assert arch_class("gdn", {"n_layers": 3}).depth == 3 and arch_class("gdn").depth is None
+    # the attention's positional encoding: the registry's default, or the config's; None without attention
+    assert arch_class("hybrid", {"pattern": "GA"}).pos == "rope" and arch_class("transformer").pos == "rope"
+    nope = arch_class("hybrid", {"pattern": "GGGA", "neg_eigval": True, "pos": "nope"})
+    assert nope.pos == "nope" and nope.label == "hybrid GGGA [-1,1]"  # labels (in committed reports) stay as they were
+    assert arch_class("hybrid", {"pattern": "GGG", "pos": "nope"}).pos is None and arch_class("gdn").pos is None
+    assert arch_class("hf:x", {"layers": "GGGA", "neg_eigval": True, "pos": "nope"}).pos == "nope"
     # the registry's default hybrid pattern fills in what the config leaves out
     assert len(arch_class("hybrid").layers) == len(architectures.param_defaults("hybrid")["pattern"])
     with pytest.raises(ValueError, match="pattern"):
         arch_class("hybrid", {"pattern": "GXA"})
 
 
-@given(st.lists(st.sampled_from("AG"), min_size=1, max_size=6).map("".join), st.booleans())
-def test_state_based_recall_needs_gdn_before_attention(pattern, neg):
-    """Olmo Hybrid Thm 1: one alternation G -> A suffices; our table claims nothing without it."""
-    p = predict("state_based_recall", "hybrid", model_params={"pattern": pattern, "neg_eigval": neg})
-    g_then_a = "G" in pattern and "A" in pattern[pattern.index("G") :]
-    assert (p.express.value == "yes") == (g_then_a and neg)
+@given(st.lists(st.sampled_from("AG"), min_size=1, max_size=6).map("".join), st.booleans(), st.sampled_from(["nope",
+       "rope"]))  # fmt: skip
+def test_state_based_recall_needs_the_construction_below_nope_attention(pattern, neg, pos):
+    """Yes exactly where the shipped GGA construction embeds: two GDN[-1,1] layers, in order, below NoPE attention
+    (a zeroed block is the identity). Without attention: no (bounded state); otherwise unknown, with a reason."""
+    p = predict("state_based_recall", "hybrid", model_params={"pattern": pattern, "neg_eigval": neg, "pos": pos})
+    first_two = [i for i, c in enumerate(pattern) if c == "G"][:2]
+    g_g_a = len(first_two) == 2 and "A" in pattern[first_two[1] :]
+    assert (p.express.value == "yes") == (g_g_a and neg and pos == "nope"), p.render()
     if "A" not in pattern:
         assert p.express.value == "no"  # a bounded state cannot recall m bits
+    elif "G" in pattern:
+        assert p.express.value in ("yes", "unknown") and "no theorem in the table" not in p.express.reason
+
+
+@pytest.mark.parametrize(
+    ("pattern", "params", "says"),
+    [
+        ("GA", NOPE, ["not the shipped construction's GGA", "variable ordinal", "single GDN layer is not covered"]),
+        ("AG", NOPE, ["only below the GDN[-1,1] layers", "not 'no'", "initial bit", "five bits"]),
+        ("AGGG", {**NEG, "pos": "rope"}, ["only below the GDN[-1,1] layers", "not 'no'"]),
+        ("GGGA", NEG, ["contains the shipped construction's GGA", "RoPE is not covered"]),
+        ("GGGA", {"pos": "nope"}, ["reflection (beta = 2)", "no impossibility"]),
+        ("GGGA", NOPE, ["GGA as a subsequence", "weights are all zero is the identity", "x + f(norm(x))"]),
+        ("LA", {"pos": "nope"}, ["LSTM", "no construction with an LSTM"]),
+    ],
+)
+def test_state_based_recall_answers_say_why(pattern, params, says):
+    answer = predict("state_based_recall", "hybrid", model_params={"pattern": pattern, **params}).express
+    for phrase in says:
+        assert phrase in answer.reason, (phrase, answer.reason)
 
 
 ARCHS = (

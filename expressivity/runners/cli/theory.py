@@ -2,6 +2,7 @@
 
 expressivity predict parity gdn --set neg_eigval=true     # EXPRESS and EXPECT, with reasons and sources
 expressivity construct swap_s5 --max-length 4096          # hand-set weights, accuracy by length
+expressivity construct state_based_recall --pattern GGGA  # the same weights inside a larger stack, other blocks zero
 expressivity check --strict                               # results against predictions; exit 1 on a contradiction
 """
 
@@ -46,6 +47,9 @@ def construct_command(
     max_length: Annotated[int, typer.Option(help="Longest test length, in the task's own units.")] = 2048,
     examples: Annotated[int, typer.Option(help="Test examples per length.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the test data.")] = 0,
+    pattern: Annotated[
+        str | None, typer.Option(help="Run the construction inside this layer stack (e.g. GGGA): other blocks zeroed.")
+    ] = None,
 ) -> None:
     """Run hand-set constructions through the runners' own evaluation and print accuracy by length, one line per
     length as it is evaluated."""
@@ -58,9 +62,11 @@ def construct_command(
 
     if examples < 1:
         raise ValueError(f"--examples must be >= 1, got {examples}")
+    if pattern is not None and name is None:
+        raise ValueError("--pattern needs a construction name: each construction fits other stacks")
     names = constructions.names() if name is None else [name]
     for n in names:
-        built = constructions.build(n, max_length=max_length)  # ValueError naming the valid ones
+        built = constructions.build(n, max_length=max_length, pattern=pattern)  # ValueError naming the valid ones
         lengths = built.test_lengths(max_length)
         cfg = built.model.cfg
         batches = {}

@@ -5,18 +5,24 @@
                                                 #  'word_problem_a5', 'word_problem_s5']
     built = constructions.build("swap_s5")      # Construction(task, model, ...)
     evaluate_by_length(built.model, built.task, [4096], rng)   # the runners' own evaluation: accuracy 1.0
+    constructions.build("state_based_recall", pattern="GGGA")  # inside a larger stack, other blocks zeroed
+    constructions.REGISTRY["state_based_recall"].model_params  # what it builds, known without building it
 
 Each construction is a model built by `architectures.build` (so runners evaluate it like a trained one) whose every
-weight is set in code (`wiring.py`); the docstring of each builder is its proof sketch.
+weight is set in code (`wiring.py`); the docstring of each builder is its proof sketch. `REGISTRY` says what each
+one builds (architecture and parameters) without importing torch: theory's EXPRESS rules read it (`rules.embeds`),
+and tests check that it describes the model built. `embedding.py` puts a construction inside any stack that has its
+layers as a subsequence, zeroing the other blocks (the identity).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from expressivity.theory.constructions import recall, reflections, tracking
+# The builders import their modules (and with them torch) when called: theory's rule tables import this registry.
 
 
 @dataclass(frozen=True)
@@ -37,77 +43,109 @@ class Construction:
         return [*lengths, max_length]
 
 
-def _parity(max_length: int) -> Construction:
+def _parity(max_length: int):
     from expressivity import tasks
+    from expressivity.theory.constructions import tracking
 
     task = tasks.make("parity")
-    model = tracking.parity_model(task)
-    return Construction("parity", task, model, "gdn", {"neg_eigval": True, "n_layers": 1},
-                        "1-layer GDN, beta = 2: each 1-bit reflects the state")  # fmt: skip
+    return task, tracking.parity_model(task), "1-layer GDN, beta = 2: each 1-bit reflects the state"
 
 
-def _swap(max_length: int) -> Construction:
+def _swap(max_length: int):
     from expressivity import tasks
+    from expressivity.theory.constructions import tracking
 
     task = tasks.make("swap_word_problem", n=5)
-    model = tracking.swap_model(task)
-    return Construction("swap_s5", task, model, "gdn", {"neg_eigval": True, "n_layers": 1},
-                        "1-layer GDN, beta = 2: transposition (i j) is I - 2kk^T, k = (e_i - e_j)/sqrt 2")  # fmt: skip
+    summary = "1-layer GDN, beta = 2: transposition (i j) is I - 2kk^T, k = (e_i - e_j)/sqrt 2"
+    return task, tracking.swap_model(task), summary
 
 
-def _indexed_recall(max_length: int) -> Construction:
+def _indexed_recall(max_length: int):
     from expressivity import tasks
+    from expressivity.theory.constructions import recall
 
     task = tasks.make("indexed_recall")
-    model = recall.indexed_recall_model(task, max_length)
-    params = {"pattern": "GA", "neg_eigval": True, "pos": "nope"}
     summary = f"GDN counters give each bit its index digits, NoPE attention matches them (m <= {max_length})"
-    return Construction("indexed_recall", task, model, "hybrid", params, summary)
+    return task, recall.indexed_recall_model(task, max_length), summary
 
 
-def _state_based_recall(max_length: int) -> Construction:
+def _state_based_recall(max_length: int):
     from expressivity import tasks
+    from expressivity.theory.constructions import recall
 
     task = tasks.make("state_based_recall")
-    model = recall.state_based_recall_model(task, max_length)
-    params = {"pattern": "GGA", "neg_eigval": True, "pos": "nope"}
     summary = f"GDN tracks pointers by reflections, attention reads bits[index] (n = m <= {max_length})"
-    return Construction("state_based_recall", task, model, "hybrid", params, summary)
+    return task, recall.state_based_recall_model(task, max_length), summary
 
 
-def _word_problem(group: str, num_householder: int) -> Callable[[int], Construction]:
-    def build(max_length: int) -> Construction:
+def _word_problem(group: str, num_householder: int):
+    def make(max_length: int):
         from expressivity import tasks
+        from expressivity.theory.constructions import reflections
 
         task = tasks.make("word_problem", group=group)
-        model = reflections.word_problem_model(task, num_householder)
-        params = {"neg_eigval": True, "num_householder": num_householder, "gated": False, "n_layers": 1}
         summary = (f"1-layer DeltaProduct, n_h = {num_householder}, beta = 2: each {group} element is a product of at "
                    f"most {num_householder} reflections of a faithful orthogonal representation")  # fmt: skip
-        return Construction(f"word_problem_{group.lower()}", task, model, "deltaproduct", params, summary)
+        return task, reflections.word_problem_model(task, num_householder), summary
 
-    return build
+    return make
 
 
-BUILDERS: dict[str, Callable[[int], Construction]] = {
-    "indexed_recall": _indexed_recall,
-    "parity": _parity,
-    "state_based_recall": _state_based_recall,
-    "swap_s5": _swap,
-    "word_problem_a5": _word_problem("A5", 2),  # the icosahedron's rotations: two reflections each
-    "word_problem_s5": _word_problem("S5", 4),  # the standard representation on R^4: up to four
+@dataclass(frozen=True)
+class Spec:
+    """What a construction builds (registry architecture and parameters, as `arch_class` reads them) and how:
+    `make(max_length)` -> (task, model, summary)."""
+
+    arch: str
+    model_params: Mapping[str, Any]
+    make: Callable[[int], tuple[Any, Any, str]]
+
+
+_GDN1 = {"neg_eigval": True, "n_layers": 1}
+_NOPE_HYBRID = {"neg_eigval": True, "pos": "nope"}  # the recall constructions: NoPE attention (lookup.py says why)
+REGISTRY: dict[str, Spec] = {
+    "indexed_recall": Spec("hybrid", MappingProxyType({"pattern": "GA", **_NOPE_HYBRID}), _indexed_recall),
+    "parity": Spec("gdn", MappingProxyType(_GDN1), _parity),
+    "state_based_recall": Spec("hybrid", MappingProxyType({"pattern": "GGA", **_NOPE_HYBRID}), _state_based_recall),
+    "swap_s5": Spec("gdn", MappingProxyType(_GDN1), _swap),
+    # the icosahedron's rotations: two reflections each; S5's standard representation on R^4: up to four
+    **{
+        f"word_problem_{group.lower()}": Spec(
+            "deltaproduct",
+            MappingProxyType({"neg_eigval": True, "num_householder": n_h, "gated": False, "n_layers": 1}),
+            _word_problem(group, n_h),
+        )
+        for group, n_h in (("A5", 2), ("S5", 4))
+    },
 }
 
 
 def names() -> list[str]:
-    return sorted(BUILDERS)
+    return sorted(REGISTRY)
 
 
-def build(name: str, *, max_length: int = 4096) -> Construction:
+def build(name: str, *, max_length: int = 4096, pattern: str | None = None) -> Construction:
     """Build construction `name`, exact up to `max_length` (the recall constructions size their digit machinery by
-    it); unknown name -> ValueError naming the valid ones."""
-    if name not in BUILDERS:
+    it); with `pattern`, inside that stack (`embedding.embed`: a `hybrid` whose other blocks are zero). Unknown name
+    -> ValueError naming the valid ones; a pattern without the construction's layers in order -> ValueError."""
+    if name not in REGISTRY:
         raise ValueError(f"unknown construction {name!r}; valid: {', '.join(names())}")
     if not isinstance(max_length, int) or max_length < 1:
         raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-    return BUILDERS[name](max_length)
+    spec = REGISTRY[name]
+    task, model, summary = spec.make(max_length)
+    if pattern is None:
+        return Construction(name, task, model, spec.arch, dict(spec.model_params), summary)
+    from expressivity import architectures
+    from expressivity.theory.constructions.embedding import embed
+
+    big = embed(model, pattern)
+    # as a hybrid: the parameters a hybrid takes (a single-kind model's n_layers is the pattern now), and its pos
+    hybrid = architectures.param_defaults("hybrid")
+    params = {k: v for k, v in spec.model_params.items() if k in hybrid and k != "n_layers"}
+    params["pattern"] = pattern
+    if "A" in big.cfg.layers:
+        params["pos"] = big.cfg.pos
+    zeroed = len(big.cfg.layers) - len(model.cfg.layers)
+    summary = f"{summary}; inside {big.cfg.layers} ({zeroed} more block(s), every weight zero: the identity)"
+    return Construction(name, task, big, "hybrid", params, summary)
