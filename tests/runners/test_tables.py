@@ -117,6 +117,9 @@ def test_markdown_csv_and_latex_render_every_cell(tmp_path):
     assert "(proxy) parity (running): the published figure is for parity_check" in md
     rows = list(csv.DictReader(io.StringIO(render(cells, NEG, "csv", quick=True))))
     assert len(rows) == 3 and {r["preset"] for r in rows} == {"negative-eigenvalues-quick"}
+    for protocol, name in (("testbed-v1", "negative-eigenvalues"), (None, "negative-eigenvalues-reduced")):
+        named = csv.DictReader(io.StringIO(render(cells, NEG, "csv", protocol=protocol)))
+        assert {r["preset"] for r in named} == {name}  # the grid of the protocol the table shows
     assert {r["model"]: r["verdict"] for r in rows} == {"transformer": "agree", "gdn[0,1]": "agree",
                                                          "gdn[-1,1]": "agree"}  # fmt: skip
     tex = render(cells, NEG, "latex", quick=True)

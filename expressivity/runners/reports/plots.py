@@ -86,7 +86,7 @@ def heatmap(
             ax.text(j, i, f"{value:.2f}" if preset.metric.scale == 1 else f"{value:.0f}", ha="center", va="center",
                     color="white" if value < np.nanmean(grid) else "black", fontsize="small")  # fmt: skip
     fig.colorbar(image, ax=ax, label=preset.metric.describe.split(":")[0])
-    ax.set_title(f"{preset.grid_name(quick=quick)}: {preset.summary}", fontsize="small")
+    ax.set_title(f"{preset.grid_name(quick=quick, protocol=protocol)}: {preset.summary}", fontsize="small")
     fig.tight_layout()
     path = out_dir / "heatmap.png"
     fig.savefig(path, dpi=120)

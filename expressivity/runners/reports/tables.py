@@ -271,7 +271,7 @@ def render(
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["preset", *HEADER])
-        writer.writerows([preset.grid_name(quick=quick), *line] for line in lines)
+        writer.writerows([preset.grid_name(quick=quick, protocol=protocol), *line] for line in lines)
         return buf.getvalue()
     if fmt == "markdown":
         out = [f"### {title}", "", f"Metric: {preset.metric.describe}. Protocol: {ran}.", ""]
