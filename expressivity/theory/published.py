@@ -261,13 +261,15 @@ PROTOCOLS: dict[str, Protocol] = {
             "update line in training (the rows' queries=every_line), the final query alone at test "
             "(eval.queries=final); the list size m fixed apart from n, so every index value is seen in training and "
             "a length test moves n alone; the pointer tokens fixed (max_vars=5) and a curriculum over the number of "
-            "pointers from 2 to 5 while n is drawn in 1-16; NoPE attention (the construction's: theory/constructions)"
+            "pointers from 2 to 5 beside one over n (1 up to 16: the lever that taught GDN [-1,1] and GA the "
+            "tracking half on CPU, results/README.md); NoPE attention (the construction's: theory/constructions)"
             "; d_model 128, 4 layers (the GPU probe's small size: pointer tracking learned in 4000 steps of batch "
             "128 at lr 1e-3); tested at n = 8, 16 (in distribution), 32 and 64 (2x, 4x)",
             train={
                 "train_min_length": 1,
                 "train_max_length": 16,
                 "eval_lengths": (8, 16, 32, 64),
+                "length_schedule": "increasing",
                 "curriculum_param": "num_vars",
                 "curriculum_from": 2,
                 "steps": 20000,
