@@ -23,9 +23,12 @@ from expressivity.theory.rules import (
     yes,
 )
 
-STATE_RECALL = "state_based_recall"  # the construction (constructions/recall.py) the rules below read
+STATE_RECALL, INDEXED_RECALL = "state_based_recall", "indexed_recall"  # constructions (constructions/recall.py)
+_POS_NAMES = {"nope": "NoPE", "rope": "RoPE"}
 _SHIPPED = constructions.REGISTRY[STATE_RECALL].model_params
-_PATTERN, _POS = _SHIPPED["pattern"], {"nope": "NoPE", "rope": "RoPE"}[_SHIPPED["pos"]]
+_PATTERN, _POS = _SHIPPED["pattern"], _POS_NAMES[_SHIPPED["pos"]]
+_INDEXED = constructions.REGISTRY[INDEXED_RECALL].model_params
+_INDEXED_PATTERN, _INDEXED_POS = _INDEXED["pattern"], _POS_NAMES[_INDEXED["pos"]]
 
 IMPOSSIBLE = (
     no("unbounded-recall", RECURRENT,
@@ -35,10 +38,11 @@ IMPOSSIBLE = (
 
 CONSTRUCTIONS = (
     yes("indexed-recall", {HOUSEHOLDER_NEG},
-        "GDN rotation counters give every bit its index digits, NoPE attention matches them with the query's",
-        ("this-package",), "log precision (the construction runs in float64)", scope="before", then={ATTENTION}),
-    yes("indexed-recall", {ATTENTION}, "one attention layer looks up the bit whose position matches the index",
-        ("wen",), "absolute positional encodings; RoPE/NoPE alone give no exact absolute position (not covered)"),
+        f"the shipped construction ({_INDEXED_PATTERN}, GDN[-1,1], {_INDEXED_POS} attention) runs in this stack: GDN "
+        "rotation counters give every list bit its index digits, attention matches them with the query's; blocks "
+        f"whose weights are all zero are the identity, so any stack with {_INDEXED_PATTERN} as a subsequence runs it",
+        ("this-package",), "log precision (the construction runs in float64; exact at 2000 bits in tests); heads "
+        "and width that grow with the digits of the longest index (log n)", when=embeds(INDEXED_RECALL)),
     yes("state-recall", {HOUSEHOLDER_NEG},
         f"the shipped construction ({_PATTERN}, GDN[-1,1], {_POS} attention) runs in this stack: its first G layer "
         "counts list positions and names each value digit's variable, the second tracks the pointers' index digits "
@@ -65,6 +69,20 @@ CONSTRUCTIONS = (
         "the length and counts, as in RASP's reverse), after a layer that finds the length or the counts",
         ("weiss", "jelassi"), f"absolute positions (i and i^2, for a sharp match) at log precision; {HARD_ATTENTION}; "
         "two attention layers"),
+)  # fmt: skip
+
+# Indexed recall where no shipped construction reaches (it used to say "yes" for any attention, on absolute
+# positional encodings this package's models do not have). Not "no": attention is not shown unable.
+INDEXED_RECALL_OPEN = (
+    unknown("indexed-recall", {HOUSEHOLDER_NEG},
+            f"the stack contains the shipped construction's {_INDEXED_PATTERN}, but its lookup is a content match "
+            f"that needs {_INDEXED_POS} attention; RoPE is not covered (no construction, no obstacle)",
+            ("this-package",), when=embeds_but_for_positions(INDEXED_RECALL)),
+    unknown("indexed-recall", {ATTENTION},
+            "one attention layer looks the bit up by position where the model has absolute positional encodings "
+            "(Wen et al.); this package's attention has RoPE or NoPE, which give no absolute position directly "
+            "(NoPE attention can recover it, Kazemnejad et al., but reading the query's multi-digit index and "
+            "matching it against positions has no construction here)", ("wen", "kazemnejad")),
 )  # fmt: skip
 
 # Where neither the construction nor an impossibility reaches: stacks with a GDN[-1,1] layer and attention that lack

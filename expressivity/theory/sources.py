@@ -12,6 +12,8 @@ SOURCES = {
     "grazzi": "Grazzi et al. 2025, Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues",
     "grazzi-table": "Grazzi et al. 2025, Table (train 3-40, test 40-256, scaled accuracy, best of 3 seeds)",
     "illusion": "Merrill, Petty & Sabharwal 2024, The Illusion of State in State-Space Models",
+    "kazemnejad": "Kazemnejad et al. 2023, The Impact of Positional Encoding on Length Generalization in Transformers "
+    "(NeurIPS 2023): causal attention without positional encoding (NoPE) can represent absolute positions",
     "liu": "Liu et al. 2023, Transformers Learn Shortcuts to Automata (Thm 2: solvable semiautomata)",
     "mamba3": "Mamba-3 (arXiv 2603.15569), state-tracking table",
     "merrill-sabharwal": "Merrill & Sabharwal 2023, The Parallelism Tradeoff: log-precision transformers are in TC0",

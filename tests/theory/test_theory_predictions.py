@@ -30,7 +30,10 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("swap_word_problem", {"n": 5}, "gdn", NEG, "yes", "learns"),
     ("indexed_recall", {}, "lstm", {}, "no", "state-bound"),
     ("indexed_recall", {}, "gdn", NEG, "no", "state-bound"),
-    ("indexed_recall", {}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
+    ("indexed_recall", {}, "hybrid", {"pattern": "GA", **NEG, "pos": "nope"}, "yes", "unknown"),  # the construction
+    ("indexed_recall", {}, "hybrid", {"pattern": "GGGA", **NEG, "pos": "nope"}, "yes", "unknown"),  # embedded
+    ("indexed_recall", {}, "hybrid", {"pattern": "GA", **NEG}, "unknown", "unknown"),  # RoPE: not covered
+    ("indexed_recall", {}, "transformer", {}, "unknown", "unknown"),  # no absolute positions here
     ("state_based_recall", {}, "transformer", {}, "no", "unknown"),
     ("state_based_recall", {}, "gdn", NEG, "no", "state-bound"),
     # state-based recall: yes where the GGA NoPE construction embeds (extra blocks zeroed), else open (issue 15)
