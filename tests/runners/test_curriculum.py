@@ -10,6 +10,7 @@ from expressivity import tasks
 from expressivity.runners.training.batches import (
     curriculum_range,
     curriculum_value,
+    length_range,
     step_task,
     train_batch,
 )
@@ -148,3 +149,17 @@ def test_fused_runs_with_curricula_train_as_their_single_runs():
         for n, m in single["metrics"].items():
             assert fused["metrics"][n]["final_acc"] == m["final_acc"]
             assert fused["metrics"][n]["token_acc"] == m["token_acc"]
+
+
+@given(st.integers(10, 500), st.floats(0.05, 0.95))
+def test_curriculum_frac_reaches_the_top_early_and_stays(steps, frac):
+    """Both curricula reach the run's value after `curriculum_frac` of the steps and train at it after that."""
+    sets = {**CURRICULUM, "curriculum_from": 2, "steps": steps, "curriculum_frac": frac,
+            "length_schedule": "increasing", "train_min_length": 1, "train_max_length": 16}  # fmt: skip
+    cfg = resolve("state_based_recall", "gdn", sets)["train"]
+    full = int(frac * steps)
+    for step in range(full, steps):
+        assert curriculum_range(step, cfg, 5) == (2, 5) and length_range(step, cfg) == (1, 16)
+    assert curriculum_range(0, cfg, 5)[1] < 5 or frac * steps < 2
+    plain = resolve("state_based_recall", "gdn", {**sets, "curriculum_frac": 1.0})["train"]
+    assert [length_range(s, plain)[1] for s in range(steps)] == [1 + round(15 * (s + 1) / steps) for s in range(steps)]

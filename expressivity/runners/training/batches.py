@@ -57,8 +57,17 @@ def length_range(step: int, cfg: dict[str, Any]) -> tuple[int, int]:
     if cfg["length_schedule"] == "fixed":
         return hi, hi
     if cfg["length_schedule"] == "increasing":
-        hi = lo + round((hi - lo) * (step + 1) / cfg["steps"])
+        hi = risen(lo, hi, step, cfg)
     return lo, hi
+
+
+def risen(lo: int, top: int, step: int, cfg: dict[str, Any]) -> int:
+    """A curriculum's top at step `step`: from `lo` linearly up to `top` over the first `curriculum_frac` of the steps
+    (all of them by default: `top` at the last step), then `top` for the rest of training."""
+    frac = cfg.get("curriculum_frac", 1.0)
+    if frac >= 1.0:  # the original formula, kept bit for bit: committed runs draw the same lengths
+        return lo + round((top - lo) * (step + 1) / cfg["steps"])
+    return lo + round((top - lo) * min(1.0, (step + 1) / max(1.0, frac * cfg["steps"])))
 
 
 def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int:
@@ -69,9 +78,10 @@ def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int
 
 def curriculum_range(step: int, cfg: dict[str, Any], top: int) -> tuple[int, int]:
     """The values step `step` draws the curriculum parameter from: [from, a top rising linearly to `top`, the run's
-    configured value, at the last step], as `length_range` does for "increasing"."""
+    configured value, at the last step (or by `curriculum_frac` of the steps)], as `length_range` does for
+    "increasing"."""
     lo = cfg["curriculum_from"]
-    return lo, lo + round((top - lo) * (step + 1) / cfg["steps"])
+    return lo, risen(lo, top, step, cfg)
 
 
 def curriculum_value(task, cfg: dict[str, Any], seed: int, step: int) -> int | None:

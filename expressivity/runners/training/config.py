@@ -91,6 +91,14 @@ TRAIN_KEYS: dict[str, Key] = {
         optional=True,
     ),
     "curriculum_from": Key(None, int, "the curriculum parameter's value at the first step", optional=True),
+    "curriculum_frac": Key(
+        1.0,
+        float,
+        "the fraction of the steps over which curricula (length_schedule=increasing, curriculum_param) rise to the "
+        "full range; the rest train at it",
+        lo=0.0,
+        hi=1.0,
+    ),
     "mixture": Key(
         None,
         str,

@@ -51,7 +51,8 @@ from expressivity.runners.training.train_set import stack, validation_accuracy
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
     "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
-    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "mixture", "train_examples",
+    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "curriculum_frac", "mixture",
+    "train_examples",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
 
