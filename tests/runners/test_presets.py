@@ -92,15 +92,17 @@ def test_row_protocols_and_command_line_sets_reach_the_runs():
 
 
 def test_the_olmo_hybrid_redo_moves_n_and_m_apart():
-    """Issue 15: dense training, final-query tests; the n rows keep m = 16 and test to 4x n; the m rows hold n at 4
-    and sweep m past a small GDN's recall; the eigenvalue and order controls only under the new protocol."""
+    """Issue 15: dense asserts, scored at test by the last one (the state after all n lines); the n rows keep
+    m = 16 and test to 4x n; the m rows hold n at 4 and sweep m past a small GDN's recall; the eigenvalue and order
+    controls only under the new protocol."""
     olmo = presets.get("olmo-hybrid").grid(protocol="reduced").configs
     n_rows = [c for c in olmo if c["train"]["train_max_length"] == 16]
     m_rows = [c for c in olmo if c["train"]["train_max_length"] == 4]
     assert len(olmo) == len(n_rows) + len(m_rows) == 6 * 3 * 6
     for c in olmo:
-        assert c["task_params"]["queries"] == "every_line" and c["eval_task_params"] == {"queries": "final"}
-        assert c["train"]["curriculum_param"] == "num_vars" and c["task_params"]["max_vars"] == 5
+        assert c["task_params"]["queries"] == "every_line" and c["eval_task_params"] == {}  # headline: last assert
+        assert c["task_params"]["max_vars"] == 5
+        assert c["train"]["length_schedule"] == ("fixed" if c["train"]["train_max_length"] == 4 else "increasing")
         assert c["model_params"].get("pos", "nope") == "nope"
     assert {c["task_params"].get("m") for c in n_rows} == {16, None}  # tracking has no list
     assert {c["train"]["eval_lengths"] for c in n_rows} == {(8, 16, 32, 64)}

@@ -65,7 +65,7 @@ _NEG_EIG = Preset(
     "252.7 s fused with captured steps (BENCHMARKS.md); reduced and full: not measured yet",
 )
 
-# Issue 15's redo: dense supervision, m apart from n, a curriculum over the pointers (PROTOCOLS["olmo-hybrid-dense"]).
+# Issue 15's redo: dense supervision, m apart from n, a length curriculum (PROTOCOLS["olmo-hybrid-dense"]).
 # The n axis: m fixed at 16, trained on n <= 16 lines, tested to 4x. The m axis: n fixed at 4 lines, trained and
 # tested at each m (in distribution), up to 1024 items, past a small GDN's recall (about heads x key dim = 128 items).
 _DENSE = {"m": 16, "max_vars": 5, "queries": "every_line"}
