@@ -8,7 +8,8 @@ import pytest
 from expressivity import tasks
 from expressivity.runners.execution.store import Store
 from expressivity.runners.training import config as configs
-from expressivity.runners.training.config import Key, complete, keyed, resolve, run_key, sets_of
+from expressivity.runners.training.config import complete, keyed, resolve, run_key, sets_of
+from expressivity.runners.training.keys import Key
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = sorted((ROOT / "results").glob("*/*.sqlite"))
