@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Importing a family module registers its tasks.
-# The shortcuts: the task-specific guessers register with tasks.shortcuts, the measured tables with Task (base.py).
-from expressivity.tasks import (  # noqa: F401  # noqa: F401, E402
+# Importing a family module registers its tasks; importing the shortcut modules registers the task-specific
+# guessers with tasks.shortcuts and the measured tables with Task (base.py).
+from expressivity.tasks import (  # noqa: F401
+    binary_arithmetic,
     boolean_formula,
     context_free,
     context_sensitive,
