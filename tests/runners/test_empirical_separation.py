@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
 from expressivity.runners.execution import grid
-from expressivity.runners.execution.store import Store, owner_id
+from expressivity.runners.execution.owners import owner_id
+from expressivity.runners.execution.store import Store
 from expressivity.runners.training.config import resolve
 from expressivity.runners.training.train import train
 from expressivity.theory import check

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from expressivity.runners.execution.store import SCHEMA_VERSION, Store, StoreError, owner_id
+from expressivity.runners.execution.owners import owner_id
+from expressivity.runners.execution.store import SCHEMA_VERSION, Store, StoreError
 from expressivity.runners.training.config import resolve
 
 
@@ -89,7 +90,7 @@ def test_only_the_owner_finishes_and_only_once(tmp_path):
 
 def test_runs_of_a_dead_owner_are_claimed_again(tmp_path):
     child = subprocess.run(
-        [sys.executable, "-c", "from expressivity.runners.execution.store import owner_id; print(owner_id())"],
+        [sys.executable, "-c", "from expressivity.runners.execution.owners import owner_id; print(owner_id())"],
         capture_output=True,
         text=True,
         check=True,

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
-from expressivity.runners.execution.store import Store, owner_id
+from expressivity.runners.execution.owners import owner_id
+from expressivity.runners.execution.store import Store
 from expressivity.runners.reports import presets
 from expressivity.runners.reports.tables import render, table_cells
 

@@ -216,7 +216,8 @@ def status_command(
 ) -> None:
     """Counts of runs by status, the runs in flight, the slowest runs and every failed or diverged one. Reads the
     store only: a run whose driver died shows as `abandoned` (the next grid or train of it resumes it)."""
-    from expressivity.runners.execution.store import Store, owner_pid
+    from expressivity.runners.execution.owners import owner_pid
+    from expressivity.runners.execution.store import Store
 
     with Store(store, readonly=True) as st:
         rows = st.rows()

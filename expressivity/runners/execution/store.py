@@ -6,9 +6,9 @@ git commit and device. The `events` table logs every claim and finish, so "each 
 checked after the fact.
 
 Concurrency: WAL mode, and every write is one `BEGIN IMMEDIATE` transaction, so several grid drivers may share a file.
-A run is claimed by an owner ("host:pid:start-time"); only that owner may finish it, and a run whose owner died (same
-host, process gone) or stopped heart-beating (`stale_after` seconds) is claimed again. A file from a newer schema or a
-corrupt file raises `StoreError` with a one-line message; nothing is ever overwritten silently.
+A run is claimed by an owner ("host:pid:start-time", owners.py); only that owner may finish it, and a run whose owner
+died (same host, process gone) or stopped heart-beating (`stale_after` seconds) is claimed again. A file from a newer
+schema or a corrupt file raises `StoreError` with a one-line message; nothing is ever overwritten silently.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from expressivity.runners.execution.owners import owner_alive
 from expressivity.runners.training.config import canonical, complete, from_json, run_key
 
 SCHEMA_VERSION = 1
@@ -73,40 +73,6 @@ def _guarded(method):
             raise self.unusable(err) from None
 
     return wrapper
-
-
-def _proc_start(pid: int) -> str:
-    """The kernel's start time of a process (field 22 of /proc/PID/stat), or "" where /proc is absent."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def owner_id(pid: int | None = None) -> str:
-    """host:pid:start-time of a process: a pid the kernel reuses later gets a different id."""
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}:{pid}:{_proc_start(pid)}"
-
-
-def owner_pid(owner: str) -> int:
-    """The pid of an owner id ("host:pid:start")."""
-    return int(owner.rsplit(":", 2)[1])
-
-
-def owner_alive(owner: str) -> bool | None:
-    """True or False for an owner on this host; None (unknown) for one on another host."""
-    host, pid, start = owner.rsplit(":", 2)
-    if host != socket.gethostname():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return _proc_start(int(pid)) == start
 
 
 class Store:

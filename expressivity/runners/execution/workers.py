@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from expressivity.runners.execution.store import Store, owner_id
+from expressivity.runners.execution.owners import owner_id
+from expressivity.runners.execution.store import Store
 
 
 def run_job(job: dict[str, Any]) -> dict[str, dict[str, Any]]:

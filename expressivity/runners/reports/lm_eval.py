@@ -196,7 +196,8 @@ def _result(task, accs: dict[int, tuple[float, int]], info: dict[str, Any]) -> d
 
 def record(store, rows: list[dict[str, Any]]) -> list[str]:
     """Write eval-lm results as store rows (replacing a row of the same key: the same evaluation again); their keys."""
-    from expressivity.runners.execution.store import FINISHED, owner_id
+    from expressivity.runners.execution.owners import owner_id
+    from expressivity.runners.execution.store import FINISHED
     from expressivity.runners.training.config import run_key
 
     keys, owner = [], owner_id()
