@@ -31,6 +31,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "task"
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Lay the figure out, write it as PNG at `path` and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def curves(
     cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
 ) -> list[Path]:
@@ -54,11 +62,7 @@ def curves(
         ax.set_ylabel(f"{preset.metric.field} (mean over seeds)")
         ax.set_title(f"{preset.name}: {row.label}")
         ax.legend(fontsize="small")
-        fig.tight_layout()
-        path = out_dir / f"curves-{_slug(row.label)}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, out_dir / f"curves-{_slug(row.label)}.png"))
     return paths
 
 
@@ -87,11 +91,7 @@ def heatmap(
                     color="white" if value < np.nanmean(grid) else "black", fontsize="small")  # fmt: skip
     fig.colorbar(image, ax=ax, label=preset.metric.describe.split(":")[0])
     ax.set_title(f"{preset.grid_name(quick=quick, protocol=protocol)}: {preset.summary}", fontsize="small")
-    fig.tight_layout()
-    path = out_dir / "heatmap.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out_dir / "heatmap.png")
 
 
 def min_depths(
@@ -129,11 +129,7 @@ def min_depths(
         ax.set_ylabel(f"smallest depth reaching {preset.metric.depth_threshold}")
         ax.set_title(f"{preset.name}: {group} (hollow: no depth tried passed)", fontsize="small")
         ax.legend(fontsize="small")
-        fig.tight_layout()
-        path = out_dir / f"min-depth-{_slug(group)}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, out_dir / f"min-depth-{_slug(group)}.png"))
     return paths
 
 
@@ -166,11 +162,7 @@ def along_axes(
         ax.set_ylabel(f"{split} {preset.metric.field} (best over seeds)")
         ax.set_title(f"{preset.name}: {members[0].task} against {axis}", fontsize="small")
         ax.legend(fontsize="small")
-        fig.tight_layout()
-        path = out_dir / f"against-{_slug(axis)}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, out_dir / f"against-{_slug(axis)}.png"))
     return paths
 
 
