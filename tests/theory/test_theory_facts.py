@@ -17,18 +17,8 @@ def compose(p, q):
 
 
 def closure(gens, n):
-    group = {tuple(range(n))}
-    frontier = list(group)
-    while frontier:
-        new = []
-        for p in frontier:
-            for g in gens:
-                r = compose(p, g)
-                if r not in group:
-                    group.add(r)
-                    new.append(r)
-        frontier = new
-    return group
+    """The group the permutations `gens` of n points generate (their monoid: finite permutation groups are closed)."""
+    return transformation_monoid(list(gens) or [tuple(range(n))])
 
 
 def inverse(p):
