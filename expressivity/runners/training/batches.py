@@ -123,8 +123,11 @@ def fixed_set(task, cfg: dict[str, Any], seed: int) -> Stored:
 def validation_set(task, cfg: dict[str, Any], seed: int) -> Stored:
     """The run's held-out validation set (`val_examples` at the training lengths), from its own stream."""
     n = cfg["val_examples"]
-    make = lambda c: fresh_batch(task, cfg, seed, c, stream=VALID_STREAM)  # noqa: E731
-    return drawn_once(_set_key("valid", task, cfg, seed, n), make, n)
+
+    def chunk(c: int) -> Batch:
+        return fresh_batch(task, cfg, seed, c, stream=VALID_STREAM)
+
+    return drawn_once(_set_key("valid", task, cfg, seed, n), chunk, n)
 
 
 def fresh_batch(task, cfg: dict[str, Any], seed: int, step: int, stream: int = TRAIN_STREAM) -> Batch:

@@ -86,33 +86,18 @@ def draw(make_chunk: Callable[[int], Batch], n: int) -> Stored:
 
 
 _lock = threading.Lock()  # the prefetcher's threads ask for a set at once: draw it once
-
-
-@functools.lru_cache(maxsize=8)
-def _cached(key: str, make_chunk: Callable[[int], Batch], n: int) -> Stored:
-    return draw(make_chunk, n)
+_drawn: dict[str, Stored] = {}  # the last few sets drawn, oldest first
+KEEP = 8
 
 
 def drawn_once(key: str, make_chunk: Callable[[int], Batch], n: int) -> Stored:
     """The set named `key` (a description of everything it depends on), drawn on first use and then shared."""
     with _lock:
-        return _cached(key, _Keyed(key, make_chunk), n)
-
-
-class _Keyed:
-    """make_chunk, hashed and compared by its key only, so the cache finds a set again from a new closure."""
-
-    def __init__(self, key: str, make: Callable[[int], Batch]):
-        self.key, self.make = key, make
-
-    def __call__(self, chunk: int) -> Batch:
-        return self.make(chunk)
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, _Keyed) and other.key == self.key
+        if key not in _drawn:
+            _drawn[key] = draw(make_chunk, n)
+            while len(_drawn) > KEEP:
+                del _drawn[next(iter(_drawn))]
+        return _drawn[key]
 
 
 @functools.lru_cache(maxsize=4)
