@@ -138,7 +138,8 @@ def reproduce_command(
     protocol: ProtocolOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
-    --quick runs the reduced grid meant for a CPU in about 10 minutes; --protocol picks the protocol variant."""
+    --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
+    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.options import parse_sets
