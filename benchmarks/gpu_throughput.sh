@@ -31,8 +31,8 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
     timeout 60 python3 -u benchmarks/fused_probe.py --arch transformer --runs 6 --steps 100
   fi
   if [ "${TESTS:-0}" = 1 ]; then
-    time timeout "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA -k "${TESTS_K:-K32 or fused or captured}" \
-      tests/runners/test_fused_gpu.py tests/architectures/test_arch_gpu.py
+    time timeout "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA -k "${TESTS_K:-K32 or fused or captured or deltaproduct or fla}" \
+      tests/runners/test_fused_gpu.py tests/architectures/test_arch_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py
   fi
   time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
 } 2>&1 | tee "$LOG"

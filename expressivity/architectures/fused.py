@@ -13,6 +13,10 @@ autograd Functions), runs once for all M models with the models folded into its 
 computes (tests/architectures/test_fused.py compares them), and the M models never mix: their weights, gradients and
 per-model buffers (the eigenvalue range: models may differ in `neg_eigval`) stay apart.
 
+Models of different tasks fuse too: they may differ in `vocab_size`. The embedding and head are then stacked padded
+with zero rows to the largest vocabulary, and each model's logits for tokens beyond its own vocabulary are -inf, so
+those rows get no gradient, stay zero under AdamW, and no model can predict a token it does not have.
+
 The LSTM (letter L) has no such fold: a model with an L layer cannot be fused (`fusable`).
 """
 
@@ -23,12 +27,14 @@ from dataclasses import asdict
 
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, vmap
 
 from expressivity.architectures.models import SequenceModel
 
-# Config fields models may differ in: each is carried by a per-model buffer (beta_scale, eig_scale), not by shapes.
-PER_MODEL_FIELDS = ("neg_eigval",)
+# Config fields models may differ in: the eigenvalue range is carried by a per-model buffer (beta_scale, eig_scale),
+# the vocabulary by padding the parameters that have one row per token (VOCAB_PARAMS).
+PER_MODEL_FIELDS = ("neg_eigval", "vocab_size")
+VOCAB_PARAMS = ("embed.weight", "head.weight")
 
 
 def fusable(model: SequenceModel) -> str:
@@ -81,12 +87,23 @@ class FusedModel(nn.Module):
             raise ValueError(f"cannot fuse these models: {reason}")
         self.M = len(members)
         self.template = members[0]
-        params, buffers = stack_module_state(list(members))
+        self.vocab = [m.cfg.vocab_size for m in members]
+        params, buffers = _stack(members, max(self.vocab))
         # ParameterDict keys may not contain "."; the stacked weights keep the members' names with "." -> "/".
         self.weights = nn.ParameterDict({k.replace(".", "/"): nn.Parameter(v) for k, v in params.items()})
         for k, v in buffers.items():
             self.register_buffer("buf/" + k.replace(".", "/"), v, persistent=False)
         self._names = list(params)
+        if len(set(self.vocab)) > 1:  # (M, V): 0 for a model's own tokens, -inf beyond them
+            beyond = torch.arange(max(self.vocab))[None, :] >= torch.tensor(self.vocab)[:, None]
+            self.register_buffer("vocab_mask", torch.zeros(beyond.shape).masked_fill(beyond, float("-inf")))
+        else:
+            self.vocab_mask = None
+
+    def member_shape(self, m: int, name: str) -> torch.Size:
+        """Model m's own shape of the stacked parameter `name` (its vocabulary's rows, where it has one)."""
+        shape = self.weights[name.replace(".", "/")].shape[1:]
+        return torch.Size((self.vocab[m], *shape[1:])) if name in VOCAB_PARAMS else shape
 
     # ---- the stacked state -----------------------------------------------------------------------------------------
     @property
@@ -108,7 +125,8 @@ class FusedModel(nn.Module):
 
     def member_state_dict(self, m: int) -> dict[str, torch.Tensor]:
         """Model m's weights as its own SequenceModel's state_dict (tied weights under both names, as there)."""
-        mine = {k: self.weights[k.replace(".", "/")][m].detach().clone() for k in self._names}
+        mine = {k: trim(self.weights[k.replace(".", "/")][m], self.member_shape(m, k)).detach().clone()
+                for k in self._names}  # fmt: skip
         out = {}
         for name in self.template.state_dict():
             source = name if name in mine else self._tied(name)
@@ -119,7 +137,7 @@ class FusedModel(nn.Module):
         """Set model m's weights from a SequenceModel state_dict (e.g. its checkpoint)."""
         with torch.no_grad():
             for k in self._names:
-                self.weights[k.replace(".", "/")][m].copy_(state[k])
+                trim(self.weights[k.replace(".", "/")][m], self.member_shape(m, k)).copy_(state[k])
 
     def _tied(self, name: str) -> str:
         """The stacked name a tied parameter (the head tied to the embedding) is stored under."""
@@ -169,11 +187,33 @@ class FusedModel(nn.Module):
                     x = x + call(block.mlp, f"{pre}.mlp")(norm2(x))
         x = call(t.norm, "norm")(x)
         head = "embed" if t.cfg.tie_embeddings else "head"
-        return vmap(lambda weight, y: y @ weight.T)(w[f"{head}.weight"], x)
+        logits = vmap(lambda weight, y: y @ weight.T)(w[f"{head}.weight"], x)
+        return logits if self.vocab_mask is None else logits + self.vocab_mask[:, None, None, :]
 
     def num_params(self) -> int:
         """Trainable parameters of one member (a tied embedding counted once)."""
         return self.template.num_params()
+
+
+def trim(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """The leading `shape` block of `t` (a view): a member's own part of a padded stacked tensor."""
+    return t[tuple(slice(0, n) for n in shape)]
+
+
+def _stack(members: Sequence[SequenceModel], vocab: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The members' parameters (a tied one once, as named_parameters gives it) and buffers, each stacked to (M, ...);
+    the vocabulary-sized ones padded with zero rows to `vocab`."""
+
+    def pad(name: str, t: torch.Tensor) -> torch.Tensor:
+        t = t.detach()
+        if name not in VOCAB_PARAMS or t.shape[0] == vocab:
+            return t
+        return torch.cat([t, t.new_zeros(vocab - t.shape[0], *t.shape[1:])])
+
+    names = [n for n, _ in members[0].named_parameters()]
+    params = {n: torch.stack([pad(n, m.get_parameter(n)) for m in members]) for n in names}
+    buffers = {n: torch.stack([m.get_buffer(n) for m in members]) for n, _ in members[0].named_buffers()}
+    return params, buffers
 
 
 class _Method(nn.Module):

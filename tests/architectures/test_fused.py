@@ -58,6 +58,31 @@ def test_a_member_state_dict_loads_into_its_own_model():
     assert torch.allclose(fused(x)[1], fresh(x[1]), atol=1e-5)
 
 
+def test_models_of_different_vocabularies_fuse_and_never_predict_beyond_their_own():
+    sizes = (5, 11, 8)
+    members = []
+    for m, v in enumerate(sizes):
+        torch.manual_seed(m)
+        members.append(architectures.build("gdn", vocab_size=v, size="tiny", neg_eigval=bool(m % 2)))
+    fused = FusedModel(members)
+    x = torch.stack([torch.randint(0, v, (4, 23), generator=torch.Generator().manual_seed(m)) for m, v in
+                     enumerate(sizes)])  # fmt: skip
+    out = fused(x)
+    for i, (m, v) in enumerate(zip(members, sizes, strict=True)):
+        assert torch.allclose(out[i, ..., :v], m(x[i]), rtol=1e-5, atol=1e-5)
+        assert torch.isneginf(out[i, ..., v:]).all()
+    logp = torch.log_softmax(out, -1)
+    targets = x.roll(-1, -1)
+    torch.nn.functional.nll_loss(logp.flatten(0, 2), targets.flatten()).backward()
+    embed = fused.stacked_parameters()[fused.names.index("embed.weight")]
+    for i, v in enumerate(sizes):
+        assert (embed.grad[i, v:] == 0).all() and (embed[i, v:] == 0).all()  # padded rows: no gradient, no weight
+    for i, m in enumerate(members):
+        fresh = architectures.build("gdn", vocab_size=sizes[i], size="tiny", neg_eigval=bool(i % 2))
+        fresh.load_state_dict(fused.member_state_dict(i))  # each member's own shapes
+        assert torch.allclose(fresh(x[i]), m(x[i]))
+
+
 def test_models_of_different_shapes_or_an_lstm_do_not_fuse():
     with pytest.raises(ValueError, match="d_model"):
         FusedModel(

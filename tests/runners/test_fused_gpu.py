@@ -11,14 +11,16 @@ pytestmark = pytest.mark.gpu
 SETS = {"steps": 120, "batch_size": 64, "check_every": 20, "lr": 1e-3, "eval_lengths": [40, 80], "eval_examples": 128}
 
 
-def _group(arch: str) -> list[dict]:
+def _group(arch: str, tasks=("parity",) * 3) -> list[dict]:
     ranges = {} if arch == "transformer" else {"neg_eigval": True}
-    return [resolve("parity", arch, {**SETS, "seed": s, **ranges}) for s in range(3)]
+    return [resolve(task, arch, {**SETS, "seed": s, **ranges}) for s, task in enumerate(tasks)]
 
 
-@pytest.mark.parametrize("arch", ["gdn", "transformer", "diagonal"])
+@pytest.mark.parametrize("arch", ["gdn", "transformer", "diagonal", "gdn, three tasks"])
 def test_captured_steps_train_as_eager_steps(arch):
-    configs = _group(arch)
+    mixed = arch.endswith("three tasks")  # vocabularies of 4, 5 and 11 tokens, padded in the fused model
+    arch = arch.split(",")[0]
+    configs = _group(arch, ("parity", "parity_check", "modular_arithmetic")) if mixed else _group(arch)
     captured = train_fused(configs, device="cuda", graphs=True)
     eager = train_fused(configs, device="cuda", graphs=False)
     for c, e in zip(captured, eager, strict=True):

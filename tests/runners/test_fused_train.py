@@ -12,17 +12,19 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from expressivity import tasks
-from expressivity.runners.training.config import resolve
+from expressivity.runners.training.config import complete, resolve
 from expressivity.runners.training.fused import fusion_key, train_fused
 from expressivity.runners.training.train import build_model, train
 
 SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.0, "eval_lengths": [8, 60],
         "eval_examples": 32, "checkpoint_every": 10}  # fmt: skip
 LRS = (2.5e-4, 5e-4, 7.5e-4)
+MIXED = ("parity", "parity_check", "modular_arithmetic")  # vocabularies of 4, 5 and 11 tokens
 
 
 def _group(arch: str, **extra) -> list[dict]:
@@ -71,6 +73,33 @@ def test_runs_with_one_length_per_example_fuse_too():
         _agree(fused, single)
 
 
+def test_runs_of_different_tasks_and_vocabularies_fuse_and_train_as_their_single_runs():
+    configs = [resolve(task, "gdn", {**SETS, "seed": i, "lr": LRS[i], "neg_eigval": bool(i % 2)})
+               for i, task in enumerate(MIXED)]  # fmt: skip
+    assert len({fusion_key(c) for c in configs}) == 1
+    for fused, single in zip(train_fused(configs, device="cpu"), [train(c) for c in configs], strict=True):
+        _agree(fused, single)
+
+
+def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
+    from expressivity.runners.training.batches import Prefetcher
+    from expressivity.runners.training.fused import StepArrays
+
+    configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
+    make = StepArrays(configs, bucketed=True)
+    with Prefetcher(StepArrays(configs, bucketed=True, compact=True), range(6), processes=2) as ahead:
+        for step, (arrays, tokens) in ahead:
+            (inputs, targets, mask), want = arrays, make(step)
+            assert inputs.dtype == targets.dtype == np.int16 and tokens == want[1]
+            for got, ref in zip((inputs, targets, mask), want[0], strict=True):
+                assert np.array_equal(got.astype(ref.dtype), ref)
+
+
+def test_runs_of_very_different_sequence_lengths_do_not_fuse():
+    short = resolve("parity", "gdn", SETS)
+    assert fusion_key(resolve("parity", "gdn", {**SETS, "train_max_length": 200})) != fusion_key(short)
+
+
 def test_an_lstm_has_no_fused_form():
     assert fusion_key(resolve("parity", "lstm", SETS)) is None
     with pytest.raises(ValueError, match="fusion key"):
@@ -105,6 +134,7 @@ fused.train_fused(json.loads(sys.argv[1]), device="cpu", checkpoints=json.loads(
 
 def test_every_run_of_a_killed_fused_group_resumes_alone(tmp_path):
     configs = _group("gdn")
+    configs[2] = resolve("modular_arithmetic", "gdn", {**SETS, "seed": 2, "lr": LRS[2]})  # a padded vocabulary
     paths = [str(tmp_path / f"run{i}.pt") for i in range(len(configs))]
     cmd = [sys.executable, "-c", _KILLABLE, json.dumps(configs), json.dumps(paths), str(KILL_AT)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

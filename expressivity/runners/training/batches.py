@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -183,11 +184,20 @@ class Prefetcher:
     """make(step) for the steps to come, `depth` of them in flight in `workers` threads, handed out in step order.
 
     numpy releases the GIL in its array work, so generation overlaps the training step (which mostly waits on the GPU).
-    A make() that raises re-raises in the consumer at that step."""
+    Generators that spend their time in Python (small per-length draws of one-length-per-example batches) hold the
+    GIL, and threads do not add up: `processes` > 0 runs make() in that many worker processes instead (`make` must then
+    be picklable; spawned, so a CUDA parent is safe). A make() that raises re-raises in the consumer at that step."""
 
-    def __init__(self, make: Callable[[int], Any], steps: Iterable[int], *, depth: int = 8, workers: int = 2):
+    def __init__(
+        self, make: Callable[[int], Any], steps: Iterable[int], *, depth: int = 8, workers: int = 2, processes: int = 0
+    ):
         self.make, self.steps, self.depth = make, iter(steps), depth
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batches")
+        if processes > 0:
+            spawn = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=spawn)
+            self.depth = max(depth, 4 * processes)
+        else:
+            self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batches")
         self.pending: deque[tuple[int, Future]] = deque()
         self.waited = 0.0  # seconds the consumer spent waiting for a batch not yet made (0: data kept up)
 
@@ -211,7 +221,7 @@ class Prefetcher:
     def __enter__(self) -> Prefetcher:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc) -> None:  # cancel what is queued; a make() already running is waited for
         for _, future in self.pending:
             future.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)

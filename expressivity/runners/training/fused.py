@@ -1,4 +1,4 @@
-"""Fused training: runs that share a task, an architecture and shapes train as one model (architectures/fused.py),
+"""Fused training: runs that share an architecture and shapes train as one model (architectures/fused.py),
 each with its own data stream, loss, learning-rate schedule, clipping, early stop, divergence, checkpoint and
 evaluation. Each run computes what its own `train()` computes (the single-run trainer is the readable reference,
 tests/runners/test_fused_train.py compares them) and checkpoints in the single-run format, so any run of a group
@@ -6,11 +6,13 @@ resumes alone, or fused again, after a kill.
 
     results = train_fused([config_a, config_b, ...], checkpoints=[path_a, path_b, ...])   # one result per run
 
-What runs may differ in (`PER_RUN`): the seed, the eigenvalue range, the optimiser's settings, the schedule, early
-stop and divergence thresholds, the training lengths, a curriculum or a mixture (both keep the vocabulary) and the test
-protocol, the task evaluated on included (`eval_task_params`). What they must share (`fusion_key`):
-everything else. A step's batches are padded to the longest run's (padding is unscored and, the models being
-causal, invisible to the positions before it). On CUDA the step can run as a captured CUDA graph (captured.py).
+What runs may differ in (`PER_RUN`): the task and its parameters (each run has its own vocabulary: the fused model
+pads it), the seed, the eigenvalue range, the optimiser's settings, the schedule, early stop and divergence
+thresholds, the training lengths, a curriculum or a mixture and the test protocol, the task evaluated on included
+(`eval_task_params`). What they must share (`fusion_key`): everything else, and sequences of about one length (the
+padded length of the longest training example, `bucket`ed), since a step's batches are padded to the longest run's
+(padding is unscored and, the models being causal, invisible to the positions before it). On CUDA the step can run
+as a captured CUDA graph (captured.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from expressivity.runners.training.batches import (
     EVAL_STREAM,
@@ -65,14 +69,22 @@ def fusion_key(config: dict[str, Any]) -> str | None:
     if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
         return None
     shared = {
-        "task": config["task"],
-        "task_params": config["task_params"],
+        "sequence": longest_sequence(config),
         "arch": config["arch"],
         "size": config["size"],
         "model_params": {k: v for k, v in config["model_params"].items() if k not in PER_RUN_MODEL},
         "train": {k: v for k, v in config["train"].items() if k not in PER_RUN_TRAIN},
     }
     return json.dumps(shared, sort_keys=True, default=str)
+
+
+def longest_sequence(config: dict[str, Any]) -> int:
+    """The padded length (`bucket`) of one training example at the run's longest training length: runs fused
+    together should be of about one length, since every run's batch is padded to the longest."""
+    from expressivity import tasks
+
+    task = tasks.make(config["task"], **config["task_params"])
+    return bucket(task.sample(np.random.default_rng(0), 1, config["train"]["train_max_length"]).seq_len)
 
 
 def optimizer_order(model, names: list[str]) -> list[int]:
@@ -90,17 +102,22 @@ def train_fused(
     device: str = "auto",
     checkpoints: list[str | os.PathLike | None] | None = None,
     graphs: bool | None = None,
+    data_processes: int | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
 
     Runs resume from their checkpoints; runs saved at different steps train as separate fused groups, one after
-    the other. `graphs`: capture the training step as CUDA graphs (default: on CUDA, yes)."""
+    the other. `graphs`: capture the training step as CUDA graphs (default: on CUDA, yes). `data_processes`: worker
+    processes generating batches ahead (default: the environment's EXPRESSIVITY_DATA_PROCESSES, else 2 on CUDA, where
+    a fused step can outrun two threads, and none on CPU, where threads keep up with training)."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
     if None in keys or len(keys) != 1:
-        raise ValueError("train_fused needs runs of one fusion key (same task, architecture, shapes and step count)")
+        raise ValueError("train_fused needs runs of one fusion key (same architecture, shapes and step count)")
     dev = resolve_device(device)
+    if data_processes is None:
+        data_processes = int(os.environ.get("EXPRESSIVITY_DATA_PROCESSES", 2 if dev.startswith("cuda") else 0))
     saved = []
     for config, path in zip(configs, paths, strict=True):
         s = load_checkpoint(path, dev) if path is not None and path.exists() else None
@@ -111,27 +128,54 @@ def train_fused(
         members = [i for i, s in enumerate(starts) if s == start]
         with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
             group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
-                           dev)  # fmt: skip
+                           dev, data_processes)  # fmt: skip
             for i, result in zip(members, group.run(graphs), strict=True):
                 results[i] = result
     return results
 
 
+class StepArrays:
+    """make(step) of a fused group: every run's batch of the step, stacked and padded (to a captured length when
+    `bucketed`), and each run's token count. A run that stopped early still gets its batch (its rows cost little and
+    keep data per step independent of when others stop); the step leaves it untouched. Picklable (the tasks are
+    rebuilt where it runs), so worker processes can run it; `compact` sends token ids as int16 (a third of the bytes
+    through the pipe; every vocabulary is far below 2^15), which the consumer widens back."""
+
+    def __init__(self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False):
+        self.configs, self.bucketed, self.compact = configs, bucketed, compact
+        self._tasks = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_tasks": None}
+
+    def __call__(self, step: int):
+        from expressivity import tasks
+
+        if self._tasks is None:
+            self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
+        batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
+        T = max(b.seq_len for b in batches)
+        inputs, targets, mask = pad_stack(batches, bucket(T) if self.bucketed else T)
+        if self.compact:
+            inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)
+        return (inputs, targets, mask), [b.inputs.size for b in batches]
+
+
 class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
-    def __init__(self, configs, paths, saved, dev: str):
+    def __init__(self, configs, paths, saved, dev: str, processes: int = 0):
         import torch
 
         from expressivity import tasks
         from expressivity.architectures.fused import FusedModel
         from expressivity.runners.training.optim import StackedAdamW
 
-        self.configs, self.paths, self.dev = configs, paths, dev
+        self.configs, self.paths, self.dev, self.processes = configs, paths, dev, processes
         self.cfgs = [c["train"] for c in configs]
         self.M = len(configs)
-        self.task = tasks.make(configs[0]["task"], **configs[0]["task_params"])
-        members = [build_model(c, len(self.task.vocab)) for c in configs]
+        self.tasks = [tasks.make(c["task"], **c["task_params"]) for c in configs]
+        members = [build_model(c, len(task.vocab)) for c, task in zip(configs, self.tasks, strict=True)]
         for model, s in zip(members, saved, strict=True):
             if s is not None:
                 model.load_state_dict(s["model"])
@@ -143,9 +187,10 @@ class _Group:
         )
         self.order = optimizer_order(members[0], self.model.names)
         self.template = make_optimizer(members[0], self.cfgs[0], "cpu").state_dict()
+        self.shapes = [[self.model.member_shape(m, n) for n in self.model.names] for m in range(self.M)]
         for m, s in enumerate(saved):
             if s is not None:
-                self.opt.load_member(m, s["optimizer"], self.order)
+                self.opt.load_member(m, s["optimizer"], self.order, self.shapes[m])
         fresh = {"step": 0, "history": [], "train_seconds": 0.0, "train_tokens": 0, "stop_reason": ""}
         self.state = [{k: s[k] for k in fresh} if s is not None else dict(fresh, history=[]) for s in saved]
         self.window = torch.zeros(self.M, 6, dtype=torch.float64, device=dev)
@@ -153,14 +198,6 @@ class _Group:
             if s is not None:
                 self.window[m] = s["window"].to(dev)
         self.clip = torch.tensor([c["clip"] for c in self.cfgs], dtype=torch.float32, device=dev)
-
-    def _arrays(self, step: int):
-        """Step `step`'s batches of every run, stacked and padded (to a captured length on CUDA), and each run's
-        token count. A run that stopped early still gets its batch (its rows cost little and keep data per step
-        independent of when others stop); the step leaves it untouched."""
-        batches = [train_batch(self.task, cfg, c["seed"], step) for cfg, c in zip(self.cfgs, self.configs, strict=True)]
-        T = max(b.seq_len for b in batches)
-        return pad_stack(batches, bucket(T) if self.capture else T), [b.inputs.size for b in batches]
 
     def run(self, graphs: bool | None) -> list[dict[str, Any]]:
         import torch
@@ -177,10 +214,12 @@ class _Group:
         checkpoint_every = self.cfgs[0]["checkpoint_every"]
         check_every = self.cfgs[0]["check_every"]
         if any(active) and step < steps:
-            with Prefetcher(self._arrays, range(step, steps), depth=8) as ahead:
+            make = StepArrays(self.configs, bucketed=self.capture, compact=self.processes > 0)
+            with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
                     if not any(active):
                         break
+                    arrays = tuple(a.astype(np.int64) if a.dtype == np.int16 else a for a in arrays)
                     lrs = [lr_at(s, cfg) for cfg in self.cfgs]
                     runner.step(arrays, lrs, active)
                     for m, n in enumerate(tokens):
@@ -194,7 +233,8 @@ class _Group:
                                 self._save(m, step, "", started)
             # One line per group in the worker's log: whether data generation kept up with the steps.
             print(f"fused x{self.M}: steps {self.state[0]['step']}-{step} in {time.perf_counter() - started:.2f}s, "
-                  f"waited {ahead.waited:.2f}s for data", file=sys.stderr, flush=True)  # fmt: skip
+                  f"waited {ahead.waited:.2f}s for data ({self.processes or 'no'} data processes)", file=sys.stderr,
+                  flush=True)  # fmt: skip
         if self.dev.startswith("cuda"):
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
@@ -226,8 +266,8 @@ class _Group:
         of a group share `val_examples`: it is part of the fusion key)."""
         import torch
 
-        pairs = zip(self.cfgs, self.configs, strict=True)
-        sets = stack([validation_set(self.task, cfg, c["seed"]) for cfg, c in pairs])
+        runs = zip(self.tasks, self.cfgs, self.configs, strict=True)
+        sets = stack([validation_set(task, cfg, c["seed"]) for task, cfg, c in runs])
         cuda = self.dev.startswith("cuda")
 
         def logits_of(inputs):
@@ -243,7 +283,7 @@ class _Group:
         payload = {
             "key": run_key(self.configs[m]),
             "model": self.model.member_state_dict(m),
-            "optimizer": self.opt.member_state(m, self.template, self.order),
+            "optimizer": self.opt.member_state(m, self.template, self.order, self.shapes[m]),
             "window": self.window[m].cpu(),
             "step": step,
             "history": state["history"],
@@ -256,7 +296,7 @@ class _Group:
     def _result(self, m: int, stop: str, step: int, seconds: float) -> dict[str, Any]:
         """Run m's result: its own model, evaluated exactly as `train()` evaluates it."""
         config, cfg = self.configs[m], self.cfgs[m]
-        model = build_model(config, len(self.task.vocab)).to(self.dev)
+        model = build_model(config, len(self.tasks[m].vocab)).to(self.dev)
         model.load_state_dict(self.model.member_state_dict(m))
         metrics: dict[int, dict[str, float]] = {}
         eval_started = time.perf_counter()

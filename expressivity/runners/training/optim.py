@@ -74,25 +74,32 @@ class StackedAdamW:
             p.sub_(self._per_run(step_size, p).to(p.dtype) * (m / denom))
 
     # ---- one run's state as torch.optim.AdamW holds it --------------------------------------------------------------
-    def member_state(self, m: int, template: dict, order: Sequence[int]) -> dict:
+    def member_state(self, m: int, template: dict, order: Sequence[int], shapes: Sequence[torch.Size] = ()) -> dict:
         """Run m's state as a torch.optim.AdamW state_dict: `template` is that optimizer's own (empty) state_dict for
-        the run's single model, `order[i]` the index in `self.params` of the optimizer's i-th parameter."""
+        the run's single model, `order[i]` the index in `self.params` of the optimizer's i-th parameter, `shapes[j]`
+        run m's own shape of parameter j where it is padded in the stack (FusedModel.member_shape; default: none is)."""
         state = {}
         for i, j in enumerate(order):
             state[i] = {
                 "step": self.steps[m].detach().cpu().clone(),
-                "exp_avg": self.exp_avg[j][m].detach().clone(),
-                "exp_avg_sq": self.exp_avg_sq[j][m].detach().clone(),
+                "exp_avg": _own(self.exp_avg[j][m], shapes, j).detach().clone(),
+                "exp_avg_sq": _own(self.exp_avg_sq[j][m], shapes, j).detach().clone(),
             }
         return {"state": state, "param_groups": template["param_groups"]}
 
     @torch.no_grad()
-    def load_member(self, m: int, saved: dict, order: Sequence[int]) -> None:
-        """Set run m's state from a torch.optim.AdamW state_dict of its single model (a checkpoint)."""
+    def load_member(self, m: int, saved: dict, order: Sequence[int], shapes: Sequence[torch.Size] = ()) -> None:
+        """Set run m's state from a torch.optim.AdamW state_dict of its single model (a checkpoint); `shapes` as for
+        `member_state`."""
         for i, j in enumerate(order):
             s = saved["state"].get(i)
             if s is None:  # a parameter the optimizer never stepped
                 continue
-            self.exp_avg[j][m].copy_(s["exp_avg"])
-            self.exp_avg_sq[j][m].copy_(s["exp_avg_sq"])
+            _own(self.exp_avg[j][m], shapes, j).copy_(s["exp_avg"])
+            _own(self.exp_avg_sq[j][m], shapes, j).copy_(s["exp_avg_sq"])
             self.steps[m] = float(s["step"])
+
+
+def _own(t: torch.Tensor, shapes: Sequence[torch.Size], j: int) -> torch.Tensor:
+    """A run's own block of parameter j's state (a view; the whole of it when no shapes are given)."""
+    return t[tuple(slice(0, n) for n in shapes[j])] if shapes else t
