@@ -148,3 +148,13 @@ def test_grazzi_runs_are_grazzis_shape_and_deletangs_lstm_is_plain():
     lstm = [c for c in presets.get("chomsky").grid().configs if c["arch"] == "lstm"][0]
     assert lstm["model_params"] == {"n_layers": 1, "lstm_hidden": 256, "block": "plain", "tie_embeddings": False}
     assert lstm["train"]["schedule"] == "constant" and lstm["train"]["clip"] == 1.0
+
+
+def test_a_pilot_of_some_rows_and_columns_is_part_of_the_grid_with_the_same_keys():
+    preset = presets.get("olmo-hybrid")
+    full = preset.grid(protocol="reduced")
+    pilot = preset.grid(protocol="reduced", rows=["state-based recall (n)"], columns=["transformer", "gdn[-1,1]"])
+    assert set(pilot.keys) < set(full.keys) and len(pilot.keys) == 2 * len(preset.seeds)
+    assert {c["arch"] for c in pilot.configs} == {"transformer", "gdn"}
+    with pytest.raises(ValueError, match="no column 'gdn'; valid: transformer"):
+        preset.grid(protocol="reduced", columns=["gdn"])

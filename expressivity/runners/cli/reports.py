@@ -136,10 +136,15 @@ def reproduce_command(
     threads: ThreadsOption = 1,
     fuse: FuseOption = None,
     protocol: ProtocolOption = None,
+    row: Annotated[
+        list[str] | None, typer.Option(help="Only this row (its label; repeatable): a pilot of part of the grid.")
+    ] = None,
+    column: Annotated[list[str] | None, typer.Option(help="Only this column (its label; repeatable).")] = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
-    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant."""
+    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant; --row and --column run part of it
+    (a pilot; its runs keep their keys, so the whole grid later reuses them)."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.options import parse_sets
@@ -149,7 +154,7 @@ def reproduce_command(
         raise ValueError(f"--fuse must be >= 1, got {fuse}")
     preset = presets.get(name)
     variant = preset.check_protocol(protocol)
-    grid = preset.grid(quick=quick, sets=parse_sets(sets), protocol=variant)
+    grid = preset.grid(quick=quick, sets=parse_sets(sets), protocol=variant, rows=row or (), columns=column or ())
     keys = grid.keys
     typer.echo(f"{grid.name}: {preset.summary}")
     if not quick:

@@ -17,7 +17,7 @@ minutes: fewer rows, columns and seeds, fewer steps, smaller batches; what it ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,11 +192,31 @@ class Preset:
             return {**self.sets, **self.quick.sets, **row.train}
         return self.row_settings(row, variant)
 
+    def pick(
+        self, rows: tuple[Row, ...], columns: tuple[Column, ...], only_rows: Sequence[str], only_columns: Sequence[str]
+    ) -> tuple[tuple[Row, ...], tuple[Column, ...]]:
+        """The rows and columns named (by label; none named: all), e.g. for a pilot of part of a grid; an unknown
+        label is a ValueError naming the valid ones."""
+        for kind, have, named in (("row", rows, only_rows), ("column", columns, only_columns)):
+            labels = [x.label for x in have]
+            unknown = [n for n in named if n not in labels]
+            if unknown:
+                raise ValueError(f"{self.name} has no {kind} {unknown[0]!r}; valid: {'; '.join(labels)}")
+        return (tuple(r for r in rows if not only_rows or r.label in only_rows),
+                tuple(c for c in columns if not only_columns or c.label in only_columns))  # fmt: skip
+
     def specs(
-        self, *, quick: bool = False, sets: Mapping[str, Any] | None = None, protocol: str | None = None
+        self,
+        *,
+        quick: bool = False,
+        sets: Mapping[str, Any] | None = None,
+        protocol: str | None = None,
+        rows: Sequence[str] = (),
+        columns: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """The grid.py tables of this preset: one per distinct row protocol; command-line `sets` over everything."""
-        rows, columns = self.layout(quick=quick, protocol=protocol)
+        """The grid.py tables of this preset: one per distinct row protocol; command-line `sets` over everything;
+        `rows` and `columns` (labels) keep only those."""
+        rows, columns = self.pick(*self.layout(quick=quick, protocol=protocol), rows, columns)
         variant = TESTBED if quick else self.check_protocol(protocol)
         parts: dict[str, list[Row]] = {}
         for row in rows:
@@ -218,12 +238,21 @@ class Preset:
             for cols in by_sweep.values()
         ]
 
-    def grid(self, *, quick: bool = False, sets: Mapping[str, Any] | None = None, protocol: str | None = None) -> Grid:
+    def grid(
+        self,
+        *,
+        quick: bool = False,
+        sets: Mapping[str, Any] | None = None,
+        protocol: str | None = None,
+        rows: Sequence[str] = (),
+        columns: Sequence[str] = (),
+    ) -> Grid:
         """Every run of the preset under a protocol variant (resolved and validated), parts in order, identical
-        configs once."""
+        configs once; `rows` and `columns` (labels) keep only those (a run keeps its key: a pilot's runs count for
+        the whole grid later)."""
         configs: dict[str, dict[str, Any]] = {}
         name = self.grid_name(quick=quick, protocol=protocol)
-        for spec in self.specs(quick=quick, sets=sets, protocol=protocol):
+        for spec in self.specs(quick=quick, sets=sets, protocol=protocol, rows=rows, columns=columns):
             part = expand(spec, name=name)
             configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)
         return Grid(name=name, configs=list(configs.values()))

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A pilot (part of a preset's grid: `reproduce ... --row ... --column ...`) on the lent GPU, as one call, with the GPU
+# tests run beside it (TESTS=1; each test at most 90 s, the report in $OUT/gpu_tests.log). The runs go into the
+# preset's committed store (results/PRESET/runs.sqlite), so the whole grid later reuses them; the store, the logs
+# and Triton's cache come back under $OUT.
+#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
+#                --protocol reduced --row 'state-based recall (n)' --column transformer", carry=[".whl", ".triton"])
+#   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.tgz.part* .triton/
+set -uo pipefail
+PRESET=${1:?preset}
+LIMIT=${2:?seconds}
+shift 2
+OUT=${OUT:-/tmp/gpu_pilot_out}
+mkdir -p "$OUT" "results/$PRESET/logs"
+export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
+mkdir -p "$TRITON_CACHE_DIR"
+if ls .triton/triton_cache.tgz.part* >/dev/null 2>&1; then cat .triton/triton_cache.tgz.part* | tar xz -C "$TRITON_CACHE_DIR"; fi
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:. CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
+mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+nvidia-cuda-mps-control -d
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python3 -c "import torch, fla; print('torch', torch.__version__, 'fla', fla.__version__)"
+  echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; reproduce $PRESET $*; limit $LIMIT s"
+} | tee "$OUT/card.log"
+if [ "${TESTS:-0}" = 1 ]; then
+  timeout "${TEST_LIMIT:-300}" python3 -m pytest -p no:cacheprovider -m gpu -rA --tb=short --timeout 90 \
+    tests/runners/test_fused_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py >"$OUT/gpu_tests.log" 2>&1 &
+  tests=$!
+fi
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 30 >>"$OUT/card.log" &
+sampler=$!
+started=$(date +%s)
+python3 -m expressivity.runners.cli reproduce "$PRESET" --store "results/$PRESET/runs.sqlite" --time-limit "$LIMIT" \
+  "$@" >"$OUT/reproduce.log" 2>&1
+echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
+[ -n "${tests:-}" ] && wait "$tests"
+kill "$sampler" 2>/dev/null
+python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
+  "results/$PRESET/runs.sqlite"
+cp "results/$PRESET/runs.sqlite" "$OUT/"
+tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
+tar cz -C "$TRITON_CACHE_DIR" . | split -b 15m - "$OUT/triton_cache.tgz.part"
+tail -n 30 "$OUT/reproduce.log"; tail -n 25 "$OUT/gpu_tests.log" 2>/dev/null
