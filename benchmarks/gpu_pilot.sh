@@ -5,7 +5,7 @@
 # and Triton's cache come back under $OUT.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
 #                --protocol reduced --row 'state-based recall (n)' --column transformer", carry=[".whl", ".triton"])
-#   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.tgz.part* .triton/
+#   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.txz.part* .triton/
 set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
@@ -14,7 +14,8 @@ OUT=${OUT:-/tmp/gpu_pilot_out}
 mkdir -p "$OUT" "results/$PRESET/logs"
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
 mkdir -p "$TRITON_CACHE_DIR"
-if ls .triton/triton_cache.tgz.part* >/dev/null 2>&1; then cat .triton/triton_cache.tgz.part* | tar xz -C "$TRITON_CACHE_DIR"; fi
+# Triton's cache travels xz-compressed (a third of gzip's size: the call's 64 MiB hold it beside the work tree).
+if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:. CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
 mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
@@ -41,5 +42,5 @@ python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PR
   "results/$PRESET/runs.sqlite"
 cp "results/$PRESET/runs.sqlite" "$OUT/"
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
-tar cz -C "$TRITON_CACHE_DIR" . | split -b 15m - "$OUT/triton_cache.tgz.part"
+tar c -C "$TRITON_CACHE_DIR" . | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
 tail -n 30 "$OUT/reproduce.log"; tail -n 25 "$OUT/gpu_tests.log" 2>/dev/null

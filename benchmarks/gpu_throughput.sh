@@ -3,7 +3,7 @@
 # Triton's cache if carried, run the GPU tests of fused training and of fla at the presets' head sizes, then
 # benchmarks/grid_throughput.py (old way vs new way, side by side) with ARGS, and bring Triton's cache back.
 #   run(command="bash benchmarks/gpu_throughput.sh '--steps 300'", carry=[".whl", ".triton"], timeout_s=600)
-#   Here afterwards: mkdir -p .triton && cp <files_at>/triton_cache.tgz.part* .triton/   (git-ignored; carry it next)
+#   Here afterwards: mkdir -p .triton && cp <files_at>/triton_cache.txz.part* .triton/   (git-ignored; carry it next)
 # PROBE=0 skips the step-time probes (benchmarks/fused_probe.py); TESTS=1 runs the GPU tests (-k TESTS_K);
 # PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300).
 set -uo pipefail
@@ -13,7 +13,8 @@ mkdir -p "$OUT"
 LOG="$OUT/throughput.log"
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
 mkdir -p "$TRITON_CACHE_DIR"
-if ls .triton/triton_cache.tgz.part* >/dev/null 2>&1; then cat .triton/triton_cache.tgz.part* | tar xz -C "$TRITON_CACHE_DIR"; fi
+# Triton's cache travels xz-compressed (a third of gzip's size: the call's 64 MiB hold it beside the work tree).
+if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
 {
@@ -36,7 +37,7 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
   fi
   time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
 } 2>&1 | tee "$LOG"
-tar cz -C "$TRITON_CACHE_DIR" . | split -b 15m - "$OUT/triton_cache.tgz.part"
+tar c -C "$TRITON_CACHE_DIR" . | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
 tar czf "$OUT/worker_logs.tgz" -C /tmp/gt logs 2>/dev/null
 for store in /tmp/gt/old.sqlite /tmp/gt/new.sqlite; do  # the runs themselves, one file each (WAL folded in)
   [ -f "$store" ] && python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" "$store" && cp "$store" "$OUT/"
