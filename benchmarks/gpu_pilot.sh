@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A pilot (part of a preset's grid: `reproduce ... --row ... --column ...`) on the lent GPU, as one call, with the GPU
-# tests run beside it (TESTS=1; each test at most 90 s, the report in $OUT/gpu_tests.log). The runs go into the
+# A pilot (part of a preset's grid: `reproduce ... --row ... --column ...`) on the lent GPU, as one call, after the GPU
+# tests (TESTS=1; file by file, each at most TEST_LIMIT s, so a slow one cannot hide another's report; the reports in
+# $OUT/gpu_tests.log). The runs go into the
 # preset's committed store (results/PRESET/runs.sqlite), so the whole grid later reuses them; the store, the logs
 # and Triton's cache come back under $OUT.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
@@ -26,9 +27,10 @@ nvidia-cuda-mps-control -d
   echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; reproduce $PRESET $*; limit $LIMIT s"
 } | tee "$OUT/card.log"
 if [ "${TESTS:-0}" = 1 ]; then
-  timeout "${TEST_LIMIT:-300}" python3 -m pytest -p no:cacheprovider -m gpu -rA --tb=short --timeout 90 \
-    tests/runners/test_fused_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py >"$OUT/gpu_tests.log" 2>&1 &
-  tests=$!
+  for f in tests/runners/test_fused_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py; do
+    timeout "${TEST_LIMIT:-150}" python3 -m pytest -p no:cacheprovider -m gpu -rA --tb=short --timeout 90 "$f" \
+      >>"$OUT/gpu_tests.log" 2>&1
+  done
 fi
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 30 >>"$OUT/card.log" &
 sampler=$!
@@ -36,7 +38,6 @@ started=$(date +%s)
 python3 -m expressivity.runners.cli reproduce "$PRESET" --store "results/$PRESET/runs.sqlite" --time-limit "$LIMIT" \
   "$@" >"$OUT/reproduce.log" 2>&1
 echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
-[ -n "${tests:-}" ] && wait "$tests"
 kill "$sampler" 2>/dev/null
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
   "results/$PRESET/runs.sqlite"
