@@ -163,7 +163,18 @@ def check_command(
                         c.label] for c in sweeps]  # fmt: skip
         emit_table(f"depth against length ({len(sweeps)} sweeps; min depth reaching 0.9 by training length)",
                    ["task", "model", "EXPECT", "min depth by length", "verdict"], depth_lines)  # fmt: skip
-    if strict and any(c.verdict == "contradict" for c in sweeps):
+    from expressivity.theory.capacity import capacity
+
+    held = capacity(rows)  # state against list size: the sweeps of in-distribution runs over m (Olmo Hybrid Thm 1)
+    if held:
+        lines = [
+            [escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.arch, c.expect.value,
+             " ".join(f"{v}:{a:.2f}" for v, a in c.by_value.items()), c.label]
+            for c in held
+        ]  # fmt: skip
+        title = f"state against list size ({len(held)} sweeps; best in-distribution scaled accuracy by {held[0].axis})"
+        emit_table(title, ["task", "model", "EXPECT", "accuracy by value", "verdict"], lines)
+    if strict and any(c.verdict == "contradict" for c in [*sweeps, *held]):
         raise typer.Exit(STRICT_EXIT)
     if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
         raise typer.Exit(STRICT_EXIT)

@@ -111,6 +111,10 @@ def table_cells(
         from expressivity.theory.depth import depth_growth
 
         depth_cells = {key: cell for cell in depth_growth(chosen) for key in cell.keys}
+    from expressivity.theory.capacity import capacity
+
+    # A list-size sweep is read across its values (theory/capacity.py): each run's cell of the sweep.
+    capacity_cells = {key: cell for cell in capacity(chosen) for key in cell.keys}
     table_rows, columns = preset.layout(quick=quick, protocol=None if quick else variant)
     published = preset.published
     out = []
@@ -138,8 +142,11 @@ def table_cells(
             if members:
                 cells = sorted({id(checked[r["key"]]): checked[r["key"]] for r in members}.values(), key=_loudness)
                 verdict, express, expect = cells[0].label, cells[0].express.value, cells[0].expect.value
-                sweep = next((depth_cells[r["key"]] for r in members if r["key"] in depth_cells), None)
-                if sweep is not None:  # the depth against length verdict (the table's metric) replaces check's
+                sweeps = {**depth_cells, **capacity_cells}
+                sweep = next((sweeps[r["key"]] for r in members if r["key"] in sweeps), None)
+                if (
+                    sweep is not None
+                ):  # a sweep's verdict (depth against length, state against list size) replaces check's
                     verdict, expect = sweep.label, sweep.expect.value
             out.append(
                 TableCell(
