@@ -13,11 +13,7 @@ LIMIT=${2:?seconds}
 shift 2
 OUT=${OUT:-/tmp/gpu_pilot_out}
 mkdir -p "$OUT" "results/$PRESET/logs"
-export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
-mkdir -p "$TRITON_CACHE_DIR"
-# Triton's cache travels xz-compressed (a third of gzip's size: the call's 64 MiB hold it beside the work tree).
-if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
 export PYTHONPATH=/tmp/site:. CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
 mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
 nvidia-cuda-mps-control -d
@@ -43,5 +39,5 @@ python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PR
   "results/$PRESET/runs.sqlite"
 cp "results/$PRESET/runs.sqlite" "$OUT/"
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
-tar c -C "$TRITON_CACHE_DIR" . | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
+save_triton_cache
 tail -n 30 "$OUT/reproduce.log"; tail -n 25 "$OUT/gpu_tests.log" 2>/dev/null

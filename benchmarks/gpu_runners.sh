@@ -5,16 +5,12 @@
 #   3. training tokens/s of every architecture's tiny preset on one GPU;
 #   4. fla's GDN kernels at the tiny and a K=64 head shape, each in its own process.
 # Packing goes first: its untimed warm-up grid pays Triton's compilation (minutes on a fresh machine) for everything
-# after it. Logs: $OUT/*.log; Triton's cache comes back as $OUT/triton_cache.tgz.part* (15 MB pieces) for .triton/.
+# after it. Logs: $OUT/*.log; Triton's cache comes back as $OUT/triton_cache.txz.part* (15 MB pieces) for .triton/.
 #   run(command="bash benchmarks/gpu_runners.sh", kind="nvidia-h100-x2", carry=[".whl", ".triton"])
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu_runners_out}
 mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
-mkdir -p "$TRITON_CACHE_DIR"
-if ls .triton/triton_cache.tgz.part* >/dev/null 2>&1; then cat .triton/triton_cache.tgz.part* | tar xz -C "$TRITON_CACHE_DIR"; fi
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:.
+source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
 STEPS=${STEPS:-100}
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader | tee "$OUT/cards.log"
 CUDA_VISIBLE_DEVICES=0 timeout 200 python3 benchmarks/grid_packing.py --per-gpu 1,4 --steps "$STEPS" \
@@ -24,6 +20,6 @@ CUDA_VISIBLE_DEVICES=0 timeout 100 python3 benchmarks/training.py --steps 100 --
   --log "$OUT/training.log"
 # 4. which head shapes fla survives (each in its own process): the evidence behind gdn.MIN_KEY_DIM.
 CUDA_VISIBLE_DEVICES=0 timeout 120 python3 benchmarks/fla_shapes.py 2,32,64 2,64,128 2>&1 | tee "$OUT/fla_shapes.log"
-tar cz -C "$TRITON_CACHE_DIR" . | split -b 15m - "$OUT/triton_cache.tgz.part"
+save_triton_cache
 rm -rf "$OUT"/*.sqlite-wal "$OUT"/*.sqlite-shm "$OUT/checkpoints"
 ls -la "$OUT"

@@ -11,11 +11,7 @@ ARGS=${1:---steps 300}
 OUT=${OUT:-/tmp/gpu_throughput_out}
 mkdir -p "$OUT"
 LOG="$OUT/throughput.log"
-export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
-mkdir -p "$TRITON_CACHE_DIR"
-# Triton's cache travels xz-compressed (a third of gzip's size: the call's 64 MiB hold it beside the work tree).
-if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
 export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -37,7 +33,7 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
   fi
   time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
 } 2>&1 | tee "$LOG"
-tar c -C "$TRITON_CACHE_DIR" . | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
+save_triton_cache
 tar czf "$OUT/worker_logs.tgz" -C /tmp/gt logs 2>/dev/null
 for store in /tmp/gt/old.sqlite /tmp/gt/new.sqlite; do  # the runs themselves, one file each (WAL folded in)
   [ -f "$store" ] && python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" "$store" && cp "$store" "$OUT/"

@@ -1,0 +1,16 @@
+# Sourced by the GPU scripts (benchmarks/gpu_*.sh) on the lent machine, from the repository root: installs the carried
+# fla-core wheel (.whl/), restores Triton's compile and autotune cache (.triton/, carried xz-compressed: a third of
+# gzip's size, so it fits the call's 64 MiB beside the work tree) and defines `save_triton_cache`, which brings the
+# cache back under $OUT in 15 MB pieces (files over 16 MiB do not come back). Here afterwards:
+#   rm -f .triton/* && cp <files_at>/triton_cache.txz.part* .triton/     (.whl/ and .triton/ are git-ignored)
+# Here, once:  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#                --platform manylinux2014_x86_64 -d .whl fla-core==0.4.2
+export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache
+mkdir -p "$TRITON_CACHE_DIR" "$OUT"
+if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:.
+
+save_triton_cache() {
+  tar c -C "$TRITON_CACHE_DIR" . | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
+}
