@@ -22,6 +22,7 @@ The LSTM (letter L) has no such fold: a model with an L layer cannot be fused (`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -87,6 +88,7 @@ class FusedModel(nn.Module):
             raise ValueError(f"cannot fuse these models: {reason}")
         self.M = len(members)
         self.template = members[0]
+        self.flat = self.flat_grad = None  # set by flatten_
         self.vocab = [m.cfg.vocab_size for m in members]
         params, buffers = _stack(members, max(self.vocab))
         # ParameterDict keys may not contain "."; the stacked weights keep the members' names with "." -> "/".
@@ -104,6 +106,38 @@ class FusedModel(nn.Module):
         """Model m's own shape of the stacked parameter `name` (its vocabulary's rows, where it has one)."""
         shape = self.weights[name.replace(".", "/")].shape[1:]
         return torch.Size((self.vocab[m], *shape[1:])) if name in VOCAB_PARAMS else shape
+
+    def flatten_(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Put every stacked parameter into one (M, P) buffer, each parameter a strided view of its columns, and their
+        gradients into another: an optimizer then updates all of a run's weights in a few kernels, not a few per
+        parameter (a tiny model has dozens; on a GPU each is a launch). Values are unchanged. Call it after moving the
+        model to its device (a move copies each parameter apart). Returns (weights, gradients), each (M, P); the
+        gradients accumulate there in place (zero them in place, never set them to None)."""
+        params = self.stacked_parameters()
+        widths = [p[0].numel() for p in params]
+        P = sum(widths)
+        flat = torch.empty(self.M, P, dtype=params[0].dtype, device=params[0].device)
+        grad = torch.zeros_like(flat)
+        offset = 0
+        for name, p, width in zip(self._names, params, widths, strict=True):
+            strides = (P, *torch.empty(p.shape[1:], device="meta").stride())
+            view = flat.as_strided(p.shape, strides, offset)
+            with torch.no_grad():
+                view.copy_(p)
+            new = nn.Parameter(view)  # shares flat's storage
+            new.grad = grad.as_strided(p.shape, strides, offset)
+            self.weights[name.replace(".", "/")] = new
+            offset += width
+        self.flat, self.flat_grad = flat, grad
+        # Autograd warns that a strided view's gradient breaks its layout contract; it accumulates in place all the
+        # same, and the gradient has the parameter's own strides.
+        warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
+        return flat, grad
+
+    def decaying(self) -> torch.Tensor:
+        """(P,) bool over `flatten_`'s columns: the entries of matrices (2-D and up per run), which AdamW decays."""
+        params = self.stacked_parameters()
+        return torch.cat([torch.full((p[0].numel(),), p.dim() >= 3, device=p.device) for p in params])
 
     # ---- the stacked state -----------------------------------------------------------------------------------------
     @property

@@ -31,8 +31,11 @@ class StepRunner:
         self.device = window.device
         self.capture = capture
         self.params = list(model.weights.values())
-        for p in self.params:  # gradients live in fixed buffers, zeroed each step: what a graph replays into
-            p.grad = torch.zeros_like(p)
+        # Gradients live in fixed buffers, zeroed each step: what a graph replays into. A flattened model
+        # (FusedModel.flatten_) has them in one (M, P) buffer already, zeroed in one kernel.
+        if model.flat_grad is None:
+            for p in self.params:
+                p.grad = torch.zeros_like(p)
         M = model.M
         self.lr = torch.zeros(M, dtype=torch.float64, device=self.device)
         self.active = torch.zeros(M, dtype=torch.bool, device=self.device)
@@ -42,8 +45,11 @@ class StepRunner:
 
     def _body(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> None:
         """The step on device tensors (M, B, T): everything a graph captures."""
-        for p in self.params:
-            p.grad.zero_()
+        if self.model.flat_grad is not None:
+            self.model.flat_grad.zero_()
+        else:
+            for p in self.params:
+                p.grad.zero_()
         cuda = self.device.type == "cuda"
         # No cast cache: a graph must recompute the weights' bf16 copies each replay, not reuse warm-up's stale ones.
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):

@@ -180,10 +180,12 @@ class _Group:
             if s is not None:
                 model.load_state_dict(s["model"])
         self.model = FusedModel(members).to(dev)
+        flat = self.model.flatten_()  # one (M, P) buffer: the optimizer's few kernels a step (after the move)
         self.opt = StackedAdamW(
             self.model.stacked_parameters(),
             weight_decay=[c["weight_decay"] for c in self.cfgs],
             beta2=[c["beta2"] for c in self.cfgs],
+            flat=(*flat, self.model.decaying()),
         )
         self.order = optimizer_order(members[0], self.model.names)
         self.template = make_optimizer(members[0], self.cfgs[0], "cpu").state_dict()

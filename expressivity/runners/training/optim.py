@@ -23,15 +23,35 @@ class StackedAdamW:
     """AdamW over parameters of shape (M, ...): decoupled weight decay on matrices (2-D and up per run), none on
     vectors and scalars, as the single-run trainer groups them."""
 
-    def __init__(self, params: Iterable[torch.Tensor], *, weight_decay: Sequence[float], beta2: Sequence[float]):
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        *,
+        weight_decay: Sequence[float],
+        beta2: Sequence[float],
+        flat: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    ):
+        """`flat`: (weights, gradients, decaying) when `params` are views of one (M, P) buffer and their gradients of
+        another (FusedModel.flatten_, .decaying): every operation then runs once on the whole buffer, a few kernels
+        a step instead of a few per parameter, computing per entry exactly what the per-parameter path computes."""
         self.params = list(params)
         dev = self.params[0].device
         self.M = self.params[0].shape[0]
         self.weight_decay = torch.tensor(weight_decay, dtype=torch.float64, device=dev)
         self.beta2 = torch.tensor(beta2, dtype=torch.float64, device=dev)
         self.decays = [p.dim() >= 3 for p in self.params]  # a run's matrices: (M, out, in) and up
-        self.exp_avg = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.flat = flat
+        if flat is None:
+            self.exp_avg = [torch.zeros_like(p) for p in self.params]
+            self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        else:  # the state in (M, P) buffers too, each parameter's part a view laid out as the parameter is
+            self.avg_flat, self.avg_sq_flat = torch.zeros_like(flat[0]), torch.zeros_like(flat[0])
+            base = flat[0].storage_offset()
+
+            def like_params(buffer: torch.Tensor) -> list[torch.Tensor]:
+                return [buffer.as_strided(p.shape, p.stride(), p.storage_offset() - base) for p in self.params]
+
+            self.exp_avg, self.exp_avg_sq = like_params(self.avg_flat), like_params(self.avg_sq_flat)
         self.steps = torch.zeros(self.M, dtype=torch.float64, device=dev)  # updates taken by each run
 
     def _per_run(self, v: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -42,7 +62,7 @@ class StackedAdamW:
     def clip_(self, clip: torch.Tensor) -> torch.Tensor:
         """Scale each run's gradients to a norm of at most clip[m] (0: no clipping), as clip_grad_norm_ does for a
         single run; returns each run's norm before clipping (M,)."""
-        grads = [p.grad for p in self.params]
+        grads = [self.flat[1]] if self.flat is not None else [p.grad for p in self.params]
         sq = torch.stack([g.float().pow(2).flatten(1).sum(1) for g in grads]).sum(0)
         norms = sq.sqrt()
         coef = torch.where(clip > 0, (clip / (norms + 1e-6)).clamp(max=1.0), torch.ones_like(norms))
@@ -62,11 +82,18 @@ class StackedAdamW:
         step_size = lr / (1.0 - BETA1**t)
         bias2_sqrt = (1.0 - self.beta2**t).sqrt()
         shrink = 1.0 - lr * self.weight_decay
-        for p, m, v, decays in zip(self.params, self.exp_avg, self.exp_avg_sq, self.decays, strict=True):
-            g = p.grad
+        if self.flat is not None:  # one pass over the (M, P) buffers; decay where `decaying`, x 1 (exact) elsewhere
+            p, g, decaying = self.flat
+            one = torch.ones((), dtype=p.dtype, device=p.device)
+            p.mul_(torch.where(decaying[None, :], self._per_run(shrink, p).to(p.dtype), one))
+            parts = [(p, g, self.avg_flat, self.avg_sq_flat)]
+        else:
+            for p, decays in zip(self.params, self.decays, strict=True):
+                if decays:
+                    p.mul_(self._per_run(shrink, p).to(p.dtype))
+            parts = [(p, p.grad, m, v) for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True)]
+        for p, g, m, v in parts:
             keep = self._per_run(on, p) > 0
-            if decays:
-                p.mul_(self._per_run(shrink, p).to(p.dtype))
             m.copy_(torch.where(keep, torch.lerp(m, g, 1.0 - BETA1), m))
             b2 = self._per_run(self.beta2, p)
             v.copy_(torch.where(keep, v * b2.to(p.dtype) + (1.0 - b2).to(p.dtype) * g * g, v))
