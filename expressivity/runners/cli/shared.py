@@ -22,8 +22,8 @@ ThreadsOption = Annotated[
 ]  # fmt: skip
 FuseOption = Annotated[
     int | None,
-    typer.Option(help="At most this many runs that share task, architecture and shapes train fused as one model "
-                 "(default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path)."),
+    typer.Option(help="At most this many runs that share architecture and shapes (tasks may differ) train fused as one "
+                 "model (default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path)."),
 ]  # fmt: skip
 TimeLimitOption = Annotated[
     float | None,
