@@ -80,7 +80,7 @@ _NEW, _V1 = ("reduced", "full"), (TESTBED,)
 
 _OLMO = Preset(
     name="olmo-hybrid",
-    summary="Olmo Hybrid Thm 1: state-based recall needs GDN [-1,1] before attention; its two primitives apart",
+    summary="Olmo Hybrid Thm 1: GDN [-1,1] layers below NoPE attention express state-based recall; its halves apart",
     rows=(
         *(
             Row(label, task, train=PROTOCOLS["olmo-hybrid-recall"].train, variants=_V1)
