@@ -1,4 +1,5 @@
-"""Step times on the GPU: a single run, a fused group run eagerly, the same group captured as CUDA graphs.
+"""Step times on the GPU: a single run, a fused group run eagerly, the same group captured as CUDA graphs, each fused
+setting with the optimizer per parameter and over one buffer (FusedModel.flatten_). `--device cpu` runs the eager ones.
 
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 200
 
@@ -48,13 +49,17 @@ def main() -> None:
         sets["neg_eigval"] = True
     configs = [resolve(args.task, args.arch, {**sets, "seed": s}) for s in range(args.runs)]
     task = tasks.make(args.task)
-    for label, members, capture in (("single", 1, False), ("fused eager", args.runs, False),
-                                    ("fused graphs", args.runs, True)):  # fmt: skip
+    R = args.runs
+    settings = (("single", 1, False, False), ("fused eager", R, False, False),
+                ("fused eager, one buffer", R, False, True), ("fused graphs", R, True, False),
+                ("fused graphs, one buffer", R, True, True))  # fmt: skip
+    for label, members, capture, flat in settings:
         group = configs[:members]
         model = FusedModel([build_model(c, len(task.vocab)) for c in group]).to(dev)
+        buffers = (*model.flatten_(), model.decaying()) if flat else None
         cfgs = [c["train"] for c in group]
         opt = StackedAdamW(model.stacked_parameters(), weight_decay=[c["weight_decay"] for c in cfgs],
-                           beta2=[c["beta2"] for c in cfgs])  # fmt: skip
+                           beta2=[c["beta2"] for c in cfgs], flat=buffers)  # fmt: skip
         clip = torch.tensor([c["clip"] for c in cfgs], device=dev)
         window = torch.zeros(members, 6, dtype=torch.float64, device=dev)
         if capture and dev.type != "cuda":
