@@ -1,7 +1,7 @@
 """The driver's claim order (longest run first) and the commit recorded beside each run."""
 
 from expressivity import architectures
-from expressivity.runners.execution import store as stores
+from expressivity.runners.execution import provenance
 from expressivity.runners.execution.store import Store
 from expressivity.runners.execution.workers import estimated_cost, longest_first
 from expressivity.runners.training.config import resolve, run_key
@@ -35,9 +35,9 @@ def test_runs_are_claimed_longest_first_and_ties_keep_their_order(tmp_path):
 
 
 def test_the_commit_can_be_given_where_the_tree_has_no_git(monkeypatch):
-    monkeypatch.setattr(stores, "_GIT", [])
+    monkeypatch.setattr(provenance, "_GIT", [])
     monkeypatch.setenv("EXPRESSIVITY_GIT_COMMIT", "abc123")
-    assert stores.git_commit() == "abc123"
+    assert provenance.git_commit() == "abc123"
 
 
 def test_a_stop_requeues_the_runs_in_flight_and_the_next_drive_finishes_them(tmp_path):

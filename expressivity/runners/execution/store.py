@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from expressivity.runners.execution.owners import owner_alive
+from expressivity.runners.execution.provenance import git_commit, package_version
 from expressivity.runners.training.config import canonical, complete, from_json, run_key
 
 SCHEMA_VERSION = 1
@@ -266,7 +267,7 @@ class Store:
         values = {c: result.get(c) for c in RESULT_COLUMNS}
         for c in ("metrics", "summary", "history"):
             values[c] = None if values[c] is None else json.dumps(values[c])
-        values.update(status=status, finished_at=time.time(), version=_version(), git_commit=git_commit())
+        values.update(status=status, finished_at=time.time(), version=package_version(), git_commit=git_commit())
         assignments = ", ".join(f"{c} = :{c}" for c in values)
         with self.write() as conn:
             cur = conn.execute(
@@ -366,39 +367,3 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
     if out["metrics"] is not None:  # JSON object keys are strings; test lengths are ints
         out["metrics"] = {int(k): v for k, v in out["metrics"].items()}
     return out
-
-
-def _version() -> str:
-    from expressivity import __version__
-
-    return __version__
-
-
-_GIT: list[str] = []
-
-
-def git_commit() -> str:
-    """HEAD of the source tree (with "-dirty" when tracked files differ), or "" outside a git checkout. Read-only.
-    EXPRESSIVITY_GIT_COMMIT overrides it, for a copy of the tree without its .git (a GPU machine, an archive)."""
-    if not _GIT and os.environ.get("EXPRESSIVITY_GIT_COMMIT"):
-        _GIT.append(os.environ["EXPRESSIVITY_GIT_COMMIT"])
-    if not _GIT:
-        import subprocess
-
-        root = Path(__file__).resolve().parents[2]
-        try:
-            head = subprocess.run(
-                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
-            )
-            commit = head.stdout.strip() if head.returncode == 0 else ""
-            if commit:
-                diff = subprocess.run(
-                    ["git", "--no-optional-locks", "-C", str(root), "diff", "--quiet", "HEAD", "--"],
-                    capture_output=True,
-                    timeout=10,
-                )
-                commit += "-dirty" if diff.returncode == 1 else ""
-        except (OSError, subprocess.SubprocessError):
-            commit = ""
-        _GIT.append(commit)
-    return _GIT[0]
