@@ -23,33 +23,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from expressivity.theory.answers import Answer
 from expressivity.theory.check import LEARNS, NOTHING_LEARNED, RunResult, _prediction, scope_of
+from expressivity.theory.depth import SweepCell
 
 # The task parameter that counts the items a state must hold, per task.
 AXES = {"state_based_recall": "m"}
 FALLS = 0.5  # issue 15: a state-bound model "falls below 0.5 scaled at the largest m"
 
 
-@dataclass(frozen=True)
-class CapacityCell:
-    task: str
-    task_params: Mapping[str, Any]  # without the axis
+@dataclass(frozen=True, kw_only=True)
+class CapacityCell(SweepCell):  # task_params without the axis
     axis: str
     arch: str  # the architecture class label
-    expect: Answer
     by_value: Mapping[int, float]  # axis value -> best in-distribution scaled accuracy over the cell's runs
-    scope: str = ""
-    verdict: str = "inconclusive"
-    reason: str = ""
-    keys: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def label(self) -> str:
-        return f"{self.verdict} ({self.reason})" if self.reason else self.verdict
 
 
 def capacity_verdict(

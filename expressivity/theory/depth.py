@@ -32,14 +32,14 @@ from expressivity.theory.check import NOTHING_LEARNED, _prediction, scope_of
 THRESHOLD = 0.9
 
 
-@dataclass(frozen=True)
-class DepthCell:
+@dataclass(frozen=True, kw_only=True)
+class SweepCell:
+    """A verdict read across a sweep of runs rather than run by run (depth against length here, state against list
+    size in capacity.py): the runs' task, EXPECT, scope and keys, and the verdict with its reason."""
+
     task: str
     task_params: Mapping[str, Any]
-    family: str  # the class label without its depth, e.g. "transformer", "gdn[-1,1]"
     expect: Answer
-    min_depths: Mapping[int, int | None]  # training length -> smallest passing depth (None: none tried passed)
-    depths_tried: tuple[int, ...]
     scope: str = ""
     verdict: str = "inconclusive"
     reason: str = ""
@@ -48,6 +48,13 @@ class DepthCell:
     @property
     def label(self) -> str:
         return f"{self.verdict} ({self.reason})" if self.reason else self.verdict
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepthCell(SweepCell):
+    family: str  # the class label without its depth, e.g. "transformer", "gdn[-1,1]"
+    min_depths: Mapping[int, int | None]  # training length -> smallest passing depth (None: none tried passed)
+    depths_tried: tuple[int, ...]
 
 
 def _depth(row: Mapping[str, Any]) -> int | None:
