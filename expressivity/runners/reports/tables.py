@@ -115,6 +115,7 @@ def table_cells(
 
     # A list-size sweep is read across its values (theory/capacity.py): each run's cell of the sweep.
     capacity_cells = {key: cell for cell in capacity(chosen) for key in cell.keys}
+    sweeps = {**depth_cells, **capacity_cells}
     table_rows, columns = preset.layout(quick=quick, protocol=None if quick else variant)
     published = preset.published
     out = []
@@ -142,11 +143,9 @@ def table_cells(
             if members:
                 cells = sorted({id(checked[r["key"]]): checked[r["key"]] for r in members}.values(), key=_loudness)
                 verdict, express, expect = cells[0].label, cells[0].express.value, cells[0].expect.value
-                sweeps = {**depth_cells, **capacity_cells}
+                # A sweep's verdict (depth against length, state against list size) replaces check's.
                 sweep = next((sweeps[r["key"]] for r in members if r["key"] in sweeps), None)
-                if (
-                    sweep is not None
-                ):  # a sweep's verdict (depth against length, state against list size) replaces check's
+                if sweep is not None:
                     verdict, expect = sweep.label, sweep.expect.value
             out.append(
                 TableCell(
