@@ -7,6 +7,9 @@
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
 #                --protocol reduced --row 'state-based recall (n)' --column transformer", carry=[".whl", ".triton"])
 #   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.txz.part* .triton/
+# GRID=FILE.toml runs that grid file instead (a probe that is not part of the preset: other learning rates or steps),
+# into FILE.sqlite beside it, with the rest of the arguments passed to `grid` (e.g. --per-gpu 9); the store comes back
+# under its own name.
 set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
@@ -31,13 +34,21 @@ fi
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 30 >>"$OUT/card.log" &
 sampler=$!
 started=$(date +%s)
-python3 -m expressivity.runners.cli reproduce "$PRESET" --store "results/$PRESET/runs.sqlite" --time-limit "$LIMIT" \
-  "$@" >"$OUT/reproduce.log" 2>&1
-echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
+if [ -n "${GRID:-}" ]; then
+  STORE=${GRID%.toml}.sqlite
+  python3 -m expressivity.runners.cli grid "$GRID" --store "$STORE" --time-limit "$LIMIT" \
+    --log-dir "results/$PRESET/logs" "$@" >"$OUT/reproduce.log" 2>&1
+  echo "wall $(($(date +%s) - started)) s: grid $GRID $*" | tee -a "$OUT/card.log"
+else
+  STORE=results/$PRESET/runs.sqlite
+  python3 -m expressivity.runners.cli reproduce "$PRESET" --store "$STORE" --time-limit "$LIMIT" \
+    "$@" >"$OUT/reproduce.log" 2>&1
+  echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
+fi
 kill "$sampler" 2>/dev/null
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
-  "results/$PRESET/runs.sqlite"
-cp "results/$PRESET/runs.sqlite" "$OUT/"
+  "$STORE"
+cp "$STORE" "$OUT/"
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 save_triton_cache
 tail -n 30 "$OUT/reproduce.log"; tail -n 25 "$OUT/gpu_tests.log" 2>/dev/null
