@@ -230,6 +230,7 @@ class _Group:
                     if step % check_every == 0 or step == steps:
                         self._check(step, stops, active)
                     if checkpoint_every and step % checkpoint_every == 0:
+                        self._progress(step, started)
                         for m in range(self.M):
                             if active[m]:
                                 self._save(m, step, "", started)
@@ -262,6 +263,17 @@ class _Group:
                 self.state[m]["step"] = step
                 if stop != "diverged":
                     self._save(m, step, stop, time.perf_counter())
+
+    def _progress(self, step: int, started: float) -> None:
+        """A line in the worker's log at each checkpoint: each run's last checked loss and held-out accuracy, so a
+        call cut off by its time limit still says how far the runs got and whether they were learning."""
+        last = [s["history"][-1] if s["history"] else {} for s in self.state]
+        runs = " | ".join(
+            f"{h.get('loss', float('nan')):.3f}" + (f" val {h['val_final_acc']:.3f}" if "val_final_acc" in h else "")
+            for h in last
+        )
+        print(f"fused x{self.M}: step {step} at {time.perf_counter() - started:.1f}s; loss per run: {runs}",
+              file=sys.stderr, flush=True)  # fmt: skip
 
     def _validation(self) -> list[tuple[float, float]]:
         """Every run's (final, token) accuracy on its own validation set, in one stacked forward per chunk (the runs
