@@ -272,8 +272,8 @@ class _Group:
             f"{h.get('loss', float('nan')):.3f}" + (f" val {h['val_final_acc']:.3f}" if "val_final_acc" in h else "")
             for h in last
         )
-        print(f"fused x{self.M}: step {step} at {time.perf_counter() - started:.1f}s; loss per run: {runs}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        where = f"fused x{self.M} {self.configs[0]['arch']}: step {step} at {time.perf_counter() - started:.1f}s"
+        print(f"{where}; loss per run: {runs}", file=sys.stderr, flush=True)
 
     def _validation(self) -> list[tuple[float, float]]:
         """Every run's (final, token) accuracy on its own validation set, in one stacked forward per chunk (the runs
