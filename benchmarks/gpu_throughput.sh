@@ -5,7 +5,8 @@
 #   run(command="bash benchmarks/gpu_throughput.sh '--steps 300'", carry=[".whl", ".triton"], timeout_s=600)
 #   Here afterwards: mkdir -p .triton && cp <files_at>/triton_cache.txz.part* .triton/   (git-ignored; carry it next)
 # PROBE=0 skips the step-time probes (benchmarks/fused_probe.py); TESTS=1 runs the GPU tests (-k TESTS_K);
-# PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300).
+# PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300); tests cut off by TEST_LIMIT get SIGINT,
+# on which pytest still prints the failures so far (a plain kill lost them on 2026-12-02).
 set -uo pipefail
 ARGS=${1:---steps 300}
 OUT=${OUT:-/tmp/gpu_throughput_out}
@@ -28,7 +29,7 @@ export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:
     timeout 60 python3 -u benchmarks/fused_probe.py --arch transformer --runs 6 --steps 100
   fi
   if [ "${TESTS:-0}" = 1 ]; then
-    time timeout "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA -k "${TESTS_K:-K32 or fused or captured or deltaproduct or fla}" \
+    time timeout -s INT -k 20 "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA --tb=short --timeout 120 -k "${TESTS_K:-K32 or fused or captured or deltaproduct or fla}" \
       tests/runners/test_fused_gpu.py tests/architectures/test_arch_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py
   fi
   time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
