@@ -2,10 +2,14 @@
 setting with the optimizer per parameter and over one buffer (FusedModel.flatten_). `--device cpu` runs the eager ones.
 
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 200
+    PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 24 --steps 30 --profile 5 \
+        --only "fused eager, one buffer"
 
 Prints, as it goes (each line flushed), the time of the first steps (compilation, autotuning, capture) and the mean
 step time after them, for each setting, and whether capture fell back to eager. A probe for a lent machine's first
-minutes, before a grid: it says where the time goes. Prints figures, never asserts.
+minutes, before a grid: it says where the time goes. `--profile N` adds, for each setting, torch.profiler's table of the
+25 most expensive kernels (by device time; CPU time on a CPU) over N steps after the timed ones, and the kernel count a
+step: what a fused step's time is made of. Prints figures, never asserts.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--profile", type=int, default=0, help="steps to profile after the timed ones (0: none)")
+    parser.add_argument("--only", default=None, help="run only the setting of this label")
     args = parser.parse_args()
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -54,6 +60,8 @@ def main() -> None:
                 ("fused eager, one buffer", R, False, True), ("fused graphs", R, True, False),
                 ("fused graphs, one buffer", R, True, True))  # fmt: skip
     for label, members, capture, flat in settings:
+        if args.only and label != args.only:
+            continue
         group = configs[:members]
         model = FusedModel([build_model(c, len(task.vocab)) for c in group]).to(dev)
         buffers = (*model.flatten_(), model.decaying()) if flat else None
@@ -85,6 +93,31 @@ def main() -> None:
              f"{(window[:, 0] / window[:, 5].clamp(min=1)).tolist()}")  # fmt: skip
         for w in caught:
             _say(f"  warning: {str(w.message)[:200]}")
+        if args.profile:  # the batches of the steps after the timed ones, made before profiling: only steps count
+            inputs = [
+                (pad_stack([train_batch(task, cfg, c["seed"], step) for cfg, c in zip(cfgs, group, strict=True)],
+                           64 if capture else None), [lr_at(step, cfg) for cfg in cfgs])
+                for step in range(args.steps, args.steps + args.profile)
+            ]  # fmt: skip
+            _profile(runner, inputs, members, dev, sync, label)
+
+
+def _profile(runner, inputs, members: int, dev, sync, label: str) -> None:
+    """torch.profiler over the steps of `inputs`: the most expensive kernels and how many ran a step."""
+    from torch.profiler import ProfilerActivity, profile
+
+    count = len(inputs)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    sync()
+    with profile(activities=activities) as prof:
+        for arrays, lrs in inputs:
+            runner.step(arrays, lrs, [True] * members)
+        sync()
+    events = prof.key_averages()
+    key = "device_time_total" if dev.type == "cuda" else "cpu_time_total"
+    kernels = sum(e.count for e in events if e.device_type.name == "CUDA") if dev.type == "cuda" else 0
+    _say(f"{label}: profile of {count} steps; {kernels / count:.0f} device kernels a step")
+    print(events.table(sort_by=key, row_limit=25, max_name_column_width=70), flush=True)
 
 
 if __name__ == "__main__":
