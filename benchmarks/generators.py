@@ -30,7 +30,6 @@ import datetime  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import shlex  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -110,12 +109,11 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str:
-    """The checked-out commit (read-only), or 'unknown' outside a git tree."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    except OSError:
-        return "unknown"
-    return out.stdout.strip() or "unknown"
+    """The checked-out commit, short (with "-dirty" when tracked files differ), or 'unknown' outside a git tree."""
+    from expressivity.runners.execution.provenance import git_commit as full
+
+    commit = full()
+    return commit[:7] + ("-dirty" if commit.endswith("-dirty") else "") if commit else "unknown"
 
 
 def section(rows: list[dict], args: argparse.Namespace) -> str:

@@ -4,13 +4,14 @@
 # with PER_GPU slots on every GPU, so one preset's tail is filled by another's runs), then brings back each store
 # (WAL checkpointed: one file) and its logs (logs.tgz) under $OUT/PRESET/.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) MPS=1 bash benchmarks/gpu_reproduce.sh \
-#                olmo-hybrid,chomsky 480 6", kind="nvidia-h200-x2", carry=[".whl"])
+#                olmo-hybrid,chomsky 480 6", kind="nvidia-h200-x2", carry=[".whl", ".triton"])
 # Here afterwards, before the next call (the stores travel as files of the work tree and would overwrite the
 # machine's): cp $OUT/PRESET/runs.sqlite results/PRESET/. The checkpoints of runs left in flight stay on the machine
 # (an ignored folder) while it is warm; CHECKPOINTS=1 also brings them back, split into parts of 15 MiB
 # (cat the parts | tar x -C results/PRESET), for a later session to carry as results/PRESET/checkpoints.
 # MPS=1 starts NVIDIA's multi-process service first, so the kernels of the many small runs sharing a GPU can run
 # side by side instead of time-sliced; it is checked on every GPU and left off if it fails there.
+# Here afterwards also: rm -f .triton/* && cp $OUT/triton_cache.txz.part* .triton/ (see gpu_setup.sh).
 # PACKING=1 first measures grid packing (benchmarks/grid_packing.py, --per-gpu 1,4,8 at 300 steps) on GPU 0.
 set -uo pipefail
 PRESETS=${1:?preset[,preset...]}
@@ -18,11 +19,7 @@ LIMIT=${2:-540}
 PER_GPU=${3:-8}
 OUT=${OUT:-/tmp/gpu_reproduce_out}
 mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-fi
-export PYTHONPATH=/tmp/site:.
+source benchmarks/gpu_setup.sh  # the wheel, Triton's cache (carry .triton too), save_triton_cache
 nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader | tee "$OUT/card.log"
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$OUT/card.log"
 echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; presets $PRESETS; limit $LIMIT s; per-gpu $PER_GPU" | tee -a "$OUT/card.log"
@@ -81,4 +78,6 @@ for preset in ${PRESETS//,/ }; do
     tar cf - -C "$dir" checkpoints | split -b 15M - "$OUT/$preset/checkpoints.tar.part-"
   fi
 done
+# Triton's cache comes back for the next call (two files); TRITON=0 leaves it when a call needs its file slots.
+if [ "${TRITON:-1}" = 1 ]; then save_triton_cache; fi
 ls -laR "$OUT"
