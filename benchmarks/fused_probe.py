@@ -4,6 +4,9 @@ setting with the optimizer per parameter and over one buffer (FusedModel.flatten
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 200
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 24 --steps 30 --profile 5 \
         --only "fused eager, one buffer"
+    PYTHONPATH=. python3 -u benchmarks/fused_probe.py --task word_problem --arch deltaproduct --runs 3 --steps 30 \
+        --profile 5 --set group=A5 --set d_model=512 --set n_heads=8 --set mlp_width=2048 --set n_layers=1 \
+        --set batch_size=512 --set train_min_length=16 --set train_max_length=16      # the illusion pilot's groups
 
 Prints, as it goes (each line flushed), the time of the first steps (compilation, autotuning, capture) and the mean
 step time after them, for each setting, and whether capture fell back to eager. A probe for a lent machine's first
@@ -36,6 +39,7 @@ def main() -> None:
     from expressivity.runners.training.captured import StepRunner
     from expressivity.runners.training.config import resolve
     from expressivity.runners.training.optim import StackedAdamW
+    from expressivity.runners.training.options import parse_sets
     from expressivity.runners.training.train import build_model, lr_at
 
     parser = argparse.ArgumentParser()
@@ -47,14 +51,16 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--profile", type=int, default=0, help="steps to profile after the timed ones (0: none)")
     parser.add_argument("--only", default=None, help="run only the setting of this label")
+    parser.add_argument("--set", action="append", default=[], help="key=value for the runs (as the CLI's --set)")
     args = parser.parse_args()
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     sets = {"steps": args.steps, "size": args.size}
     if args.arch != "transformer":
         sets["neg_eigval"] = True
+    sets.update(parse_sets(args.set))  # e.g. the illusion pilot's --set group=A5 --set d_model=512 --set batch_size=512
     configs = [resolve(args.task, args.arch, {**sets, "seed": s}) for s in range(args.runs)]
-    task = tasks.make(args.task)
+    task = tasks.make(args.task, **configs[0]["task_params"])
     R = args.runs
     settings = (("single", 1, False, False), ("fused eager", R, False, False),
                 ("fused eager, one buffer", R, False, True), ("fused graphs", R, True, False),
