@@ -22,15 +22,18 @@ def test_captured_steps_train_as_eager_steps(arch):
     arch = arch.split(",")[0]
     configs = _group(arch, ("parity", "parity_check", "modular_arithmetic")) if mixed else _group(arch)
     captured = train_fused(configs, device="cuda", graphs=True)
-    eager = train_fused(configs, device="cuda", graphs=False)
+    eager = train_fused(configs, device="cuda", graphs=False, bucketed=True)  # the captured run's padded batches
     for c, e in zip(captured, eager, strict=True):
         assert c["status"] == e["status"] == "done" and c["steps"] == e["steps"] == SETS["steps"]
-        # The same kernels replayed, but bf16 kernels with atomics are not bitwise repeatable and training amplifies
-        # that: on an H200 (2026-12-02) the curves agreed within 2% at every check to step 80 and drifted to 2-5% by
-        # steps 100-120, where the loss falls fastest. A replay bug (stale weights or inputs, a wrong learning rate)
-        # shows at the first checks, so those are held close and the rest loosely.
-        for i, (a, b) in enumerate(zip(c["history"], e["history"], strict=True)):
-            assert abs(a["loss"] - b["loss"]) <= (2e-2 if i < 3 else 1e-1) * b["loss"], (a, b)
+        # The same kernels on the same batches, replayed, but bf16 kernels with atomics are not bitwise repeatable
+        # and training amplifies that: on an H200 (2026-12-02, eager batches then unpadded) the curves agreed within
+        # 2% at every check to step 80 and drifted to 2-5% by steps 100-120, where the loss falls fastest; GDN's two
+        # cases failed these bounds on 2026-12-02 (details lost). A replay bug (stale weights or inputs, a wrong
+        # learning rate) shows at the first checks, so those are held close and the rest loosely.
+        pairs = list(zip(c["history"], e["history"], strict=True))
+        curve = [(a["step"], round(a["loss"], 4), round(b["loss"], 4)) for a, b in pairs]  # the message on failure
+        for i, (a, b) in enumerate(pairs):
+            assert abs(a["loss"] - b["loss"]) <= (2e-2 if i < 3 else 1e-1) * b["loss"], curve
     if arch == "gdn":
         assert all("gdn backend fla" in r["device"] for r in captured), captured[0]["device"]
 

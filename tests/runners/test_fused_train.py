@@ -81,6 +81,17 @@ def test_runs_of_different_tasks_and_vocabularies_fuse_and_train_as_their_single
         _agree(fused, single)
 
 
+@pytest.mark.parametrize("arch", ["gdn", "transformer"])
+def test_batches_padded_to_the_captured_lengths_train_as_unpadded_ones(arch):
+    # What a captured step trains on (each step's batch padded to a bucket length) is exact: padding sits after every
+    # real token and is masked, so causal models' losses on the real tokens do not move. The GPU test of captured
+    # against eager steps relies on this to give both the same batches.
+    configs = _group(arch)
+    padded = train_fused(configs, device="cpu", bucketed=True)
+    for fused, single in zip(padded, [train(c) for c in configs], strict=True):
+        _agree(fused, single)
+
+
 def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
     from expressivity.runners.training.batches import Prefetcher
     from expressivity.runners.training.fused import StepArrays

@@ -103,13 +103,16 @@ def train_fused(
     checkpoints: list[str | os.PathLike | None] | None = None,
     graphs: bool | None = None,
     data_processes: int | None = None,
+    bucketed: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
 
     Runs resume from their checkpoints; runs saved at different steps train as separate fused groups, one after
     the other. `graphs`: capture the training step as CUDA graphs (default: on CUDA, yes). `data_processes`: worker
     processes generating batches ahead (default: the environment's EXPRESSIVITY_DATA_PROCESSES, else 2 on CUDA, where
-    a fused step can outrun two threads, and none on CPU, where threads keep up with training)."""
+    a fused step can outrun two threads, and none on CPU, where threads keep up with training). `bucketed`: pad each
+    step's batch to a few fixed lengths (default: when capturing, which needs static shapes), so an eager run can be
+    given exactly the captured run's batches."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -129,7 +132,7 @@ def train_fused(
         with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
             group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
                            dev, data_processes)  # fmt: skip
-            for i, result in zip(members, group.run(graphs), strict=True):
+            for i, result in zip(members, group.run(graphs, bucketed), strict=True):
                 results[i] = result
     return results
 
@@ -201,7 +204,7 @@ class _Group:
                 self.window[m] = s["window"].to(dev)
         self.clip = torch.tensor([c["clip"] for c in self.cfgs], dtype=torch.float32, device=dev)
 
-    def run(self, graphs: bool | None) -> list[dict[str, Any]]:
+    def run(self, graphs: bool | None, bucketed: bool | None = None) -> list[dict[str, Any]]:
         import torch
 
         from expressivity.runners.training.captured import StepRunner
@@ -216,7 +219,8 @@ class _Group:
         checkpoint_every = self.cfgs[0]["checkpoint_every"]
         check_every = self.cfgs[0]["check_every"]
         if any(active) and step < steps:
-            make = StepArrays(self.configs, bucketed=self.capture, compact=self.processes > 0)
+            bucketed = self.capture if bucketed is None else bucketed
+            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
                     if not any(active):
