@@ -35,7 +35,6 @@ def main() -> None:
 
     from expressivity import tasks
     from expressivity.architectures.fused import FusedModel
-    from expressivity.runners.training.batches import pad_stack, train_batch
     from expressivity.runners.training.captured import StepRunner
     from expressivity.runners.training.config import resolve
     from expressivity.runners.training.optim import StackedAdamW
@@ -83,8 +82,7 @@ def main() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for step in range(args.steps):
-                batches = [train_batch(task, cfg, c["seed"], step) for cfg, c in zip(cfgs, group, strict=True)]
-                arrays = pad_stack(batches, 64 if capture else None)
+                arrays = _arrays(task, group, step, capture)
                 sync()
                 started = time.perf_counter()
                 runner.step(arrays, [lr_at(step, cfg) for cfg in cfgs], [True] * members)
@@ -100,12 +98,16 @@ def main() -> None:
         for w in caught:
             _say(f"  warning: {str(w.message)[:200]}")
         if args.profile:  # the batches of the steps after the timed ones, made before profiling: only steps count
-            inputs = [
-                (pad_stack([train_batch(task, cfg, c["seed"], step) for cfg, c in zip(cfgs, group, strict=True)],
-                           64 if capture else None), [lr_at(step, cfg) for cfg in cfgs])
-                for step in range(args.steps, args.steps + args.profile)
-            ]  # fmt: skip
+            inputs = [(_arrays(task, group, step, capture), [lr_at(step, cfg) for cfg in cfgs])
+                      for step in range(args.steps, args.steps + args.profile)]  # fmt: skip
             _profile(runner, inputs, members, dev, sync, label)
+
+
+def _arrays(task, group: list[dict], step: int, capture: bool):
+    """The group's batches of `step`, stacked (M, B, T); padded to 64 for a captured step (static shapes)."""
+    from expressivity.runners.training.batches import pad_stack, train_batch
+
+    return pad_stack([train_batch(task, c["train"], c["seed"], step) for c in group], 64 if capture else None)
 
 
 def _profile(runner, inputs, members: int, dev, sync, label: str) -> None:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A pilot (part of a preset's grid: `reproduce ... --row ... --column ...`) on the lent GPU, as one call, after the GPU
 # tests (TESTS=1; file by file, each at most TEST_LIMIT s, so a slow one cannot hide another's report; the reports in
-# $OUT/gpu_tests.log; a file cut off by its limit gets SIGINT, on which pytest still prints its failures). The runs go into the
-# preset's committed store (results/PRESET/runs.sqlite), so the whole grid later reuses them; the store, the logs
-# and Triton's cache come back under $OUT.
+# $OUT/gpu_tests.log; a file cut off by its limit gets SIGINT, on which pytest still prints its failures). The runs go
+# into the preset's committed store (results/PRESET/runs.sqlite), so the whole grid later reuses them; the store, the
+# logs and Triton's cache come back under $OUT.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
 #                --protocol reduced --row 'state-based recall (n)' --column transformer", carry=[".whl", ".triton"])
 #   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.txz.part* .triton/
@@ -17,7 +17,7 @@ shift 2
 OUT=${OUT:-/tmp/gpu_pilot_out}
 mkdir -p "$OUT" "results/$PRESET/logs"
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
-export PYTHONPATH=/tmp/site:. CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
+export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
 mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
 nvidia-cuda-mps-control -d
 {

@@ -5,15 +5,15 @@
 #   run(command="bash benchmarks/gpu_throughput.sh '--steps 300'", carry=[".whl", ".triton"], timeout_s=600)
 #   Here afterwards: mkdir -p .triton && cp <files_at>/triton_cache.txz.part* .triton/   (git-ignored; carry it next)
 # PROBE=0 skips the step-time probes (benchmarks/fused_probe.py); TESTS=1 runs the GPU tests (-k TESTS_K);
-# PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300); tests cut off by TEST_LIMIT get SIGINT,
-# on which pytest still prints the failures so far (a plain kill lost them on 2026-12-02).
+# PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300); tests cut off by TEST_LIMIT get
+# SIGINT, on which pytest still prints the failures so far (a plain kill lost them on 2026-12-02).
 set -uo pipefail
 ARGS=${1:---steps 300}
 OUT=${OUT:-/tmp/gpu_throughput_out}
 mkdir -p "$OUT"
 LOG="$OUT/throughput.log"
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
-export PYTHONPATH=/tmp/site:. EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
+export EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch, triton, fla; print('torch', torch.__version__, 'triton', triton.__version__, 'fla', fla.__version__)"
