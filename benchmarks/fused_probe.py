@@ -1,5 +1,6 @@
 """Step times on the GPU: a single run, a fused group run eagerly, the same group captured as CUDA graphs, each fused
-setting with the optimizer per parameter and over one buffer (FusedModel.flatten_). `--device cpu` runs the eager ones.
+setting with the optimizer per parameter and over one buffer (FusedModel.flatten_), and the one-buffer settings again
+with the per-token stages compiled (FusedModel.compile_stages). `--device cpu` runs the eager ones.
 
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 200
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --arch gdn --runs 24 --steps 30 --profile 5 \
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--profile", type=int, default=0, help="steps to profile after the timed ones (0: none)")
-    parser.add_argument("--only", default=None, help="run only the setting of this label")
+    parser.add_argument("--only", action="append", default=[], help="run only the settings of these labels")
     parser.add_argument("--set", action="append", default=[], help="key=value for the runs (as the CLI's --set)")
     args = parser.parse_args()
     dev = torch.device(args.device)
@@ -61,14 +62,17 @@ def main() -> None:
     configs = [resolve(args.task, args.arch, {**sets, "seed": s}) for s in range(args.runs)]
     task = tasks.make(args.task, **configs[0]["task_params"])
     R = args.runs
-    settings = (("single", 1, False, False), ("fused eager", R, False, False),
-                ("fused eager, one buffer", R, False, True), ("fused graphs", R, True, False),
-                ("fused graphs, one buffer", R, True, True))  # fmt: skip
-    for label, members, capture, flat in settings:
-        if args.only and label != args.only:
+    settings = (("single", 1, False, False, False), ("fused eager", R, False, False, False),
+                ("fused eager, one buffer", R, False, True, False), ("fused graphs", R, True, False, False),
+                ("fused graphs, one buffer", R, True, True, False),
+                ("fused eager, one buffer, compiled", R, False, True, True),
+                ("fused graphs, one buffer, compiled", R, True, True, True))  # fmt: skip
+    for label, members, capture, flat, compiled in settings:
+        if args.only and label not in args.only:
             continue
         group = configs[:members]
         model = FusedModel([build_model(c, len(task.vocab)) for c in group]).to(dev)
+        model.compile_stages = compiled
         buffers = (*model.flatten_(), model.decaying()) if flat else None
         cfgs = [c["train"] for c in group]
         opt = StackedAdamW(model.stacked_parameters(), weight_decay=[c["weight_decay"] for c in cfgs],
@@ -82,7 +86,7 @@ def main() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for step in range(args.steps):
-                arrays = _arrays(task, group, step, capture)
+                arrays = _arrays(task, group, step, capture or compiled)
                 sync()
                 started = time.perf_counter()
                 runner.step(arrays, [lr_at(step, cfg) for cfg in cfgs], [True] * members)
@@ -98,16 +102,17 @@ def main() -> None:
         for w in caught:
             _say(f"  warning: {str(w.message)[:200]}")
         if args.profile:  # the batches of the steps after the timed ones, made before profiling: only steps count
-            inputs = [(_arrays(task, group, step, capture), [lr_at(step, cfg) for cfg in cfgs])
+            inputs = [(_arrays(task, group, step, capture or compiled), [lr_at(step, cfg) for cfg in cfgs])
                       for step in range(args.steps, args.steps + args.profile)]  # fmt: skip
             _profile(runner, inputs, members, dev, sync, label)
 
 
-def _arrays(task, group: list[dict], step: int, capture: bool):
-    """The group's batches of `step`, stacked (M, B, T); padded to 64 for a captured step (static shapes)."""
+def _arrays(task, group: list[dict], step: int, static: bool):
+    """The group's batches of `step`, stacked (M, B, T); padded to 64 for a captured or compiled step (static
+    shapes; a compiled step compiles again for every new shape)."""
     from expressivity.runners.training.batches import pad_stack, train_batch
 
-    return pad_stack([train_batch(task, c["train"], c["seed"], step) for c in group], 64 if capture else None)
+    return pad_stack([train_batch(task, c["train"], c["seed"], step) for c in group], 64 if static else None)
 
 
 def _profile(runner, inputs, members: int, dev, sync, label: str) -> None:

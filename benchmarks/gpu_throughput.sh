@@ -4,9 +4,10 @@
 # benchmarks/grid_throughput.py (old way vs new way, side by side) with ARGS, and bring Triton's cache back.
 #   run(command="bash benchmarks/gpu_throughput.sh '--steps 300'", carry=[".whl", ".triton"], timeout_s=600)
 #   Here afterwards: mkdir -p .triton && cp <files_at>/triton_cache.txz.part* .triton/   (git-ignored; carry it next)
-# PROBE=0 skips the step-time probes (benchmarks/fused_probe.py); TESTS=1 runs the GPU tests (-k TESTS_K);
-# PROBE_LIMIT, TEST_LIMIT and LIMIT cap the seconds of each part (150, 200, 300); tests cut off by TEST_LIMIT get
-# SIGINT, on which pytest still prints the failures so far (a plain kill lost them on 2026-12-02).
+# PROBE=0 skips the step-time probes (benchmarks/fused_probe.py; PROBES: their argument lines, one per line); TESTS=1
+# runs the GPU tests after them (-k TESTS_K), file by file (TEST_FILES); PROBE_LIMIT, TEST_LIMIT and LIMIT cap the
+# seconds of each probe, test file and the grid (150, 200, 300; LIMIT=0 skips the grid). Tests cut off by TEST_LIMIT
+# get SIGINT, on which pytest still prints the failures so far (a plain kill lost them on 2026-12-02).
 set -uo pipefail
 ARGS=${1:---steps 300}
 OUT=${OUT:-/tmp/gpu_throughput_out}
@@ -24,15 +25,20 @@ export EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
     nvidia-cuda-mps-control -d && python3 -c "import torch; print('MPS client ok', torch.ones(2, device='cuda').sum().item())" \
       && echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')"
   fi
-  if [ "${PROBE:-1}" = 1 ]; then
-    timeout "${PROBE_LIMIT:-150}" python3 -u benchmarks/fused_probe.py --arch gdn --runs 6 --steps 150
-    timeout 60 python3 -u benchmarks/fused_probe.py --arch transformer --runs 6 --steps 100
+  if [ "${PROBE:-1}" = 1 ]; then  # PROBES: fused_probe.py argument lines, one per line
+    while IFS= read -r line; do
+      [ -n "$line" ] && eval "timeout ${PROBE_LIMIT:-150} python3 -u benchmarks/fused_probe.py $line"
+    done <<<"${PROBES:-$'--arch gdn --runs 6 --steps 150\n--arch transformer --runs 6 --steps 100'}"
   fi
-  if [ "${TESTS:-0}" = 1 ]; then
-    time timeout -s INT -k 20 "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA --tb=short --timeout 120 -k "${TESTS_K:-K32 or fused or captured or deltaproduct or fla}" \
-      tests/runners/test_fused_gpu.py tests/architectures/test_arch_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py
+  if [ "${TESTS:-0}" = 1 ]; then  # file by file, so one file cut off by its limit cannot hide another's report
+    for f in ${TEST_FILES:-tests/runners/test_fused_gpu.py tests/architectures/test_arch_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py}; do
+      time timeout -s INT -k 20 "${TEST_LIMIT:-200}" python3 -m pytest -p no:cacheprovider -m gpu -v -rA --tb=short \
+        --timeout 150 -k "${TESTS_K:-K32 or fused or captured or compiled or deltaproduct or fla}" "$f"
+    done
   fi
-  time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
+  if [ "${LIMIT:-300}" != 0 ]; then
+    time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
+  fi
 } 2>&1 | tee "$LOG"
 save_triton_cache
 tar czf "$OUT/worker_logs.tgz" -C /tmp/gt logs 2>/dev/null

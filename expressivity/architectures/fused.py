@@ -89,6 +89,8 @@ class FusedModel(nn.Module):
         self.M = len(members)
         self.template = members[0]
         self.flat = self.flat_grad = None  # set by flatten_
+        self.compile_stages = False  # set before the first forward to compile the per-token stages
+        self._stages: dict[tuple[str, str, bool], object] = {}
         self.vocab = [m.cfg.vocab_size for m in members]
         params, buffers = _stack(members, max(self.vocab))
         # ParameterDict keys may not contain "."; the stacked weights keep the members' names with "." -> "/".
@@ -190,15 +192,11 @@ class FusedModel(nn.Module):
 
         def call(module: nn.Module, prefix: str, method: str = "forward"):
             """vmap of module.method over the models, with model m's weights: f(*args with leading M) -> leading M."""
-            target = module if method == "forward" else _Method(module, method)
             weights = _sub(w, prefix)
             if method != "forward":
                 weights = {f"module.{k}": v for k, v in weights.items()}
-
-            def one(weights, *args):
-                return functional_call(target, weights, args, strict=False)
-
-            return lambda *args: vmap(one)(weights, *args)
+            stage = self._stage(module, prefix, method)
+            return lambda *args: stage(weights, *args)
 
         def mix(block, pre: str, h: torch.Tensor) -> torch.Tensor:
             """The block's mixer: its per-token stages vmapped, its sequence op once over every model."""
@@ -223,6 +221,32 @@ class FusedModel(nn.Module):
         head = "embed" if t.cfg.tie_embeddings else "head"
         logits = vmap(lambda weight, y: y @ weight.T)(w[f"{head}.weight"], x)
         return logits if self.vocab_mask is None else logits + self.vocab_mask[:, None, None, :]
+
+    def _stage(self, module: nn.Module, prefix: str, method: str):
+        """The vmapped stage f(weights, *args) for module.method, made once per model. With `compile_stages` set,
+        stages that run under autograd (training steps) are compiled by torch.compile, which fuses their elementwise
+        kernels (norms, gates, SwiGLU, and their backward); the sequence op stays outside, as it is. Evaluation (no
+        autograd) runs the plain stages, so its many lengths compile nothing."""
+        compiled = self.compile_stages and torch.is_grad_enabled()
+        key = (prefix, method, compiled)
+        if key not in self._stages:
+            target = module if method == "forward" else _Method(module, method)
+
+            def one(weights, *args):
+                return functional_call(target, weights, args, strict=False)
+
+            stage = vmap(one)
+            if compiled:
+                # Every stage is the same code object (vmap's wrapper) to torch.compile, so each one and each padded
+                # length counts as a recompile of it: the default limit (8) would send the rest back to eager.
+                limit = max(torch._dynamo.config.recompile_limit, 16 * (len(self._stages) + 1) + 64)
+                torch._dynamo.config.recompile_limit = limit
+                torch._dynamo.config.accumulated_recompile_limit = max(
+                    torch._dynamo.config.accumulated_recompile_limit, limit
+                )
+                stage = torch.compile(stage, dynamic=False)
+            self._stages[key] = stage
+        return self._stages[key]
 
     def num_params(self) -> int:
         """Trainable parameters of one member (a tied embedding counted once)."""

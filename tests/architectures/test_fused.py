@@ -95,3 +95,25 @@ def test_models_of_different_shapes_or_an_lstm_do_not_fuse():
     assert "LSTMMixer" in fusable(lstm)
     with pytest.raises(ValueError, match="no fused form"):
         FusedModel([lstm, lstm])
+
+
+def test_compiled_stages_compute_what_the_plain_stages_compute():
+    """torch.compile of the per-token stages (what training on a GPU may use) changes no output or gradient beyond
+    fp32 rounding, at two padded lengths (each its own compiled graph); evaluation (no autograd) compiles nothing."""
+    # GDN's stages hold every kind of per-token work (projections, short conv, norms, gates, SwiGLU); compiling is
+    # slow on a CPU (about 40 s here), so one architecture.
+    plain, compiled = FusedModel(_members(*CASES["gdn"])), FusedModel(_members(*CASES["gdn"]))
+    compiled.compile_stages = True
+    for T in (16, 32):
+        x = torch.randint(0, V, (M, 3, T), generator=torch.Generator().manual_seed(T))
+        for model in (plain, compiled):
+            for p in model.stacked_parameters():
+                p.grad = None
+            model(x).square().sum().backward()
+        assert torch.allclose(compiled(x), plain(x), rtol=1e-5, atol=1e-5)
+        for a, b in zip(compiled.stacked_parameters(), plain.stacked_parameters(), strict=True):
+            assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-4 * b.grad.abs().max())
+    compiled_now = sum(key[2] for key in compiled._stages)
+    with torch.no_grad():
+        compiled(torch.randint(0, V, (M, 2, 50)))
+    assert sum(key[2] for key in compiled._stages) == compiled_now > 0

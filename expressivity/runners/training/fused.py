@@ -104,6 +104,7 @@ def train_fused(
     graphs: bool | None = None,
     data_processes: int | None = None,
     bucketed: bool | None = None,
+    compile_stages: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
 
@@ -112,7 +113,8 @@ def train_fused(
     processes generating batches ahead (default: the environment's EXPRESSIVITY_DATA_PROCESSES, else 2 on CUDA, where
     a fused step can outrun two threads, and none on CPU, where threads keep up with training). `bucketed`: pad each
     step's batch to a few fixed lengths (default: when capturing, which needs static shapes), so an eager run can be
-    given exactly the captured run's batches."""
+    given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the training step
+    (FusedModel.compile_stages; default: the environment's EXPRESSIVITY_COMPILE_STAGES=1, on CUDA only)."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -121,6 +123,8 @@ def train_fused(
     dev = resolve_device(device)
     if data_processes is None:
         data_processes = int(os.environ.get("EXPRESSIVITY_DATA_PROCESSES", 2 if dev.startswith("cuda") else 0))
+    if compile_stages is None:
+        compile_stages = os.environ.get("EXPRESSIVITY_COMPILE_STAGES", "0") == "1" and dev.startswith("cuda")
     saved = []
     for config, path in zip(configs, paths, strict=True):
         s = load_checkpoint(path, dev) if path is not None and path.exists() else None
@@ -131,7 +135,7 @@ def train_fused(
         members = [i for i, s in enumerate(starts) if s == start]
         with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
             group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
-                           dev, data_processes)  # fmt: skip
+                           dev, data_processes, compile_stages)  # fmt: skip
             for i, result in zip(members, group.run(graphs, bucketed), strict=True):
                 results[i] = result
     return results
@@ -167,7 +171,7 @@ class StepArrays:
 class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
-    def __init__(self, configs, paths, saved, dev: str, processes: int = 0):
+    def __init__(self, configs, paths, saved, dev: str, processes: int = 0, compile_stages: bool = False):
         import torch
 
         from expressivity import tasks
@@ -183,6 +187,7 @@ class _Group:
             if s is not None:
                 model.load_state_dict(s["model"])
         self.model = FusedModel(members).to(dev)
+        self.model.compile_stages = compile_stages
         flat = self.model.flatten_()  # one (M, P) buffer: the optimizer's few kernels a step (after the move)
         self.opt = StackedAdamW(
             self.model.stacked_parameters(),
