@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from expressivity import architectures
-from expressivity.architectures.layers import Attention
+from expressivity.architectures.layers import Attention, ShortConv
 from expressivity.architectures.models import parse_pattern
 
 ALL_LETTERS = "GDPMLA"  # a hybrid that has every kind of layer
@@ -208,3 +208,13 @@ def test_changing_later_tokens_never_changes_earlier_logits(name, models):
         assert not torch.allclose(la[:, probe.t + 1 :], lb[:, probe.t + 1 :])  # the probe can see a change
 
     check()
+
+
+@pytest.mark.parametrize("T", [1, 3, 9])
+def test_short_conv_as_shifted_multiply_adds_is_the_convolution(T):
+    """ShortConv.shifted (what compiled stages run) against conv1d, at lengths below, at and above the kernel."""
+    torch.manual_seed(0)
+    conv = ShortConv(6, 4)
+    x = torch.randn(2, T, 6)
+    reference = conv.conv(x.transpose(1, 2))[..., :T].transpose(1, 2)
+    assert torch.allclose(conv.shifted(x), reference, atol=1e-6)
