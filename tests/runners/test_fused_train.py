@@ -106,6 +106,21 @@ def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
                 assert np.array_equal(got.astype(ref.dtype), ref)
 
 
+def test_a_least_length_pads_every_step_to_it_and_changes_nothing_else():
+    """What compiled stages use (one padded length a group, so one compile): the same batches, padded further."""
+    from expressivity.runners.training.fused import StepArrays, longest_sequence
+
+    configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
+    least = max(map(longest_sequence, configs))
+    for step in range(4):
+        (inputs, targets, mask), tokens = StepArrays(configs, bucketed=True, least=least)(step)
+        (ref_inputs, ref_targets, ref_mask), ref_tokens = StepArrays(configs, bucketed=True)(step)
+        T = ref_inputs.shape[2]
+        assert inputs.shape[2] == max(least, T) and tokens == ref_tokens
+        assert np.array_equal(inputs[..., :T], ref_inputs) and np.array_equal(mask[..., :T], ref_mask)
+        assert np.array_equal(targets[..., :T], ref_targets) and not mask[..., T:].any()
+
+
 def test_runs_of_very_different_sequence_lengths_do_not_fuse():
     short = resolve("parity", "gdn", SETS)
     assert fusion_key(resolve("parity", "gdn", {**SETS, "train_max_length": 200})) != fusion_key(short)

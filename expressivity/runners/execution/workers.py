@@ -212,13 +212,16 @@ class LocalPool:
         return done
 
     def close(self) -> None:
-        """Idle workers exit on stdin EOF; busy ones (only on Ctrl-C or an error) are killed."""
-        for i, proc in enumerate(self.procs):
-            if proc is None:
-                continue
+        """Idle workers exit on stdin EOF; busy ones (only on Ctrl-C or an error) are killed. Every worker is told
+        first and waited for after, so they exit side by side: a CUDA worker's exit (its context, torch.compile's
+        compile workers) may take a second or more. Waited for one after the other, 16 workers were the likely cause
+        of a grid ending 20 s after its last run had finished (H200, 2026-12-02)."""
+        procs = [(i, proc) for i, proc in enumerate(self.procs) if proc is not None]
+        for i, proc in procs:
             if i in self.busy:
                 proc.kill()
             proc.stdin.close()
+        for _, proc in procs:
             proc.wait()
             proc.stdout.close()
         self.sel.close()

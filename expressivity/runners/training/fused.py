@@ -114,7 +114,8 @@ def train_fused(
     a fused step can outrun two threads, and none on CPU, where threads keep up with training). `bucketed`: pad each
     step's batch to a few fixed lengths (default: when capturing, which needs static shapes), so an eager run can be
     given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the training step
-    (FusedModel.compile_stages; default: the environment's EXPRESSIVITY_COMPILE_STAGES=1, on CUDA only)."""
+    (FusedModel.compile_stages; default: on CUDA, unless the environment sets EXPRESSIVITY_COMPILE_STAGES=0; about
+    2x faster steps on an H200, and tens of seconds of compiling per group)."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -124,7 +125,7 @@ def train_fused(
     if data_processes is None:
         data_processes = int(os.environ.get("EXPRESSIVITY_DATA_PROCESSES", 2 if dev.startswith("cuda") else 0))
     if compile_stages is None:
-        compile_stages = os.environ.get("EXPRESSIVITY_COMPILE_STAGES", "0") == "1" and dev.startswith("cuda")
+        compile_stages = os.environ.get("EXPRESSIVITY_COMPILE_STAGES", "1") == "1" and dev.startswith("cuda")
     saved = []
     for config, path in zip(configs, paths, strict=True):
         s = load_checkpoint(path, dev) if path is not None and path.exists() else None
@@ -143,13 +144,14 @@ def train_fused(
 
 class StepArrays:
     """make(step) of a fused group: every run's batch of the step, stacked and padded (to a captured length when
-    `bucketed`), and each run's token count. A run that stopped early still gets its batch (its rows cost little and
-    keep data per step independent of when others stop); the step leaves it untouched. Picklable (the tasks are
-    rebuilt where it runs), so worker processes can run it; `compact` sends token ids as int16 (a third of the bytes
-    through the pipe; every vocabulary is far below 2^15), which the consumer widens back."""
+    `bucketed`, at least `least`), and each run's token count. A run that stopped early still gets its batch (its
+    rows cost little and keep data per step independent of when others stop); the step leaves it untouched.
+    Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
+    int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
+    back."""
 
-    def __init__(self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False):
-        self.configs, self.bucketed, self.compact = configs, bucketed, compact
+    def __init__(self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0):
+        self.configs, self.bucketed, self.compact, self.least = configs, bucketed, compact, least
         self._tasks = None
 
     def __getstate__(self) -> dict:
@@ -162,7 +164,7 @@ class StepArrays:
             self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
         batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
         T = max(b.seq_len for b in batches)
-        inputs, targets, mask = pad_stack(batches, bucket(T) if self.bucketed else T)
+        inputs, targets, mask = pad_stack(batches, max(bucket(T), self.least) if self.bucketed else T)
         if self.compact:
             inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)
         return (inputs, targets, mask), [b.inputs.size for b in batches]
@@ -225,7 +227,10 @@ class _Group:
         check_every = self.cfgs[0]["check_every"]
         if any(active) and step < steps:
             bucketed = self.capture if bucketed is None else bucketed
-            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0)
+            # Compiled stages compile once per padded length (tens of seconds each, in every group's process): pad
+            # every step to the group's longest instead. Among many runs, most steps' longest draw is there anyway.
+            least = max(map(longest_sequence, self.configs)) if bucketed and self.model.compile_stages else 0
+            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
                     if not any(active):
