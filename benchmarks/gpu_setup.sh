@@ -5,15 +5,17 @@
 #   rm -f .triton/* && cp <files_at>/triton_cache.txz.part* .triton/     (.whl/ and .triton/ are git-ignored)
 # Here, once:  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #                --platform manylinux2014_x86_64 -d .whl fla-core==0.4.2
-# torch.compile's own cache (compiled stages, FusedModel.compile_stages) stays behind: its FX graphs were 270 MB after
-# one session's probes, and the call's 64 MiB could not carry them beside Triton's kernels (which it compiles through,
-# so those travel).
+# torch.compile's caches (compiled stages, FusedModel.compile_stages) stay behind: its FX graphs were 270 MB after one
+# session's probes, and the kernels it compiled through Triton several MB each; the call's 64 MiB could not carry them
+# beside fla's kernels, which travel. So every call compiles its stages cold (tens of seconds a group).
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_cache
 mkdir -p "$TRITON_CACHE_DIR" "$OUT"
 if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:.
 
-save_triton_cache() {
-  tar c -C "$TRITON_CACHE_DIR" --exclude=./inductor . | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
+save_triton_cache() {  # fla's kernels; not torch.compile's (triton_poi_..., triton_per_...: some 6.6 MB each)
+  (cd "$TRITON_CACHE_DIR" && for d in */; do
+    [ "$d" = inductor/ ] || compgen -G "${d}__grp__triton_*" >/dev/null || echo "$d"
+  done) | tar c -C "$TRITON_CACHE_DIR" -T - | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
 }
