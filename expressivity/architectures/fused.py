@@ -36,6 +36,8 @@ from expressivity.architectures.models import SequenceModel
 # the vocabulary by padding the parameters that have one row per token (VOCAB_PARAMS).
 PER_MODEL_FIELDS = ("neg_eigval", "vocab_size")
 VOCAB_PARAMS = ("embed.weight", "head.weight")
+# Compiled stages (compile_stages) a process may hold: about 5 a layer, each once per padded length.
+RECOMPILE_LIMIT = 1024
 
 
 def fusable(model: SequenceModel) -> str:
@@ -239,12 +241,10 @@ class FusedModel(nn.Module):
             if compiled:
                 # Every stage is the same code object (vmap's wrapper) to torch.compile, so each one and each padded
                 # length counts as a recompile of it: the default limit (8) would send the rest back to eager.
-                limit = max(torch._dynamo.config.recompile_limit, 16 * (len(self._stages) + 1) + 64)
-                torch._dynamo.config.recompile_limit = limit
-                torch._dynamo.config.accumulated_recompile_limit = max(
-                    torch._dynamo.config.accumulated_recompile_limit, limit
-                )
-                torch._dynamo.config.suppress_errors = True  # a stage that fails to compile runs as it is
+                dynamo = torch._dynamo.config
+                dynamo.recompile_limit = max(dynamo.recompile_limit, RECOMPILE_LIMIT)
+                dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, RECOMPILE_LIMIT)
+                dynamo.suppress_errors = True  # a stage that fails to compile runs as it is
                 stage = torch.compile(stage, dynamic=False)
             self._stages[key] = stage
         return self._stages[key]
