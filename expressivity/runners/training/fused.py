@@ -112,10 +112,10 @@ def train_fused(
     the other. `graphs`: capture the training step as CUDA graphs (default: on CUDA, yes). `data_processes`: worker
     processes generating batches ahead (default: the environment's EXPRESSIVITY_DATA_PROCESSES, else 2 on CUDA, where
     a fused step can outrun two threads, and none on CPU, where threads keep up with training). `bucketed`: pad each
-    step's batch to a few fixed lengths (default: when capturing, which needs static shapes), so an eager run can be
-    given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the training step
-    (FusedModel.compile_stages; default: on CUDA, unless the environment sets EXPRESSIVITY_COMPILE_STAGES=0; about
-    2x faster steps on an H200, and tens of seconds of compiling per group)."""
+    step's batch to a few fixed lengths (default: when capturing or compiling, which need static shapes), so an eager
+    run can be given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the
+    training step (FusedModel.compile_stages; default: on CUDA, unless the environment sets
+    EXPRESSIVITY_COMPILE_STAGES=0; about 2x faster steps on an H200, and tens of seconds of compiling per group)."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -226,7 +226,9 @@ class _Group:
         checkpoint_every = self.cfgs[0]["checkpoint_every"]
         check_every = self.cfgs[0]["check_every"]
         if any(active) and step < steps:
-            bucketed = self.capture if bucketed is None else bucketed
+            # Static shapes for a captured step and for compiled stages alike (each new length compiles them again).
+            static = self.capture or self.model.compile_stages
+            bucketed = static if bucketed is None else bucketed
             # Compiled stages compile once per padded length (tens of seconds each, in every group's process): pad
             # every step to the group's longest instead. Among many runs, most steps' longest draw is there anyway.
             least = max(map(longest_sequence, self.configs)) if bucketed and self.model.compile_stages else 0
