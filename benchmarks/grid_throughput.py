@@ -12,6 +12,11 @@ figure is for exactly the committed protocol). A warm-up pass of the same grid a
 first (its time is printed as compilation). For each mode: wall time, runs per minute, training tokens per second,
 and the model FLOP rate (6 x parameters x tokens / wall) as a fraction of the card's dense bf16 rate. Prints figures,
 never asserts.
+
+`--old-sample K` runs the old way on about one run in K only (drawn at random, seed 0, architecture by architecture, so
+each keeps its share): at a preset's own steps the old way takes longer than one 10-minute call. Its runs
+are independent processes in fixed slots, so its rates (runs/min, tokens/s) do not depend on how many runs it is
+given; the speed-up is then read from runs/min, and the old wall for the whole grid is printed as estimated.
 """
 
 from __future__ import annotations
@@ -122,24 +127,29 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--no-warmup", action="store_true")
-    parser.add_argument("--per-gpu", type=int, default=None, help="slots per GPU for every mode (default: the mode's)")
+    parser.add_argument("--per-gpu", type=int, default=None, help="slots per GPU for the new way (default: the mode's)")
+    parser.add_argument("--old-sample", type=int, default=1, help="the old way runs every K-th run only (default 1)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     configs = preset_grid(args.preset, args.steps, args.protocol) if args.preset else subset(args.steps)
     lines = [f"# grid throughput: {len(configs)} runs ({args.preset or 'fixed subset'}, steps {args.steps or 'own'})"]
+    runs_of = {mode: _sample(configs, args.old_sample) if mode == "old" else configs for mode in args.modes.split(",")}
+    if args.old_sample > 1:
+        sample = runs_of.get("old", [])
+        lines.append(f"old way on one run in {args.old_sample}: {len(sample)} runs, {_mix(sample)}")
     if args.preset == "negative-eigenvalues" and not args.steps and args.protocol == "testbed-v1":
         lines.append(_check_committed_keys(configs))
     if not args.no_warmup:
-        warm = [{**c, "train": {**c["train"], "steps": 3, "eval_lengths": c["train"]["eval_lengths"][:1],
-                                "eval_examples": 8}} for c in configs]  # fmt: skip
         for mode in args.modes.split(","):
+            warm = [{**c, "train": {**c["train"], "steps": 3, "eval_lengths": c["train"]["eval_lengths"][:1],
+                                    "eval_examples": 8}} for c in runs_of[mode]]  # fmt: skip
             started = time.monotonic()
-            result = run(warm, args.out / f"warm-{mode}.sqlite", mode, args.out / "logs", args.per_gpu)
+            result = run(warm, args.out / f"warm-{mode}.sqlite", mode, args.out / "logs", _slots(mode, args))
             lines.append(f"compilation and warm-up ({mode}): {time.monotonic() - started:.1f}s, {result['counts']}")
             print(lines[-1], flush=True)
     results = []
     for mode in args.modes.split(","):
-        results.append(run(configs, args.out / f"{mode}.sqlite", mode, args.out / "logs", args.per_gpu))
+        results.append(run(runs_of[mode], args.out / f"{mode}.sqlite", mode, args.out / "logs", _slots(mode, args)))
         print(f"{mode}: {results[-1]['wall']:.1f}s for {results[-1]['runs']} runs, {results[-1]['counts']}", flush=True)
     lines.append("mode | runs | wall s | runs/min | train tokens/s | of bf16 peak | mean train s | mean test s | gdn")
     for r in results:
@@ -151,13 +161,54 @@ def main() -> None:
         if r["data_wait"][1]:
             lines.append(f"  {r['mode']}: the fused groups waited {r['data_wait'][0]:.1f}s for data in "
                          f"{r['data_wait'][1]:.1f}s of training (batches made ahead in threads)")  # fmt: skip
-    if len(results) == 2:
+    if len(results) == 2 and args.old_sample > 1:
+        old, new = results
+        estimate = old["wall"] * len(configs) / old["runs"]
+        lines.append(f"old wall for all {len(configs)} runs, estimated: {estimate:.1f}s")
+        lines.append(f"speed-up (runs/min, new over old): {new['runs_per_min'] / old['runs_per_min']:.1f}x; "
+                     f"(tokens/s): {new['tokens_per_s'] / old['tokens_per_s']:.1f}x")  # fmt: skip
+    elif len(results) == 2:
         lines.append(f"speed-up (wall, {results[1]['mode']} over {results[0]['mode']}): "
                      f"{results[0]['wall'] / results[1]['wall']:.1f}x")  # fmt: skip
     text = "\n".join(lines)
     print(text)
     if args.log:
         args.log.write_text(text + "\n")
+
+
+def _slots(mode: str, args: argparse.Namespace) -> int:
+    """The old way keeps today's slots (`--per-gpu 4`), the measure the issue names; --per-gpu sets the new way's."""
+    return MODES[mode][0] if mode == "old" or args.per_gpu is None else args.per_gpu
+
+
+def _sample(configs: list[dict], k: int) -> list[dict]:
+    """About one run in k, drawn at random (seed 0): each architecture keeps its share, and its picks go round its
+    tasks (each task once before any twice), so neither the models' sizes nor the tasks' lengths are skewed."""
+    import random
+
+    if k <= 1:
+        return configs
+    rng, picked = random.Random(0), []
+    for arch in sorted({c["arch"] for c in configs}):
+        by_task: dict[str, list[int]] = {}
+        for i, c in enumerate(configs):
+            if c["arch"] == arch:
+                by_task.setdefault(c["task"], []).append(i)
+        tasks = sorted(by_task)
+        rng.shuffle(tasks)
+        wanted = max(1, round(sum(map(len, by_task.values())) / k))
+        for j in range(wanted):
+            left = [i for i in by_task[tasks[j % len(tasks)]] if i not in picked]
+            picked.append(rng.choice(left))
+    return [configs[i] for i in sorted(picked)]
+
+
+def _mix(configs: list[dict]) -> str:
+    from collections import Counter
+
+    archs = Counter(c["arch"] for c in configs)
+    tasks = Counter(c["task"] for c in configs)
+    return "; ".join(", ".join(f"{name} {n}" for name, n in sorted(c.items())) for c in (archs, tasks))
 
 
 def _check_committed_keys(configs: list[dict]) -> str:
