@@ -9,7 +9,9 @@
 #   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.txz.part* .triton/
 # GRID=FILE.toml runs that grid file instead (a probe that is not part of the preset: other learning rates or steps),
 # into FILE.sqlite beside it, with the rest of the arguments passed to `grid` (e.g. --per-gpu 9); the store comes back
-# under its own name.
+# under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints of runs the time limit left in
+# flight (those of finished runs are deleted), which a later call resumes when carried as results/PRESET/checkpoints:
+# here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
@@ -50,5 +52,8 @@ python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PR
   "$STORE"
 cp "$STORE" "$OUT/"
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
+if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
+  tar cf - -C "results/$PRESET" checkpoints | split -b 15M - "$OUT/checkpoints.tar.part-"
+fi
 save_triton_cache
 tail -n 30 "$OUT/reproduce.log"; tail -n 25 "$OUT/gpu_tests.log" 2>/dev/null

@@ -282,13 +282,20 @@ class _Group:
 
     def _progress(self, step: int, started: float) -> None:
         """A line in the worker's log at each checkpoint: each run's last checked loss and held-out accuracy, so a
-        call cut off by its time limit still says how far the runs got and whether they were learning."""
+        call cut off by its time limit still says how far the runs got and whether they were learning (held-out
+        accuracy as final/token, the two the early stop reads)."""
         last = [s["history"][-1] if s["history"] else {} for s in self.state]
         runs = " | ".join(
-            f"{h.get('loss', float('nan')):.3f}" + (f" val {h['val_final_acc']:.3f}" if "val_final_acc" in h else "")
+            f"{h.get('loss', float('nan')):.3f}"
+            + (f" val {h['val_final_acc']:.3f}/{h['val_token_acc']:.3f}" if "val_final_acc" in h else "")
             for h in last
         )
-        where = f"fused x{self.M} {self.configs[0]['arch']}: step {step} at {time.perf_counter() - started:.1f}s"
+        # The model settings all runs share (num_householder, n_layers, ...), so two groups of one architecture can
+        # be told apart; the per-run ones (seed, eigenvalue range) are in each run's row.
+        shared = [f"{k}={v}" for k, v in sorted(self.configs[0]["model_params"].items())
+                  if all(c["model_params"].get(k) == v for c in self.configs)]  # fmt: skip
+        label = " ".join([self.configs[0]["arch"], *shared])
+        where = f"fused x{self.M} {label}: step {step} at {time.perf_counter() - started:.1f}s"
         print(f"{where}; loss per run: {runs}", file=sys.stderr, flush=True)
 
     def _validation(self) -> list[tuple[float, float]]:
