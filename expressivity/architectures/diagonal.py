@@ -87,6 +87,7 @@ class DiagonalMixer(nn.Module):
     (layers.Attention); sequences are independent, so fused training stacks many models' batches into one."""
 
     fold = "batch"
+    compile_op = True  # `op` is plain PyTorch: fused training may compile it with the stages (fused.py)
 
     def __init__(self, d_model: int, n_heads: int, *, neg_eigval: bool = False, conv_size: int = 4, expand_v: int = 2):
         super().__init__()

@@ -204,7 +204,7 @@ class FusedModel(nn.Module):
             """The block's mixer: its per-token stages vmapped, its sequence op once over every model."""
             args, rest = call(block.mixer, f"{pre}.mixer", "op_inputs")(h)
             how = block.mixer.fold
-            o = block.mixer.op(**{k: _fold(v, how) for k, v in args.items()})
+            o = self._op(block.mixer, pre)(**{k: _fold(v, how) for k, v in args.items()})
             return call(block.mixer, f"{pre}.mixer", "finish")(_unfold(o, how, self.M), rest)
 
         x = call(t.embed, "embed")(inputs)
@@ -247,6 +247,17 @@ class FusedModel(nn.Module):
                 dynamo.suppress_errors = True  # a stage that fails to compile runs as it is
                 stage = torch.compile(stage, dynamic=False)
             self._stages[key] = stage
+        return self._stages[key]
+
+    def _op(self, mixer: nn.Module, prefix: str):
+        """The mixer's sequence op over every model at once. Compiled like the stages when the mixer says its op is
+        plain PyTorch (`compile_op`: the diagonal recurrence, a chain of fp32 elementwise kernels around a few
+        matmuls); an autograd Function (fla's, this package's GDN ops) is called as it is."""
+        if not (self.compile_stages and torch.is_grad_enabled() and getattr(mixer, "compile_op", False)):
+            return mixer.op
+        key = (prefix, "op", True)
+        if key not in self._stages:
+            self._stages[key] = torch.compile(mixer.op, dynamic=False)  # limits and fallback as set by _stage
         return self._stages[key]
 
     def num_params(self) -> int:
