@@ -132,11 +132,14 @@ def test_an_lstm_has_no_fused_form():
         train_fused([resolve("parity", "lstm", SETS)], device="cpu")
 
 
-def test_an_early_stop_freezes_one_run_and_the_others_go_on():
+def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):
     configs = _group("gdn")
     configs[1]["train"]["target_acc"] = 0.0  # stops at its first check
     fused = train_fused(configs, device="cpu")
     assert fused[1]["stop_reason"] == "target_acc" and fused[1]["steps"] == SETS["check_every"]
+    # the group's progress lines mark the stopped run (and only it) where it stopped
+    lines = [line for line in capsys.readouterr().err.splitlines() if "loss per run" in line]
+    assert lines and all(line.count("(target_acc at step 5)") == 1 for line in lines), lines
     assert [r["steps"] for r in (fused[0], fused[2])] == [SETS["steps"]] * 2
     _agree(fused[1], train(configs[1]))
     _agree(fused[2], train(configs[2]))

@@ -246,7 +246,7 @@ class _Group:
                     if step % check_every == 0 or step == steps:
                         self._check(step, stops, active)
                     if checkpoint_every and step % checkpoint_every == 0:
-                        self._progress(step, started)
+                        self._progress(step, started, stops)
                         for m in range(self.M):
                             if active[m]:
                                 self._save(m, step, "", started)
@@ -280,15 +280,17 @@ class _Group:
                 if stop != "diverged":
                     self._save(m, step, stop, time.perf_counter())
 
-    def _progress(self, step: int, started: float) -> None:
+    def _progress(self, step: int, started: float, stops: list[str]) -> None:
         """A line in the worker's log at each checkpoint: each run's last checked loss and held-out accuracy, so a
         call cut off by its time limit still says how far the runs got and whether they were learning (held-out
-        accuracy as final/token, the two the early stop reads)."""
+        accuracy as final/token, the two the early stop reads). A run that has stopped says so and where: its figures
+        are those of its last check (a group's line repeated them, unmarked, until 2026-12-03)."""
         last = [s["history"][-1] if s["history"] else {} for s in self.state]
         runs = " | ".join(
             f"{h.get('loss', float('nan')):.3f}"
             + (f" val {h['val_final_acc']:.3f}/{h['val_token_acc']:.3f}" if "val_final_acc" in h else "")
-            for h in last
+            + (f" ({stop} at step {state['step']})" if stop else "")
+            for h, stop, state in zip(last, stops, self.state, strict=True)
         )
         # The model settings all runs share (num_householder, n_layers, ...), so two groups of one architecture can
         # be told apart; the per-run ones (seed, eigenvalue range) are in each run's row.
