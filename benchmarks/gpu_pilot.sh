@@ -12,6 +12,11 @@
 # under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints of runs the time limit left in
 # flight (those of finished runs are deleted), which a later call resumes when carried as results/PRESET/checkpoints:
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
+# The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
+# Triton's cache (2 parts) and the checkpoint parts. The grid stops itself at LIMIT; `timeout` stops it with SIGINT
+# (runs in flight go back to the queue) GRACE s later (default 60) if it has not, so the store still comes back:
+# keep LIMIT + GRACE + about 60 s of set-up and copying under the call's timeout_s. Copy the store that comes back
+# into results/PRESET before the next call: each call brings this checkout's copy, not the last call's.
 set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
@@ -38,12 +43,12 @@ sampler=$!
 started=$(date +%s)
 if [ -n "${GRID:-}" ]; then
   STORE=${GRID%.toml}.sqlite
-  python3 -m expressivity.runners.cli grid "$GRID" --store "$STORE" --time-limit "$LIMIT" \
+  timeout -s INT -k 30 $((LIMIT + ${GRACE:-60})) python3 -m expressivity.runners.cli grid "$GRID" --store "$STORE" --time-limit "$LIMIT" \
     --log-dir "results/$PRESET/logs" "$@" >"$OUT/reproduce.log" 2>&1
   echo "wall $(($(date +%s) - started)) s: grid $GRID $*" | tee -a "$OUT/card.log"
 else
   STORE=results/$PRESET/runs.sqlite
-  python3 -m expressivity.runners.cli reproduce "$PRESET" --store "$STORE" --time-limit "$LIMIT" \
+  timeout -s INT -k 30 $((LIMIT + ${GRACE:-60})) python3 -m expressivity.runners.cli reproduce "$PRESET" --store "$STORE" --time-limit "$LIMIT" \
     "$@" >"$OUT/reproduce.log" 2>&1
   echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
 fi
@@ -51,9 +56,12 @@ kill "$sampler" 2>/dev/null
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
   "$STORE"
 cp "$STORE" "$OUT/"
+mkdir -p "results/$PRESET/logs/call" && mv "$OUT"/*.log "results/$PRESET/logs/call/"  # one file back for every log
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
   tar cf - -C "results/$PRESET" checkpoints | split -b 15M - "$OUT/checkpoints.tar.part-"
 fi
 save_triton_cache
-tail -n 30 "$OUT/reproduce.log"; tail -n 25 "$OUT/gpu_tests.log" 2>/dev/null
+echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
+L=results/$PRESET/logs/call
+tail -n 30 "$L/reproduce.log"; tail -n 25 "$L/gpu_tests.log" 2>/dev/null
