@@ -21,4 +21,8 @@ for extra in negative-eigenvalues/curriculum olmo-hybrid/curriculum-cpu; do
   [ -f "results/$extra.sqlite" ] && COLUMNS=150 $CLI check --store "results/$extra.sqlite" > \
     "results/$(dirname $extra)/check-$(basename $extra).txt"
 done
+# Grids under way at a paper's reduced protocol (issue 14), beside the complete one: "no runs" where a row waits.
+for name in negative-eigenvalues chomsky; do
+  $CLI table "$name" --store "results/$name/runs.sqlite" --protocol reduced --out "results/$name/table-reduced.md"
+done
 exit 0

@@ -55,6 +55,17 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
     assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset, protocol=protocol).strip()
 
 
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in RESULTS.glob("*/table-reduced.md")))
+def test_a_committed_reduced_table_renders_from_its_store(name):
+    # A grid under way at the reduced protocol: its table (results/render.sh) shows the runs done so far.
+    rows = _rows(RESULTS / name / "runs.sqlite")
+    preset = presets.get(name)
+    cells = table_cells(preset, rows, protocol="reduced")
+    assert any(c.done for c in cells), "a reduced table is committed once some of its runs are"
+    committed = (RESULTS / name / "table-reduced.md").read_text().strip()
+    assert committed == render(cells, preset, protocol="reduced").strip()
+
+
 STORES = [f"{name}/runs.sqlite" for name in COMMITTED]
 STORES += ["negative-eigenvalues/curriculum.sqlite", "illusion-of-state/probe.sqlite"]
 STORES += ["olmo-hybrid/curriculum-cpu.sqlite", "olmo-hybrid/tracking-probe-cpu.sqlite"]
