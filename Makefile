@@ -30,11 +30,9 @@ demo: setup
 	@echo "== theory check of those runs"
 	$(CLI) check --strict --grid negative-eigenvalues-quick
 
-# Two test processes (pytest-xdist): on a 2-core machine with one core busy the suite took 12.4 min in one process and
-# 8.9 min in two (2026-12-03). Every test waits for events, not for seconds, so sharing the cores changes no outcome.
 test: setup-dev
 	$(PY) -m ruff check expressivity tests benchmarks
-	$(PY) -m pytest -n 2 -x -p no:cacheprovider
+	$(PY) -m pytest -x -p no:cacheprovider
 
 lint:
 	$(PY) -m ruff check expressivity tests benchmarks
