@@ -8,6 +8,7 @@ of fusion: a 1e-7 change of one weight moves a tiny GDN's 50-step losses by 4e-4
 any difference above 1e-5 is a real one.
 """
 
+import copy
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 import torch
 
 from expressivity import tasks
-from expressivity.runners.training.config import complete, resolve
+from expressivity.runners.training.config import complete, resolve, run_key
 from expressivity.runners.training.fused import fusion_key, train_fused
 from expressivity.runners.training.train import build_model, train
 
@@ -36,6 +37,18 @@ def _group(arch: str, **extra) -> list[dict]:
             sets["neg_eigval"] = bool(seed % 2)  # runs may differ in their eigenvalue range too
         configs.append(resolve("parity", arch, sets))
     return configs
+
+
+_SINGLE: dict[str, dict] = {}
+
+
+def _single(config: dict) -> dict:
+    """The single-run trainer's result for `config` (the reference), trained once per config for this module: several
+    tests compare against the same runs, and CPU training at one thread is bitwise repeatable."""
+    key = run_key(config)
+    if key not in _SINGLE:
+        _SINGLE[key] = train(config)
+    return copy.deepcopy(_SINGLE[key])
 
 
 def _agree(fused: dict, single: dict) -> None:
@@ -62,14 +75,14 @@ def test_clipping_is_active_in_these_runs():
 def test_fused_runs_train_as_their_single_runs(arch):
     configs = _group(arch)
     assert len({fusion_key(c) for c in configs}) == 1
-    for fused, single in zip(train_fused(configs, device="cpu"), [train(c) for c in configs], strict=True):
+    for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):
         _agree(fused, single)
         assert "fused x3" in fused["device"]
 
 
 def test_runs_with_one_length_per_example_fuse_too():
     configs = _group("gdn", length_sampling="example")
-    for fused, single in zip(train_fused(configs, device="cpu"), [train(c) for c in configs], strict=True):
+    for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):
         _agree(fused, single)
 
 
@@ -77,7 +90,7 @@ def test_runs_of_different_tasks_and_vocabularies_fuse_and_train_as_their_single
     configs = [resolve(task, "gdn", {**SETS, "seed": i, "lr": LRS[i], "neg_eigval": bool(i % 2)})
                for i, task in enumerate(MIXED)]  # fmt: skip
     assert len({fusion_key(c) for c in configs}) == 1
-    for fused, single in zip(train_fused(configs, device="cpu"), [train(c) for c in configs], strict=True):
+    for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):
         _agree(fused, single)
 
 
@@ -88,7 +101,7 @@ def test_batches_padded_to_the_captured_lengths_train_as_unpadded_ones(arch):
     # against eager steps relies on this to give both the same batches.
     configs = _group(arch)
     padded = train_fused(configs, device="cpu", bucketed=True)
-    for fused, single in zip(padded, [train(c) for c in configs], strict=True):
+    for fused, single in zip(padded, [_single(c) for c in configs], strict=True):
         _agree(fused, single)
 
 
@@ -141,8 +154,8 @@ def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if "loss per run" in line]
     assert lines and all(line.count("(target_acc at step 5)") == 1 for line in lines), lines
     assert [r["steps"] for r in (fused[0], fused[2])] == [SETS["steps"]] * 2
-    _agree(fused[1], train(configs[1]))
-    _agree(fused[2], train(configs[2]))
+    _agree(fused[1], _single(configs[1]))
+    _agree(fused[2], _single(configs[2]))
 
 
 KILL_AT = 23  # between the checkpoints at steps 20 and 30
