@@ -24,7 +24,9 @@ Verdicts, loudest first:
   vs fails, partial vs partial agree; learns vs fails and the reverse contradict). A verdict that rests on a failure
   needs evidence that the protocol can teach the task at all: the cell's own model learned it in distribution, or a
   positive control in the same row (same scope and task: a cell EXPECTed to learn) learned it beyond the trained
-  lengths. Without that evidence the verdict is "inconclusive" for the reason "nothing learned".
+  lengths. Without that evidence the verdict is "inconclusive" for the reason "nothing learned". An agreement on a
+  failure or a partial result needs the positive control itself: where only in-distribution learning is seen, the
+  row shows the protocol, not expressivity, and the verdict is "inconclusive" for the reason "no control learned".
 - "inconclusive": anything else, an EXPECT of "unknown", or no finished run with out-of-distribution lengths.
 Runs that diverged or failed are listed, not scored.
 """
@@ -45,6 +47,7 @@ LEARNS, FAILS = 0.9, 0.1
 FAILURES = ("fails", "depth-grows", "state-bound")
 VERDICTS = ("impossible", "suspect", "contradict", "agree", "inconclusive")  # loudest first
 NOTHING_LEARNED = "nothing learned"
+NO_CONTROL = "no control learned"  # models learned in distribution, but no positive control of the row beyond it
 
 
 @dataclass(frozen=True)
@@ -189,21 +192,26 @@ def observe(runs: Iterable[RunResult], floor: float = 0.0) -> Observed | None:
                     best_id=max(ids) if ids else None, floor=floor)  # fmt: skip
 
 
-def expect_verdict(expected: str, observed: Observed | None, *, taught: bool = True) -> tuple[str, str]:
-    """(verdict against EXPECT, its reason): a verdict resting on a failure needs `taught` (the protocol taught the
-    task: this model in distribution, or a positive control of the row beyond the trained lengths)."""
+def expect_verdict(
+    expected: str, observed: Observed | None, *, taught: bool = True, controlled: bool = True
+) -> tuple[str, str]:
+    """(verdict against EXPECT, its reason). A verdict resting on a failure needs `taught` (the protocol taught the
+    task: this model in distribution, or a positive control of the row beyond the trained lengths); an agreement
+    other than learns-learns needs `controlled` (a positive control of the row learned it beyond the trained
+    lengths): without one the row shows the protocol, not expressivity."""
     if observed is None or expected == "unknown":
         return "inconclusive", ""
     seen = observed.category
-    if (expected == "learns" and seen == "learns") or (expected == "partial" and seen == "partial"):
+    if expected == "learns" and seen == "learns":
         return "agree", ""
     if expected in FAILURES and seen == "learns":
         return "contradict", ""
     failure = (expected in FAILURES and seen == "fails") or (expected == "learns" and seen == "fails")
     if failure and not taught:
         return "inconclusive", NOTHING_LEARNED
-    if expected in FAILURES and seen == "fails":
-        return "agree", ""
+    agrees = (expected in FAILURES and seen == "fails") or (expected == "partial" and seen == "partial")
+    if agrees:
+        return ("agree", "") if controlled else ("inconclusive", NO_CONTROL)
     if expected == "learns" and seen == "fails":
         return "contradict", ""
     return "inconclusive", ""
@@ -271,7 +279,8 @@ def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
         express, expect = answers[key]
         obs = observed[key]
         taught = (obs is not None and obs.learned_in_distribution) or (key[0], key[1], key[3]) in controls
-        verdict, reason = expect_verdict(expect.value, obs, taught=taught)
+        controlled = (key[0], key[1], key[3]) in controls
+        verdict, reason = expect_verdict(expect.value, obs, taught=taught or controlled, controlled=controlled)
         cells.append(
             Cell(
                 task=key[0],

@@ -118,7 +118,7 @@ def observed(best, *, best_id=None, floor=0.0):
     return Observed(best=best, mean=best, worst=best, runs=1, best_id=best_id, floor=floor)
 
 
-EXPECT_CASES = [  # expected, seen (best OOD scaled), taught -> (verdict, reason)
+EXPECT_CASES = [  # expected, seen (best OOD scaled), taught[, controlled (default True)] -> (verdict, reason)
     ("learns", 0.95, True, ("agree", "")),
     ("learns", 0.95, False, ("agree", "")),  # learning needs no evidence that the protocol teaches
     ("learns", 0.02, True, ("contradict", "")),
@@ -129,15 +129,22 @@ EXPECT_CASES = [  # expected, seen (best OOD scaled), taught -> (verdict, reason
     ("state-bound", 0.02, True, ("agree", "")),
     ("fails", 0.95, False, ("contradict", "")),
     ("partial", 0.5, False, ("agree", "")),
+    # no positive control of the row learned beyond the trained lengths: the row shows the protocol
+    ("fails", 0.02, True, False, ("inconclusive", "no control learned")),
+    ("partial", 0.5, True, False, ("inconclusive", "no control learned")),
+    ("learns", 0.95, False, False, ("agree", "")),
+    ("learns", 0.02, True, False, ("contradict", "")),
     ("fails", 0.5, True, ("inconclusive", "")),
     ("unknown", 0.95, True, ("inconclusive", "")),
 ]
 
 
-@pytest.mark.parametrize("expected, best, taught, verdict", EXPECT_CASES)
-def test_expect_verdicts(expected, best, taught, verdict):
-    assert expect_verdict(expected, observed(best), taught=taught) == verdict
-    assert expect_verdict(expected, None, taught=taught) == ("inconclusive", "")
+@pytest.mark.parametrize("case", EXPECT_CASES)
+def test_expect_verdicts(case):
+    (expected, best, taught, *controlled), verdict = case[:-1], case[-1]
+    controlled = controlled[0] if controlled else True
+    assert expect_verdict(expected, observed(best), taught=taught, controlled=controlled) == verdict
+    assert expect_verdict(expected, None, taught=taught, controlled=controlled) == ("inconclusive", "")
 
 
 EXPRESS_CASES = [  # EXPRESS answer, seen -> verdict
@@ -162,9 +169,10 @@ def test_a_shortcut_raises_the_bar_for_learns_and_fails():
 
 
 def test_an_expected_failure_agrees_only_where_the_protocol_taught_something():
-    # transformer on running parity: learned in distribution, fails beyond: the protocol teaches, so "agree"
+    # transformer on running parity: learned in distribution, fails beyond, but no positive control learned it
+    # beyond: the row shows the protocol, not expressivity
     taught_id = check([row("parity", "transformer", 0.0, iid=1.0)])
-    assert taught_id[0].verdict == "agree"
+    assert taught_id[0].label == "inconclusive (no control learned)"
     # nothing learned at all, in distribution or by a control: the failure says nothing about the model
     nothing = check([row("parity", "transformer", 0.0, iid=0.0), row("parity", "gdn", 0.0, iid=0.0)])
     assert {c.label for c in nothing} == {"inconclusive (nothing learned)"}
