@@ -16,7 +16,6 @@ Prints figures, never asserts.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def main() -> None:
     if unknown or args.reruns < 1 or args.limit < 1:
         raise SystemExit(f"--variants must name some of {', '.join(VARIANTS)} (got {unknown}); --reruns, --limit >= 1")
 
-    from expressivity.runners.training.config import from_json, run_key
+    from expressivity.runners.training.config import complete, run_key
 
     rows = committed_runs(args.store, args.grid, args.task, args.arch, args.limit)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -88,7 +87,7 @@ def main() -> None:
     for variant in variants:
         configs = []
         for r in rows:
-            config = from_json(json.dumps(r["config"]))
+            config = complete(r["config"])  # its own copy of the training keys
             config["train"]["deterministic"] = VARIANTS[variant]
             configs.append(config)
         keys = [run_key(c) for c in configs]

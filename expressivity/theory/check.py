@@ -278,9 +278,9 @@ def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
     for key, runs in groups.items():
         express, expect = answers[key]
         obs = observed[key]
-        taught = (obs is not None and obs.learned_in_distribution) or (key[0], key[1], key[3]) in controls
         controlled = (key[0], key[1], key[3]) in controls
-        verdict, reason = expect_verdict(expect.value, obs, taught=taught or controlled, controlled=controlled)
+        taught = (obs is not None and obs.learned_in_distribution) or controlled
+        verdict, reason = expect_verdict(expect.value, obs, taught=taught, controlled=controlled)
         cells.append(
             Cell(
                 task=key[0],
