@@ -112,7 +112,7 @@ def train_from(model, task, held, args, alpha: float, say) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--group", default="A5")
     ap.add_argument("--num-householder", type=int, default=2)
@@ -128,7 +128,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--raw", action="store_true", help="interpolate the construction's weights as built (no balance)")
     ap.add_argument("--log", type=Path, help="also write the printed text here")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     lines: list[str] = []
 
