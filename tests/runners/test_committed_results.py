@@ -48,8 +48,11 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
     # a change to scoring, matching or rendering must regenerate it (results/PRESET/PROVENANCE.md has the commands).
     rows = _rows(RESULTS / name / "runs.sqlite")
     preset, protocol = presets.get(name), _protocol(name)
-    assert len(select(preset, rows, protocol=protocol)) == len(preset.grid(protocol=protocol).keys)
-    assert all(r["status"] == "done" and "H200" in r["device"] for r in rows)
+    chosen = select(preset, rows, protocol=protocol)
+    assert len(chosen) == len(preset.grid(protocol=protocol).keys)
+    # The committed protocol's runs are all done on the card; runs of a reduced grid under way may be queued.
+    assert all(r["status"] == "done" and "H200" in r["device"] for r in chosen)
+    assert all(r["status"] in ("done", "queued") for r in rows)
     cells = table_cells(preset, rows, protocol=protocol)
     assert all(c.done == c.runs > 0 for c in cells), "every cell has its runs, each done"
     assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset, protocol=protocol).strip()
