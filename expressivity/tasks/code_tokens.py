@@ -24,6 +24,7 @@ DIGITS = [str(d) for d in range(10)]
 NEWLINE, BLANK = "\n", "_"
 PUNCTUATION = ["=", "==", ",", "[", "]", "(", ")", "+", "-", "*", "%"]
 KEYWORDS = ["assert", "bits"]
+DICT_PUNCTUATION = ["{", "}", ":"]  # only in the vocabulary of a task that writes a dict (bits_format="dict")
 CORE = [*DIGITS, NEWLINE, BLANK, *PUNCTUATION, *KEYWORDS]
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 SKIP = -1  # an empty slot in the emission grid, removed by `pack`
@@ -105,9 +106,10 @@ class CodeTask(Task):
     answer_width: int = 1
     num_answers: int = 2
 
-    def _set_code_vocab(self, names: list[str]) -> None:
+    def _set_code_vocab(self, names: list[str], extra: list[str] | tuple[str, ...] = ()) -> None:
         # Names come last and contiguous, so variable v's id is `name0 + v`; digits are contiguous from `digit0`.
-        self._set_symbols([*CORE, *names])
+        # `extra` tokens (a dict's braces and colon) go between CORE and the names: without them ids are as ever.
+        self._set_symbols([*CORE, *extra, *names])
         self.digit0 = self.token_id["0"]
         self.name0 = self.token_id[names[0]] if names else -1
         self.tok = self.token_id
@@ -153,8 +155,8 @@ class CodeTask(Task):
                 continue
             tight = (
                 not prev
-                or tok in (",", "]", ")")
-                or prev in ("[", "(")
+                or tok in (",", "]", ")", "}", ":")
+                or prev in ("[", "(", "{")
                 or (tok == "[" and prev.isidentifier())
                 or (tok.isdigit() and prev.isdigit())
                 or (tok == BLANK and prev == BLANK)

@@ -80,7 +80,10 @@ class PointerProgram(CodeTask):
         """Swap lines permute the k variables (a state in S_k); copies (`a = c`) alone do not."""
         return self.num_vars if self.ops in ("swap", "mixed") else None
 
-    def _check_pointer_params(self, num_vars: int, max_vars: int | None, ops: str, queries: str) -> None:
+    def _check_pointer_params(
+        self, num_vars: int, max_vars: int | None, ops: str, queries: str, extra: tuple[str, ...] = ()
+    ) -> None:
+        """Validate and store the shared parameters and fix the vocabulary (with `extra` tokens, see code_tokens)."""
         check_int(self.name, "num_vars", num_vars, 2, len(LETTERS))
         if max_vars is not None:
             check_int(self.name, "max_vars (variable tokens, at least num_vars)", max_vars, int(num_vars), len(LETTERS))
@@ -88,7 +91,7 @@ class PointerProgram(CodeTask):
         check_choice(self.name, "queries", queries, QUERIES)
         self.num_vars, self.ops, self.queries = int(num_vars), ops, queries
         self.max_vars = None if max_vars is None else int(max_vars)  # the parameter as given: None stays None
-        self._set_code_vocab(list(LETTERS[: self.max_vars or self.num_vars]))
+        self._set_code_vocab(list(LETTERS[: self.max_vars or self.num_vars]), extra)
         if queries == "every_line":
             self.scored_by = "final"  # the final query is the headline (see the module docstring)
 

@@ -11,6 +11,13 @@ blank `_` is the last token and the only scored position; its target is the answ
 instead query after every update line (`queries="every_line"`) and fix their variable tokens apart from how many
 variables a program uses (`max_vars`); pointer_lines.py, which holds what they share, says how.
 
+The two recall tasks can write their bits as a dict keyed by index (`bits_format="dict"`, default "list"):
+`bits = {0: 0, 1: 1, 2: 1}`, each key in the digit tokens the program writes that index with anywhere else. The
+program computes the same function (a dict indexed by the pointer value gives the bit a list would), but the lookup
+becomes content-addressed: attention can match the query value's digit tokens against a key's exactly, where reading
+an unindexed list needs the index value turned into an absolute position. Comparing the two formats tests whether
+that conversion is what blocks learning the composition.
+
 The answers of the two tracking tasks are fair coins, yet a model that tracks nothing is right more often than half the
 time: the answer is the initial value of some variable, which variable depends only on the update lines, so guessing
 the majority of the k initial values (for state_based_recall, the bits at the k initial pointers) is right with
@@ -22,19 +29,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from expressivity.tasks.base import Batch, check_int, register
-from expressivity.tasks.code_tokens import NEWLINE, CodeTask, digit_slots, joined
+from expressivity.tasks.base import Batch, check_choice, check_int, register
+from expressivity.tasks.code_tokens import DICT_PUNCTUATION, NEWLINE, CodeTask, digit_slots, joined
 from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
 from expressivity.tasks.shortcut_math import majority_share
 
-__all__ = ["IndexedRecall", "PointerTracking", "StateBasedRecall", "majority_guess_accuracy"]
+__all__ = ["BITS_FORMATS", "IndexedRecall", "PointerTracking", "StateBasedRecall", "majority_guess_accuracy"]
 
 
-def _bits_line(task: CodeTask, bits: np.ndarray) -> np.ndarray:
-    """`bits = [0, 1, 1] \\n` from (B, m) bits."""
-    b = bits.shape[0]
-    values = (bits + task.digit0)[..., None]
-    parts = [task.const(b, "bits", "=", "["), joined(values, task.tok[","]), task.const(b, "]", NEWLINE)]
+BITS_FORMATS = ("list", "dict")
+
+
+def _check_bits_format(task: CodeTask, bits_format: str) -> tuple[str, ...]:
+    """Validate and store `bits_format`; the tokens its layout adds to the vocabulary (none for a list)."""
+    check_choice(task.name, "bits_format", bits_format, BITS_FORMATS)
+    task.bits_format = bits_format
+    return tuple(DICT_PUNCTUATION) if bits_format == "dict" else ()
+
+
+def _bits_line(task: CodeTask, bits: np.ndarray, width: int) -> np.ndarray:
+    """`bits = [0, 1, 1] \\n`, or as a dict `bits = {0: 0, 1: 1, 2: 1} \\n`, from (B, m) bits. A dict's keys take
+    `width` digit slots, the width the program's index values are written in, so a key's tokens are the query's."""
+    b, m = bits.shape
+    items = (bits + task.digit0)[..., None]
+    brackets = ("[", "]")
+    if task.bits_format == "dict":
+        keys = np.broadcast_to(digit_slots(np.arange(m), width, task.digit0), (b, m, width))
+        items = np.concatenate([keys, np.full((b, m, 1), task.tok[":"]), items], axis=2)
+        brackets = ("{", "}")
+    parts = [task.const(b, "bits", "=", brackets[0]), joined(items, task.tok[","]), task.const(b, brackets[1], NEWLINE)]
     return np.concatenate(parts, axis=1)
 
 
@@ -60,6 +83,18 @@ class StateBasedRecall(PointerProgram):
     uniform over range(m) at every n, so a length test moves the tracking length n only, and every index value (every
     digit token of it) a test shows is one training draws too. A sweep over m at a small n is a sweep of this
     parameter (m up to thousands; at m = 1024 a batch costs about 8 ms per 128 examples on one core).
+
+    bits_format="dict" writes the list as a dict keyed by index, the rest unchanged (same draws, same answers):
+
+        bits = {0: 0, 1: 1, 2: 0, 3: 0, 4: 1, 5: 1, 6: 0, 7: 1}
+        a, b, c, d, e = 6, 2, 0, 7, 3
+        a, c = c, a
+        b, e = e, b
+        assert bits[a] == _        # answer: 0
+
+    Content-addressed recall: a key's digit tokens equal those of the pointer value that names it, so attention can
+    match them exactly instead of turning an index value into an absolute list position. It changes the token layout
+    (and adds `{ } :` to the vocabulary), not the function computed, nor `chance` or the shortcuts.
     """
 
     name = "state_based_recall"
@@ -75,8 +110,9 @@ class StateBasedRecall(PointerProgram):
         ops: str = "swap",
         max_vars: int | None = None,
         queries: str = "final",
+        bits_format: str = "list",
     ):
-        self._check_pointer_params(num_vars, max_vars, ops, queries)
+        self._check_pointer_params(num_vars, max_vars, ops, queries, _check_bits_format(self, bits_format))
         if m is not None:
             check_int(self.name, "m (list size, at least num_vars)", m, self.num_vars)
             m = int(m)
@@ -97,8 +133,9 @@ class StateBasedRecall(PointerProgram):
         lines, held, names, queried_names = self._sample_pointers(rng, batch_size, length)
         rows = np.arange(batch_size)[:, None]
         answers = bits[rows, pointers[rows, held]]
-        init = self._names_equal_values(names, digit_slots(pointers, len(str(m - 1)), self.digit0))
-        return self._program([_bits_line(self, bits), init], lines, queried_names, answers)
+        width = len(str(m - 1))
+        init = self._names_equal_values(names, digit_slots(pointers, width, self.digit0))
+        return self._program([_bits_line(self, bits, width), init], lines, queried_names, answers)
 
 
 @register
@@ -145,7 +182,12 @@ class IndexedRecall(CodeTask):
         assert bits[a] == _        # answer: 1
 
     The recall half of state_based_recall; the index is written as digit tokens and uniform over the list; only the
-    final `_` is scored (target: the bit, a fair coin).
+    final `_` is scored (target: the bit, a fair coin). bits_format="dict" writes the list as a dict keyed by index
+    (content-addressed recall, see the module docstring; same draws and answers, the vocabulary gains `{ } :`):
+
+        bits = {0: 0, 1: 1, 2: 0, 3: 0, 4: 1, 5: 1, 6: 0, 7: 1}
+        a = 5
+        assert bits[a] == _        # answer: 1
     """
 
     name = "indexed_recall"
@@ -154,8 +196,8 @@ class IndexedRecall(CodeTask):
     recall = "indexed"
     state_grows = True  # every one of the `length` bits may be asked
 
-    def __init__(self):
-        self._set_code_vocab(["a"])
+    def __init__(self, *, bits_format: str = "list"):
+        self._set_code_vocab(["a"], _check_bits_format(self, bits_format))
 
     def _shortcut_exact(self, length: int) -> tuple[float, str]:
         """The asked bit is a uniform one of the list, so the list's majority bit is right with E[max(K, m - K)] / m:
@@ -165,12 +207,13 @@ class IndexedRecall(CodeTask):
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length))
         index = rng.integers(0, length, size=batch_size)
+        width = len(str(length - 1))
         assign = np.concatenate(
             [
                 self.const(batch_size, "a", "="),
-                digit_slots(index, len(str(length - 1)), self.digit0),
+                digit_slots(index, width, self.digit0),
                 self.const(batch_size, NEWLINE, "assert", "bits", "[", "a", "]"),
             ],
             axis=1,
         )
-        return self.with_query([_bits_line(self, bits), assign], bits[np.arange(batch_size), index])
+        return self.with_query([_bits_line(self, bits, width), assign], bits[np.arange(batch_size), index])

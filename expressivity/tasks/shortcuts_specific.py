@@ -43,11 +43,20 @@ def count_tie(ref: Reference, batch: Batch) -> np.ndarray:
 
 
 # ---- code tasks ---------------------------------------------------------------------------------------------------
+def _list_bits(ref: Reference, inputs: np.ndarray) -> np.ndarray:
+    """(B, T) bool: the bits of the first line, `bits = [...]`, or of `bits = {0: 1, ...}` the digit after each `:`
+    (bits_format="dict": the keys' digits are not bits)."""
+    keep = (_line(inputs, ref.task.tok["\n"]) == 0) & _digits(ref, inputs)
+    if ref.task.bits_format == "dict":
+        keep[:, 1:] &= inputs[:, :-1] == ref.task.tok[":"]  # position 0 is BOS, never a digit
+    return keep
+
+
 @guesser
 def list_majority(ref: Reference, batch: Batch) -> np.ndarray:
-    """The majority bit of the list `bits = [...]` (the first line), ties "0": the asked bit is one of them."""
-    first_line = _line(batch.inputs, ref.task.tok["\n"]) == 0
-    return _majority_of(ref, batch, batch.inputs, first_line & _digits(ref, batch.inputs))
+    """The majority bit of the list `bits = [...]` or dict `bits = {...}` (the first line), ties "0": the asked bit is
+    one of them."""
+    return _majority_of(ref, batch, batch.inputs, _list_bits(ref, batch.inputs))
 
 
 def _line_numbers(ref: Reference, inputs: np.ndarray, line: int, count: int) -> np.ndarray:
@@ -75,9 +84,9 @@ def pointer_majority(ref: Reference, batch: Batch) -> np.ndarray:
     if task.name == "pointer_tracking":
         tracked = _line_numbers(ref, inputs, 0, k)
     else:
-        first_line = (_line(inputs, task.tok["\n"]) == 0) & _digits(ref, inputs)
+        in_list = _list_bits(ref, inputs)
         bits = np.zeros(inputs.shape, np.int64)
-        bits[:, : first_line.sum(axis=1).max()] = _packed(inputs - task.tok["0"], first_line)
+        bits[:, : in_list.sum(axis=1).max()] = _packed(inputs - task.tok["0"], in_list)
         tracked = np.take_along_axis(bits, _line_numbers(ref, inputs, 1, k), axis=1)
     ones = tracked.sum(axis=1)
     return per_row(batch, task.tok["0"] + (2 * ones > k))

@@ -25,6 +25,7 @@ PARAMS = {
         st.sampled_from(["swap", "assign", "mixed"]),
         st.sampled_from([None, 0, 3]),
         st.sampled_from(["final", "every_line"]),
+        st.sampled_from(["list", "dict"]),
     ).map(
         lambda t: {
             "num_vars": t[0],
@@ -32,6 +33,7 @@ PARAMS = {
             "ops": t[3],
             "max_vars": None if t[4] is None else t[0] + t[4],
             "queries": t[5],
+            "bits_format": t[6],
         }
     ),
     "pointer_tracking": st.builds(
@@ -40,7 +42,7 @@ PARAMS = {
         ops=st.sampled_from(["swap", "assign", "mixed"]),
         queries=st.sampled_from(["final", "every_line"]),
     ),
-    "indexed_recall": st.just({}),
+    "indexed_recall": st.builds(dict, bits_format=st.sampled_from(["list", "dict"])),
     "variable_binding": st.tuples(st.integers(0, 3), st.integers(0, 4), st.sampled_from([2, 7, 10, 11, 100, 1000])).map(
         lambda t: {"distractors": t[0], "num_names": t[0] + 2 + t[1], "num_values": t[2]}
     ),
@@ -138,6 +140,17 @@ def test_cli_samples_state_based_recall_like_the_theory_note():
     assert all(line.count("=") == 1 and line.count(",") == 2 for line in program[2:8]), "swap lines `a, c = c, a`"
 
 
+def test_cli_samples_the_dict_format():
+    args = ["sample", "state_based_recall", "--length", "3", "-n", "1", "--set", "bits_format=dict", "--set", "m=12"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    header, first, init = result.output.split("\n")[:3]
+    bits = ast.literal_eval(first.removeprefix("bits = "))
+    assert "bits_format='dict'" in header and list(bits) == list(range(12)) and set(bits.values()) <= {0, 1}
+    assert first == "bits = {" + ", ".join(f"{k}: {v}" for k, v in bits.items()) + "}"
+    assert init.startswith("a, b, c, d, e = ")
+
+
 @pytest.mark.parametrize(
     "args, allowed",
     [
@@ -145,6 +158,7 @@ def test_cli_samples_state_based_recall_like_the_theory_note():
         (["--set", "ops=rotate"], "choose one of swap, assign, mixed"),
         (["--length", "-1"], "length for state_based_recall must be >= 1"),
         (["--set", "num_vars=1"], r"num_vars must be in \[2, 26\]"),
+        (["--set", "bits_format=set"], "bits_format='set' is not valid; choose one of list, dict"),
     ],
 )
 def test_cli_bad_input_is_one_line_naming_what_is_allowed(args, allowed):
