@@ -62,6 +62,17 @@ def test_dotted_keys_reach_their_namespace(tmp_path):
     assert config["task_params"]["targets"] == "final" and config["train"]["lr"] == 0.01
 
 
+def test_a_task_parameter_reaches_the_task_from_a_table_or_a_sweep(tmp_path):
+    text = 'tasks = [{name = "state_based_recall", bits_format = "dict"}]\narchs = ["gdn"]\n'
+    (config,) = grids.load(_write(tmp_path, text)).configs
+    assert config["task_params"]["bits_format"] == "dict"
+    text = 'tasks = ["state_based_recall"]\narchs = ["gdn"]\n[sweep]\nbits_format = ["list", "dict"]\n'
+    listed, keyed = grids.load(_write(tmp_path, text)).configs
+    assert [listed["task_params"]["bits_format"], keyed["task_params"]["bits_format"]] == ["list", "dict"]
+    # the default stays out of the run key: the list run is the run made before the parameter existed
+    assert run_key(listed) == run_key(resolve("state_based_recall", "gdn")) != run_key(keyed)
+
+
 def test_identical_runs_collapse_and_command_line_sets_apply(tmp_path):
     path = _write(tmp_path, 'tasks = ["parity", {name = "parity", targets = "running"}]\narchs = ["lstm"]\n')
     spec = grids.load(path, sets={"steps": 7})

@@ -62,6 +62,17 @@ def test_components_are_drawn_with_the_mixtures_weights():
     assert names == [_component(config, 1, s)[0].name for s in range(600)]  # deterministic in seed and step
 
 
+def test_with_recall_draws_indexed_recall_in_the_runs_bits_format():
+    config = resolve("state_based_recall", "gdn", {"mixture": "with_recall", "bits_format": "dict", "steps": 40})
+    run = tasks.make("state_based_recall", bits_format="dict")
+    components = {c.name: c for c in (_component(config, 2, s)[0] for s in range(40))}
+    recall = components["indexed_recall"]
+    assert recall.bits_format == "dict" and recall.vocab == run.vocab[: len(recall.vocab)]
+    with pytest.raises(ValueError, match="pointer_tracking's vocabulary is not a prefix") as err:
+        resolve("state_based_recall", "gdn", {"mixture": "all_three", "bits_format": "dict"})  # no `{ } :` there
+    assert "\n" not in str(err.value)
+
+
 def test_a_mixture_follows_a_curriculum():
     sets = {"mixture": "with_tracking", "max_vars": 5, "curriculum_param": "num_vars", "curriculum_from": 2}
     config = resolve("state_based_recall", "gdn", {**sets, "steps": 100})

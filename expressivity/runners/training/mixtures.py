@@ -8,7 +8,9 @@ Why: state-based recall composes tracking and recall, and the composition is one
 on the primitives beside it gives each skill its own signal. The components share the run's vocabulary by
 construction: code_tokens puts the Python tokens first and the variable names last, so indexed_recall's vocabulary
 (names: `a`) is a prefix of state_based_recall's (names `a`..), and a token id means the same in every component.
-config.py checks that prefix, and that the run's task is one the mixture is for.
+config.py checks that prefix, and that the run's task is one the mixture is for. With bits_format="dict" the
+recall components share the dict's tokens (`{ } :`, before the names), which pointer_tracking lacks: with_recall
+works, the mixtures with pointer_tracking are refused by that check.
 
 The component comes from its own stream, SeedSequence(seed, spawn_key=(4, step)); the step's length(s) and batch come
 from the step's usual stream, each length mapped to the component's own unit (indexed_recall counts bits: the list
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 POINTER_PARAMS = ("num_vars", "ops", "max_vars", "queries")
+RECALL_PARAMS = ("bits_format",)  # list or dict: indexed_recall writes its bits as the run's programs do
 
 
 def _same_lines(task, n: int) -> int:
@@ -64,7 +67,7 @@ MIXTURES: dict[str, Mixture] = {
             (
                 Component("state_based_recall", 1.0),
                 Component("pointer_tracking", 1.0, POINTER_PARAMS),
-                Component("indexed_recall", 1.0, (), _list_size),
+                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
             ),
             "state_based_recall, pointer_tracking (same lines) and indexed_recall (same list size), a third each",
         ),
@@ -82,7 +85,7 @@ MIXTURES: dict[str, Mixture] = {
             ("state_based_recall",),
             (
                 Component("state_based_recall", 1.0),
-                Component("indexed_recall", 1.0, (), _list_size),
+                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
             ),
             "state_based_recall and indexed_recall (same list size), half each",
         ),
