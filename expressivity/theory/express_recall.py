@@ -7,12 +7,27 @@ can prepare what attention matches (index digits, tracked pointers, the previous
 State-based recall is derived from the shipped construction rather than asserted: "yes" exactly where the class
 contains it (`rules.embeds`), and "unknown", with what is missing, for the other stacks with a GDN[-1,1] layer and
 attention (`STATE_RECALL_OPEN`).
+
+Both recall constructions read the bits as a list (`bits_format="list"`, the default): the position of a bit in the
+list gives its index. The dict layout (`bits_format="dict"`) computes the same function with other tokens, and no
+construction is shipped or cited for it: it is "unknown" wherever attention could do the lookup (`DICT_OPEN`), and
+"no" where the impossibilities hold, as they do for either layout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from expressivity.theory import constructions
-from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, HOUSEHOLDER_NONNEG, NONLINEAR_RNN, RECURRENT
+from expressivity.theory.classes import (
+    ATTENTION,
+    HOUSEHOLDER_NEG,
+    HOUSEHOLDER_NONNEG,
+    NONLINEAR_RNN,
+    RECURRENT,
+    ArchClass,
+)
+from expressivity.theory.facts import TaskFacts
 from expressivity.theory.rules import (
     HARD_ATTENTION,
     embeds,
@@ -30,6 +45,22 @@ _PATTERN, _POS = _SHIPPED["pattern"], _POS_NAMES[_SHIPPED["pos"]]
 _INDEXED = constructions.REGISTRY[INDEXED_RECALL].model_params
 _INDEXED_PATTERN, _INDEXED_POS = _INDEXED["pattern"], _POS_NAMES[_INDEXED["pos"]]
 
+
+def lists_bits(facts: TaskFacts) -> bool:
+    """The task writes its bits as a list, the layout the shipped recall constructions read (a dict has no
+    positions for their counters to index; tasks without `bits_format` have no dict)."""
+    return facts.params.get("bits_format", "list") == "list"
+
+
+def _of_a_list(when: Callable[[TaskFacts, ArchClass], bool]) -> Callable[[TaskFacts, ArchClass], bool]:
+    """`when`, for a task whose bits are a list (`lists_bits`)."""
+    return lambda facts, cls: lists_bits(facts) and when(facts, cls)
+
+
+def _of_a_dict(facts: TaskFacts, cls: ArchClass) -> bool:
+    return not lists_bits(facts)
+
+
 IMPOSSIBLE = (
     no("unbounded-recall", RECURRENT,
        "a state of fixed size cannot hold the items the query may ask for once they outgrow it",
@@ -42,7 +73,8 @@ CONSTRUCTIONS = (
         "rotation counters give every list bit its index digits, attention matches them with the query's; blocks "
         f"whose weights are all zero are the identity, so any stack with {_INDEXED_PATTERN} as a subsequence runs it",
         ("this-package",), "log precision (the construction runs in float64; exact at 2000 bits in tests); heads "
-        "and width that grow with the digits of the longest index (log n)", when=embeds(INDEXED_RECALL)),
+        "and width that grow with the digits of the longest index (log n); the bits as a list",
+        when=_of_a_list(embeds(INDEXED_RECALL))),
     yes("state-recall", {HOUSEHOLDER_NEG},
         f"the shipped construction ({_PATTERN}, GDN[-1,1], {_POS} attention) runs in this stack: its first G layer "
         "counts list positions and names each value digit's variable, the second tracks the pointers' index digits "
@@ -53,7 +85,7 @@ CONSTRUCTIONS = (
         "log precision (the construction runs in float64; exact at 2000 lines, and embedded in larger stacks, in "
         "tests); heads and width that grow with the digits of the longest index (log n), as it sizes its counters; "
         "pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); swap lines "
-        "only; fewer variables than the GDN key dim", when=embeds(STATE_RECALL)),
+        "only; fewer variables than the GDN key dim; the bits as a list", when=_of_a_list(embeds(STATE_RECALL))),
     # Content lookup needs the key and the token after it at one position: a previous-token head (or a recurrent
     # layer's short convolution) moves the key onto the next token, then a matching head finds the query's key.
     yes("key-recall", {ATTENTION},
@@ -69,6 +101,22 @@ CONSTRUCTIONS = (
         "the length and counts, as in RASP's reverse), after a layer that finds the length or the counts",
         ("weiss", "jelassi"), f"absolute positions (i and i^2, for a sharp match) at log precision; {HARD_ATTENTION}; "
         "two attention layers"),
+)  # fmt: skip
+
+# The dict layout, wherever attention could look a bit up (without attention the impossibilities answer "no" for
+# either layout). Placed before the other open rules, so its reason is the one given; no source: none covers it.
+_DICT = (
+    'the bits are a dict keyed by index (bits_format="dict"); the shipped construction ({pattern}, '
+    "GDN[-1,1], {pos} attention) reads the list layout, where a bit's position in the list gives its index, and "
+    "is neither built nor checked for dict keys. The dict makes the lookup content-addressed (each key is "
+    "written in the digit tokens of the index value that asks for it), yet no construction for it is shipped "
+    "or cited here, and no obstacle either"
+)
+DICT_OPEN = (
+    unknown("indexed-recall", {ATTENTION}, _DICT.format(pattern=_INDEXED_PATTERN, pos=_INDEXED_POS),
+            when=_of_a_dict),
+    unknown("state-recall", {ATTENTION}, _DICT.format(pattern=_PATTERN, pos=_POS) + "; the pointers still need "
+            "tracking through the swaps, as in the list layout", when=_of_a_dict),
 )  # fmt: skip
 
 # Indexed recall where no shipped construction reaches (it used to say "yes" for any attention, on absolute

@@ -45,6 +45,14 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("state_based_recall", {}, "hybrid", {"pattern": "AGGG", **NOPE}, "unknown", "unknown"),
     ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", "pos": "nope"}, "unknown", "unknown"),  # [0,1]
     ("state_based_recall", {}, "hybrid", {"pattern": "AMMM", **NEG}, "no", "unknown"),
+    # the dict layout (bits_format="dict"): no construction reads it, so unknown wherever attention is, no elsewhere
+    ("state_based_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "unknown"),
+    ("state_based_recall", {"bits_format": "dict"}, "transformer", {}, "no", "unknown"),
+    ("state_based_recall", {"bits_format": "dict"}, "gdn", NEG, "no", "state-bound"),
+    ("indexed_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
+    ("indexed_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GA", **NOPE}, "yes", "unknown"),
+    ("indexed_recall", {"bits_format": "dict"}, "lstm", {}, "no", "state-bound"),
     ("boolean_formula", {}, "transformer", {}, "no", "unknown"),
     ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
     ("dyck", {}, "lstm", {}, "no", "unknown"),
@@ -197,6 +205,31 @@ def test_no_cell_is_both_possible_and_impossible():
             assert p.express.reason and p.expect.reason
             for answer in (p.express, p.expect):
                 assert answer.value == "unknown" or answer.sources, (name, arch, answer)
+
+
+@given(st.lists(st.sampled_from("AGL"), min_size=1, max_size=5).map("".join), st.booleans(), st.sampled_from(["nope",
+       "rope"]), st.sampled_from(["state_based_recall", "indexed_recall"]))  # fmt: skip
+def test_the_dict_layout_never_borrows_the_list_construction(pattern, neg, pos, task):
+    """The recall constructions read the list layout: for bits_format="dict" no class gets "yes" from them; a class
+    with attention is unknown, saying why, and one without it is "no" as for the list (a bounded state)."""
+    params = {"pattern": pattern, "neg_eigval": neg, "pos": pos}
+    keyed = predict(task, "hybrid", task_params={"bits_format": "dict"}, model_params=params).express
+    listed = predict(task, "hybrid", model_params=params).express
+    assert keyed.value != "yes"
+    if "A" not in pattern:
+        assert keyed.value == listed.value == "no"
+    elif keyed.value == "unknown":
+        assert 'bits_format="dict"' in keyed.reason and "reads the list layout" in keyed.reason
+    else:  # only the circuit bound: state-based recall is NC1-complete, attention alone is TC0
+        assert (task, set(pattern), keyed.value, listed.value) == ("state_based_recall", {"A"}, "no", "no")
+
+
+def test_dict_cells_are_consistent():
+    for name in ("state_based_recall", "indexed_recall"):
+        facts = task_facts(tasks.make(name, bits_format="dict"))
+        for arch, params in ARCHS:
+            values = {r.answer.value for r in matching(facts, arch_class(arch, params))}
+            assert "yes" not in values and values != {"yes", "no"}, (name, arch, params)
 
 
 def test_log_space_bounds_are_conditional_and_asymptotic():
