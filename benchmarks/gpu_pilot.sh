@@ -13,9 +13,10 @@
 # flight (those of finished runs are deleted), which a later call resumes when carried as results/PRESET/checkpoints:
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 # The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
-# Triton's cache (2 parts) and the checkpoint parts. The grid stops itself at LIMIT; `timeout` stops it with SIGINT
-# (runs in flight go back to the queue) GRACE s later (default 60) if it has not, so the store still comes back:
-# keep LIMIT + GRACE + about 60 s of set-up and copying under the call's timeout_s. Copy the store that comes back
+# Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
+# its own OUT=$OUT/NAME, started seconds apart, one with SAVE_TRITON=0, if their files number 8 in all. The grid stops
+# itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue) GRACE s later (default 60) if
+# it has not, so the store still comes back: keep LIMIT + GRACE + about 60 s of set-up and copying under timeout_s. Copy the store that comes back
 # into results/PRESET before the next call: each call brings this checkout's copy, not the last call's.
 set -uo pipefail
 PRESET=${1:?preset}
@@ -61,7 +62,7 @@ tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
   tar cf - -C "results/$PRESET" checkpoints | split -b 15M - "$OUT/checkpoints.tar.part-"
 fi
-save_triton_cache
+[ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
 L=results/$PRESET/logs/call
 tail -n 30 "$L/reproduce.log"; tail -n 25 "$L/gpu_tests.log" 2>/dev/null

@@ -10,8 +10,9 @@
 # beside fla's kernels, which travel. So every call compiles its stages cold (tens of seconds a group).
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_cache
 mkdir -p "$TRITON_CACHE_DIR" "$OUT"
-if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+# A second script sourcing this in the same call (two pilots side by side) finds both done and leaves them be.
+if ls .triton/triton_cache.txz.part* >/dev/null 2>&1 && [ -z "$(ls -A "$TRITON_CACHE_DIR")" ]; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
+[ -d /tmp/site/fla ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:.
 
 save_triton_cache() {  # fla's kernels; not torch.compile's (triton_poi_..., triton_per_...: some 6.6 MB each)
