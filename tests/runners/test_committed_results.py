@@ -58,15 +58,20 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
     assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset, protocol=protocol).strip()
 
 
-@pytest.mark.parametrize("name", sorted(p.parent.name for p in RESULTS.glob("*/table-reduced.md")))
-def test_a_committed_reduced_table_renders_from_its_store(name):
-    # A grid under way at the reduced protocol: its table (results/render.sh) shows the runs done so far.
+PAPER_TABLES = sorted(f"{p.parent.name}/{p.stem.removeprefix('table-')}" for p in RESULTS.glob("*/table-*.md"))
+
+
+@pytest.mark.parametrize("table", PAPER_TABLES)
+def test_a_committed_paper_protocol_table_renders_from_its_store(table):
+    # A grid under way at a paper's protocol (reduced or full): its table-VARIANT.md (results/render.sh) shows the
+    # runs done so far.
+    name, variant = table.split("/")
     rows = _rows(RESULTS / name / "runs.sqlite")
     preset = presets.get(name)
-    cells = table_cells(preset, rows, protocol="reduced")
-    assert any(c.done for c in cells), "a reduced table is committed once some of its runs are"
-    committed = (RESULTS / name / "table-reduced.md").read_text().strip()
-    assert committed == render(cells, preset, protocol="reduced").strip()
+    cells = table_cells(preset, rows, protocol=variant)
+    assert any(c.done for c in cells), f"a {variant} table is committed once some of its runs are"
+    committed = (RESULTS / name / f"table-{variant}.md").read_text().strip()
+    assert committed == render(cells, preset, protocol=variant).strip()
 
 
 STORES = [f"{name}/runs.sqlite" for name in COMMITTED]
