@@ -12,16 +12,17 @@ import numpy as np
 
 from expressivity import tasks
 from expressivity.tasks import Task, shortcuts
-from expressivity.tasks.shortcut_tables import MEASURE_N, MEASURE_SEED, TABLE_LENGTHS
+from expressivity.tasks.shortcut_tables import MEASURE_N, MEASURE_SEED, TABLE_LENGTHS, TEST_LENGTHS
 
 
 def tabulate(names: list[str], n: int = MEASURE_N, seed: int = MEASURE_SEED) -> dict[str, dict[int, tuple[float, str]]]:
-    """Measure the tables: for each task (default parameters) and each table length it allows, the best guesser."""
+    """Measure the tables: for each task (default parameters) and each table or test length it allows, the best
+    guesser."""
     out = {}
     for name in names:
         task = tasks.make(name)
         hi = task.max_length or max(TABLE_LENGTHS)
-        lengths = sorted({task.min_length, *(x for x in TABLE_LENGTHS if task.min_length <= x <= hi)})
+        lengths = sorted({task.min_length, *(x for x in TABLE_LENGTHS + TEST_LENGTHS if task.min_length <= x <= hi)})
         out[name] = {x: measured_with(task, x, n, seed) for x in lengths}
     return out
 

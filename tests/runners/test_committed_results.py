@@ -33,8 +33,10 @@ def _protocol(name: str) -> str:
 def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_reports():
     rows = _rows(RESULTS / "negative-eigenvalues" / "runs.sqlite")
     preset, protocol = presets.get("negative-eigenvalues"), _protocol("negative-eigenvalues")
-    assert len(select(preset, rows, protocol=protocol)) == len(preset.grid(protocol=protocol).keys) == 96
-    assert all(r["status"] == "done" and "H200" in r["device"] for r in rows)
+    chosen = select(preset, rows, protocol=protocol)
+    assert len(chosen) == len(preset.grid(protocol=protocol).keys) == 96
+    assert all(r["status"] == "done" and "H200" in r["device"] for r in chosen)
+    assert all(r["status"] in ("done", "queued") for r in rows)  # a paper-protocol grid may be under way beside it
     cells = {(c.row, c.column): c for c in table_cells(preset, rows, protocol=protocol)}
     assert cells[("parity (running)", "gdn[-1,1]")].best > 0.8 > 0.1 > cells[("parity (running)", "gdn[0,1]")].best
     assert (RESULTS / "negative-eigenvalues" / "table.md").read_text().strip() == render(

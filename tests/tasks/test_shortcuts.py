@@ -121,3 +121,17 @@ def test_closed_forms_match_hand_counts():
     assert tasks.make("dyck", negatives="swap").shortcut_acc(8) == 0.5
     assert tasks.make("dyck", negatives="flip").shortcut_acc(8) == 1.0
     assert tasks.make("state_based_recall").shortcut_acc(16) == tasks.make("state_based_recall").chance == 0.6875
+
+
+def test_every_protocols_test_length_is_tabulated_for_every_measured_task():
+    # A table or a check of a store reads each test length's shortcut; a measured task's is a minute's measurement at
+    # length 400 unless its table holds it (CI ran 800 s of such measurements before the test lengths were tabulated).
+    from expressivity.tasks.shortcut_tables import TABLE_LENGTHS, TABLES, TEST_LENGTHS
+    from expressivity.theory.published import PROTOCOLS
+
+    wanted = {n for p in PROTOCOLS.values() for n in p.train.get("eval_lengths", ())}
+    assert wanted <= set(TABLE_LENGTHS + TEST_LENGTHS), sorted(wanted - set(TABLE_LENGTHS + TEST_LENGTHS))
+    for name, table in TABLES.items():
+        task = tasks.make(name)
+        allowed = {n for n in TABLE_LENGTHS + TEST_LENGTHS if task.min_length <= n <= (task.max_length or n)}
+        assert allowed <= set(table), (name, sorted(allowed - set(table)))
