@@ -62,7 +62,10 @@ _NEG_EIG = Preset(
     needs_gpu="the full table (final-answer parity, both modular arithmetic rows, diagonal and DeltaNet [0,1] vs "
     "[-1,1], 3 seeds at 3000 steps); the quick grid shows only the running-parity separation of GDN [-1,1] vs [0,1]",
     budget="testbed-v1: 96 runs of 3000 steps, tiny; measured 11.8 minutes on one H200 at --per-gpu 8 (results/), "
-    "252.7 s fused with captured steps (BENCHMARKS.md); reduced and full: not measured yet",
+    "252.7 s fused with captured steps (BENCHMARKS.md); reduced: 48 of its 96 runs (parity and modular arithmetic) "
+    "in three calls of 4-7 minutes; full: the modular arithmetic row's 6 DeltaNet and GDN [-1,1] runs (100k steps) in "
+    "about 21 card-minutes over three resumed calls (9.3 ms a step for two fused groups of 3 alone on the card), the "
+    "rest not measured (results/README.md)",
 )
 
 # Issue 15's redo: dense supervision, m apart from n, a length curriculum (PROTOCOLS["olmo-hybrid-dense"]).
@@ -138,7 +141,8 @@ _OLMO = Preset(
     "model; the quick grid only exercises the pipeline on it",
     budget="testbed-v1: 54 runs of 3000 steps, tiny; measured: 10 runs in 5 minutes on one H200 (--per-gpu 8), the "
     "other 44 in 4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/); reduced and full (issue "
-    "15's redo, 108 runs, small, 4000 / 20000 steps): not measured yet",
+    "15's redo, 108 runs, small, 4000 / 20000 steps): pilots of 6-9 of its runs (4000 steps, fused x3) took "
+    "188-353 s on one H200, so the reduced grid would take about 40-70 card-minutes; not run whole",
 )
 
 _CHOMSKY = Preset(
@@ -178,7 +182,8 @@ _CHOMSKY = Preset(
     ),
     needs_gpu="the levels' pattern (context-free and context-sensitive rows, the hybrid, 3 seeds, tests to 500)",
     budget="testbed-v1: 72 runs of 3000 steps, tiny, tests to length 500; measured 6 minutes on two H200s beside "
-    "olmo-hybrid (--per-gpu 6 each, MPS; results/); reduced and full: not measured yet",
+    "olmo-hybrid (--per-gpu 6 each, MPS; results/); reduced: the two regular rows' 24 runs in 152 s and 36 of the "
+    "other rows' 48 in 407 s on one H200 (--per-gpu 16, MPS); full (1M steps): not measured",
 )
 
 _ILLUSION_LENGTHS = (8, 16, 32, 64)
