@@ -61,6 +61,17 @@ def _of_a_dict(facts: TaskFacts, cls: ArchClass) -> bool:
     return not lists_bits(facts)
 
 
+def swaps_only(facts: TaskFacts) -> bool:
+    """The update lines are swaps (`ops="swap"`, the default), the only lines the state-recall construction reads:
+    it applies each as a reflection and refuses assignments (`a = c`), which overwrite a pointer."""
+    return facts.params.get("ops", "swap") == "swap"
+
+
+def _of_swaps(when: Callable[[TaskFacts, ArchClass], bool]) -> Callable[[TaskFacts, ArchClass], bool]:
+    """`when`, for a task whose bits are a list and whose update lines are swaps."""
+    return lambda facts, cls: lists_bits(facts) and swaps_only(facts) and when(facts, cls)
+
+
 IMPOSSIBLE = (
     no("unbounded-recall", RECURRENT,
        "a state of fixed size cannot hold the items the query may ask for once they outgrow it",
@@ -85,7 +96,7 @@ CONSTRUCTIONS = (
         "log precision (the construction runs in float64; exact at 2000 lines, and embedded in larger stacks, in "
         "tests); heads and width that grow with the digits of the longest index (log n), as it sizes its counters; "
         "pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); swap lines "
-        "only; fewer variables than the GDN key dim; the bits as a list", when=_of_a_list(embeds(STATE_RECALL))),
+        "only; fewer variables than the GDN key dim; the bits as a list", when=_of_swaps(embeds(STATE_RECALL))),
     # Content lookup needs the key and the token after it at one position: a previous-token head (or a recurrent
     # layer's short convolution) moves the key onto the next token, then a matching head finds the query's key.
     yes("key-recall", {ATTENTION},
@@ -117,6 +128,12 @@ DICT_OPEN = (
             when=_of_a_dict),
     unknown("state-recall", {ATTENTION}, _DICT.format(pattern=_PATTERN, pos=_POS) + "; the pointers still need "
             "tracking through the swaps, as in the list layout", when=_of_a_dict),
+    # Assignment lines (ops="assign" or "mixed"): the construction refuses them (constructions/recall.py).
+    unknown("state-recall", {ATTENTION},
+            f"the update lines include assignments (`a = c`, ops other than swap), which overwrite a pointer and can "
+            f"make two of them equal; the shipped construction ({_PATTERN}, GDN[-1,1], {_POS} attention) applies "
+            "swaps as reflections and refuses assignments, and no construction or obstacle for them is known here",
+            when=lambda facts, cls: not swaps_only(facts)),
 )  # fmt: skip
 
 # Indexed recall where no shipped construction reaches (it used to say "yes" for any attention, on absolute

@@ -45,6 +45,18 @@ def test_state_based_recall_exact_at_2000_lines():
     assert metrics[2000]["final_acc"] == 1.0
 
 
+def test_state_based_recall_construction_answers_every_assert_of_the_redone_preset():
+    # The olmo-hybrid rows' variant (issue 15): an assert after every update line, m fixed apart from n, a fixed
+    # vocabulary of 5 names. EXPRESS "yes" for it rests on the construction, so it must answer every assert exactly.
+    from expressivity import tasks
+    from expressivity.theory.constructions.recall import state_based_recall_model
+
+    task = tasks.make("state_based_recall", m=16, max_vars=5, queries="every_line")
+    model = state_based_recall_model(task, 64)
+    metrics = evaluate_by_length(model, task, [8, 32], np.random.default_rng(0), num_examples=16)
+    assert all(m["token_acc"] == 1.0 and m["final_acc"] == 1.0 for m in metrics.values()), metrics
+
+
 @given(st.lists(st.integers(0, 1), min_size=1, max_size=300))
 def test_parity_follows_the_running_parity(bits):
     task = built("parity").task

@@ -53,6 +53,11 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("indexed_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
     ("indexed_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GA", **NOPE}, "yes", "unknown"),
     ("indexed_recall", {"bits_format": "dict"}, "lstm", {}, "no", "state-bound"),
+    # assignment lines: the construction reads swaps only, so not "yes" from it; the impossibilities still answer
+    ("state_based_recall", {"ops": "assign"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {"ops": "mixed"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {"ops": "swap"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
+    ("state_based_recall", {"ops": "assign"}, "gdn", NEG, "no", "state-bound"),
     ("boolean_formula", {}, "transformer", {}, "no", "unknown"),
     ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
     ("dyck", {}, "lstm", {}, "no", "unknown"),
