@@ -1,8 +1,6 @@
 """bits_format of state_based_recall and indexed_recall: "list" draws what the tasks drew before it existed, "dict"
 writes the same bits as `bits = {0: 1, 1: 0, ...}` (same draws, same answers), checked against plain CPython."""
 
-import hashlib
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,14 +11,6 @@ from expressivity.tasks import shortcuts
 from expressivity.tasks.code_tokens import CORE
 
 RECALL = ["state_based_recall", "indexed_recall"]
-
-
-def digest(batch) -> str:
-    h = hashlib.sha256()
-    for a in (batch.inputs, batch.targets, batch.mask):
-        h.update(np.ascontiguousarray(a).tobytes())
-        h.update(str(a.shape).encode())
-    return h.hexdigest()[:16]
 
 
 # Digests of batches (8 examples, seed s, length n) drawn before bits_format existed (commit 5eef2d4); the
@@ -35,7 +25,7 @@ BEFORE = [
 
 
 @pytest.mark.parametrize("name, params, seed, length, expected", BEFORE)
-def test_the_list_format_draws_the_batches_drawn_before(name, params, seed, length, expected):
+def test_the_list_format_draws_the_batches_drawn_before(name, params, seed, length, expected, digest):
     for extra in ({}, {"bits_format": "list"}):
         task = tasks.make(name, **params, **extra)
         assert digest(task.sample(np.random.default_rng(seed), 8, length)) == expected

@@ -1,8 +1,6 @@
 """The pointer tasks' queries after every line, their fixed variable tokens (max_vars) and their list-size axis (m),
 checked against the programs run in plain CPython; and their defaults against batches recorded before these existed."""
 
-import hashlib
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -14,14 +12,6 @@ from expressivity.tasks.pointer_lines import compose, prefix_compose
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 OPS = ["swap", "assign", "mixed"]
-
-
-def digest(batch) -> str:
-    h = hashlib.sha256()
-    for a in (batch.inputs, batch.targets, batch.mask):
-        h.update(np.ascontiguousarray(a).tobytes())
-        h.update(str(a.shape).encode())
-    return h.hexdigest()[:16]
 
 
 # Digests of batches (8 examples, seed s, length n) drawn by the generators as they were before `queries` and
@@ -39,7 +29,7 @@ BEFORE = [
 
 
 @pytest.mark.parametrize("name, params, seed, length, expected", BEFORE)
-def test_defaults_draw_the_batches_drawn_before(name, params, seed, length, expected):
+def test_defaults_draw_the_batches_drawn_before(name, params, seed, length, expected, digest):
     for extra in ({}, {"queries": "final"}, {"max_vars": None}):
         task = tasks.make(name, **params, **extra)
         assert digest(task.sample(np.random.default_rng(seed), 8, length)) == expected
