@@ -69,7 +69,7 @@ def swaps_only(facts: TaskFacts) -> bool:
 
 def _of_swaps(when: Callable[[TaskFacts, ArchClass], bool]) -> Callable[[TaskFacts, ArchClass], bool]:
     """`when`, for a task whose bits are a list and whose update lines are swaps."""
-    return lambda facts, cls: lists_bits(facts) and swaps_only(facts) and when(facts, cls)
+    return _of_a_list(lambda facts, cls: swaps_only(facts) and when(facts, cls))
 
 
 IMPOSSIBLE = (
