@@ -34,7 +34,17 @@ BF16_DENSE = 990e12  # H100/H200 SXM datasheet, dense bf16 FLOP/s (H200.md); BEN
 MODES = {  # name -> (slots per GPU, runs per fused group at most, capture the step as CUDA graphs)
     "old": (4, 1, False),
     "new": (4, 32, True),
-}
+}  # and "newN": the new way with groups of at most N runs (`grid --fuse N`), e.g. new12
+
+
+def mode_settings(mode: str) -> tuple[int, int, bool]:
+    """(slots, fuse cap, captured) of a mode name: "old", "new" or "new<N>"."""
+    if mode in MODES:
+        return MODES[mode]
+    cap = re.fullmatch(r"new([1-9][0-9]*)", mode)
+    if not cap:
+        raise SystemExit(f"unknown mode {mode!r}: valid are old, new, and newN (fused groups of at most N runs)")
+    return (MODES["new"][0], int(cap.group(1)), MODES["new"][2])
 
 
 def subset(steps: int) -> list[dict]:
@@ -73,7 +83,7 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
     from expressivity.runners.execution.workers import LocalPool, drive, local_slots
     from expressivity.runners.training.config import run_key
 
-    slots, fuse, graphs = MODES[mode]
+    slots, fuse, graphs = mode_settings(mode)
     store.unlink(missing_ok=True)
     finished = []
 
@@ -123,13 +133,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per run (0: the preset's own)")
     parser.add_argument("--preset", default=None, help="a preset's whole grid instead of the fixed subset")
     parser.add_argument("--protocol", default="testbed-v1", help="the preset's protocol variant (default testbed-v1)")
-    parser.add_argument("--modes", default="old,new")
+    parser.add_argument("--modes", default="old,new", help="old, new, newN (groups of at most N runs), comma-separated")
     parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument("--per-gpu", type=int, default=None, help="slots per GPU for the new way (default: the mode's)")
     parser.add_argument("--old-sample", type=int, default=1, help="the old way runs every K-th run only (default 1)")
     args = parser.parse_args()
+    for mode in args.modes.split(","):
+        mode_settings(mode)  # an unknown mode stops here, before any run
     args.out.mkdir(parents=True, exist_ok=True)
     configs = preset_grid(args.preset, args.steps, args.protocol) if args.preset else subset(args.steps)
     lines = [f"# grid throughput: {len(configs)} runs ({args.preset or 'fixed subset'}, steps {args.steps or 'own'})"]
@@ -161,15 +173,13 @@ def main() -> None:
         if r["data_wait"][1]:
             lines.append(f"  {r['mode']}: the fused groups waited {r['data_wait'][0]:.1f}s for data in "
                          f"{r['data_wait'][1]:.1f}s of training (batches made ahead in threads)")  # fmt: skip
-    if len(results) == 2 and args.old_sample > 1:
-        old, new = results
+    old = next((r for r in results if r["mode"] == "old"), None)
+    if old and args.old_sample > 1:
         estimate = old["wall"] * len(configs) / old["runs"]
         lines.append(f"old wall for all {len(configs)} runs, estimated: {estimate:.1f}s")
-        lines.append(f"speed-up (runs/min, new over old): {new['runs_per_min'] / old['runs_per_min']:.1f}x; "
+    for new in (r for r in results if old and r is not old):  # runs/min: the old way may have run a sample
+        lines.append(f"speed-up (runs/min, {new['mode']} over old): {new['runs_per_min'] / old['runs_per_min']:.1f}x; "
                      f"(tokens/s): {new['tokens_per_s'] / old['tokens_per_s']:.1f}x")  # fmt: skip
-    elif len(results) == 2:
-        lines.append(f"speed-up (wall, {results[1]['mode']} over {results[0]['mode']}): "
-                     f"{results[0]['wall'] / results[1]['wall']:.1f}x")  # fmt: skip
     text = "\n".join(lines)
     print(text)
     if args.log:
@@ -178,7 +188,7 @@ def main() -> None:
 
 def _slots(mode: str, args: argparse.Namespace) -> int:
     """The old way keeps today's slots (`--per-gpu 4`), the measure the issue names; --per-gpu sets the new way's."""
-    return MODES[mode][0] if mode == "old" or args.per_gpu is None else args.per_gpu
+    return mode_settings(mode)[0] if mode == "old" or args.per_gpu is None else args.per_gpu
 
 
 def _sample(configs: list[dict], k: int) -> list[dict]:
