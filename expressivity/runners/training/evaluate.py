@@ -131,17 +131,73 @@ def evaluate_by_length(
                         sums[k] += float(v)
                     sums["loss"] += float(F.cross_entropy(logits[mask], targets[mask], reduction="sum"))
                     done += b
-                accuracy = {"final": sums["final"] / sums["examples"], "token": sums["token"] / sums["scored"]}
-                out[int(length)] = {
-                    "final_acc": accuracy["final"],
-                    "token_acc": accuracy["token"],
-                    "seq_acc": sums["seq"] / sums["examples"],
-                    "scaled_acc": scaled(accuracy[task.scored_by], task.chance),
-                    "loss": sums["loss"] / sums["scored"],
-                    "examples": int(sums["examples"]),
-                }
+                out[int(length)] = length_metrics(sums, task)
     finally:
         model.train(was_training)
+    return out
+
+
+def length_metrics(sums: Mapping[str, float], task) -> dict[str, float]:
+    """One length's metrics from its summed counts (`batch_counts`' keys and the summed loss)."""
+    accuracy = {"final": sums["final"] / sums["examples"], "token": sums["token"] / sums["scored"]}
+    return {
+        "final_acc": accuracy["final"],
+        "token_acc": accuracy["token"],
+        "seq_acc": sums["seq"] / sums["examples"],
+        "scaled_acc": scaled(accuracy[task.scored_by], task.chance),
+        "loss": sums["loss"] / sums["scored"],
+        "examples": int(sums["examples"]),
+    }
+
+
+def evaluate_stacked(
+    logits_of,
+    tasks: Sequence,
+    rng_of,
+    lengths: Iterable[int],
+    *,
+    num_examples: int = 256,
+    batch_size: int = 64,
+) -> list[dict[int, dict[str, float]]]:
+    """`evaluate_by_length` for M models at once (a fused group's runs), one stacked forward per batch.
+
+    logits_of(inputs int64 (M, b, T) on the CPU) -> float logits (M, b, T, V), under no_grad and in eval mode (the
+    caller's business: device, autocast); a model's logits beyond its own vocabulary must be -inf. tasks[m]: model m's
+    test task, or None to skip it (a diverged run: it gets {}). rng_of(m, length): model m's generator for that length.
+    Model m draws the same examples in the same batches as `evaluate_by_length(model_m, tasks[m], [length],
+    rng_of(m, length))` would, each batch padded to the longest of the M (padding is unscored, and causal models do not
+    see it), so its metrics are that call's up to floating-point order; tests/runners/test_fused_eval.py compares them.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from expressivity.runners.training.batches import pad_stack
+
+    if num_examples < 1 or batch_size < 1:
+        raise ValueError(f"num_examples and batch_size must be >= 1, got {num_examples} and {batch_size}")
+    live = [m for m, task in enumerate(tasks) if task is not None]
+    out: list[dict[int, dict[str, float]]] = [{} for _ in tasks]
+    if not live:
+        return out
+    for length in lengths:
+        rngs = {m: rng_of(m, int(length)) for m in live}
+        sums = {m: dict.fromkeys(("final", "token", "seq", "scored", "examples", "loss"), 0.0) for m in live}
+        done = 0
+        while done < num_examples:
+            b = min(batch_size, num_examples - done)
+            drawn = {m: tasks[m].sample(rngs[m], b, int(length)) for m in live}
+            stand_in = drawn[live[0]]  # a skipped model still needs rows in the stacked batch; its outputs are dropped
+            inputs, targets, mask = pad_stack([drawn.get(m, stand_in) for m in range(len(tasks))])
+            logits = logits_of(torch.from_numpy(inputs)).float()
+            targets, mask = torch.from_numpy(targets).to(logits.device), torch.from_numpy(mask).to(logits.device)
+            for m in live:  # on the device, no host sync until the length is done
+                for k, v in batch_counts(logits[m], targets[m], mask[m]).items():
+                    sums[m][k] = sums[m][k] + v
+                loss = F.cross_entropy(logits[m][mask[m]], targets[m][mask[m]], reduction="sum")
+                sums[m]["loss"] = sums[m]["loss"] + loss
+            done += b
+        for m in live:
+            out[m][int(length)] = length_metrics({k: float(v) for k, v in sums[m].items()}, tasks[m])
     return out
 
 

@@ -36,7 +36,7 @@ from expressivity.runners.training.batches import (
     validation_set,
 )
 from expressivity.runners.training.config import complete, run_key
-from expressivity.runners.training.evaluate import evaluate_by_length, summarize
+from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
     build_model,
@@ -262,8 +262,40 @@ class _Group:
                 stops[m] = stops[m] or "steps"
                 if active[m]:  # a run stopped early saved itself when it stopped
                     self._save(m, step, stops[m], started)
-        return [self._result(m, stops[m], self.state[m]["step"] if stops[m] and not active[m] else step, seconds)
-                for m in range(self.M)]  # fmt: skip
+        evaluated, eval_seconds = self._evaluate(stops)
+        return [self._result(m, stops[m], self.state[m]["step"] if stops[m] and not active[m] else step, seconds,
+                             evaluated[m], eval_seconds) for m in range(self.M)]  # fmt: skip
+
+    def _evaluate(self, stops: list[str]) -> tuple[list[dict[int, dict[str, float]] | None], float]:
+        """Every run's test metrics by length, all runs in one stacked forward per batch (`evaluate_stacked`: the
+        examples and metrics of `evaluate_by_length`, run by run), and each run's share of the seconds it took.
+        Runs whose test settings differ are left to `_result` (None), which evaluates its own model alone, as
+        `train()` does: the readable reference."""
+        import torch
+
+        settings = {json.dumps([c["eval_lengths"], c["eval_examples"], c["eval_batch_size"]]) for c in self.cfgs}
+        if len(settings) > 1:
+            return [None] * self.M, 0.0
+        started = time.perf_counter()
+        tested = [eval_task(c) if stop != "diverged" else None for c, stop in zip(self.configs, stops, strict=True)]
+        cuda = self.dev.startswith("cuda")
+
+        def logits_of(inputs):
+            with torch.autocast(self.dev.split(":")[0], dtype=torch.bfloat16, enabled=cuda):
+                return self.model(inputs.to(self.dev))
+
+        cfg = self.cfgs[0]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                metrics = evaluate_stacked(
+                    logits_of, tested, lambda m, length: rng_for(self.configs[m]["seed"], EVAL_STREAM, length),
+                    cfg["eval_lengths"], num_examples=cfg["eval_examples"], batch_size=cfg["eval_batch_size"],
+                )  # fmt: skip
+        finally:
+            self.model.train(was_training)
+        return metrics, (time.perf_counter() - started) / max(1, sum(t is not None for t in tested))
 
     def _check(self, step: int, stops: list[str], active: list[bool]) -> None:
         """Each active run's checked window (one host sync for all): divergence and early stop, run by run."""
@@ -332,14 +364,15 @@ class _Group:
         }
         save_checkpoint(self.paths[m], payload)
 
-    def _result(self, m: int, stop: str, step: int, seconds: float) -> dict[str, Any]:
-        """Run m's result: its own model, evaluated exactly as `train()` evaluates it."""
+    def _result(self, m: int, stop: str, step: int, seconds: float, evaluated, eval_seconds: float) -> dict[str, Any]:
+        """Run m's result, with its metrics as `_evaluate` gave them, or (None) its own model evaluated exactly as
+        `train()` evaluates it."""
         config, cfg = self.configs[m], self.cfgs[m]
         model = build_model(config, len(self.tasks[m].vocab)).to(self.dev)
         model.load_state_dict(self.model.member_state_dict(m))
-        metrics: dict[int, dict[str, float]] = {}
-        eval_started = time.perf_counter()
-        if stop != "diverged":
+        metrics: dict[int, dict[str, float]] = evaluated or {}
+        eval_started = time.perf_counter() - (eval_seconds if evaluated is not None else 0.0)
+        if stop != "diverged" and evaluated is None:
             tested = eval_task(config)  # runs of a group may be evaluated on different tasks (eval_task_params)
             for length in cfg["eval_lengths"]:
                 rng = rng_for(config["seed"], EVAL_STREAM, length)
