@@ -14,7 +14,10 @@
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 # The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
 # Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
-# its own OUT=$OUT/NAME, started seconds apart, one with SAVE_TRITON=0, if their files number 8 in all. The grid stops
+# its own OUT=$OUT/NAME, started seconds apart, one with SAVE_TRITON=0, if their files number 8 in all: the preset's
+# one checkpoint folder holds both pilots' runs in flight, so give CHECKPOINTS=1 to one of them only, and share the card
+# only when neither needs its pace (on 2026-12-03 a full-protocol transformer beside a 48-run grid went from ~7 to 23 ms
+# a step, and 11 checkpoint parts left no resumable run among the 8 files that came back). The grid stops
 # itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue) GRACE s later (default 60) if
 # it has not, so the store still comes back: keep LIMIT + GRACE + about 60 s of set-up and copying under timeout_s. Copy the store that comes back
 # into results/PRESET before the next call: each call brings this checkout's copy, not the last call's.
