@@ -85,7 +85,10 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
     _row(MAB, HOUSEHOLDER_NEG, "unknown", f"sources disagree: {_grazzi(MAB, 'deltanet[-1,1]', 'DeltaNet [-1,1]')} "
          f"(Grazzi), GDN [-1,1] {quote('mamba3', MAB, 'gdn[-1,1]')} (Mamba-3)", (G, "mamba3")),
     # ---- the rest of the Chomsky hierarchy suite (Delétang et al. 2023) ---------------------------------------------
-    _row("cycle_navigation", ATTENTION, "fails", "Transformer does not length-generalise on cycle navigation", (D,)),
+    _row("cycle_navigation", ATTENTION, "partial", f"Transformer {quote(D, 'cycle_navigation', 'transformer')}", (D,)),
+    *(_row(task, ATTENTION, "learns", f"Transformer {quote(D, task, 'transformer')}", (D,))
+      for task in ("even_pairs", "bucket_sort")),
+    _row("bucket_sort", NONLINEAR_RNN, "learns", f"LSTM {quote(D, 'bucket_sort', 'lstm')}", (D,)),
     *(_row(task, NONLINEAR_RNN, "learns", f"LSTM {quote(D, task, 'lstm')}", (D,))
       for task in ("cycle_navigation", "even_pairs")),
     *(_row(task, ATTENTION, "fails", f"Transformer {quote(D, task, 'transformer')}", (D,))

@@ -32,12 +32,6 @@ EXPRESS_SHARE = 0.9
 # Published cells left without an EXPECT, each with why. Filling one must remove it here (the test checks the list
 # is exact), and a new published cell must get its EXPECT or a line here.
 GAPS = {
-    ("even_pairs", "", "transformer"): "Delétang Table 2: the number was not read, and the paper's summary says "
-    "nothing of Transformers on regular tasks",
-    ("bucket_sort", "", "transformer"): "Delétang Table 2: the number was not read, and the summary does not settle a "
-    "context-sensitive task that counters solve",
-    ("bucket_sort", "", "lstm"): "Delétang Table 2: the number was not read, and the summary does not settle a "
-    "context-sensitive task that counters solve",
     **{
         ("modular_arithmetic_brackets", "", model): "the sources disagree (Grazzi et al.: DeltaNet [-1,1] 0.260 "
         "scaled; Mamba-3: GDN [-1,1] 93.5%): the EXPECT row says so and stays unknown"
