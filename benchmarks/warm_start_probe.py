@@ -83,8 +83,8 @@ def scores(model, held, chunk: int = 250) -> tuple[float, float, float]:
 
 def train_from(model, task, held, args, alpha: float, say) -> list[dict]:
     """Train `model` in place; one row per checkpoint (step 0 first)."""
-    cfg = {"lr": args.lr, "weight_decay": 0.01, "beta2": 0.98, "steps": args.steps, "warmup": args.warmup,
-           "min_lr_frac": 1.0, "schedule": "constant"}  # fmt: skip
+    cfg = {"lr": args.lr, "weight_decay": 0.01, "decay_vectors": False, "beta2": 0.98, "steps": args.steps,
+           "warmup": args.warmup, "min_lr_frac": 1.0, "schedule": "constant"}  # fmt: skip
     opt = make_optimizer(model, cfg, "cpu")
     rng = rng_for(args.seed, TRAIN_STREAM)  # the same batches for every alpha
     rows, window, started = [], [], time.perf_counter()

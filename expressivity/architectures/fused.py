@@ -138,10 +138,11 @@ class FusedModel(nn.Module):
         warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
         return flat, grad
 
-    def decaying(self) -> torch.Tensor:
-        """(P,) bool over `flatten_`'s columns: the entries of matrices (2-D and up per run), which AdamW decays."""
+    def decaying(self, vectors: bool = False) -> torch.Tensor:
+        """(P,) bool over `flatten_`'s columns: the entries AdamW decays, those of matrices (2-D and up per run), and
+        with `vectors` every entry."""
         params = self.stacked_parameters()
-        return torch.cat([torch.full((p[0].numel(),), p.dim() >= 3, device=p.device) for p in params])
+        return torch.cat([torch.full((p[0].numel(),), vectors or p.dim() >= 3, device=p.device) for p in params])
 
     # ---- the stacked state -----------------------------------------------------------------------------------------
     @property

@@ -20,7 +20,7 @@ import torch
 from expressivity import tasks
 from expressivity.runners.training.config import complete, resolve, run_key
 from expressivity.runners.training.fused import fusion_key, train_fused
-from expressivity.runners.training.train import build_model, train
+from expressivity.runners.training.train import build_model, make_optimizer, train
 
 SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.0, "eval_lengths": [8, 60],
         "eval_examples": 32, "checkpoint_every": 10}  # fmt: skip
@@ -84,6 +84,26 @@ def test_runs_with_one_length_per_example_fuse_too():
     configs = _group("gdn", length_sampling="example")
     for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):
         _agree(fused, single)
+
+
+def test_runs_that_decay_every_parameter_fuse_and_train_as_their_single_runs():
+    configs = _group("gdn", decay_vectors=True, weight_decay=0.5)
+    for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):
+        _agree(fused, single)
+
+
+@pytest.mark.parametrize("decay_vectors", [False, True])
+def test_decay_vectors_decays_norm_gains_only_when_set(decay_vectors):
+    # One step with zero gradients: AdamW's update is the decay alone, p <- p (1 - lr wd).
+    config = resolve("parity", "gdn", {**SETS, "weight_decay": 0.5, "decay_vectors": decay_vectors})
+    model = build_model(config, len(tasks.make("parity").vocab))
+    opt = make_optimizer(model, {**config["train"], "lr": 0.1}, "cpu")
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    gains = {n: p.detach().clone() for n, p in model.named_parameters() if p.dim() == 1 and "norm" in n}
+    opt.step()
+    after = dict(model.named_parameters())
+    assert gains and all(torch.allclose(after[n], g * (0.95 if decay_vectors else 1.0)) for n, g in gains.items())
 
 
 def test_runs_of_different_tasks_and_vocabularies_fuse_and_train_as_their_single_runs():

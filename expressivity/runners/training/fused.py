@@ -195,7 +195,8 @@ class _Group:
             self.model.stacked_parameters(),
             weight_decay=[c["weight_decay"] for c in self.cfgs],
             beta2=[c["beta2"] for c in self.cfgs],
-            flat=(*flat, self.model.decaying()),
+            flat=(*flat, self.model.decaying(vectors=self.cfgs[0]["decay_vectors"])),
+            decay_vectors=self.cfgs[0]["decay_vectors"],  # a shared key (fusion_key)
         )
         self.order = optimizer_order(members[0], self.model.names)
         self.template = make_optimizer(members[0], self.cfgs[0], "cpu").state_dict()

@@ -35,8 +35,14 @@ TRAIN_KEYS: dict[str, Key] = {
     "steps": Key(3000, int, "optimizer steps (an upper bound when target_acc stops early)", lo=1),
     "batch_size": Key(128, int, "examples per step", lo=1),
     "lr": Key(3e-3, float, "peak learning rate of AdamW", lo=0.0),
-    "weight_decay": Key(0.1, float, "AdamW weight decay (matrices only)", lo=0.0),
+    "weight_decay": Key(0.1, float, "AdamW weight decay (matrices only, unless decay_vectors)", lo=0.0),
     "beta2": Key(0.98, float, "AdamW second-moment decay", lo=0.0, hi=1.0),
+    "decay_vectors": Key(
+        False,
+        bool,
+        "weight decay on every parameter: norm gains, biases and gates' vectors too, as Grazzi et al.'s "
+        "script decays them",
+    ),
     "warmup": Key(100, int, "linear warm-up steps", lo=0),
     "schedule": Key("cosine", str, "learning-rate schedule after warm-up", choices=SCHEDULES),
     "decay_frac": Key(0.2, float, "wsd: fraction of steps spent decaying at the end", lo=0.0, hi=1.0),

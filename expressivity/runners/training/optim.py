@@ -30,16 +30,18 @@ class StackedAdamW:
         weight_decay: Sequence[float],
         beta2: Sequence[float],
         flat: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+        decay_vectors: bool = False,
     ):
         """`flat`: (weights, gradients, decaying) when `params` are views of one (M, P) buffer and their gradients of
         another (FusedModel.flatten_, .decaying): every operation then runs once on the whole buffer, a few kernels
-        a step instead of a few per parameter, computing per entry exactly what the per-parameter path computes."""
+        a step instead of a few per parameter, computing per entry exactly what the per-parameter path computes.
+        `decay_vectors`: decay every parameter, vectors and scalars too (the training key of that name)."""
         self.params = list(params)
         dev = self.params[0].device
         self.M = self.params[0].shape[0]
         self.weight_decay = torch.tensor(weight_decay, dtype=torch.float64, device=dev)
         self.beta2 = torch.tensor(beta2, dtype=torch.float64, device=dev)
-        self.decays = [p.dim() >= 3 for p in self.params]  # a run's matrices: (M, out, in) and up
+        self.decays = [decay_vectors or p.dim() >= 3 for p in self.params]  # a run's matrices: (M, out, in) and up
         self.flat = flat
         if flat is None:
             self.exp_avg = [torch.zeros_like(p) for p in self.params]

@@ -111,9 +111,10 @@ def make_optimizer(model, cfg: dict[str, Any], device: str):
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
+    vector_decay = cfg["weight_decay"] if cfg["decay_vectors"] else 0.0  # norm gains, biases: off by default
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg["weight_decay"]},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": vector_decay},
     ]
     return torch.optim.AdamW(groups, lr=cfg["lr"], betas=(0.9, cfg["beta2"]), fused=device.startswith("cuda"))
 
