@@ -110,7 +110,8 @@ def main() -> None:
 def _arrays(task, group: list[dict], step: int, static: bool):
     """The group's batches of `step`, stacked (M, B, T); padded to 64 for a captured or compiled step (static
     shapes; a compiled step compiles again for every new shape)."""
-    from expressivity.runners.training.batches import pad_stack, train_batch
+    from expressivity.runners.training.batches import train_batch
+    from expressivity.tasks.base import pad_stack
 
     return pad_stack([train_batch(task, c["train"], c["seed"], step) for c in group], 64 if static else None)
 

@@ -260,6 +260,18 @@ def uniform_symbols(rng: np.random.Generator, batch_size: int, length: int, coun
     return rng.integers(0, count, size=(batch_size, length), dtype=np.uint8)
 
 
+def pad_stack(batches: list[Batch], T: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """M batches of B examples -> inputs, targets int64 and mask bool, each (M, B, T), T at least the longest."""
+    T = max(b.seq_len for b in batches) if T is None else T
+    M, B = len(batches), batches[0].batch_size
+    inputs = np.full((M, B, T), PAD_ID, np.int64)
+    targets = np.full((M, B, T), PAD_ID, np.int64)
+    mask = np.zeros((M, B, T), bool)
+    for m, b in enumerate(batches):
+        inputs[m, :, : b.seq_len], targets[m, :, : b.seq_len], mask[m, :, : b.seq_len] = b.inputs, b.targets, b.mask
+    return inputs, targets, mask
+
+
 def empty_batch(batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Uninitialised (inputs int64, targets int64, mask bool), each (B, T) and C-contiguous, carved from ONE
     allocation; the caller writes every element.

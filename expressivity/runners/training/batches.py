@@ -4,7 +4,7 @@ A step's batch depends on the run's seed and the step alone (numpy SeedSequence(
 is the same whether the run trains alone or fused with others, resumed or not, generated now or ahead by a thread.
 
     batch = train_batch(task, cfg, seed, step)          # one run: its length(s), then its examples
-    inputs, targets, mask = pad_stack([b0, b1, b2])     # (M, B, T) arrays, shorter batches padded and unscored
+    inputs, targets, mask = pad_stack([b0, b1, b2])     # (tasks.base) (M, B, T) arrays, shorter ones padded, unscored
     with Prefetcher(make, range(start, stop), depth=8) as ahead:
         for step, arrays in ahead: ...                  # make(step) runs in worker threads, results in step order
 
@@ -166,18 +166,6 @@ def _interleave(parts: dict[int, Batch], lengths: np.ndarray) -> Batch:
 def bucket(T: int) -> int:
     """T rounded up to one of a few sizes (multiples of 16 up to 64, then of 64), so captured steps are few."""
     return 16 * math.ceil(T / 16) if T <= 64 else 64 * math.ceil(T / 64)
-
-
-def pad_stack(batches: list[Batch], T: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """M batches of B examples -> inputs, targets int64 and mask bool, each (M, B, T), T at least the longest."""
-    T = max(b.seq_len for b in batches) if T is None else T
-    M, B = len(batches), batches[0].batch_size
-    inputs = np.full((M, B, T), PAD_ID, np.int64)
-    targets = np.full((M, B, T), PAD_ID, np.int64)
-    mask = np.zeros((M, B, T), bool)
-    for m, b in enumerate(batches):
-        inputs[m, :, : b.seq_len], targets[m, :, : b.seq_len], mask[m, :, : b.seq_len] = b.inputs, b.targets, b.mask
-    return inputs, targets, mask
 
 
 class Prefetcher:

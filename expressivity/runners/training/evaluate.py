@@ -171,7 +171,7 @@ def evaluate_stacked(
     import torch
     import torch.nn.functional as F
 
-    from expressivity.runners.training.batches import pad_stack
+    from expressivity.tasks.base import pad_stack
 
     if num_examples < 1 or batch_size < 1:
         raise ValueError(f"num_examples and batch_size must be >= 1, got {num_examples} and {batch_size}")

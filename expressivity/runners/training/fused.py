@@ -30,7 +30,6 @@ from expressivity.runners.training.batches import (
     EVAL_STREAM,
     Prefetcher,
     bucket,
-    pad_stack,
     rng_for,
     train_batch,
     validation_set,
@@ -51,6 +50,7 @@ from expressivity.runners.training.train import (
     save_checkpoint,
 )
 from expressivity.runners.training.train_set import stack, validation_accuracy
+from expressivity.tasks.base import pad_stack
 
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
