@@ -2,21 +2,9 @@
 both lengths, and its tabulated token accuracy is the package's own on the same examples. In-process (the script's
 main), so a test session imports torch once."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    path = ROOT / "benchmarks" / "stack_manipulation_diagnosis.py"
-    spec = importlib.util.spec_from_file_location("stack_manipulation_diagnosis", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cell(text: str, row: str) -> list[float]:
@@ -26,10 +14,11 @@ def cell(text: str, row: str) -> list[float]:
     return [float(v) for v in line.group(1).split("|") if re.fullmatch(r"\s*[-\d.]+\s*", v) and v.strip() != "-"]
 
 
-def test_diagnosis_prints_its_tables_and_agrees_with_the_package(capsys):
+def test_diagnosis_prints_its_tables_and_agrees_with_the_package(capsys, load_benchmark):
     threads = torch.get_num_threads()
     try:
-        load_script().main(["--steps", "20", "--length", "16", "--compare-lengths", "8", "--examples", "32"])
+        args = ["--steps", "20", "--length", "16", "--compare-lengths", "8", "--examples", "32"]
+        load_benchmark("stack_manipulation_diagnosis").main(args)
     finally:
         torch.set_num_threads(threads)  # the script sets its own (--threads 1)
     text = capsys.readouterr().out

@@ -2,28 +2,18 @@
 the random twin (alpha = 1) is near chance there, and the run finishes with its summary table.
 In-process (the script's main), so a test session imports torch once."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def load_probe():
-    spec = importlib.util.spec_from_file_location("warm_start_probe", ROOT / "benchmarks" / "warm_start_probe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_probe_starts_exact_at_alpha_0_and_near_chance_at_alpha_1(tmp_path):
+def test_probe_starts_exact_at_alpha_0_and_near_chance_at_alpha_1(tmp_path, load_benchmark):
     log = tmp_path / "log.txt"
     threads = torch.get_num_threads()
     try:
-        load_probe().main(["--length", "8", "--alphas", "0", "1", "--steps", "10", "--every", "5", "--batch", "16",
-                           "--eval-examples", "120", "--seed", "3", "--log", str(log)])  # fmt: skip
+        args = ["--length", "8", "--alphas", "0", "1", "--steps", "10", "--every", "5", "--batch", "16",
+                "--eval-examples", "120", "--seed", "3", "--log", str(log)]  # fmt: skip
+        load_benchmark("warm_start_probe").main(args)
     finally:
         torch.set_num_threads(threads)  # the script sets its own (--threads 1)
     text = log.read_text()

@@ -86,6 +86,16 @@ def test_runs_with_one_length_per_example_fuse_too():
         _agree(fused, single)
 
 
+def test_runs_tested_at_different_lengths_are_each_evaluated_alone_as_their_single_runs():
+    # A group evaluates its runs stacked only when they share their test settings; otherwise run by run.
+    configs = [resolve("parity", "gdn", {**SETS, "seed": i, "lr": LRS[i], "eval_lengths": lengths})
+               for i, lengths in enumerate(([8, 60], [8, 30]))]  # fmt: skip
+    assert len({fusion_key(c) for c in configs}) == 1
+    for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):
+        _agree(fused, single)
+        assert sorted(fused["metrics"]) == sorted(single["metrics"])
+
+
 def test_runs_that_decay_every_parameter_fuse_and_train_as_their_single_runs():
     configs = _group("gdn", decay_vectors=True, weight_decay=0.5)
     for fused, single in zip(train_fused(configs, device="cpu"), [_single(c) for c in configs], strict=True):

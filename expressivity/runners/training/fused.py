@@ -372,13 +372,15 @@ class _Group:
         model = build_model(config, len(self.tasks[m].vocab)).to(self.dev)
         model.load_state_dict(self.model.member_state_dict(m))
         metrics: dict[int, dict[str, float]] = evaluated or {}
-        eval_started = time.perf_counter() - (eval_seconds if evaluated is not None else 0.0)
-        if stop != "diverged" and evaluated is None:
-            tested = eval_task(config)  # runs of a group may be evaluated on different tasks (eval_task_params)
-            for length in cfg["eval_lengths"]:
-                rng = rng_for(config["seed"], EVAL_STREAM, length)
-                metrics.update(evaluate_by_length(model, tested, [length], rng, num_examples=cfg["eval_examples"],
-                                                  batch_size=cfg["eval_batch_size"]))  # fmt: skip
+        if evaluated is None:
+            eval_started = time.perf_counter()
+            if stop != "diverged":
+                tested = eval_task(config)  # runs of a group may be evaluated on different tasks (eval_task_params)
+                for length in cfg["eval_lengths"]:
+                    rng = rng_for(config["seed"], EVAL_STREAM, length)
+                    metrics.update(evaluate_by_length(model, tested, [length], rng, num_examples=cfg["eval_examples"],
+                                                      batch_size=cfg["eval_batch_size"]))  # fmt: skip
+            eval_seconds = time.perf_counter() - eval_started
         backends = gdn_backends(self.model.template)
         where = device_name(self.dev) + f", fused x{self.M}" + (f", gdn backend {backends}" if backends else "")
         return {
@@ -390,7 +392,7 @@ class _Group:
             "history": self.state[m]["history"],
             "num_params": model.num_params(),
             "train_seconds": self.state[m]["train_seconds"] + seconds,
-            "eval_seconds": time.perf_counter() - eval_started,
+            "eval_seconds": eval_seconds,
             "train_tokens": self.state[m]["train_tokens"],
             "device": where,
             "error": None,
