@@ -12,6 +12,9 @@ Parameters every pointer task takes (each default reproduces the batches the tas
   every update line, each of a variable drawn uniformly and independently, each scored). With every_line the
   headline accuracy is the last scored position's (`scored_by = "final"`): the final query, the one that needs all n
   lines tracked; token accuracy pools the earlier, shorter ones with it.
+- `init_format`: how the variables get their initial values. "tuple" (the default) writes them on one line,
+  `a, b, c, d, e = 6, 2, 0, 7, 3`, so the k-th name takes the k-th value, a pairing by position; "lines" writes one
+  assignment a line, `a = 6`, `b = 2`, ..., each value next to its name. Same draws, same answers, same vocabulary.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from expressivity.tasks.code_tokens import LETTERS, NEWLINE, SKIP, CodeTask, joi
 
 OPS = ("swap", "assign", "mixed")
 QUERIES = ("final", "every_line")
+INIT_FORMATS = ("tuple", "lines")
 LINE_WIDTH = 8  # slots per update line: `a , c = c , a \n`; `a = c \n` leaves 4 of them SKIP
 
 
@@ -81,7 +85,13 @@ class PointerProgram(CodeTask):
         return self.num_vars if self.ops in ("swap", "mixed") else None
 
     def _check_pointer_params(
-        self, num_vars: int, max_vars: int | None, ops: str, queries: str, extra: tuple[str, ...] = ()
+        self,
+        num_vars: int,
+        max_vars: int | None,
+        ops: str,
+        queries: str,
+        init_format: str,
+        extra: tuple[str, ...] = (),
     ) -> None:
         """Validate and store the shared parameters and fix the vocabulary (with `extra` tokens, see code_tokens)."""
         check_int(self.name, "num_vars", num_vars, 2, len(LETTERS))
@@ -89,7 +99,8 @@ class PointerProgram(CodeTask):
             check_int(self.name, "max_vars (variable tokens, at least num_vars)", max_vars, int(num_vars), len(LETTERS))
         check_choice(self.name, "ops", ops, OPS)
         check_choice(self.name, "queries", queries, QUERIES)
-        self.num_vars, self.ops, self.queries = int(num_vars), ops, queries
+        check_choice(self.name, "init_format", init_format, INIT_FORMATS)
+        self.num_vars, self.ops, self.queries, self.init_format = int(num_vars), ops, queries, init_format
         self.max_vars = None if max_vars is None else int(max_vars)  # the parameter as given: None stays None
         self._set_code_vocab(list(LETTERS[: self.max_vars or self.num_vars]), extra)
         if queries == "every_line":
@@ -141,8 +152,12 @@ class PointerProgram(CodeTask):
         return np.where(swap[..., None], as_swap, as_copy)
 
     def _names_equal_values(self, names: np.ndarray, values_slots: np.ndarray) -> np.ndarray:
-        """`a, b, c = v0, v1, v2 \\n` from (B, k) name ids and (B, k, w) value slots."""
-        b = names.shape[0]
+        """`a, b, c = v0, v1, v2 \\n` (init_format="tuple"), or `a = v0 \\n b = v1 \\n c = v2 \\n` ("lines"), from
+        (B, k) name ids and (B, k, w) value slots (SKIP in unused leading digit slots, as digit_slots leaves them)."""
+        b, k = names.shape
+        if self.init_format == "lines":
+            eq, nl = np.full((b, k, 1), self.tok["="]), np.full((b, k, 1), self.tok[NEWLINE])
+            return np.concatenate([names[..., None], eq, values_slots, nl], axis=2).reshape(b, -1)
         return np.concatenate(
             [
                 joined(names[..., None], self.tok[","]),

@@ -8,8 +8,9 @@
 
 Token layout (see code_tokens): Python tokens, integers as digit tokens, one newline token ending each line; the query
 blank `_` is the last token and the only scored position; its target is the answer bit. The two tracking tasks can
-instead query after every update line (`queries="every_line"`) and fix their variable tokens apart from how many
-variables a program uses (`max_vars`); pointer_lines.py, which holds what they share, says how.
+instead query after every update line (`queries="every_line"`), fix their variable tokens apart from how many
+variables a program uses (`max_vars`) and write their initial values one assignment a line (`init_format="lines"`);
+pointer_lines.py, which holds what they share, says how.
 
 The two recall tasks can write their bits as a dict keyed by index (`bits_format="dict"`, default "list"):
 `bits = {0: 0, 1: 1, 2: 1}`, each key in the digit tokens the program writes that index with anywhere else. The
@@ -95,6 +96,19 @@ class StateBasedRecall(PointerProgram):
     Content-addressed recall: a key's digit tokens equal those of the pointer value that names it, so attention can
     match them exactly instead of turning an index value into an absolute list position. It changes the token layout
     (and adds `{ } :` to the vocabulary), not the function computed, nor `chance` or the shortcuts.
+
+    init_format="lines" writes the pointers' initial values one assignment a line, each next to its name, instead of
+    pairing the k-th name with the k-th value of one tuple line (same draws, answers, vocabulary and `chance`):
+
+        bits = [0, 1, 0, 0, 1, 1, 0, 1]
+        a = 6
+        b = 2
+        c = 0
+        d = 7
+        e = 3
+        a, c = c, a
+        b, e = e, b
+        assert bits[a] == _        # answer: 0
     """
 
     name = "state_based_recall"
@@ -111,8 +125,10 @@ class StateBasedRecall(PointerProgram):
         max_vars: int | None = None,
         queries: str = "final",
         bits_format: str = "list",
+        init_format: str = "tuple",
     ):
-        self._check_pointer_params(num_vars, max_vars, ops, queries, _check_bits_format(self, bits_format))
+        extra = _check_bits_format(self, bits_format)
+        self._check_pointer_params(num_vars, max_vars, ops, queries, init_format, extra)
         if m is not None:
             check_int(self.name, "m (list size, at least num_vars)", m, self.num_vars)
             m = int(m)
@@ -147,9 +163,19 @@ class PointerTracking(PointerProgram):
         b, e = e, b
         assert a == _        # answer: 0
 
-    The tracking half of state_based_recall (same update lines, `ops`, `max_vars` and `queries`); only the final `_`
-    is scored (target: the bit), or with queries="every_line" an `assert x == _` after every update line. The initial
-    bits are fair coins and the queried variable uniform, so the answer is 50/50.
+    The tracking half of state_based_recall (same update lines, `ops`, `max_vars`, `queries` and `init_format`); only
+    the final `_` is scored (target: the bit), or with queries="every_line" an `assert x == _` after every update line.
+    The initial bits are fair coins and the queried variable uniform, so the answer is 50/50. With
+    init_format="lines" each variable gets its bit on a line of its own (same draws and answers):
+
+        a = 0
+        b = 1
+        c = 0
+        d = 0
+        e = 1
+        a, c = c, a
+        b, e = e, b
+        assert a == _        # answer: 0
     """
 
     name = "pointer_tracking"
@@ -157,8 +183,16 @@ class PointerTracking(PointerProgram):
     length_unit = "update lines"
     finite_state = True  # finitely many variables holding bits
 
-    def __init__(self, *, num_vars: int = 5, ops: str = "swap", max_vars: int | None = None, queries: str = "final"):
-        self._check_pointer_params(num_vars, max_vars, ops, queries)
+    def __init__(
+        self,
+        *,
+        num_vars: int = 5,
+        ops: str = "swap",
+        max_vars: int | None = None,
+        queries: str = "final",
+        init_format: str = "tuple",
+    ):
+        self._check_pointer_params(num_vars, max_vars, ops, queries, init_format)
 
     def _query_slots(self, queried_names: np.ndarray) -> np.ndarray:
         """`assert a` for each (B, q) queried name id."""

@@ -75,6 +75,14 @@ def _line_numbers(ref: Reference, inputs: np.ndarray, line: int, count: int) -> 
     return values[:, :count]
 
 
+def _initial_values(ref: Reference, inputs: np.ndarray, first: int, k: int) -> np.ndarray:
+    """(B, k) the values a pointer program's k variables start with, from line `first`: one line
+    `a, b, ... = 6, 2, ...` (init_format="tuple"), or k lines `a = 6`, `b = 2`, ... from there on ("lines")."""
+    if ref.task.init_format == "lines":
+        return np.concatenate([_line_numbers(ref, inputs, first + v, 1) for v in range(k)], axis=1)
+    return _line_numbers(ref, inputs, first, k)
+
+
 @guesser
 def pointer_majority(ref: Reference, batch: Batch) -> np.ndarray:
     """The majority of the values the pointer variables start with (for state_based_recall, the bits at the initial
@@ -82,12 +90,12 @@ def pointer_majority(ref: Reference, batch: Batch) -> np.ndarray:
     task, inputs = ref.task, batch.inputs
     k = task.num_vars
     if task.name == "pointer_tracking":
-        tracked = _line_numbers(ref, inputs, 0, k)
-    else:
+        tracked = _initial_values(ref, inputs, 0, k)
+    else:  # after the bits line
         in_list = _list_bits(ref, inputs)
         bits = np.zeros(inputs.shape, np.int64)
         bits[:, : in_list.sum(axis=1).max()] = _packed(inputs - task.tok["0"], in_list)
-        tracked = np.take_along_axis(bits, _line_numbers(ref, inputs, 1, k), axis=1)
+        tracked = np.take_along_axis(bits, _initial_values(ref, inputs, 1, k), axis=1)
     ones = tracked.sum(axis=1)
     return per_row(batch, task.tok["0"] + (2 * ones > k))
 

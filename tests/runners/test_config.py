@@ -123,3 +123,14 @@ def test_run_key_is_equal_exactly_when_the_resolved_configs_are(a, b):
 def test_every_training_key_has_a_valid_default():
     config = resolve("parity", "lstm")
     assert set(config["train"]) == set(TRAIN_KEYS)
+
+
+@pytest.mark.parametrize(("task", "before"), [("state_based_recall", "936ce0f6226488d7"),
+                                              ("pointer_tracking", "8e441070a6b8e4bc")])  # fmt: skip
+def test_init_format_enters_the_run_key_only_away_from_its_default(task, before):
+    # `before`: the run keys of these configs before init_format existed (commit 73c1f15)
+    plain, tuple_ = (resolve(task, "gdn", {"steps": 100, **extra}) for extra in ({}, {"init_format": "tuple"}))
+    assert run_key(plain) == run_key(tuple_) == before and "init_format" not in canonical(plain)
+    lines = resolve(task, "gdn", {"steps": 100, "init_format": "lines"})
+    assert run_key(lines) != before and lines["task_params"]["init_format"] == "lines"
+    assert from_json(canonical(lines)) == lines

@@ -73,6 +73,15 @@ def test_with_recall_draws_indexed_recall_in_the_runs_bits_format():
     assert "\n" not in str(err.value)
 
 
+def test_tracking_components_lay_out_their_initial_values_as_the_run():
+    config = resolve("state_based_recall", "gdn", {"mixture": "with_tracking", "init_format": "lines", "steps": 40})
+    tracked = next(c for c in (_component(config, 3, s)[0] for s in range(40)) if c.name == "pointer_tracking")
+    assert tracked.init_format == "lines" and tracked.vocab == tasks.make("state_based_recall").vocab
+    batch = tracked.sample(np.random.default_rng(0), 1, 2)
+    head = tracked.source(tracked.example_ids(batch, 0)).split("\n")[:5]
+    assert [line[:-1] for line in head] == ["a = ", "b = ", "c = ", "d = ", "e = "]
+
+
 def test_a_mixture_follows_a_curriculum():
     sets = {"mixture": "with_tracking", "max_vars": 5, "curriculum_param": "num_vars", "curriculum_from": 2}
     config = resolve("state_based_recall", "gdn", {**sets, "steps": 100})

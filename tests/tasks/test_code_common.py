@@ -26,6 +26,7 @@ PARAMS = {
         st.sampled_from([None, 0, 3]),
         st.sampled_from(["final", "every_line"]),
         st.sampled_from(["list", "dict"]),
+        st.sampled_from(["tuple", "lines"]),
     ).map(
         lambda t: {
             "num_vars": t[0],
@@ -34,13 +35,23 @@ PARAMS = {
             "max_vars": None if t[4] is None else t[0] + t[4],
             "queries": t[5],
             "bits_format": t[6],
+            "init_format": t[7],
         }
     ),
-    "pointer_tracking": st.builds(
-        dict,
-        num_vars=st.integers(2, 8),
-        ops=st.sampled_from(["swap", "assign", "mixed"]),
-        queries=st.sampled_from(["final", "every_line"]),
+    "pointer_tracking": st.tuples(
+        st.integers(2, 8),
+        st.sampled_from(["swap", "assign", "mixed"]),
+        st.sampled_from([None, 0, 3]),
+        st.sampled_from(["final", "every_line"]),
+        st.sampled_from(["tuple", "lines"]),
+    ).map(
+        lambda t: {
+            "num_vars": t[0],
+            "ops": t[1],
+            "max_vars": None if t[2] is None else t[0] + t[2],
+            "queries": t[3],
+            "init_format": t[4],
+        }
     ),
     "indexed_recall": st.builds(dict, bits_format=st.sampled_from(["list", "dict"])),
     "variable_binding": st.tuples(st.integers(0, 3), st.integers(0, 4), st.sampled_from([2, 7, 10, 11, 100, 1000])).map(
@@ -151,6 +162,21 @@ def test_cli_samples_the_dict_format():
     assert init.startswith("a, b, c, d, e = ")
 
 
+@pytest.mark.parametrize("name", ["state_based_recall", "pointer_tracking"])
+def test_cli_samples_one_assignment_a_line(name):
+    args = ["sample", name, "--set", "init_format=lines", "--length", "3", "-n", "1", "--set", "num_vars=4"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    header, *program = result.output.strip().split("\n")
+    assert "init_format='lines'" in header
+    head = 1 if name == "state_based_recall" else 0
+    assert program[0].startswith("bits = [") == (head == 1) and len(program) == head + 4 + 3 + 1
+    assert [line.split(" = ")[0] for line in program[head : head + 4]] == ["a", "b", "c", "d"]
+    assert all(re.fullmatch(r"[abcd] = \d+", line) for line in program[head : head + 4]), program
+    assert all(line.count(",") == 2 for line in program[head + 4 : head + 7]), "swap lines `a, c = c, a`"
+    assert program[-1].startswith("assert ")
+
+
 @pytest.mark.parametrize(
     "args, allowed",
     [
@@ -159,6 +185,7 @@ def test_cli_samples_the_dict_format():
         (["--length", "-1"], "length for state_based_recall must be >= 1"),
         (["--set", "num_vars=1"], r"num_vars must be in \[2, 26\]"),
         (["--set", "bits_format=set"], "bits_format='set' is not valid; choose one of list, dict"),
+        (["--set", "init_format=x"], "init_format='x' is not valid; choose one of tuple, lines"),
     ],
 )
 def test_cli_bad_input_is_one_line_naming_what_is_allowed(args, allowed):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-POINTER_PARAMS = ("num_vars", "ops", "max_vars", "queries")
+POINTER_PARAMS = ("num_vars", "ops", "max_vars", "queries", "init_format")  # pointer_tracking lays out as the run
 RECALL_PARAMS = ("bits_format",)  # list or dict: indexed_recall writes its bits as the run's programs do
 
 
