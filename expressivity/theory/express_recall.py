@@ -12,6 +12,11 @@ Both recall constructions read the bits as a list (`bits_format="list"`, the def
 list gives its index. The dict layout (`bits_format="dict"`) computes the same function with other tokens, and no
 construction is shipped or cited for it: it is "unknown" wherever attention could do the lookup (`DICT_OPEN`), and
 "no" where the impossibilities hold, as they do for either layout.
+
+The state-recall construction also reads the pointers' initial values from one tuple line, `a, b, ... = 6, 2, ...`
+(`init_format="tuple"`, the default), counting commas after `=` to tell which variable a value digit belongs to. One
+assignment a line (`init_format="lines"`) is the same function in another layout, with no construction shipped for
+it: "unknown" wherever attention could do it (`INIT_LINES_OPEN`), "no" where the impossibilities hold.
 """
 
 from __future__ import annotations
@@ -67,9 +72,16 @@ def swaps_only(facts: TaskFacts) -> bool:
     return facts.params.get("ops", "swap") == "swap"
 
 
+def tuple_init(facts: TaskFacts) -> bool:
+    """The initial values are one tuple line `a, b, ... = 6, 2, ...` (`init_format="tuple"`, the default), the layout
+    the state-recall construction reads (tasks without `init_format` count as tuple: no pointer lines to lay out)."""
+    return facts.params.get("init_format", "tuple") == "tuple"
+
+
 def _of_swaps(when: Callable[[TaskFacts, ArchClass], bool]) -> Callable[[TaskFacts, ArchClass], bool]:
-    """`when`, for a task whose bits are a list and whose update lines are swaps."""
-    return _of_a_list(lambda facts, cls: swaps_only(facts) and when(facts, cls))
+    """`when`, for a task laid out as the state-recall construction reads it: bits as a list, initial values in one
+    tuple line, and update lines that are swaps."""
+    return _of_a_list(lambda facts, cls: tuple_init(facts) and swaps_only(facts) and when(facts, cls))
 
 
 IMPOSSIBLE = (
@@ -96,7 +108,8 @@ CONSTRUCTIONS = (
         "log precision (the construction runs in float64; exact at 2000 lines, and embedded in larger stacks, in "
         "tests); heads and width that grow with the digits of the longest index (log n), as it sizes its counters; "
         "pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); swap lines "
-        "only; fewer variables than the GDN key dim; the bits as a list", when=_of_swaps(embeds(STATE_RECALL))),
+        "only; fewer variables than the GDN key dim; the bits as a list; the initial values in one tuple line",
+        when=_of_swaps(embeds(STATE_RECALL))),
     # Content lookup needs the key and the token after it at one position: a previous-token head (or a recurrent
     # layer's short convolution) moves the key onto the next token, then a matching head finds the query's key.
     yes("key-recall", {ATTENTION},
@@ -134,6 +147,18 @@ DICT_OPEN = (
             f"make two of them equal; the shipped construction ({_PATTERN}, GDN[-1,1], {_POS} attention) applies "
             "swaps as reflections and refuses assignments, and no construction or obstacle for them is known here",
             when=lambda facts, cls: not swaps_only(facts)),
+)  # fmt: skip
+
+# Initial values one assignment a line, wherever attention could do the task (without attention the impossibilities
+# answer "no" for either layout). After DICT_OPEN: a dict or assignment lines, when present, give the reason.
+INIT_LINES_OPEN = (
+    unknown("state-recall", {ATTENTION},
+            'the initial values are written one assignment a line (`a = 6`, init_format="lines"); the shipped '
+            f"construction ({_PATTERN}, GDN[-1,1], {_POS} attention) reads them from one tuple line "
+            "`a, b, ... = 6, 2, ...`, where a head counts the commas after `=` to tell which variable a value digit "
+            "belongs to, and is neither built nor checked for one line per variable. There each value sits next to "
+            "its name, yet no construction for that layout is shipped or cited here, and no obstacle either; the "
+            "pointers still need tracking through the swaps", when=lambda facts, cls: not tuple_init(facts)),
 )  # fmt: skip
 
 # Indexed recall where no shipped construction reaches (it used to say "yes" for any attention, on absolute

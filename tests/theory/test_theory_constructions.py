@@ -57,6 +57,18 @@ def test_state_based_recall_construction_answers_every_assert_of_the_redone_pres
     assert all(m["token_acc"] == 1.0 and m["final_acc"] == 1.0 for m in metrics.values()), metrics
 
 
+def test_the_state_based_recall_construction_refuses_layouts_it_does_not_read():
+    # It names each value digit's variable by counting commas in the one tuple line `a, b, ... = 6, 2, ...`: on one
+    # assignment a line it is not exact (about chance when tried), so it refuses such a task rather than claim it.
+    from expressivity import tasks
+    from expressivity.theory.constructions.recall import state_based_recall_model
+
+    with pytest.raises(ValueError, match="needs init_format='tuple', got 'lines'"):
+        state_based_recall_model(tasks.make("state_based_recall", init_format="lines"), 64)
+    with pytest.raises(ValueError, match="needs ops='swap', got 'mixed'"):
+        state_based_recall_model(tasks.make("state_based_recall", ops="mixed"), 64)
+
+
 @given(st.lists(st.integers(0, 1), min_size=1, max_size=300))
 def test_parity_follows_the_running_parity(bits):
     task = built("parity").task

@@ -58,6 +58,13 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("state_based_recall", {"ops": "mixed"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "unknown"),
     ("state_based_recall", {"ops": "swap"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
     ("state_based_recall", {"ops": "assign"}, "gdn", NEG, "no", "state-bound"),
+    # one assignment a line (init_format="lines"): the construction reads the tuple line, so unknown with attention
+    ("state_based_recall", {"init_format": "lines"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {"init_format": "tuple"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
+    ("state_based_recall", {"init_format": "lines"}, "transformer", {}, "no", "unknown"),
+    ("state_based_recall", {"init_format": "lines"}, "gdn", NEG, "no", "state-bound"),
+    ("pointer_tracking", {"init_format": "lines"}, "gdn", NEG, "yes", "unknown"),  # tracking is layout-free
+    ("pointer_tracking", {"init_format": "lines"}, "transformer", {}, "no", "unknown"),
     ("boolean_formula", {}, "transformer", {}, "no", "unknown"),
     ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
     ("dyck", {}, "lstm", {}, "no", "unknown"),
@@ -235,6 +242,34 @@ def test_dict_cells_are_consistent():
         for arch, params in ARCHS:
             values = {r.answer.value for r in matching(facts, arch_class(arch, params))}
             assert "yes" not in values and values != {"yes", "no"}, (name, arch, params)
+
+
+@given(st.lists(st.sampled_from("AGL"), min_size=1, max_size=5).map("".join), st.booleans(),
+       st.sampled_from(["nope", "rope"]))  # fmt: skip
+def test_one_assignment_a_line_never_borrows_the_tuple_construction(pattern, neg, pos):
+    """The state-recall construction reads the initial values from one tuple line: for init_format="lines" no class
+    gets "yes" from it; with attention it is unknown, saying why, without it "no" as for the tuple (a bounded
+    state). Tracking alone (pointer_tracking) reads no layout: both answer alike."""
+    params = {"pattern": pattern, "neg_eigval": neg, "pos": pos}
+    lines = predict("state_based_recall", "hybrid", task_params={"init_format": "lines"}, model_params=params).express
+    plain = predict("state_based_recall", "hybrid", model_params=params).express
+    assert lines.value != "yes"
+    if "A" not in pattern:
+        assert lines.value == plain.value == "no"
+    elif lines.value == "unknown":
+        assert 'init_format="lines"' in lines.reason and "one tuple line" in lines.reason
+    else:  # only the circuit bound: state-based recall is NC1-complete, attention alone is TC0
+        assert (set(pattern), lines.value, plain.value) == ({"A"}, "no", "no")
+    tracked = [predict("pointer_tracking", "hybrid", task_params={"init_format": f}, model_params=params).express
+               for f in ("lines", "tuple")]  # fmt: skip
+    assert tracked[0] == tracked[1]
+
+
+def test_lines_cells_are_consistent():
+    facts = task_facts(tasks.make("state_based_recall", init_format="lines"))
+    for arch, params in ARCHS:
+        values = {r.answer.value for r in matching(facts, arch_class(arch, params))}
+        assert "yes" not in values and values != {"yes", "no"}, (arch, params)
 
 
 def test_log_space_bounds_are_conditional_and_asymptotic():

@@ -86,10 +86,13 @@ def state_based_recall_model(task, max_length: int):
     back), which exchanges columns x and y (beta = 2 only at a newline after a name: the newline ending the value
     line has a digit one token back). At `_` its query names the variable three tokens back, so it outputs that
     variable's index digits. MLP2: query digits (places above the leading digit are 0). Layer A (NoPE): bits[index].
-    Needs ops="swap" and num_vars < d_k.
+    Needs ops="swap", init_format="tuple" (the ordinal head counts commas in the one initialisation line) and
+    num_vars < d_k.
     """
     if task.ops != "swap":
         raise ValueError(f"the state_based_recall construction needs ops='swap', got {task.ops!r}")
+    if task.init_format != "tuple":
+        raise ValueError(f"the state_based_recall construction needs init_format='tuple', got {task.init_format!r}")
     W, V = _digits(max(max_length, task.num_vars)), task.num_vars
     names = ["<bos>", "bits", ",", "[", "]", "=", "\n", *task.vocab[task.name0 : task.name0 + V]]
     channels = 1 + 11 + len(names) + 2 + 2 * W + 1 + 2 + 1 + V + 2 * W + 3 * W + 2 * W + 1
