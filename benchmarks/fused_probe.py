@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="steps to profile after the timed ones (0: none)")
     parser.add_argument("--only", action="append", default=[], help="run only the settings of these labels")
     parser.add_argument("--set", action="append", default=[], help="key=value for the runs (as the CLI's --set)")
+    parser.add_argument("--pad", type=int, default=64, help="padded length of a captured or compiled step (default 64)")
     args = parser.parse_args()
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -86,7 +87,7 @@ def main() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for step in range(args.steps):
-                arrays = _arrays(task, group, step, capture or compiled)
+                arrays = _arrays(task, group, step, capture or compiled, args.pad)
                 sync()
                 started = time.perf_counter()
                 runner.step(arrays, [lr_at(step, cfg) for cfg in cfgs], [True] * members)
@@ -102,18 +103,25 @@ def main() -> None:
         for w in caught:
             _say(f"  warning: {str(w.message)[:200]}")
         if args.profile:  # the batches of the steps after the timed ones, made before profiling: only steps count
-            inputs = [(_arrays(task, group, step, capture or compiled), [lr_at(step, cfg) for cfg in cfgs])
+            inputs = [(_arrays(task, group, step, capture or compiled, args.pad), [lr_at(step, cfg) for cfg in cfgs])
                       for step in range(args.steps, args.steps + args.profile)]  # fmt: skip
             _profile(runner, inputs, members, dev, sync, label)
 
 
-def _arrays(task, group: list[dict], step: int, static: bool):
-    """The group's batches of `step`, stacked (M, B, T); padded to 64 for a captured or compiled step (static
-    shapes; a compiled step compiles again for every new shape)."""
+def _arrays(task, group: list[dict], step: int, static: bool, pad: int = 64):
+    """The group's batches of `step`, stacked (M, B, T); padded to `pad` for a captured or compiled step (static
+    shapes; a compiled step compiles again for every new shape). A pad shorter than a batch's length cuts the batch:
+    the step then times that padded length, which is what `--pad` is for (the cost of a step against its length)."""
+    import numpy as np
+
     from expressivity.runners.training.batches import train_batch
     from expressivity.tasks.base import pad_stack
 
-    return pad_stack([train_batch(task, c["train"], c["seed"], step) for c in group], 64 if static else None)
+    batches = [train_batch(task, c["train"], c["seed"], step) for c in group]
+    if not static:
+        return pad_stack(batches)
+    arrays = pad_stack(batches, max(pad, *(b.seq_len for b in batches)))
+    return tuple(np.ascontiguousarray(a[..., :pad]) for a in arrays)
 
 
 def _profile(runner, inputs, members: int, dev, sync, label: str) -> None:
