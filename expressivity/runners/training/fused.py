@@ -110,8 +110,9 @@ def train_fused(
 
     Runs resume from their checkpoints; runs saved at different steps train as separate fused groups, one after
     the other. `graphs`: capture the training step as CUDA graphs (default: on CUDA, yes). `data_processes`: worker
-    processes generating batches ahead (default: the environment's EXPRESSIVITY_DATA_PROCESSES, else 2 on CUDA, where
-    a fused step can outrun two threads, and none on CPU, where threads keep up with training). `bucketed`: pad each
+    processes generating batches ahead (default: the environment's EXPRESSIVITY_DATA_PROCESSES, which a grid's GPU
+    slots set to their share of the cores (workers.data_processes_per_slot), else 2 on CUDA, where a fused step can
+    outrun two threads, and none on CPU, where threads keep up with training). `bucketed`: pad each
     step's batch to a few fixed lengths (default: when capturing or compiling, which need static shapes), so an eager
     run can be given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the
     training step (FusedModel.compile_stages; default: on CUDA, unless the environment sets
