@@ -130,16 +130,6 @@ def test_the_shortcut_guessers_read_a_dicts_bits_as_a_lists(name):
 
 
 @pytest.mark.parametrize("name", RECALL)
-def test_no_guesser_beats_the_declared_shortcut_on_a_dict(name):
-    task = tasks.make(name, bits_format="dict")
-    scores = shortcuts.measure(task, 8, np.random.default_rng(8), 3000, errors=True)
-    declared = task.shortcut_acc(8)
-    se = (declared * (1 - declared) / 3000) ** 0.5
-    assert all(acc <= declared + 3 * se for acc, _ in scores.values()), scores
-    assert abs(scores[task.shortcut_name(8)][0] - declared) <= 3 * se
-
-
-@pytest.mark.parametrize("name", RECALL)
 def test_a_bad_bits_format_is_a_one_line_error(name):
     with pytest.raises(ValueError, match=f"{name}: bits_format='set' is not valid; choose one of list, dict") as err:
         tasks.make(name, bits_format="set")

@@ -132,16 +132,6 @@ def test_the_pointer_majority_guesser_reads_the_lines_as_the_tuple(name, params)
 
 
 @pytest.mark.parametrize("name", POINTER)
-def test_no_guesser_beats_the_declared_shortcut_on_lines(name):
-    task = tasks.make(name, init_format="lines")
-    scores = shortcuts.measure(task, 8, np.random.default_rng(8), 3000, errors=True)
-    declared = task.shortcut_acc(8)
-    se = (declared * (1 - declared) / 3000) ** 0.5
-    assert all(acc <= declared + 3 * se for acc, _ in scores.values()), scores
-    assert abs(scores[task.shortcut_name(8)][0] - declared) <= 3 * se
-
-
-@pytest.mark.parametrize("name", POINTER)
 def test_a_bad_init_format_is_a_one_line_error(name):
     with pytest.raises(ValueError, match=f"^{name}: init_format='x' is not valid; choose one of tuple, lines$") as e:
         tasks.make(name, init_format="x")

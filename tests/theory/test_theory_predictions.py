@@ -219,21 +219,28 @@ def test_no_cell_is_both_possible_and_impossible():
                 assert answer.value == "unknown" or answer.sources, (name, arch, answer)
 
 
+def _never_borrows(task: str, layout: dict, pattern: str, neg: bool, pos: str, *why: str) -> None:
+    """A hybrid on `task` written in `layout` never gets "yes" from the default layout's construction: "no" without
+    attention, as for the default layout (a bounded state); with attention "unknown", its reason naming each of `why`,
+    or "no" from the circuit bound alone (state-based recall is NC1-complete, attention alone is TC0)."""
+    params = {"pattern": pattern, "neg_eigval": neg, "pos": pos}
+    other = predict(task, "hybrid", task_params=layout, model_params=params).express
+    default = predict(task, "hybrid", model_params=params).express
+    assert other.value != "yes"
+    if "A" not in pattern:
+        assert other.value == default.value == "no"
+    elif other.value == "unknown":
+        assert all(w in other.reason for w in why), other.reason
+    else:
+        assert (task, set(pattern), other.value, default.value) == ("state_based_recall", {"A"}, "no", "no")
+
+
 @given(st.lists(st.sampled_from("AGL"), min_size=1, max_size=5).map("".join), st.booleans(), st.sampled_from(["nope",
        "rope"]), st.sampled_from(["state_based_recall", "indexed_recall"]))  # fmt: skip
 def test_the_dict_layout_never_borrows_the_list_construction(pattern, neg, pos, task):
     """The recall constructions read the list layout: for bits_format="dict" no class gets "yes" from them; a class
     with attention is unknown, saying why, and one without it is "no" as for the list (a bounded state)."""
-    params = {"pattern": pattern, "neg_eigval": neg, "pos": pos}
-    keyed = predict(task, "hybrid", task_params={"bits_format": "dict"}, model_params=params).express
-    listed = predict(task, "hybrid", model_params=params).express
-    assert keyed.value != "yes"
-    if "A" not in pattern:
-        assert keyed.value == listed.value == "no"
-    elif keyed.value == "unknown":
-        assert 'bits_format="dict"' in keyed.reason and "reads the list layout" in keyed.reason
-    else:  # only the circuit bound: state-based recall is NC1-complete, attention alone is TC0
-        assert (task, set(pattern), keyed.value, listed.value) == ("state_based_recall", {"A"}, "no", "no")
+    _never_borrows(task, {"bits_format": "dict"}, pattern, neg, pos, 'bits_format="dict"', "reads the list layout")
 
 
 def test_dict_cells_are_consistent():
@@ -250,16 +257,9 @@ def test_one_assignment_a_line_never_borrows_the_tuple_construction(pattern, neg
     """The state-recall construction reads the initial values from one tuple line: for init_format="lines" no class
     gets "yes" from it; with attention it is unknown, saying why, without it "no" as for the tuple (a bounded
     state). Tracking alone (pointer_tracking) reads no layout: both answer alike."""
+    _never_borrows("state_based_recall", {"init_format": "lines"}, pattern, neg, pos, 'init_format="lines"',
+                   "one tuple line")  # fmt: skip
     params = {"pattern": pattern, "neg_eigval": neg, "pos": pos}
-    lines = predict("state_based_recall", "hybrid", task_params={"init_format": "lines"}, model_params=params).express
-    plain = predict("state_based_recall", "hybrid", model_params=params).express
-    assert lines.value != "yes"
-    if "A" not in pattern:
-        assert lines.value == plain.value == "no"
-    elif lines.value == "unknown":
-        assert 'init_format="lines"' in lines.reason and "one tuple line" in lines.reason
-    else:  # only the circuit bound: state-based recall is NC1-complete, attention alone is TC0
-        assert (set(pattern), lines.value, plain.value) == ({"A"}, "no", "no")
     tracked = [predict("pointer_tracking", "hybrid", task_params={"init_format": f}, model_params=params).express
                for f in ("lines", "tuple")]  # fmt: skip
     assert tracked[0] == tracked[1]
