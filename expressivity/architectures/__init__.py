@@ -213,7 +213,7 @@ def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> S
         raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
     if "A" in layers and p["pos"] == "rope" and (d_model // n_heads) % 2:
         raise ValueError(f"{name}: RoPE needs an even head dim; d_model / n_heads = {d_model // n_heads}")
-    if set(layers) & set("GD") and p.get("gdn_heads") and not p.get("gdn_head_dim") and d_model % p["gdn_heads"]:
+    if set(layers) & set("GDP") and p.get("gdn_heads") and not p.get("gdn_head_dim") and d_model % p["gdn_heads"]:
         raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of gdn_heads ({p['gdn_heads']})")
     options = {k: p[k] for k in _MODEL_OPTIONS if k in p}
     cfg = ModelConfig(vocab_size=vocab_size, layers=layers, d_model=d_model, n_heads=n_heads, **options)

@@ -98,7 +98,7 @@ class ModelConfig:
     gated: bool = True  # P layers: with GDN's decay gate
     block: str = "prenorm"  # or "olmo": Olmo Hybrid's layer forms; or "plain" (an LSTM alone: no residual, no norms)
     norm_eps: float = 1e-6  # every RMSNorm but the GDN output norm (transformers' rms_norm_eps)
-    gdn_heads: int | None = None  # heads of G and D layers (None: n_heads)
+    gdn_heads: int | None = None  # heads of the delta-rule layers, G, D and P (None: n_heads)
     gdn_head_dim: int | None = None  # their key head dim (None: d_model / heads)
 
 
@@ -115,7 +115,9 @@ def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
         return DeltaRuleMixer(d, heads, decay=letter == "G", head_dim=cfg.gdn_head_dim, olmo=olmo, **opts)
     if letter == "P":
         opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
-        return DeltaRuleMixer(d, h, decay=cfg.gated, num_householder=cfg.num_householder, **opts)
+        heads = cfg.gdn_heads or h
+        return DeltaRuleMixer(d, heads, decay=cfg.gated, num_householder=cfg.num_householder,
+                              head_dim=cfg.gdn_head_dim, **opts)  # fmt: skip
     if letter == "M":
         return DiagonalMixer(d, h, neg_eigval=cfg.neg_eigval, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
     if letter == "L":

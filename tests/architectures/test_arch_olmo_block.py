@@ -46,6 +46,16 @@ def test_gdn_heads_and_head_dim_shape_the_delta_rule_layers_only():
     assert model(_x()).shape == (2, 9, 12)
 
 
+def test_gdn_heads_and_head_dim_shape_deltaproduct_layers_too():
+    # Until 2026-12-03 a P layer ignored them silently (a pilot's "8 heads" would have trained 2).
+    model = architectures.build("deltaproduct", vocab_size=12, num_householder=2, gdn_heads=8, gdn_head_dim=6)
+    p = model.blocks[0].mixer
+    assert (p.n_heads, p.dk, p.dv) == (8, 6, 12)
+    assert model(_x()).shape == (2, 9, 12)
+    with pytest.raises(ValueError, match="multiple of gdn_heads"):
+        architectures.build("deltaproduct", vocab_size=12, gdn_heads=5)
+
+
 @pytest.mark.parametrize(
     "params, why",
     [
