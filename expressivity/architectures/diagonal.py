@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from expressivity.architectures.gdn_layer import init_decay
-from expressivity.architectures.layers import GatedRMSNorm, ShortConv, cat_last
+from expressivity.architectures.layers import GatedRMSNorm, ShortConv
 
 CHUNK = 64
 # |a| is clamped here before its log (log 0 would make the in-chunk log-ratios nan). The price: an exactly zero decay
@@ -111,7 +111,7 @@ class DiagonalMixer(nn.Module):
         B, T, _ = x.shape
         H = self.n_heads
         q, k, v, gate, a = self.proj(x).split(self.splits, dim=-1)
-        q, k, v = self.conv(cat_last([q, k, v])).split(self.splits[:3], dim=-1)
+        q, k, v = self.conv(torch.cat([q, k, v], dim=-1)).split(self.splits[:3], dim=-1)
         q = F.normalize(q.view(B, T, H, self.dk), dim=-1, eps=1e-6)
         k = F.normalize(k.view(B, T, H, self.dk), dim=-1, eps=1e-6)
         decay = torch.exp(-self.A_log.float().exp() * F.softplus(a.float() + self.dt_bias.float()))

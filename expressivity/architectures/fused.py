@@ -36,14 +36,8 @@ from expressivity.architectures.models import SequenceModel
 # the vocabulary by padding the parameters that have one row per token (VOCAB_PARAMS).
 PER_MODEL_FIELDS = ("neg_eigval", "vocab_size")
 VOCAB_PARAMS = ("embed.weight", "head.weight")
-# Compiled stages (compile_stages) a process may hold: about 5 a layer, each compiled once for every length.
+# Compiled stages (compile_stages) a process may hold: about 5 a layer, each once per padded length.
 RECOMPILE_LIMIT = 1024
-# A compiled stage's inputs are (M, B, T, ...): their length dim T is marked dynamic (`_dynamic_length`), so a stage
-# compiles once for every length; only M, B and the widths stay static. Compiled for each length anew (tens of seconds
-# each on an H200), fused groups padded every step to their longest length (until 2026-12-03). torch.compile's own
-# automatic dynamic shapes do not do it here: every stage is the same code object to it (vmap's wrapper), and it
-# compiled each new length statically again.
-LENGTH_DIM = 2
 
 
 def fusable(model: SequenceModel) -> str:
@@ -252,11 +246,7 @@ class FusedModel(nn.Module):
                 dynamo.recompile_limit = max(dynamo.recompile_limit, RECOMPILE_LIMIT)
                 dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, RECOMPILE_LIMIT)
                 dynamo.suppress_errors = True  # a stage that fails to compile runs as it is
-                compiled_stage = torch.compile(stage, dynamic=None)
-
-                def stage(weights, *args, compiled_stage=compiled_stage):  # (M, B, T, ...) args: length dim 2
-                    return compiled_stage(weights, *_dynamic_length(args, LENGTH_DIM))
-
+                stage = torch.compile(stage, dynamic=False)
             self._stages[key] = stage
         return self._stages[key]
 
@@ -268,33 +258,12 @@ class FusedModel(nn.Module):
             return mixer.op
         key = (prefix, "op", True)
         if key not in self._stages:
-            compiled_op = torch.compile(mixer.op, dynamic=None)  # limits and fallback as set by _stage
-
-            def op(**inputs):  # folded (M * B, T, ...): length dim 1
-                return compiled_op(**_dynamic_length(inputs, 1))
-
-            self._stages[key] = op
+            self._stages[key] = torch.compile(mixer.op, dynamic=False)  # limits and fallback as set by _stage
         return self._stages[key]
 
     def num_params(self) -> int:
         """Trainable parameters of one member (a tied embedding counted once)."""
         return self.template.num_params()
-
-
-def _dynamic_length(tree, dim: int):
-    """`tree` (a stage's args, an op's kwargs) with every tensor made contiguous (a sequence op's output may be laid out
-    differently at different lengths, e.g. sliced from a chunk-padded one, and a compiled stage guards on strides) and
-    the length dim `dim` of every one that has it marked dynamic for torch.compile."""
-
-    def prepare(t):
-        if not isinstance(t, torch.Tensor):
-            return t
-        t = t.contiguous()
-        if t.dim() > dim:
-            torch._dynamo.maybe_mark_dynamic(t, dim)
-        return t
-
-    return torch.utils._pytree.tree_map(prepare, tree)
 
 
 def trim(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:

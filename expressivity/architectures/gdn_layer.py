@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from expressivity.architectures import deltaproduct, gdn
-from expressivity.architectures.layers import GatedRMSNorm, ShortConv, cat_last
+from expressivity.architectures.layers import GatedRMSNorm, ShortConv
 
 
 def init_decay(n: int, *, a_range=(1.0, 16.0), dt_range=(1e-3, 1e-1)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,7 +84,7 @@ class DeltaRuleMixer(nn.Module):
         B, T, _ = x.shape
         H, n = self.n_heads, self.num_householder
         q, k, v, gate, b, *a = self.proj(x).split(self.splits, dim=-1)
-        q, k, v = self.conv(cat_last([q, k, v])).split(self.splits[:3], dim=-1)
+        q, k, v = self.conv(torch.cat([q, k, v], dim=-1)).split(self.splits[:3], dim=-1)
         # Under autocast, normalize and sigmoid may return fp32: give q, k, v, beta one dtype, as the kernels want.
         q = self._l2(q.view(B, T, H, self.dk)).to(v.dtype)
         k = self._l2(k.reshape(B, T * n, H, self.dk)).to(v.dtype)  # '(t n) h d', as fla

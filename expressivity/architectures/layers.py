@@ -43,19 +43,6 @@ class SwiGLU(nn.Module):
         return self.down(F.silu(gate) * up)
 
 
-def cat_last(parts: list[torch.Tensor]) -> torch.Tensor:
-    """torch.cat(parts, dim=-1). While torch.compile traces (FusedModel.compile_stages), as a sum of the parts each
-    zero-padded to the total width (exact: every sum adds zeros): a cat under vmap makes torch.compile specialise on
-    the sequence length, so each new length compiled the stage again (2026-12-03)."""
-    if not torch.compiler.is_compiling():
-        return torch.cat(parts, dim=-1)
-    total, start, out = sum(p.shape[-1] for p in parts), 0, None
-    for p in parts:
-        padded = F.pad(p, (start, total - start - p.shape[-1]))
-        out, start = padded if out is None else out + padded, start + p.shape[-1]
-    return out
-
-
 class ShortConv(nn.Module):
     """Causal depthwise convolution over time (kernel `size`), then SiLU: the short convolutions of GDN's q, k, v."""
 
@@ -75,12 +62,12 @@ class ShortConv(nn.Module):
         """The same convolution (before the SiLU) as `size` shifted multiply-adds: out[t] = sum_j w[j] x[t - size + 1
         + j], zeros before the start. What compiled stages use (FusedModel.compile_stages), since torch.compile fuses
         these with the SiLU, while a depthwise conv kernel and its backward took about a quarter of a fused GDN
-        training step on an H200. In x's dtype, as conv1d under autocast. Written without the length T (each shift
-        pads s zeros in front and drops s at the end), so a stage compiled with T symbolic does not specialise on it."""
-        w = self.conv.weight[:, 0, :].to(x.dtype)  # (channels, size); w[:, -1] weighs x[t] itself
-        out = x * w[:, -1]
-        for s in range(1, self.size):  # x[t - s], zeros before the start
-            out = out + F.pad(x, (0, 0, s, 0))[:, :-s] * w[:, -1 - s]
+        training step on an H200. In x's dtype, as conv1d under autocast."""
+        T, w = x.shape[1], self.conv.weight[:, 0, :].to(x.dtype)  # (channels, size)
+        padded = F.pad(x, (0, 0, self.size - 1, 0))
+        out = padded[:, :T] * w[:, 0]
+        for j in range(1, self.size):
+            out = out + padded[:, j : j + T] * w[:, j]
         return out
 
     def state_size(self) -> int:
@@ -98,7 +85,7 @@ def rope_tables(T: int, dim: int, base: float, device, dtype) -> tuple[torch.Ten
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """x (B, T, H, D) rotated by position; cos, sin (T, 1, D/2)."""
     x1, x2 = x.chunk(2, dim=-1)
-    return cat_last([x1 * cos - x2 * sin, x1 * sin + x2 * cos])
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
 class Attention(nn.Module):

@@ -102,15 +102,11 @@ def test_models_of_different_shapes_or_an_lstm_do_not_fuse():
 def test_compiled_stages_compute_what_the_plain_stages_compute(case):
     """torch.compile of the per-token stages (what fused training on a GPU runs by default) changes no output or
     gradient beyond fp32 rounding, for every kind of stage (the olmo hybrid holds attention with RoPE) and the
-    diagonal recurrence's op, at a second padded length (a third for GDN) that compiles nothing again: stages and op
-    take the length as symbolic (fused groups pad each step to its own length, so a length must not cost a compile);
-    evaluation (no autograd) compiles nothing. Compiling is slow on a CPU (15-60 s a case here)."""
-    from torch._dynamo.utils import counters
-
+    diagonal recurrence's op, at a second padded length for GDN (its own compiled graph); evaluation (no autograd)
+    compiles nothing. Compiling is slow on a CPU (15-60 s a case here)."""
     plain, compiled = FusedModel(_members(*CASES[case])), FusedModel(_members(*CASES[case]))
     compiled.compile_stages = True
-    for T in (16, 32, 48) if case == "gdn" else (16, 32):
-        graphs = counters["stats"]["unique_graphs"]
+    for T in (16, 32) if case == "gdn" else (16,):
         x = torch.randint(0, V, (M, 3, T), generator=torch.Generator().manual_seed(T))
         for model in (plain, compiled):
             for p in model.stacked_parameters():
@@ -119,9 +115,6 @@ def test_compiled_stages_compute_what_the_plain_stages_compute(case):
         assert torch.allclose(compiled(x), plain(x), rtol=1e-5, atol=1e-5)
         for a, b in zip(compiled.stacked_parameters(), plain.stacked_parameters(), strict=True):
             assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-4 * b.grad.abs().max())
-        if T > 16:
-            again = counters["stats"]["unique_graphs"] - graphs
-            assert again == 0, f"length {T} compiled {again} stage(s) again"
     # the diagonal recurrence is plain PyTorch: its op compiles with the stages; fla's and our GDN ops do not
     assert any(key[1] == "op" for key in compiled._stages) == (case == "diagonal")
     compiled_now = sum(key[2] for key in compiled._stages)

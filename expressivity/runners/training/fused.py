@@ -116,8 +116,7 @@ def train_fused(
     step's batch to a few fixed lengths (default: when capturing or compiling, which need static shapes), so an eager
     run can be given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the
     training step (FusedModel.compile_stages; default: on CUDA, unless the environment sets
-    EXPRESSIVITY_COMPILE_STAGES=0; about 2x faster steps on an H200, and tens of seconds of compiling per group; each
-    step padded to its own bucket unless EXPRESSIVITY_PAD_TO_LONGEST=1)."""
+    EXPRESSIVITY_COMPILE_STAGES=0; about 2x faster steps on an H200, and tens of seconds of compiling per group)."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -232,12 +231,9 @@ class _Group:
             # Static shapes for a captured step and for compiled stages alike (each new length compiles them again).
             static = self.capture or self.model.compile_stages
             bucketed = static if bucketed is None else bucketed
-            # Each step is padded to its own bucket (16, 32, 48, ...): an H200 step's time falls with its length
-            # (a GDN group of 24: 9.09 / 7.16 / 4.89 ms at 48 / 32 / 16), and compiled stages compile a second length
-            # once for all (fused.STAGE_DYNAMIC). EXPRESSIVITY_PAD_TO_LONGEST=1 pads every step to the group's longest
-            # instead, as before 2026-12-03 (one shape: one compile, one graph).
-            longest = os.environ.get("EXPRESSIVITY_PAD_TO_LONGEST", "0") == "1"
-            least = max(map(longest_sequence, self.configs)) if bucketed and longest else 0
+            # Compiled stages compile once per padded length (tens of seconds each, in every group's process): pad
+            # every step to the group's longest instead. Among many runs, most steps' longest draw is there anyway.
+            least = max(map(longest_sequence, self.configs)) if bucketed and self.model.compile_stages else 0
             make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
