@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 
 from expressivity import tasks
-from expressivity.runners.training.batches import MIXTURE_STREAM, rng_for, step_task, train_batch
+from expressivity.runners.training.batches import rng_for, step_component, step_task, train_batch
 from expressivity.runners.training.config import resolve, run_key
 from expressivity.runners.training.fused import fusion_key, train_fused
-from expressivity.runners.training.mixtures import MIXTURES, draw_component
+from expressivity.runners.training.mixtures import MIXTURES
 from expressivity.runners.training.train import train
 
 
 def _component(config, seed, step):
     task = step_task(tasks.make(config["task"], **config["task_params"]), config["train"], seed, step)
-    return draw_component(config["train"]["mixture"], task, rng_for(seed, MIXTURE_STREAM, step))
+    return step_component(task, config["train"], seed, step)
 
 
 def test_every_component_shares_the_runs_token_ids():
@@ -82,6 +82,28 @@ def test_tracking_components_lay_out_their_initial_values_as_the_run():
     assert [line[:-1] for line in head] == ["a = ", "b = ", "c = ", "d = ", "e = "]
 
 
+def test_a_staged_mixture_trains_tracking_alone_first_then_the_run_task_alone():
+    config = resolve("state_based_recall", "gdn", {"mixture": "tracking_first", "steps": 80})
+    plain = resolve("state_based_recall", "gdn", {"steps": 80})
+    task = tasks.make("state_based_recall")
+    names = [_component(config, 0, s)[0].name for s in range(80)]
+    assert names == ["pointer_tracking"] * 40 + ["state_based_recall"] * 40
+    for step in (3, 39):
+        source = task.source(task.example_ids(train_batch(task, config["train"], 0, step), 0))
+        assert source.startswith("a, b, c, d, e ="), source  # no bits list: a tracking program
+    for step in (40, 79):  # the second stage is the plain run's own batch, step for step
+        np.testing.assert_array_equal(
+            train_batch(task, config["train"], 0, step).inputs, train_batch(task, plain["train"], 0, step).inputs
+        )
+
+
+@pytest.mark.parametrize("drawn", ["train_examples", "val_examples"])
+def test_a_staged_mixture_is_refused_with_sets_drawn_once(drawn):
+    with pytest.raises(ValueError, match=f"staged by step, which a set drawn once \\({drawn}\\)") as err:
+        resolve("state_based_recall", "gdn", {"mixture": "tracking_first", drawn: 256})
+    assert "\n" not in str(err.value)
+
+
 def test_a_mixture_follows_a_curriculum():
     sets = {"mixture": "with_tracking", "max_vars": 5, "curriculum_param": "num_vars", "curriculum_from": 2}
     config = resolve("state_based_recall", "gdn", {**sets, "steps": 100})
@@ -97,7 +119,7 @@ def test_a_mixture_enters_the_run_key_only_when_set():
     assert run_key(mixed) != run_key(base) and run_key(base) == run_key(
         resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
     )
-    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall"}
+    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first"}
 
 
 @pytest.mark.parametrize(

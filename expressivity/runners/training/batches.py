@@ -131,13 +131,19 @@ def validation_set(task, cfg: dict[str, Any], seed: int) -> Stored:
     return drawn_once(_set_key("valid", task, cfg, seed, n), chunk, n)
 
 
+def step_component(task, cfg: dict[str, Any], seed: int, step: int) -> tuple[Any, Callable[[int], int] | None]:
+    """The task step `step` trains on: the (curriculum's) step task, or the component its mixture draws, with the map
+    of a drawn length to that component's unit (None: the task's own lengths)."""
+    if cfg.get("mixture") is None:
+        return task, None
+    progress = step / max(cfg["steps"], 1)  # a staged mixture's stage
+    return draw_component(cfg["mixture"], task, rng_for(seed, MIXTURE_STREAM, step), progress)
+
+
 def fresh_batch(task, cfg: dict[str, Any], seed: int, step: int, stream: int = TRAIN_STREAM) -> Batch:
     """Step `step`'s fresh examples (its length(s) and examples drawn from `stream`, the training stream unless a
     held-out set is being drawn)."""
-    task = step_task(task, cfg, seed, step)
-    length_of = None
-    if cfg.get("mixture") is not None:
-        task, length_of = draw_component(cfg["mixture"], task, rng_for(seed, MIXTURE_STREAM, step))
+    task, length_of = step_component(step_task(task, cfg, seed, step), cfg, seed, step)
     rng = rng_for(seed, stream, step)
     if cfg.get("length_sampling", "batch") == "batch":
         n = draw_length(rng, step, cfg)

@@ -113,7 +113,7 @@ def resolve(task: str, arch: str, sets: Mapping[str, Any] | None = None) -> dict
     _fit_lengths(train, made, explicit=set(chosen["train"]))
     check_sets(train)
     for step_task in check_curriculum(train, made):
-        check_mixture(train["mixture"], step_task)
+        check_mixture(train["mixture"], step_task, drawn_sets=_drawn_sets(train))
     evaluated = checked_eval_task(made, chosen["eval"])
     check_eval_lengths(train, evaluated)
 
@@ -150,6 +150,11 @@ def _check_model(arch: str, vocab_size: int, size: str, params_json: str) -> Non
 
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
         architectures.build(arch, vocab_size=vocab_size, size=size, **json.loads(params_json))
+
+
+def _drawn_sets(train: dict[str, Any]) -> tuple[str, ...]:
+    """The sets drawn once for this run (train_set.py), by the keys that ask for them."""
+    return tuple(k for k in ("train_examples", "val_examples") if train.get(k) is not None)
 
 
 def _fit_lengths(train: dict[str, Any], task, *, explicit: set[str]) -> None:

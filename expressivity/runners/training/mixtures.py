@@ -2,6 +2,7 @@
 the mixture, drawn with the mixture's weights; evaluation stays on the run's own task (or its eval task).
 
     MIXTURES["all_three"]      state_based_recall with its two primitives, pointer_tracking and indexed_recall
+    MIXTURES["tracking_first"] pointer_tracking alone for the first half of the steps, then state_based_recall alone
     components(mixture, task)  -> [(weight, task, length_of)] for the step's task (after a curriculum, if any)
 
 Why: state-based recall composes tracking and recall, and the composition is one scored bit per program; training
@@ -11,6 +12,11 @@ construction: code_tokens puts the Python tokens first and the variable names la
 config.py checks that prefix, and that the run's task is one the mixture is for. With bits_format="dict" the
 recall components share the dict's tokens (`{ } :`, before the names), which pointer_tracking lacks: with_recall
 works, the mixtures with pointer_tracking are refused by that check.
+
+A staged mixture (`first`) trains one component alone for a fraction of the run's steps, then draws with the weights:
+`tracking_first` is a warm start inside one run (the tracker learned first, recall then composed on top of it), so it
+needs no checkpoint of another run. Its stage follows the step, so it is refused with sets drawn once (a fixed training
+set, a validation set), whose rows are not drawn at their steps (config.py).
 
 The component comes from its own stream, SeedSequence(seed, spawn_key=(4, step)); the step's length(s) and batch come
 from the step's usual stream, each length mapped to the component's own unit (indexed_recall counts bits: the list
@@ -52,10 +58,13 @@ class Component:
 
 @dataclass(frozen=True)
 class Mixture:
+    """`first` = (a part's name, fraction): that part alone for the first fraction of the steps, the weights after."""
+
     name: str
     for_tasks: tuple[str, ...]
     parts: tuple[Component, ...]
     help: str
+    first: tuple[str, float] | None = None
 
 
 MIXTURES: dict[str, Mixture] = {
@@ -89,6 +98,16 @@ MIXTURES: dict[str, Mixture] = {
             ),
             "state_based_recall and indexed_recall (same list size), half each",
         ),
+        Mixture(
+            "tracking_first",
+            ("state_based_recall",),
+            (
+                Component("state_based_recall", 1.0),
+                Component("pointer_tracking", 0.0, POINTER_PARAMS),
+            ),
+            "pointer_tracking (same lines) alone for the first half of the steps, then state_based_recall alone",
+            first=("pointer_tracking", 0.5),
+        ),
     )
 }
 
@@ -113,21 +132,31 @@ def components(mixture: str, task) -> list[tuple[float, object, Callable[[int], 
     return out
 
 
-def draw_component(mixture: str, task, rng: np.random.Generator) -> tuple[object, Callable]:
-    """The step's component: (its task, its length map), drawn with the mixture's weights."""
+def draw_component(mixture: str, task, rng: np.random.Generator, progress: float = 0.0) -> tuple[object, Callable]:
+    """The step's component: (its task, its length map), drawn with the mixture's weights; in a staged mixture's first
+    stage (`progress`, the step over the run's steps, below its fraction) the first part alone."""
     parts = components(mixture, task)
+    spec = MIXTURES[mixture]
     weights = np.array([w for w, _, _ in parts], float)
+    if spec.first is not None and progress < spec.first[1]:
+        weights = np.array([float(part.name == spec.first[0]) for part in spec.parts])
     i = int(rng.choice(len(parts), p=weights / weights.sum()))
     return parts[i][1], parts[i][2]
 
 
-def check_mixture(mixture: str | None, task) -> None:
-    """The mixture is for the run's task, and every component's vocabulary is a prefix of the run's (same ids)."""
+def check_mixture(mixture: str | None, task, drawn_sets: tuple[str, ...] = ()) -> None:
+    """The mixture is for the run's task, and every component's vocabulary is a prefix of the run's (same ids); a
+    staged mixture is not drawn into sets drawn once (`drawn_sets`: the keys set among train_examples, val_examples)."""
     if mixture is None:
         return
     spec = MIXTURES[mixture]
     if task.name not in spec.for_tasks:
         raise ValueError(f"mixture={mixture!r} is for {', '.join(spec.for_tasks)}, not {task.name}")
+    if spec.first is not None and drawn_sets:
+        raise ValueError(
+            f"mixture={mixture!r} is staged by step, which a set drawn once ({', '.join(drawn_sets)}) does not "
+            "follow; leave train_examples and val_examples unset or choose an unstaged mixture"
+        )
     for _, made, _ in components(mixture, task):
         if made.vocab != task.vocab[: len(made.vocab)]:
             raise ValueError(
