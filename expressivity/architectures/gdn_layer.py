@@ -99,7 +99,10 @@ class DeltaRuleMixer(nn.Module):
         if self.olmo:  # in fp32, as fla and transformers do
             x32 = x.float()
             return (x32 * torch.rsqrt(x32.pow(2).sum(-1, keepdim=True) + 1e-6)).to(x.dtype)
-        return F.normalize(x, dim=-1, eps=1e-6)
+        # in fp32 too (a no-op on CPU's fp32): a bf16 norm is rounded before the divide, so the eager (evaluation)
+        # stages put |k|^2 about 3e-3 off 1 where the compiled (training) ones do not, and a reflection's eigenvalue
+        # -1 drifts with it over long inputs; fla's own l2norm kernel computes in fp32 as well
+        return F.normalize(x.float(), dim=-1, eps=1e-6).to(x.dtype)
 
     def op(self, q, k, v, g, beta) -> torch.Tensor:
         """The gated delta rule (or product) over q [B, T, H, dk] and the rest as `op_inputs` gives them -> o [B, T, H,

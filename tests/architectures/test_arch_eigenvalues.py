@@ -131,3 +131,19 @@ def test_deltaproduct_transitions_are_contractions_with_the_stated_spectra(d):
         assert np.abs(eig.imag).max() < EPS and eig.real.min() >= -EPS
     if d.neg_eigval and d.weight_scale >= 10.0:
         assert np.abs(eig.imag).max() > 0.1  # saturated betas near 2: products of two reflections rotate
+
+
+def test_keys_are_normalised_in_fp32_whatever_the_dtype():
+    """In bf16 a key's norm is taken in fp32 and the result rounded once, as fla's l2norm kernel does and as the
+    compiled training stages compute it; a bf16 norm (rounded before the divide) leaves |k|^2 about 3e-3 off 1, which
+    moves a reflection's eigenvalue off -1 at evaluation only."""
+    from expressivity.architectures.gdn_layer import DeltaRuleMixer
+
+    mixer = DeltaRuleMixer(64, 2, neg_eigval=True)
+    x = torch.randn(4, 32, 2, 32, generator=torch.Generator().manual_seed(0)).mul(3).to(torch.bfloat16)
+    expected = torch.nn.functional.normalize(x.float(), dim=-1, eps=1e-6).to(torch.bfloat16)
+    got = mixer._l2(x)
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    x32 = x.float()
+    assert torch.equal(mixer._l2(x32), torch.nn.functional.normalize(x32, dim=-1, eps=1e-6))  # CPU fp32 unchanged
