@@ -1,9 +1,12 @@
 """Presets as data: every grid (full and quick) resolves, the quick grids are genuinely reduced CPU grids, the row
 protocols and command-line overrides reach the runs, and every published number names a real cell and source."""
 
+import json
+
 import pytest
 
 from expressivity.runners.reports import presets
+from expressivity.runners.training.config import resolve
 from expressivity.runners.training.evaluate import METRICS
 from expressivity.theory.sources import SOURCES
 
@@ -127,13 +130,45 @@ def test_every_protocol_variant_resolves_and_names_its_grid(preset):
         preset.grid(protocol="no-such-protocol")
 
 
-def test_paper_protocols_are_data_with_sources_and_reduced_only_in_steps():
+def test_paper_protocols_are_data_with_sources_and_reduced_only_in_steps_unless_the_model_is_narrowed():
     from expressivity.theory.published import PROTOCOLS
     from expressivity.theory.sources import SOURCES
 
     for protocol in PROTOCOLS.values():
         assert protocol.source == "ours" or protocol.source in SOURCES
-        assert set(protocol.reduced) <= {"steps", "warmup"} and (not protocol.reduced or protocol.reduced_why)
+        assert not (protocol.reduced or protocol.reduced_model) or protocol.reduced_why
+        if not protocol.reduced_model:
+            assert set(protocol.reduced) <= {"steps", "warmup"}
+        else:  # a narrower model with its learning rate fitted: nothing else of the paper's changes
+            assert set(protocol.reduced) <= {"steps", "warmup", "lr", "schedule"}
+            assert set(protocol.reduced_model) <= set(protocol.model)
+
+
+def test_illusion_reduced_runs_are_the_pilots_that_taught_deltaproduct_and_its_negative_control():
+    """The reduced illusion-of-state grid trains the DeltaProduct and GDN [-1,1] cells exactly as the committed 8-head
+    pilots did (results/illusion-of-state/pilot-heads-*.sqlite), but for keys that change neither model nor data."""
+    import sqlite3
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[2] / "results"
+    configs = presets.get("illusion-of-state").grid(protocol="reduced").configs
+    inert = {"n_heads", "checkpoint_every"}  # n_heads: unused by layers with gdn_heads set (no attention)
+    for store, arch, group, layers in [("a5", "deltaproduct", "A5", 2), ("s5", "deltaproduct", "S5", 4),
+                                       ("gdn", "gdn", "A5", None)]:  # fmt: skip
+        db = sqlite3.connect(results / "illusion-of-state" / f"pilot-heads-{store}.sqlite")
+        pilot = json.loads(db.execute("SELECT config FROM runs WHERE seed = 0").fetchone()[0])
+        db.close()
+        ours = next(
+            c for c in configs
+            if c["arch"] == arch and c["task_params"]["group"] == group and c["seed"] == 0
+            and c["train"]["train_max_length"] == 16 and c["model_params"]["n_layers"] == 1
+            and c["model_params"].get("num_householder") == layers
+        )  # fmt: skip
+        resolved = resolve(pilot["task"], pilot["arch"], {**pilot["task_params"], **pilot["model_params"],
+                                                          **pilot["train"], "seed": 0})  # fmt: skip
+        for part in ("task_params", "model_params", "train"):
+            differ = {k for k in {*ours[part], *resolved[part]} if ours[part].get(k) != resolved[part].get(k)}
+            assert differ <= inert, (store, part, {k: (ours[part].get(k), resolved[part].get(k)) for k in differ})
 
 
 def test_grazzi_runs_are_grazzis_shape_and_deletangs_lstm_is_plain():

@@ -144,7 +144,7 @@ class Preset:
         from expressivity import architectures
 
         takes = architectures.param_defaults(column.arch)
-        model = {k: v for k, v in PROTOCOLS[row.protocol].model.items() if k in takes}
+        model = {k: v for k, v in PROTOCOLS[row.protocol].model_settings(variant).items() if k in takes}
         return {**model, **column.params, **column.paper}
 
     def describe_protocol(self, variant: str | None = None) -> str:

@@ -190,6 +190,11 @@ _ILLUSION_LENGTHS = (8, 16, 32, 64)
 _ILLUSION_GROUPS = (("A5", "A5"), ("A4xZ5", "A4xZ5"), ("Z60", "Z60"))
 _PAPER = ("reduced", "full")  # the variants of the rebuilt table (issue 16); testbed-v1 keeps the committed one
 _DEPTHS = {"n_layers": [1, 2, 3, 4]}
+# DeltaProduct's own state-tracking runs: 8 heads of 64 (at d_model 512, the paper's width, its natural split); at
+# the reduced width the same heads were the lever that taught n_h = 2 A5 and n_h = 4 S5 (2 heads did not), and GDN
+# [-1,1], its negative control, gets the same heads. Without the decay gate, as in the constructions: with it, a CPU
+# probe of n_h = 2 stalled on an earlier plateau (results/README.md, illusion-of-state).
+_DP_HEADS = {"gdn_heads": 8, "gdn_head_dim": 64}
 
 
 def _fixed(length: int) -> dict[str, Any]:
@@ -218,14 +223,18 @@ _ILLUSION = Preset(
         # depth sweeps: the TC0 model, and GDN [-1,1] (one reflection a token: one layer cannot rotate)
         Column("transformer", "transformer", sweep=_DEPTHS),
         Column("gdn[0,1]", "gdn", NONNEG, sweep=_DEPTHS, variants=(TESTBED,)),
-        Column("gdn[-1,1]", "gdn", NEG, sweep=_DEPTHS),
+        Column("gdn[-1,1]", "gdn", NEG, sweep=_DEPTHS, paper=_DP_HEADS),
         # one layer each: what theory says solves every length (DeltaProduct with enough reflections, an RNN)
-        Column(
-            "deltaproduct[-1,1] n_h=2", "deltaproduct", {**NEG, "num_householder": 2, "n_layers": 1}, variants=_PAPER
-        ),  # fmt: skip
-        Column(
-            "deltaproduct[-1,1] n_h=4", "deltaproduct", {**NEG, "num_householder": 4, "n_layers": 1}, variants=_PAPER
-        ),  # fmt: skip
+        *(
+            Column(
+                f"deltaproduct[-1,1] n_h={n}",
+                "deltaproduct",
+                {**NEG, "num_householder": n, "n_layers": 1},
+                variants=_PAPER,
+                paper={**_DP_HEADS, "gated": False},
+            )
+            for n in (2, 4)
+        ),
         Column("lstm", "lstm", {"n_layers": 1}, variants=_PAPER),  # the positive control
     ),
     protocols=("reduced", "full", TESTBED),
@@ -242,8 +251,11 @@ _ILLUSION = Preset(
     ),
     needs_gpu="the growth of depth with length (lengths 32 and 64, depths 3-4, A4xZ5, 3 seeds)",
     budget="testbed-v1: 432 short runs (1500 steps at most, early stop at 0.99); measured about 12 minutes on two "
-    "H200s (MPS; results/), too few steps to learn A5 at any length (results/README.md); reduced (528 runs at "
-    "d_model 512) and full: not measured yet",
+    "H200s (MPS; results/), too few steps to learn A5 at any length (results/README.md); reduced: 528 runs at "
+    "d_model 128, at most 8000 steps each, not measured as a grid: its pilots' fused groups of 3 one-layer runs took "
+    "93 s (length 8) to 150 s (16) alone on one H200, so the grid is hours of card time, resumable across sessions "
+    "(benchmarks/gpu_reproduce.sh), and the DeltaProduct, GDN and LSTM cells of A5 and S5 @ 16 come first; full: "
+    "not measured",
 )
 
 _ALT_COLUMNS = tuple(
