@@ -53,13 +53,14 @@ _COMMON = {
 _ATTN = {"pos": "rope", "qk_norm": True, "rope_base": 10000.0, "block": "prenorm"}
 _DELTA = {
     "neg_eigval": False, "backend": "auto", "conv_size": 4, "expand_v": 2, "block": "prenorm", "gdn_heads": None,
-    "gdn_head_dim": None,
+    "gdn_head_dim": None, "output_gate": True,
 }  # fmt: skip
 _DIAG = {"neg_eigval": False, "conv_size": 4, "expand_v": 2}
 _PRODUCT = {"num_householder": 2, "gated": True}  # P layers only
 
 _MODEL_OPTIONS = ("tie_embeddings", "pos", "qk_norm", "rope_base", "neg_eigval", "backend", "conv_size", "expand_v",
-                  "block", "norm_eps", "gdn_heads", "gdn_head_dim", "num_householder", "gated")  # fmt: skip
+                  "block", "norm_eps", "gdn_heads", "gdn_head_dim", "num_householder", "gated",
+                  "output_gate")  # fmt: skip
 
 # name -> (layer letter, or None for a pattern; parameters and defaults; one line of description)
 REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
@@ -161,7 +162,7 @@ def _validate(name: str, p: dict[str, Any]) -> None:
     for key in ("mlp_width", "lstm_hidden"):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 0 if key == "mlp_width" else 1)
-    for key in ("tie_embeddings", "qk_norm", "neg_eigval", "gated"):
+    for key in ("tie_embeddings", "qk_norm", "neg_eigval", "gated", "output_gate"):
         if key in p:
             _check_bool(name, key, p[key])
     if "pos" in p:

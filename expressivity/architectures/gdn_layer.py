@@ -5,6 +5,7 @@ Olmo Hybrid recipe (fla's GatedDeltaProduct layer for P).
       beta = sigmoid(W_b x)           (x2 with neg_eigval: eigenvalues of I - beta k k^T reach [-1, 1])
       g    = -exp(A_log) * softplus(W_a x + dt_bias)     (one log decay per head; DeltaNet: g = 0)
       o    = gated_delta_rule(q, k, v, g=g, beta=beta) -> gated RMSNorm with silu(W_gate x) -> output projection
+      (`output_gate=False`: a plain RMSNorm, as fla's DeltaNet layer, which Grazzi et al. trained, has by default)
 
 DeltaProduct (`num_householder` = n > 1) projects n keys, values and betas per token and head (widths n x ..., laid
 out step-major as fla does: '(n h d)'), convolves them with q, and runs `gated_delta_product`: each token applies n
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from expressivity.architectures import deltaproduct, gdn
-from expressivity.architectures.layers import GatedRMSNorm, ShortConv
+from expressivity.architectures.layers import GatedRMSNorm, RMSNorm, ShortConv
 
 
 def init_decay(n: int, *, a_range=(1.0, 16.0), dt_range=(1e-3, 1e-1)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,6 +59,7 @@ class DeltaRuleMixer(nn.Module):
         num_householder: int = 1,
         head_dim: int | None = None,
         olmo: bool = False,
+        output_gate: bool = True,
     ):
         super().__init__()
         self.n_heads, self.dk = n_heads, head_dim or d_model // n_heads
@@ -67,14 +69,15 @@ class DeltaRuleMixer(nn.Module):
         self.register_buffer("beta_scale", torch.tensor(2.0 if neg_eigval else 1.0), persistent=False)
         self.num_householder = n = num_householder
         H, qk, vd = n_heads, n_heads * self.dk, n_heads * self.dv
-        # q, n keys, n values, output gate, n betas, (decay): one row block each of the one input projection
-        self.splits = [qk, n * qk, n * vd, vd, n * H] + ([H] if decay else [])
+        # q, n keys, n values, output gate (or none), n betas, (decay): one row block each of the one input projection
+        self.output_gate = output_gate
+        self.splits = [qk, n * qk, n * vd, vd if output_gate else 0, n * H] + ([H] if decay else [])
         self.proj = nn.Linear(d_model, sum(self.splits), bias=False)  # one matmul for every input projection
         self.conv = ShortConv(sum(self.splits[:3]), conv_size)
         if decay:
             A_log, dt_bias = init_decay(H)
             self.A_log, self.dt_bias = nn.Parameter(A_log), nn.Parameter(dt_bias)
-        self.norm = GatedRMSNorm(self.dv, eps=1e-5 if olmo else 1e-6)
+        self.norm = (GatedRMSNorm if output_gate else RMSNorm)(self.dv, eps=1e-5 if olmo else 1e-6)
         self.out = nn.Linear(vd, d_model, bias=False)
 
     def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -120,9 +123,9 @@ class DeltaRuleMixer(nn.Module):
         return o
 
     def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:
-        """o [B, T, H, dv] -> gated RMSNorm with the output gate -> (B, T, d_model)."""
+        """o [B, T, H, dv] -> RMSNorm, gated with the output gate if the layer has one -> (B, T, d_model)."""
         B, T = o.shape[:2]
-        o = self.norm(o, rest["gate"].view(B, T, self.n_heads, self.dv))
+        o = self.norm(o, rest["gate"].view(B, T, self.n_heads, self.dv)) if self.output_gate else self.norm(o)
         return self.out(o.reshape(B, T, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

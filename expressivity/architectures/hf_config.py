@@ -155,6 +155,8 @@ def hf_config_kwargs(cfg) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"to_hf: HF's layer_types express GDN (G) and attention (A) layers only, not {other}")
     if cfg.block != "olmo":
         raise ValueError("to_hf: the model must have Olmo's layer forms (build it with block='olmo')")
+    if "G" in layers and not cfg.output_gate:
+        raise ValueError("to_hf: Olmo's GDN layers always gate their output norm (build it with output_gate=True)")
     if "A" in layers and not cfg.qk_norm:
         raise ValueError("to_hf: Olmo's attention always norms q and k (build it with qk_norm=True)")
     widths = {cfg.mlp_widths[c] for c in set(layers)}

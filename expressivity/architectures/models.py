@@ -100,6 +100,7 @@ class ModelConfig:
     norm_eps: float = 1e-6  # every RMSNorm but the GDN output norm (transformers' rms_norm_eps)
     gdn_heads: int | None = None  # heads of the delta-rule layers, G, D and P (None: n_heads)
     gdn_head_dim: int | None = None  # their key head dim (None: d_model / heads)
+    output_gate: bool = True  # G, D and P: silu(W_gate x) on the output norm (fla's DeltaNet layer has none)
 
 
 def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
@@ -109,12 +110,14 @@ def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
         over = "projection" if olmo else "head"
         opts = dict(qk_norm=cfg.qk_norm, rope_base=cfg.rope_base, qk_norm_over=over, norm_eps=cfg.norm_eps)
         return Attention(d, h, pos=cfg.pos, **opts)
+    delta = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v,
+                 output_gate=cfg.output_gate)  # fmt: skip
     if letter in "GD":
-        opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
+        opts = delta
         heads = cfg.gdn_heads or h
         return DeltaRuleMixer(d, heads, decay=letter == "G", head_dim=cfg.gdn_head_dim, olmo=olmo, **opts)
     if letter == "P":
-        opts = dict(neg_eigval=cfg.neg_eigval, backend=cfg.backend, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
+        opts = delta
         heads = cfg.gdn_heads or h
         return DeltaRuleMixer(d, heads, decay=cfg.gated, num_householder=cfg.num_householder,
                               head_dim=cfg.gdn_head_dim, **opts)  # fmt: skip

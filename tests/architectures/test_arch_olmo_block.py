@@ -68,3 +68,29 @@ def test_gdn_heads_and_head_dim_shape_deltaproduct_layers_too():
 def test_bad_olmo_options_are_one_line_errors(params, why):
     with pytest.raises(ValueError, match=why):
         architectures.build("hybrid", vocab_size=12, **params)
+
+
+@pytest.mark.parametrize(("arch", "extra"), [("deltanet", {}), ("gdn", {}), ("deltaproduct", {"num_householder": 2})])
+def test_without_the_output_gate_a_delta_rule_layer_is_the_gated_one_with_a_plain_norm(arch, extra):
+    """output_gate=False (fla's DeltaNet layer, as Grazzi et al. trained it): no gate rows in the input projection and
+    RMSNorm(o) where the default has RMSNorm(o) * silu(W_gate x); every other weight means the same."""
+    from expressivity.architectures.layers import RMSNorm
+
+    torch.manual_seed(0)
+    gated = architectures.build(arch, vocab_size=11, size="tiny", neg_eigval=True, **extra).blocks[0].mixer
+    plain = architectures.build(arch, vocab_size=11, size="tiny", neg_eigval=True, output_gate=False, **extra)
+    plain = plain.blocks[0].mixer
+    keep = torch.ones(gated.proj.weight.shape[0], dtype=torch.bool)
+    start = sum(gated.splits[:3])
+    keep[start : start + gated.splits[3]] = False  # the gate's rows
+    with torch.no_grad():
+        plain.proj.weight.copy_(gated.proj.weight[keep])
+        for name, p in plain.named_parameters():
+            if name != "proj.weight":
+                p.copy_(dict(gated.named_parameters())[name])
+    x = torch.randn(2, 7, gated.proj.in_features)
+    args, _ = gated.op_inputs(x)
+    o = gated.op(**args)
+    expected = gated.out(RMSNorm.forward(gated.norm, o).reshape(2, 7, -1))
+    assert plain.proj.weight.shape[0] == gated.proj.weight.shape[0] - gated.splits[3]
+    torch.testing.assert_close(plain(x), expected, rtol=1e-5, atol=1e-6)
