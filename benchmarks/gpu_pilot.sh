@@ -14,7 +14,9 @@
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 # The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
 # Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
-# its own OUT=$OUT/NAME, started seconds apart, one with SAVE_TRITON=0, if their files number 8 in all: the preset's
+# its own OUT=$OUT/NAME, started seconds apart (`A & sleep 20; B & wait`: not `while pgrep -f gpu_pilot.sh`, which
+# matches the call's own command line and waited out a whole call's limit on 2026-12-03), one with SAVE_TRITON=0,
+# if their files number 8 in all (each pilot brings its store and logs.tgz: three pilots and Triton's cache are 9): the preset's
 # one checkpoint folder holds both pilots' runs in flight, so give CHECKPOINTS=1 to one of them only, and share the card
 # only when neither needs its pace (on 2026-12-03 a full-protocol transformer beside a 48-run grid went from ~7 to 23 ms
 # a step, and 11 checkpoint parts left no resumable run among the 8 files that came back). The grid stops
