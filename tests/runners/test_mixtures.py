@@ -97,6 +97,15 @@ def test_a_staged_mixture_trains_tracking_alone_first_then_the_run_task_alone():
         )
 
 
+def test_tracking_then_all_draws_all_three_after_its_tracking_stage():
+    config = resolve("state_based_recall", "gdn", {"mixture": "tracking_then_all", "steps": 300})
+    names = [_component(config, 0, s)[0].name for s in range(300)]
+    assert set(names[:100]) == {"pointer_tracking"}
+    later = names[100:]
+    assert set(later) == {"pointer_tracking", "state_based_recall", "indexed_recall"}
+    assert all(abs(later.count(n) / 200 - 1 / 3) < 0.1 for n in set(later)), later
+
+
 @pytest.mark.parametrize("drawn", ["train_examples", "val_examples"])
 def test_a_staged_mixture_is_refused_with_sets_drawn_once(drawn):
     with pytest.raises(ValueError, match=f"staged by step, which a set drawn once \\({drawn}\\)") as err:
@@ -119,7 +128,7 @@ def test_a_mixture_enters_the_run_key_only_when_set():
     assert run_key(mixed) != run_key(base) and run_key(base) == run_key(
         resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
     )
-    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first"}
+    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first", "tracking_then_all"}
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ the mixture, drawn with the mixture's weights; evaluation stays on the run's own
 
     MIXTURES["all_three"]      state_based_recall with its two primitives, pointer_tracking and indexed_recall
     MIXTURES["tracking_first"] pointer_tracking alone for the first half of the steps, then state_based_recall alone
+    MIXTURES["tracking_then_all"] pointer_tracking alone for the first third, then all_three's thirds
     components(mixture, task)  -> [(weight, task, length_of)] for the step's task (after a curriculum, if any)
 
 Why: state-based recall composes tracking and recall, and the composition is one scored bit per program; training
@@ -107,6 +108,17 @@ MIXTURES: dict[str, Mixture] = {
             ),
             "pointer_tracking (same lines) alone for the first half of the steps, then state_based_recall alone",
             first=("pointer_tracking", 0.5),
+        ),
+        Mixture(
+            "tracking_then_all",
+            ("state_based_recall",),
+            (
+                Component("state_based_recall", 1.0),
+                Component("pointer_tracking", 1.0, POINTER_PARAMS),
+                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
+            ),
+            "pointer_tracking alone for the first third of the steps, then all_three (a third each)",
+            first=("pointer_tracking", 1 / 3),
         ),
     )
 }
