@@ -68,17 +68,18 @@ class Mixture:
     first: tuple[str, float] | None = None
 
 
+_ALL_THREE = (
+    Component("state_based_recall", 1.0),
+    Component("pointer_tracking", 1.0, POINTER_PARAMS),
+    Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
+)
 MIXTURES: dict[str, Mixture] = {
     m.name: m
     for m in (
         Mixture(
             "all_three",
             ("state_based_recall",),
-            (
-                Component("state_based_recall", 1.0),
-                Component("pointer_tracking", 1.0, POINTER_PARAMS),
-                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
-            ),
+            _ALL_THREE,
             "state_based_recall, pointer_tracking (same lines) and indexed_recall (same list size), a third each",
         ),
         Mixture(
@@ -112,11 +113,7 @@ MIXTURES: dict[str, Mixture] = {
         Mixture(
             "tracking_then_all",
             ("state_based_recall",),
-            (
-                Component("state_based_recall", 1.0),
-                Component("pointer_tracking", 1.0, POINTER_PARAMS),
-                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
-            ),
+            _ALL_THREE,
             "pointer_tracking alone for the first third of the steps, then all_three (a third each)",
             first=("pointer_tracking", 1 / 3),
         ),
