@@ -254,7 +254,7 @@ _ILLUSION = Preset(
     "H200s (MPS; results/), too few steps to learn A5 at any length (results/README.md); reduced: 528 runs at "
     "d_model 128, at most 8000 steps each, not measured as a grid: its pilots' fused groups of 3 one-layer runs took "
     "93 s (length 8) to 150 s (16) alone on one H200, so the grid is hours of card time, resumable across sessions "
-    "(benchmarks/gpu_reproduce.sh), and the DeltaProduct, GDN and LSTM cells of A5 and S5 @ 16 come first; full: "
+    "(benchmarks/gpu_reproduce.sh), best begun with pilots (--row, --column) of the transformer's depth sweep; full: "
     "not measured",
 )
 
