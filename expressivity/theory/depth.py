@@ -17,6 +17,11 @@ tried did). Against EXPECT:
 - "learns" (an RNN, DeltaProduct with enough reflections) agrees when depth 1 (or the shallowest tried) reaches the
   threshold at every length, contradicts when some length is never reached.
 - Nothing reached at any length: "inconclusive (nothing learned)", as in `check`.
+
+A failure is evidence only where the protocol is shown able to teach the task (as in `check`): for "depth-grows", a
+length at which no run of any model in the scope (this family at any depth, or another model: the row's positive
+control) reaches THRESHOLD is left out of the verdict and named in its reason, since "no depth tried passed" there
+may be the protocol's failure rather than the family's. `min_depths` still reports it as None.
 """
 
 from __future__ import annotations
@@ -86,10 +91,23 @@ def depth_verdict(expected: str, min_depths: Mapping[int, int | None], shallowes
     return "inconclusive", ""
 
 
+def _verdict_where_taught(
+    expected: str, min_depths: Mapping[int, int | None], shallowest: int, key: tuple, taught: set[tuple]
+) -> tuple[str, str]:
+    """depth_verdict over the lengths the protocol is shown to teach (for "depth-grows"; see the module docstring)."""
+    untaught = [n for n, d in min_depths.items() if d is None and (*key[:3], n) not in taught]
+    if expected != "depth-grows" or not untaught or len(untaught) == len(min_depths):
+        return depth_verdict(expected, min_depths, shallowest)
+    verdict, reason = depth_verdict(expected, {n: d for n, d in min_depths.items() if n not in untaught}, shallowest)
+    left_out = f"no model learned length {', '.join(map(str, untaught))}: left out"
+    return verdict, "; ".join(filter(None, (reason, left_out)))
+
+
 def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
     """One DepthCell per (scope, task, parameters, model family) of the finished runs that sweep `n_layers`."""
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     expects: dict[tuple, Answer] = {}
+    taught: set[tuple] = set()  # (scope, task, parameters, length) where some run of any model reached THRESHOLD
     for row in rows:
         depth, train = _depth(row), row["config"].get("train") or {}
         if row.get("status") != "done" or depth is None or not (row.get("summary") or {}).get("id"):
@@ -103,6 +121,8 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
         family = label.removesuffix(" 1 layer")
         key = (scope_of(row), run.task, json.dumps(dict(run.task_params), sort_keys=True, default=str), family)
         groups.setdefault(key, []).append(row)
+        if float(row["summary"]["id"].get("final_acc", 0.0)) >= THRESHOLD:
+            taught.add((*key[:3], train["train_max_length"]))
         if depth != 1 or key not in expects:  # a one-layer model may have its own EXPECT; the family's wins
             expects[key] = expect
     cells = []
@@ -118,7 +138,7 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
         if len(tried) < 2 and expects[key].value == "depth-grows":
             continue  # not a depth sweep
         min_depths = {n: (min(d) if d else None) for n, d in sorted(passed.items())}
-        verdict, reason = depth_verdict(expects[key].value, min_depths, min(tried))
+        verdict, reason = _verdict_where_taught(expects[key].value, min_depths, min(tried), key, taught)
         cells.append(
             DepthCell(
                 task=key[1], task_params=json.loads(key[2]), family=key[3], expect=expects[key],

@@ -37,8 +37,24 @@ def test_a_transformer_sweep_whose_depth_grows_agrees_and_one_that_does_not_is_s
     rows = [_row("transformer", d, n, 0.95 if d >= needed[n] else 0.3) for d in (1, 2, 3) for n in needed]
     (cell,) = depth_growth(rows)
     assert cell.family == "transformer" and dict(cell.min_depths) == {8: 1, 16: 2, 32: None}
-    assert cell.expect.value == "depth-grows" and cell.verdict == "agree"
+    assert cell.expect.value == "depth-grows" and cell.label == "agree (no model learned length 32: left out)"
     flat = [_row("transformer", d, n, 0.95) for d in (1, 2) for n in needed]
     assert depth_growth(flat)[0].verdict == "contradict"
     nothing = [_row("transformer", d, n, 0.2) for d in (1, 2) for n in needed]
     assert depth_growth(nothing)[0].label == "inconclusive (nothing learned)"
+
+
+def test_a_length_no_model_learned_counts_only_beside_a_positive_control():
+    # depth 2 passes at length 8; at 16 no depth tried passes
+    sweep = [_row("transformer", d, n, 0.95 if (d, n) == (2, 8) else 0.3) for d in (1, 2) for n in (8, 16)]
+    (alone,) = depth_growth(sweep)
+    assert dict(alone.min_depths) == {8: 2, 16: None}
+    # nothing learned 16: the protocol may be what failed there, so one length is left and growth is not shown
+    assert alone.label == "inconclusive (no model learned length 16: left out)"
+    # an LSTM (the positive control) learned 16 under the same protocol: "no depth up to 2" there is evidence
+    control = [_row("lstm", 1, n, 0.99) for n in (8, 16)]
+    cells = {c.family: c for c in depth_growth(sweep + control)}
+    assert cells["transformer"].label == "agree"
+    # a control in another scope (another task parameter) teaches nothing about this row
+    other = [_row("lstm", 1, 16, 0.99, group="Z60")]
+    assert {c.family: c for c in depth_growth(sweep + other)}["transformer"].verdict == "inconclusive"
