@@ -177,6 +177,23 @@ def test_plots_write_pngs(tmp_path):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_min_depth_plots_leave_out_a_group_whose_runs_have_not_finished(tmp_path):
+    pytest.importorskip("matplotlib")
+    from expressivity.runners.reports.plots import min_depths
+
+    illusion = presets.get("illusion-of-state")
+    grid = illusion.grid(quick=True)  # A5 and Z60 @ 8, 16 x transformer, gdn[-1,1] x depths 1, 2
+    unfinished = {
+        k: "failed" for k, c in zip(grid.keys, grid.configs, strict=True) if c["task_params"]["group"] == "Z60"
+    }
+    assert unfinished and len(unfinished) < len(grid.keys)
+    _write(tmp_path / "r.sqlite", grid, [0.3] * len(grid.configs), status=unfinished)
+    with Store(tmp_path / "r.sqlite") as store:
+        cells = table_cells(illusion, store.rows(), quick=True)
+    paths = min_depths(cells, illusion, tmp_path, quick=True)
+    assert [p.name for p in paths] == ["min-depth-a5.png"]  # no empty Z60 figure
+
+
 runner = CliRunner()
 
 

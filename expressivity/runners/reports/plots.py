@@ -108,6 +108,7 @@ def min_depths(
     paths = []
     for group, members in groups.items():
         fig, ax = plt.subplots(figsize=(6, 4))
+        plotted = False
         for column in columns:
             points = []
             for row in members:
@@ -119,15 +120,26 @@ def min_depths(
             if not points:
                 continue
             points.sort()
+            plotted = True
             ys = [best if best is not None else (deepest or 0) + 1 for _, best, deepest in points]
-            line = ax.plot([p[0] for p in points], ys, marker="o", label=column.label)[0]
-            missed = [(p[0], y) for p, y in zip(points, ys, strict=True) if p[1] is None]
-            if missed:
-                ax.scatter(*zip(*missed, strict=True), s=80, facecolors="none", edgecolors=line.get_color())
+            line = ax.plot([p[0] for p in points], ys, label=column.label)[0]
+            for passed in (True, False):  # filled where a depth passed, hollow where none tried did
+                marks = [(p[0], y) for p, y in zip(points, ys, strict=True) if (p[1] is not None) == passed]
+                if marks:
+                    face = line.get_color() if passed else "none"
+                    ax.scatter(
+                        *zip(*marks, strict=True), s=40 if passed else 80, facecolors=face, edgecolors=line.get_color()
+                    )
+        if not plotted:  # a group whose runs have not finished yet: no empty figure
+            plt.close(fig)
+            continue
         ax.set_xscale("log", base=2)
         ax.set_xlabel("training (and test) length")
         ax.set_ylabel(f"smallest depth reaching {preset.metric.depth_threshold}")
-        ax.set_title(f"{preset.name}: {group} (hollow: no depth tried passed)", fontsize="small")
+        ax.set_title(
+            f"{preset.grid_name(quick=quick, protocol=protocol)}: {group} (hollow: no depth tried passed)",
+            fontsize="small",
+        )
         ax.legend(fontsize="small")
         paths.append(_save(plt, fig, out_dir / f"min-depth-{_slug(group)}.png"))
     return paths
