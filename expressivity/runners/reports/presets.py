@@ -252,10 +252,10 @@ _ILLUSION = Preset(
     needs_gpu="the growth of depth with length (lengths 32 and 64, depths 3-4, A4xZ5, 3 seeds)",
     budget="testbed-v1: 432 short runs (1500 steps at most, early stop at 0.99); measured about 12 minutes on two "
     "H200s (MPS; results/), too few steps to learn A5 at any length (results/README.md); reduced: 528 runs at "
-    "d_model 128, at most 8000 steps each, not measured as a grid: its pilots' fused groups of 3 one-layer runs took "
-    "93 s (length 8) to 150 s (16) alone on one H200, so the grid is hours of card time, resumable across sessions "
-    "(benchmarks/gpu_reproduce.sh), best begun with pilots (--row, --column) of the transformer's depth sweep; full: "
-    "not measured",
+    "d_model 128, at most 8000 steps each; its transformer depth sweep on A5 at 8-32 (36 runs, fused in groups of 3, "
+    "--per-gpu 12) took 483 s on one H200 with the card at 100%, about 13 card-seconds a run, so the whole grid is "
+    "roughly 2-3 card-hours, four to six sessions resumed with benchmarks/gpu_reproduce.sh (or --row / --column "
+    "slices); full: not measured",
 )
 
 _ALT_COLUMNS = tuple(
