@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 _BACKENDS = ("auto", "torch", "recurrent", "fla")
+INITS = ("normal", "fla")  # models.SequenceModel: normal (std 0.02 everywhere) or fla's layer init (Grazzi et al.'s)
 _BLOCKS = ("prenorm", "olmo", "plain")  # plain: an LSTM alone, no residual and no norms (Delétang et al.'s)
 _COMMON = {
     "d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True, "norm_eps": 1e-6,
@@ -53,14 +54,14 @@ _COMMON = {
 _ATTN = {"pos": "rope", "qk_norm": True, "rope_base": 10000.0, "block": "prenorm"}
 _DELTA = {
     "neg_eigval": False, "backend": "auto", "conv_size": 4, "expand_v": 2, "block": "prenorm", "gdn_heads": None,
-    "gdn_head_dim": None, "output_gate": True,
+    "gdn_head_dim": None, "output_gate": True, "init": "normal",
 }  # fmt: skip
 _DIAG = {"neg_eigval": False, "conv_size": 4, "expand_v": 2}
 _PRODUCT = {"num_householder": 2, "gated": True}  # P layers only
 
 _MODEL_OPTIONS = ("tie_embeddings", "pos", "qk_norm", "rope_base", "neg_eigval", "backend", "conv_size", "expand_v",
                   "block", "norm_eps", "gdn_heads", "gdn_head_dim", "num_householder", "gated",
-                  "output_gate")  # fmt: skip
+                  "output_gate", "init")  # fmt: skip
 
 # name -> (layer letter, or None for a pattern; parameters and defaults; one line of description)
 REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
@@ -167,6 +168,8 @@ def _validate(name: str, p: dict[str, Any]) -> None:
             _check_bool(name, key, p[key])
     if "pos" in p:
         _check_choice(name, "pos", p["pos"], ("rope", "nope"))
+    if "init" in p:
+        _check_choice(name, "init", p["init"], INITS)
     if "backend" in p:
         _check_choice(name, "backend", p["backend"], _BACKENDS)
     if "block" in p:

@@ -13,6 +13,7 @@ projection; GDN and DeltaNet layers stay pre-norm with Olmo's arithmetic (gdn_la
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -101,6 +102,7 @@ class ModelConfig:
     gdn_heads: int | None = None  # heads of the delta-rule layers, G, D and P (None: n_heads)
     gdn_head_dim: int | None = None  # their key head dim (None: d_model / heads)
     output_gate: bool = True  # G, D and P: silu(W_gate x) on the output norm (fla's DeltaNet layer has none)
+    init: str = "normal"  # "fla": fla's layer init on G, D and P mixers and the MLPs' down projections (_init_fla)
 
 
 def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
@@ -176,6 +178,8 @@ class SequenceModel(nn.Module):
         self.norm = nn.Identity() if cfg.block == "plain" else RMSNorm(cfg.d_model, cfg.norm_eps)
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.apply(self._init)
+        if cfg.init == "fla":
+            self._init_fla()
         if cfg.tie_embeddings:
             self.head.weight = self.embed.weight
 
@@ -186,6 +190,22 @@ class SequenceModel(nn.Module):
             nn.init.normal_(module.weight, std=0.02)
             if getattr(module, "bias", None) is not None:
                 nn.init.zeros_(module.bias)
+
+    @torch.no_grad()
+    def _init_fla(self) -> None:
+        """fla's initialisation, which Grazzi et al.'s models (fla's DeltaNet) started from: each projection of a
+        delta-rule mixer xavier-uniform with gain 2^-2.5 (fla's layers init their own Linears so), each over its own
+        fan-out (our one input projection holds q, k, v, gate and beta as row blocks: fla's are separate Linears), and
+        every MLP's down projection divided by sqrt(2 n_layers) (GPT-2's residual scaling, fla's
+        `rescale_prenorm_residual`). Embedding, head, attention and the other layers keep the normal init."""
+        for block in self.blocks:
+            if isinstance(block.mixer, DeltaRuleMixer):
+                for rows in block.mixer.proj.weight.split(block.mixer.splits):  # views into the one weight
+                    if rows.numel():
+                        nn.init.xavier_uniform_(rows, gain=2**-2.5)
+                nn.init.xavier_uniform_(block.mixer.out.weight, gain=2**-2.5)
+            if block.mlp is not None:
+                block.mlp.down.weight /= math.sqrt(2 * len(self.blocks))
 
     @property
     def config(self) -> dict:
