@@ -150,7 +150,7 @@ def test_depth_metric_is_the_smallest_depth_whose_best_seed_passes(tmp_path):
         cells = table_cells(illusion, store.rows(), quick=True)
     assert {(c.row, c.best) for c in cells} == {("A5 @ 8", 1.0), ("A5 @ 16", 2.0), ("Z60 @ 8", 2.0), ("Z60 @ 16", 2.0)}
     md = render(cells, illusion, "markdown", quick=True)
-    assert "| A5 @ 8 | transformer | 1 | - | - | - |" in md
+    assert "| A5 @ 8 | transformer | 1 | - | - | [1, 1] |" in md  # one seed: its min depth is the spread
 
 
 def test_rows_of_one_task_split_runs_by_their_parameters(tmp_path):
@@ -192,6 +192,40 @@ def test_min_depth_plots_leave_out_a_group_whose_runs_have_not_finished(tmp_path
         cells = table_cells(illusion, store.rows(), quick=True)
     paths = min_depths(cells, illusion, tmp_path, quick=True)
     assert [p.name for p in paths] == ["min-depth-a5.png"]  # no empty Z60 figure
+
+
+def test_a_depth_cell_shows_the_spread_of_its_seeds_min_depths(tmp_path):
+    from dataclasses import replace
+
+    illusion = presets.get("illusion-of-state")
+    full = illusion.grid(protocol="reduced")
+
+    def a5_8_transformer(c):
+        return c["arch"] == "transformer" and c["task_params"]["group"] == "A5" and c["train"]["train_max_length"] == 8
+
+    grid = replace(full, configs=[c for c in full.configs if a5_8_transformer(c)])  # depths 1-4 x seeds 0-2
+    assert {(c["model_params"]["n_layers"], c["seed"]) for c in grid.configs} == {
+        (d, s) for d in (1, 2, 3, 4) for s in (0, 1, 2)
+    }
+    passing = {0: 1, 1: 3, 2: None}  # seed -> the smallest depth that passes (and every deeper one); 2: none does
+    values = [
+        0.95 if passing[c["seed"]] is not None and c["model_params"]["n_layers"] >= passing[c["seed"]] else 0.2
+        for c in grid.configs
+    ]
+    _write(tmp_path / "r.sqlite", grid, values)
+    with Store(tmp_path / "r.sqlite") as store:
+        cells = table_cells(illusion, store.rows(), protocol="reduced")
+    (cell,) = [c for c in cells if c.done]
+    assert (cell.row, cell.column, cell.best, cell.worst) == ("A5 @ 8", "transformer", 1.0, float("inf"))
+    line = next(
+        line for line in render(cells, illusion, protocol="reduced").splitlines() if "| A5 @ 8 | transformer" in line
+    )
+    assert "| 1 | - | - | [1, > 4] |" in line
+    values = [0.95 if c["model_params"]["n_layers"] >= (1 if c["seed"] == 0 else 3) else 0.2 for c in grid.configs]
+    _write(tmp_path / "s.sqlite", grid, values)
+    with Store(tmp_path / "s.sqlite") as store:
+        (cell,) = [c for c in table_cells(illusion, store.rows(), protocol="reduced") if c.done]
+    assert (cell.best, cell.worst) == (1.0, 3.0)
 
 
 runner = CliRunner()

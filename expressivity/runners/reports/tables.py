@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,7 +49,7 @@ class TableCell:
     expect: str = "-"
     verdict: str = "inconclusive"
     curve: Mapping[int, float] = field(default_factory=dict)  # the metric by test length, mean over seeds
-    worst: float | None = None  # the lowest over seeds (with best: the spread)
+    worst: float | None = None  # the lowest over seeds (with best: the spread); depth: the slowest seed's min depth
     interval: tuple[float, float] | None = None  # 95% Wilson interval of the best run's figure
     baseline: str = "-"  # the task's chance / shortcut at the lengths the metric reads
     proxy: str = ""  # the task the published figure is for, where it is not the row's own
@@ -135,6 +136,7 @@ def table_cells(
                 passed = [_model_param(r["config"], column.arch, "n_layers") for r in done]
                 passed = [d for d, r in zip(passed, done, strict=True) if _value(r, metric) >= metric.depth_threshold]
                 best = float(min(passed)) if passed else None
+                worst = _slowest_seed_depth(done, column, metric) if passed else None
             elif done:
                 values = [_value(r, metric) for r in done]
                 best, mean, worst = max(values), sum(values) / len(values), min(values)
@@ -232,6 +234,17 @@ HEADER = ("task", "model", "ours (best)", "95% CI", "ours (mean)", "seeds min-ma
           "published", "source", "EXPRESS", "EXPECT", "verdict")  # fmt: skip
 
 
+def _slowest_seed_depth(done: list[Mapping[str, Any]], column: Column, metric) -> float:
+    """The spread of a depth cell: each seed's smallest passing depth, the largest of them (inf: a seed that no
+    depth tried got past the threshold), beside the best seed's (the cell's headline)."""
+    by_seed: dict[int, list[int]] = {}
+    for r in done:
+        passing = by_seed.setdefault(r["config"]["seed"], [])
+        if _value(r, metric) >= metric.depth_threshold:
+            passing.append(_model_param(r["config"], column.arch, "n_layers"))
+    return float(max(min(depths, default=math.inf) for depths in by_seed.values()))
+
+
 def _number(value: float | None, preset: Preset) -> str:
     if value is None:
         return "-"
@@ -243,6 +256,9 @@ def _fields(cell: TableCell, preset: Preset) -> list[str]:
     if preset.metric.depth_threshold is not None:
         ours = f"{cell.best:.0f}" if cell.best is not None else (f"> {cell.max_depth}" if cell.done else "-")
         mean = "-"
+        if cell.worst is not None:  # seeds' min depths, best to slowest
+            slowest = f"> {cell.max_depth}" if cell.worst == math.inf else f"{cell.worst:.0f}"
+            spread = f"[{ours}, {slowest}]"
     else:
         ours, mean = _number(cell.best, preset), _number(cell.mean, preset)
         if cell.interval is not None:
