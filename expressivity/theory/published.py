@@ -275,7 +275,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "control did not learn A5 @ 16 in 5000 steps (2026-12-02), at d_model 128 and lr 1e-3 it did in about "
             "2000, and one DeltaProduct layer of 8 heads of 64 learned A5 @ 8 and @ 16 (n_h = 2) and S5 @ 16 "
             "(n_h = 4) on some seeds within 2400-3800 steps (results/README.md, illusion-of-state pilots); the "
-            "budget of the whole grid is not measured",
+            "grid's cost, measured on its transformer slice, is in the preset's budget",
         ),  # fmt: skip
         Protocol(
             "olmo-hybrid-recall",
