@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 _BACKENDS = ("auto", "torch", "recurrent", "fla")
-INITS = ("normal", "fla")  # models.SequenceModel: normal (std 0.02 everywhere) or fla's layer init (Grazzi et al.'s)
+_INITS = ("normal", "fla")  # models.SequenceModel: normal (std 0.02 everywhere) or fla's layer init (Grazzi et al.'s)
 _BLOCKS = ("prenorm", "olmo", "plain")  # plain: an LSTM alone, no residual and no norms (Delétang et al.'s)
 _COMMON = {
     "d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True, "norm_eps": 1e-6,
@@ -169,7 +169,7 @@ def _validate(name: str, p: dict[str, Any]) -> None:
     if "pos" in p:
         _check_choice(name, "pos", p["pos"], ("rope", "nope"))
     if "init" in p:
-        _check_choice(name, "init", p["init"], INITS)
+        _check_choice(name, "init", p["init"], _INITS)
     if "backend" in p:
         _check_choice(name, "backend", p["backend"], _BACKENDS)
     if "block" in p:

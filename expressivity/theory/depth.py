@@ -91,6 +91,11 @@ def depth_verdict(expected: str, min_depths: Mapping[int, int | None], shallowes
     return "inconclusive", ""
 
 
+def _passes(row: Mapping[str, Any]) -> bool:
+    """The run's in-distribution final accuracy reaches THRESHOLD."""
+    return float(row["summary"]["id"].get("final_acc", 0.0)) >= THRESHOLD
+
+
 def _verdict_where_taught(
     expected: str, min_depths: Mapping[int, int | None], shallowest: int, key: tuple, taught: set[tuple]
 ) -> tuple[str, str]:
@@ -121,7 +126,7 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
         family = label.removesuffix(" 1 layer")
         key = (scope_of(row), run.task, json.dumps(dict(run.task_params), sort_keys=True, default=str), family)
         groups.setdefault(key, []).append(row)
-        if float(row["summary"]["id"].get("final_acc", 0.0)) >= THRESHOLD:
+        if _passes(row):
             taught.add((*key[:3], train["train_max_length"]))
         if depth != 1 or key not in expects:  # a one-layer model may have its own EXPECT; the family's wins
             expects[key] = expect
@@ -133,7 +138,7 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
             length, depth = row["config"]["train"]["train_max_length"], _depth(row)
             tried.add(depth)
             passed.setdefault(length, set())
-            if float(row["summary"]["id"].get("final_acc", 0.0)) >= THRESHOLD:
+            if _passes(row):
                 passed[length].add(depth)
         if len(tried) < 2 and expects[key].value == "depth-grows":
             continue  # not a depth sweep
