@@ -188,6 +188,22 @@ def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):
     _agree(fused[2], _single(configs[2]))
 
 
+def test_a_run_that_stops_early_is_reported_then_while_its_group_trains_on(tmp_path):
+    configs = _group("gdn")
+    configs[1]["train"]["target_acc"] = 0.0  # stops at its first check (step 5), before any checkpoint (step 10)
+    paths = [tmp_path / f"run{i}.pt" for i in range(len(configs))]
+    reported = []
+
+    def on_result(i, result):  # which checkpoints exist now: the others' first comes at step 10
+        reported.append((i, copy.deepcopy(result), [p.exists() for p in paths]))
+
+    fused = train_fused(configs, device="cpu", checkpoints=paths, on_result=on_result)
+    assert [(i, seen) for i, _, seen in reported] == [(1, [False, True, False])]  # its own: saved when it stopped
+    assert reported[0][1] == fused[1] and fused[1]["steps"] == SETS["check_every"]
+    _agree(fused[1], _single(configs[1]))  # tested alone, as the single trainer tests it
+    _agree(fused[2], _single(configs[2]))
+
+
 KILL_AT = 23  # between the checkpoints at steps 20 and 30
 _KILLABLE = """
 import json, sys, torch

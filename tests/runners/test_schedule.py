@@ -87,3 +87,24 @@ def test_runs_of_one_fusion_key_go_as_one_job_and_finish_each_on_its_own(tmp_pat
         rows = {r["key"]: r for r in st.rows()}
         assert ["fused x3" in rows[k]["device"] for k in keys] == [True, True, True, False]
         assert [[e["event"] for e in st.events(k)] for k in keys] == [["claimed", "done"]] * 4
+
+
+def test_a_fused_run_that_stopped_early_is_recorded_though_its_group_is_cut_off(tmp_path):
+    """A time limit (here the event "the early run is recorded", as CI's cores may be busy) that cuts a fused group
+    off keeps the result of its run that had already stopped at its target; only the runs still training go back to
+    the queue. Before 2026-12-04 the whole group's results came back at its end, so the limit lost them all (and
+    here the drive ends with all three done). The others' 3000 steps take about a minute of CPU: the drive reacts to
+    the recorded run within one of its polls."""
+    from expressivity.runners.execution.workers import LocalPool, drive, local_slots
+
+    sets = {"steps": 3000, "batch_size": 8, "check_every": 5, "eval_lengths": [8], "eval_examples": 8, "lr": 5e-4}
+    configs = [resolve("parity", "gdn", {**sets, "seed": s, "target_acc": 0.0 if s == 1 else None}) for s in (0, 1, 2)]
+    keys = [run_key(c) for c in configs]
+    with Store(tmp_path / "s.sqlite") as st:
+        st.enqueue(configs, grid="g")
+        recorded = lambda: st.rows(keys=[keys[1]])[0]["status"] == "done"  # noqa: E731
+        pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
+        counts = drive(st, keys, pool, fuse=8, stop_when=recorded)
+        assert (counts["done"], counts["queued"], counts["running"]) == (1, 2, 0), counts
+        row = st.rows(keys=[keys[1]])[0]
+        assert row["stop_reason"] == "target_acc" and row["steps"] == 5 and "fused x3" in row["device"]

@@ -25,9 +25,13 @@ from expressivity.runners.execution.owners import owner_id
 from expressivity.runners.execution.store import Store
 
 
-def run_job(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def run_job(
+    job: dict[str, Any], on_result: Callable[[str, dict[str, Any]], None] | None = None
+) -> dict[str, dict[str, Any]]:
     """Train a job's runs: one (`train`), or a fused group (`train_fused`, when the job says `fused`). Returns
-    {key: result}; any exception becomes a "failed" result of each of its runs instead of killing the worker."""
+    {key: result}; any exception becomes a "failed" result of each of its runs instead of killing the worker.
+    `on_result(key, result)` is given a fused run's result as soon as it is final (a run that stopped early is
+    tested while its group trains on), so the driver can record it before the group ends."""
     from expressivity.runners.training.fused import train_fused
     from expressivity.runners.training.train import train
 
@@ -35,7 +39,8 @@ def run_job(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     device = job.get("device", "auto")
     try:
         if job.get("fused"):
-            results = train_fused(configs, device=device, checkpoints=paths, graphs=job.get("graphs"))
+            report = None if on_result is None else lambda i, result: on_result(keys[i], result)
+            results = train_fused(configs, device=device, checkpoints=paths, graphs=job.get("graphs"), on_result=report)
         else:
             results = [train(configs[0], device=device, checkpoint=paths[0], progress=job.get("progress", False))]
         return dict(zip(keys, results, strict=True))
@@ -97,10 +102,18 @@ def worker_main() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("EXPRESSIVITY_THREADS", "1")))
-    for line in sys.stdin:
-        for key, result in run_job(json.loads(line)).items():  # one line per run: the driver finishes each on its own
-            protocol.write(json.dumps({"key": key, "result": result}) + "\n")
+    sent: set[str] = set()
+
+    def send(key: str, result: dict[str, Any]) -> None:  # one line per run: the driver finishes each on its own
+        protocol.write(json.dumps({"key": key, "result": result}) + "\n")
         protocol.flush()
+        sent.add(key)
+
+    for line in sys.stdin:
+        sent.clear()
+        for key, result in run_job(json.loads(line), on_result=send).items():
+            if key not in sent:  # those a fused group reported early are out already
+                send(key, result)
 
 
 # ---- pools: where jobs run -------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,7 @@ def train_fused(
     data_processes: int | None = None,
     bucketed: bool | None = None,
     compile_stages: bool | None = None,
+    on_result: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
 
@@ -116,7 +118,11 @@ def train_fused(
     step's batch to a few fixed lengths (default: when capturing or compiling, which need static shapes), so an eager
     run can be given exactly the captured run's batches. `compile_stages`: compile the per-token stages of the
     training step (FusedModel.compile_stages; default: on CUDA, unless the environment sets
-    EXPRESSIVITY_COMPILE_STAGES=0; about 2x faster steps on an H200, and tens of seconds of compiling per group)."""
+    EXPRESSIVITY_COMPILE_STAGES=0; about 2x faster steps on an H200, and tens of seconds of compiling per group).
+    `on_result(i, result)`: given each run's result as soon as it is final. A run that stops early (its target
+    accuracy, or divergence) is tested then, alone, while the rest of its group trains on, so a grid records it even
+    when the group is cut off later: on 2026-12-04 a time limit put a six-run group back in the queue at step 7500 of
+    8000, five of its runs having stopped at their target by step 3100, and their results were lost with it."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -136,8 +142,9 @@ def train_fused(
     for start in sorted(set(starts)):  # runs saved at different steps cannot step in lockstep: one group each
         members = [i for i, s in enumerate(starts) if s == start]
         with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
+            report = None if on_result is None else lambda j, result, members=members: on_result(members[j], result)
             group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
-                           dev, data_processes, compile_stages)  # fmt: skip
+                           dev, data_processes, compile_stages, report)  # fmt: skip
             for i, result in zip(members, group.run(graphs, bucketed), strict=True):
                 results[i] = result
     return results
@@ -174,7 +181,16 @@ class StepArrays:
 class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
-    def __init__(self, configs, paths, saved, dev: str, processes: int = 0, compile_stages: bool = False):
+    def __init__(
+        self,
+        configs,
+        paths,
+        saved,
+        dev: str,
+        processes: int = 0,
+        compile_stages: bool = False,
+        on_result: Callable[[int, dict[str, Any]], None] | None = None,
+    ):
         import torch
 
         from expressivity import tasks
@@ -182,6 +198,7 @@ class _Group:
         from expressivity.runners.training.optim import StackedAdamW
 
         self.configs, self.paths, self.dev, self.processes = configs, paths, dev, processes
+        self.on_result, self.early = on_result, {}  # early: run -> its result, reported when it stopped early
         self.cfgs = [c["train"] for c in configs]
         self.M = len(configs)
         self.tasks = [tasks.make(c["task"], **c["task_params"]) for c in configs]
@@ -223,7 +240,7 @@ class _Group:
         steps = self.cfgs[0]["steps"]
         step = self.state[0]["step"]
         runner = StepRunner(self.model, self.opt, self.clip, self.window, capture=self.capture)
-        started = time.perf_counter()
+        started = self.started = time.perf_counter()
         active = [not s for s in stops]
         checkpoint_every = self.cfgs[0]["checkpoint_every"]
         check_every = self.cfgs[0]["check_every"]
@@ -265,8 +282,9 @@ class _Group:
                 if active[m]:  # a run stopped early saved itself when it stopped
                     self._save(m, step, stops[m], started)
         evaluated, eval_seconds = self._evaluate(stops)
-        return [self._result(m, stops[m], self.state[m]["step"] if stops[m] and not active[m] else step, seconds,
-                             evaluated[m], eval_seconds) for m in range(self.M)]  # fmt: skip
+        return [self.early.get(m) or self._result(m, stops[m], self.state[m]["step"] if stops[m] and not active[m]
+                                                  else step, seconds, evaluated[m], eval_seconds)
+                for m in range(self.M)]  # fmt: skip
 
     def _evaluate(self, stops: list[str]) -> tuple[list[dict[int, dict[str, float]] | None], float]:
         """Every run's test metrics by length, all runs in one stacked forward per batch (`evaluate_stacked`: the
@@ -279,7 +297,8 @@ class _Group:
         if len(settings) > 1:
             return [None] * self.M, 0.0
         started = time.perf_counter()
-        tested = [eval_task(c) if stop != "diverged" else None for c, stop in zip(self.configs, stops, strict=True)]
+        tested = [eval_task(c) if stop != "diverged" and m not in self.early else None
+                  for m, (c, stop) in enumerate(zip(self.configs, stops, strict=True))]  # fmt: skip
         cuda = self.dev.startswith("cuda")
 
         def logits_of(inputs):
@@ -312,7 +331,10 @@ class _Group:
                 stops[m], active[m] = stop, False
                 self.state[m]["step"] = step
                 if stop != "diverged":
-                    self._save(m, step, stop, time.perf_counter())
+                    self._save(m, step, stop, self.started)
+                if self.on_result is not None:  # tested now, alone, as train() tests it: the group goes on
+                    self.early[m] = self._result(m, stop, step, time.perf_counter() - self.started, None, 0.0)
+                    self.on_result(m, self.early[m])
 
     def _progress(self, step: int, started: float, stops: list[str]) -> None:
         """A line in the worker's log at each checkpoint: each run's last checked loss and held-out accuracy, so a
