@@ -68,3 +68,15 @@ def test_fused_gpu_runs_track_their_single_runs():
             assert abs(a["loss"] - b["loss"]) <= 5e-2 * b["loss"], (a, b)
         assert abs(f["history"][-1]["loss"] - s["history"][-1]["loss"]) <= 0.1 * s["history"][0]["loss"]
         assert abs(f["summary"]["id"]["final_acc"] - s["summary"]["id"]["final_acc"]) <= 0.15
+
+
+def test_a_run_that_stops_early_is_reported_while_the_captured_group_trains_on(tmp_path):
+    configs = _group("gdn")
+    configs[1]["train"]["target_acc"] = 0.0  # stops at its first check (step 20); the others run all 120 steps
+    reported = []
+    fused = train_fused(configs, device="cuda", checkpoints=[tmp_path / f"run{i}.pt" for i in range(3)],
+                        on_result=lambda i, result: reported.append((i, result)))  # fmt: skip
+    assert [i for i, _ in reported] == [1] and reported[0][1] is fused[1]
+    assert fused[1]["steps"] == SETS["check_every"] and fused[1]["metrics"]  # tested in the middle of the replays
+    assert [r["steps"] for r in fused] == [SETS["steps"], SETS["check_every"], SETS["steps"]]
+    assert all(r["status"] == "done" for r in fused)
