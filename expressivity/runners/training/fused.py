@@ -181,16 +181,8 @@ class StepArrays:
 class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
-    def __init__(
-        self,
-        configs,
-        paths,
-        saved,
-        dev: str,
-        processes: int = 0,
-        compile_stages: bool = False,
-        on_result: Callable[[int, dict[str, Any]], None] | None = None,
-    ):
+    def __init__(self, configs, paths, saved, dev: str, processes: int = 0, compile_stages: bool = False,
+                 on_result: Callable[[int, dict[str, Any]], None] | None = None):  # fmt: skip
         import torch
 
         from expressivity import tasks
