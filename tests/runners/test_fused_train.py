@@ -136,8 +136,7 @@ def test_batches_padded_to_the_captured_lengths_train_as_unpadded_ones(arch):
 
 
 def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
-    from expressivity.runners.training.batches import Prefetcher
-    from expressivity.runners.training.fused import StepArrays
+    from expressivity.runners.training.batches import Prefetcher, StepArrays
 
     configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
     make = StepArrays(configs, bucketed=True)
@@ -151,7 +150,8 @@ def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
 
 def test_a_least_length_pads_every_step_to_it_and_changes_nothing_else():
     """What compiled stages use (one padded length a group, so one compile): the same batches, padded further."""
-    from expressivity.runners.training.fused import StepArrays, longest_sequence
+    from expressivity.runners.training.batches import StepArrays
+    from expressivity.runners.training.fused import longest_sequence
 
     configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
     least = max(map(longest_sequence, configs))
@@ -215,7 +215,7 @@ def train_batch(task, cfg, seed, step):
         print("ready", flush=True)
         sys.stdin.read()  # blocks until the test kills this process
     return draw(task, cfg, seed, step)
-fused.train_batch = train_batch
+batches.train_batch = train_batch  # StepArrays draws each run's batch there
 fused.train_fused(json.loads(sys.argv[1]), device="cpu", checkpoints=json.loads(sys.argv[2]))
 """
 

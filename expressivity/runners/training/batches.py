@@ -5,6 +5,7 @@ is the same whether the run trains alone or fused with others, resumed or not, g
 
     batch = train_batch(task, cfg, seed, step)          # one run: its length(s), then its examples
     inputs, targets, mask = pad_stack([b0, b1, b2])     # (tasks.base) (M, B, T) arrays, shorter ones padded, unscored
+    (arrays, tokens) = StepArrays(configs, bucketed=True)(step)   # a fused group's step: its runs' batches stacked
     with Prefetcher(make, range(start, stop), depth=8) as ahead:
         for step, arrays in ahead: ...                  # make(step) runs in worker threads, results in step order
 
@@ -42,6 +43,7 @@ import numpy as np
 from expressivity.runners.training.mixtures import draw_component, task_with
 from expressivity.runners.training.train_set import DATA_KEYS, VALID_STREAM, Stored, drawn_once, epoch_rows
 from expressivity.tasks import PAD_ID, Batch
+from expressivity.tasks.base import pad_stack
 
 TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM, MIXTURE_STREAM = 0, 1, 2, 3, 4
 LENGTH_SAMPLINGS = ("batch", "example")
@@ -172,6 +174,34 @@ def _interleave(parts: dict[int, Batch], lengths: np.ndarray) -> Batch:
 def bucket(T: int) -> int:
     """T rounded up to one of a few sizes (multiples of 16 up to 64, then of 64), so captured steps are few."""
     return 16 * math.ceil(T / 16) if T <= 64 else 64 * math.ceil(T / 64)
+
+
+class StepArrays:
+    """make(step) of a fused group: every run's batch of the step, stacked and padded (to a captured length when
+    `bucketed`, at least `least`), and each run's token count. A run that stopped early still gets its batch (its
+    rows cost little and keep data per step independent of when others stop); the step leaves it untouched.
+    Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
+    int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
+    back."""
+
+    def __init__(self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0):
+        self.configs, self.bucketed, self.compact, self.least = configs, bucketed, compact, least
+        self._tasks = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_tasks": None}
+
+    def __call__(self, step: int):
+        from expressivity import tasks
+
+        if self._tasks is None:
+            self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
+        batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
+        T = max(b.seq_len for b in batches)
+        inputs, targets, mask = pad_stack(batches, max(bucket(T), self.least) if self.bucketed else T)
+        if self.compact:
+            inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)
+        return (inputs, targets, mask), [b.inputs.size for b in batches]
 
 
 class Prefetcher:

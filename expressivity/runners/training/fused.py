@@ -30,9 +30,9 @@ import numpy as np
 from expressivity.runners.training.batches import (
     EVAL_STREAM,
     Prefetcher,
+    StepArrays,
     bucket,
     rng_for,
-    train_batch,
     validation_set,
 )
 from expressivity.runners.training.config import complete, run_key
@@ -51,7 +51,6 @@ from expressivity.runners.training.train import (
     save_checkpoint,
 )
 from expressivity.runners.training.train_set import stack, validation_accuracy
-from expressivity.tasks.base import pad_stack
 
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
@@ -148,34 +147,6 @@ def train_fused(
             for i, result in zip(members, group.run(graphs, bucketed), strict=True):
                 results[i] = result
     return results
-
-
-class StepArrays:
-    """make(step) of a fused group: every run's batch of the step, stacked and padded (to a captured length when
-    `bucketed`, at least `least`), and each run's token count. A run that stopped early still gets its batch (its
-    rows cost little and keep data per step independent of when others stop); the step leaves it untouched.
-    Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
-    int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
-    back."""
-
-    def __init__(self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0):
-        self.configs, self.bucketed, self.compact, self.least = configs, bucketed, compact, least
-        self._tasks = None
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_tasks": None}
-
-    def __call__(self, step: int):
-        from expressivity import tasks
-
-        if self._tasks is None:
-            self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
-        batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
-        T = max(b.seq_len for b in batches)
-        inputs, targets, mask = pad_stack(batches, max(bucket(T), self.least) if self.bucketed else T)
-        if self.compact:
-            inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)
-        return (inputs, targets, mask), [b.inputs.size for b in batches]
 
 
 class _Group:
