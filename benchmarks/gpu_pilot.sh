@@ -20,9 +20,9 @@
 # one checkpoint folder holds both pilots' runs in flight, so give CHECKPOINTS=1 to one of them only, and share the card
 # only when neither needs its pace (on 2026-12-03 a full-protocol transformer beside a 48-run grid went from ~7 to 23 ms
 # a step, and 11 checkpoint parts left no resumable run among the 8 files that came back). The grid stops
-# itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue; a fused group's runs that
-# stopped at their target before that are in the store already: each is recorded when it stops, since 2026-12-04) GRACE s later (default 60) if
-# it has not, so the store still comes back: keep LIMIT + GRACE + about 60 s of set-up and copying under timeout_s. Copy the store that comes back
+# itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue) GRACE s later (default 60) if
+# it has not, so the store still comes back (a fused group's runs that stopped at their target before the limit are in
+# it: each is recorded when it stops, since 2026-12-04): keep LIMIT + GRACE + about 60 s of set-up and copying under timeout_s. Copy the store that comes back
 # into results/PRESET before the next call: each call brings this checkout's copy, not the last call's.
 set -uo pipefail
 PRESET=${1:?preset}
