@@ -18,10 +18,12 @@ tried did). Against EXPECT:
   threshold at every length, contradicts when some length is never reached.
 - Nothing reached at any length: "inconclusive (nothing learned)", as in `check`.
 
-A failure is evidence only where the protocol is shown able to teach the task (as in `check`): for "depth-grows", a
-length at which no run of any model in the scope (this family at any depth, or another model: the row's positive
-control) reaches THRESHOLD is left out of the verdict and named in its reason, since "no depth tried passed" there
-may be the protocol's failure rather than the family's. `min_depths` still reports it as None.
+A failure is evidence only where the protocol is shown able to teach the task (as in `check`): for "depth-grows" and
+"learns", a length at which no run of any model in the scope (this family at any depth, or another model: the row's
+positive control) reaches THRESHOLD is left out of the verdict and named in its reason, since "no depth tried passed"
+there may be the protocol's failure (a step cap, say) rather than the family's. So a positive control that fails at a
+length where nothing else learned reads "agree (... left out)", not "contradict"; beside a model that did learn that
+length, its failure counts. `min_depths` still reports it as None.
 """
 
 from __future__ import annotations
@@ -99,9 +101,9 @@ def _passes(row: Mapping[str, Any]) -> bool:
 def _verdict_where_taught(
     expected: str, min_depths: Mapping[int, int | None], shallowest: int, key: tuple, taught: set[tuple]
 ) -> tuple[str, str]:
-    """depth_verdict over the lengths the protocol is shown to teach (for "depth-grows"; see the module docstring)."""
+    """depth_verdict over the lengths the protocol is shown to teach (see the module docstring)."""
     untaught = [n for n, d in min_depths.items() if d is None and (*key[:3], n) not in taught]
-    if expected != "depth-grows" or not untaught or len(untaught) == len(min_depths):
+    if expected not in ("depth-grows", "learns") or not untaught or len(untaught) == len(min_depths):
         return depth_verdict(expected, min_depths, shallowest)
     verdict, reason = depth_verdict(expected, {n: d for n, d in min_depths.items() if n not in untaught}, shallowest)
     left_out = f"no model learned length {', '.join(map(str, untaught))}: left out"

@@ -58,3 +58,15 @@ def test_a_length_no_model_learned_counts_only_beside_a_positive_control():
     # a control in another scope (another task parameter) teaches nothing about this row
     other = [_row("lstm", 1, 16, 0.99, group="Z60")]
     assert {c.family: c for c in depth_growth(sweep + other)}["transformer"].verdict == "inconclusive"
+
+
+def test_a_control_that_fails_only_where_nothing_learned_is_not_a_contradiction():
+    # the LSTM (EXPECT learns) passes at 8 and 16 and misses 64, e.g. under a step cap
+    lstm = [_row("lstm", 1, n, 0.99 if n < 64 else 0.5) for n in (8, 16, 64)]
+    (alone,) = depth_growth(lstm)
+    assert alone.expect.value == "learns" and dict(alone.min_depths) == {8: 1, 16: 1, 64: None}
+    assert alone.label == "agree (no model learned length 64: left out)"
+    # another model learned 64 under the same protocol: the LSTM's miss there is evidence
+    learned_64 = [_row("transformer", d, 64, 0.95) for d in (1, 2)]
+    cells = {c.family: c for c in depth_growth(lstm + learned_64)}
+    assert cells["lstm"].label == "contradict"
