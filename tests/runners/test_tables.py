@@ -3,6 +3,7 @@ oracle, the published column, the theory verdicts, each format, the PNGs, and th
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -102,6 +103,21 @@ def test_published_numbers_sit_beside_ours_and_runs_not_done_are_not_scored(tmp_
     assert cells["gdn[-1,1]"].published.value == 1.0 and cells["gdn[-1,1]"].published.source == "mamba3"
     assert cells["transformer"].published.value == 0.022 and cells["gdn[0,1]"].published is None
     assert (cells["transformer"].done, cells["transformer"].runs) == (1, 2)
+
+
+def test_runs_made_with_other_settings_are_not_the_protocols_even_under_its_grid_name(tmp_path):
+    path = tmp_path / "r.sqlite"
+    _write(path, QUICK, [1.0] * len(QUICK.configs))
+    other = NEG.grid(quick=True, sets={"steps": 7})
+    assert other.name.startswith(f"{QUICK.name}-set-") and set(other.keys).isdisjoint(QUICK.keys)
+    # queued under the protocol's own grid name, as `reproduce --set` did before grids with sets had their own names
+    _write(path, replace(other, name=QUICK.name), [0.0] * len(other.configs))
+    with Store(path) as store:
+        rows = store.rows()
+    assert {(c.best, c.mean, c.done) for c in table_cells(NEG, rows, quick=True)} == {(1.0, 1.0, 2)}
+    assert {(c.best, c.mean, c.done) for c in table_cells(NEG, rows, quick=True, sets={"steps": 7})} == {(0.0, 0.0, 2)}
+    shown = runner.invoke(app, ["table", "negative-eigenvalues", "--quick", "--set", "steps=7", "--store", str(path)])
+    assert shown.exit_code == 0 and other.name in shown.output and "--set steps=7" in shown.output, shown.output
 
 
 def test_markdown_csv_and_latex_render_every_cell(tmp_path):

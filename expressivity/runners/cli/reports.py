@@ -45,12 +45,12 @@ ProtocolOption = Annotated[
 
 def _emit(
     preset: presets.Preset, rows: list, *, quick: bool, fmt: str, out: Path | None, plot: Path | None,
-    protocol: str | None = None,
+    protocol: str | None = None, sets: dict | None = None,
 ) -> None:  # fmt: skip
     from expressivity.runners.reports.tables import render, table_cells
 
-    cells = table_cells(preset, rows, quick=quick, protocol=protocol)
-    text = render(cells, preset, fmt, quick=quick, protocol=protocol)
+    cells = table_cells(preset, rows, quick=quick, protocol=protocol, sets=sets)
+    text = render(cells, preset, fmt, quick=quick, protocol=protocol, sets=sets)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
@@ -77,30 +77,32 @@ def table_command(
     plot: PlotOption = None,
     store: StoreOption = DEFAULT_STORE,
     protocol: ProtocolOption = None,
+    sets: SetOption = None,
 ) -> None:
     """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
     --quick, a preset with no full-grid runs shows its quick grid; without --protocol, the preset's default protocol
-    (or, when the store has no run of it, the first protocol it has runs of). `eval-lm` rows (pretrained models) have
-    a table of their own."""
+    (or, when the store has no run of it, the first protocol it has runs of); with --set, the runs that `reproduce`
+    made with the same --set (a grid of their own). `eval-lm` rows (pretrained models) have a table of their own."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.reports.tables import FORMATS, PRETRAINED, render_pretrained, select
+    from expressivity.runners.training.options import parse_sets
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     with Store(store, readonly=True) as st:
         rows = st.rows()
     chosen = [] if name == PRETRAINED else [presets.get(name)] if name else [presets.get(n) for n in presets.names()]
-    shown = 0
+    shown, extra = 0, parse_sets(sets)
     for preset in chosen:
         variant = preset.check_protocol(protocol) if protocol else next(
-            (v for v in preset.protocols if select(preset, rows, protocol=v)), preset.protocol
+            (v for v in preset.protocols if select(preset, rows, protocol=v, sets=extra)), preset.protocol
         )  # fmt: skip
-        use_quick = quick or not select(preset, rows, protocol=variant)  # only --quick runs: the quick table
-        if name is None and not select(preset, rows, quick=use_quick, protocol=variant):
+        use_quick = quick or not select(preset, rows, protocol=variant, sets=extra)  # only --quick runs: quick table
+        if name is None and not select(preset, rows, quick=use_quick, protocol=variant, sets=extra):
             continue
         if len(chosen) > 1 and (out is not None or plot is not None):
             raise ValueError("--out and --plot need one preset: name it")
-        _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot, protocol=variant)
+        _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot, protocol=variant, sets=extra)
         shown += 1
     pretrained = render_pretrained(rows, fmt) if name in (None, PRETRAINED) else None
     if pretrained is not None and (name == PRETRAINED or out is None):
@@ -154,7 +156,8 @@ def reproduce_command(
         raise ValueError(f"--fuse must be >= 1, got {fuse}")
     preset = presets.get(name)
     variant = preset.check_protocol(protocol)
-    grid = preset.grid(quick=quick, sets=parse_sets(sets), protocol=variant, rows=row or (), columns=column or ())
+    extra = parse_sets(sets)
+    grid = preset.grid(quick=quick, sets=extra, protocol=variant, rows=row or (), columns=column or ())
     keys = grid.keys
     typer.echo(f"{grid.name}: {preset.summary}")
     if not quick:
@@ -178,7 +181,7 @@ def reproduce_command(
         counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit,
                           fuse=fuse_size(fuse, pool))  # fmt: skip
         rows = st.rows()
-    _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant)
+    _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant, sets=extra)
     if quick:
         typer.echo(f"Needs the GPU grid (`expressivity reproduce {name}` on a GPU machine): {preset.needs_gpu}.")
     if counts.get("failed"):

@@ -17,6 +17,8 @@ minutes: fewer rows, columns and seeds, fewer steps, smaller batches; what it ca
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,12 +181,21 @@ class Preset:
         by_label = {c.label: c for c in self.columns}
         return self.quick.rows, tuple(by_label[label] for label in self.quick.columns)
 
-    def grid_name(self, *, quick: bool = False, protocol: str | None = None) -> str:
-        """The grid's name in the store: NAME-quick, NAME (testbed-v1: the committed results') or NAME-VARIANT."""
+    def grid_name(
+        self, *, quick: bool = False, protocol: str | None = None, sets: Mapping[str, Any] | None = None
+    ) -> str:
+        """The grid's name in the store: NAME-quick, NAME (testbed-v1: the committed results') or NAME-VARIANT, and
+        with command-line `sets` a suffix `-set-` and 8 hex digits of their hash, so that runs made with other
+        steps, say, are queued under a grid of their own rather than the protocol's."""
         if quick:
-            return f"{self.name}-quick"
-        variant = self.check_protocol(protocol)
-        return self.name if variant == TESTBED else f"{self.name}-{variant}"
+            name = f"{self.name}-quick"
+        else:
+            variant = self.check_protocol(protocol)
+            name = self.name if variant == TESTBED else f"{self.name}-{variant}"
+        if not sets:
+            return name
+        digest = hashlib.sha1(json.dumps(dict(sets), sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"{name}-set-{digest}"
 
     def _row_sets(self, row: Row, variant: str, quick: bool) -> dict[str, Any]:
         """A row's `--set` keys: its protocol's; on the quick grid, the preset's [set] < the quick's < the row's."""
@@ -226,7 +237,7 @@ class Preset:
             by_sweep.setdefault(repr(sorted(column.sweep.items())), []).append(column)
         return [
             {
-                "name": self.grid_name(quick=quick, protocol=protocol),
+                "name": self.grid_name(quick=quick, protocol=protocol, sets=sets),
                 "tasks": [{"name": r.task, **r.params} for r in members],
                 "archs": [{"name": c.arch, **self.row_model(members[0], variant, c)} for c in cols],
                 "sizes": [self.size],
@@ -251,7 +262,7 @@ class Preset:
         configs once; `rows` and `columns` (labels) keep only those (a run keeps its key: a pilot's runs count for
         the whole grid later)."""
         configs: dict[str, dict[str, Any]] = {}
-        name = self.grid_name(quick=quick, protocol=protocol)
+        name = self.grid_name(quick=quick, protocol=protocol, sets=sets)
         for spec in self.specs(quick=quick, sets=sets, protocol=protocol, rows=rows, columns=columns):
             part = expand(spec, name=name)
             configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)

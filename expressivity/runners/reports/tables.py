@@ -85,12 +85,19 @@ def _model_param(config: Mapping[str, Any], arch: str, key: str) -> Any:
 
 
 def select(
-    preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False, protocol: str | None = None
+    preset: Preset,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    quick: bool = False,
+    protocol: str | None = None,
+    sets: Mapping[str, Any] | None = None,
 ) -> list[Mapping[str, Any]]:
-    """The store rows that belong to the preset's (quick) grid under a protocol variant."""
-    keys = set(preset.grid(quick=quick, protocol=protocol).keys)
-    name = preset.grid_name(quick=quick, protocol=protocol)
-    return [r for r in rows if r["key"] in keys or r.get("grid") == name]
+    """The store rows that belong to the preset's (quick) grid under a protocol variant, with command-line `sets`
+    over it: those whose run key is one of the grid's. Not those merely queued under the grid's name: a run made with
+    other settings (`reproduce --set steps=...`, or an older version of the protocol) has another key, and is not a
+    run of this protocol."""
+    keys = set(preset.grid(quick=quick, protocol=protocol, sets=sets).keys)
+    return [r for r in rows if r["key"] in keys]
 
 
 def _value(row: Mapping[str, Any], metric) -> float | None:
@@ -99,14 +106,19 @@ def _value(row: Mapping[str, Any], metric) -> float | None:
 
 
 def table_cells(
-    preset: Preset, rows: Iterable[Mapping[str, Any]], *, quick: bool = False, protocol: str | None = None
+    preset: Preset,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    quick: bool = False,
+    protocol: str | None = None,
+    sets: Mapping[str, Any] | None = None,
 ) -> list[TableCell]:
     """Every (row, column) of the preset's layout, in layout order, summarised from the preset's store rows of one
-    protocol variant (default: the preset's)."""
+    protocol variant (default: the preset's), with command-line `sets` over it (see `select`)."""
     from expressivity.theory import check
 
     variant = "testbed-v1" if quick else preset.check_protocol(protocol)
-    chosen = select(preset, rows, quick=quick, protocol=protocol)
+    chosen = select(preset, rows, quick=quick, protocol=protocol, sets=sets)
     depth_cells = {}  # a depth sweep is read across lengths (theory/depth.py): each run's cell of the sweep
     if preset.metric.depth_threshold is not None:
         from expressivity.theory.depth import depth_growth
@@ -281,19 +293,28 @@ def _sources(cells: list[TableCell]) -> list[str]:
 
 
 def render(
-    cells: list[TableCell], preset: Preset, fmt: str = "markdown", *, quick: bool = False, protocol: str | None = None
+    cells: list[TableCell],
+    preset: Preset,
+    fmt: str = "markdown",
+    *,
+    quick: bool = False,
+    protocol: str | None = None,
+    sets: Mapping[str, Any] | None = None,
 ) -> str:
     """The table as markdown, CSV or LaTeX text; markdown says which protocol the runs followed."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not valid; choose one of {', '.join(FORMATS)}")
     lines = [_fields(c, preset) for c in cells]
-    title = f"{preset.grid_name(quick=quick, protocol=protocol)}: {preset.summary}"
+    name = preset.grid_name(quick=quick, protocol=protocol, sets=sets)
+    title = f"{name}: {preset.summary}"
     ran = "the quick CPU grid (see the preset)" if quick else preset.describe_protocol(protocol)
+    if sets:
+        ran += "; with " + ", ".join(f"--set {k}={v}" for k, v in sorted(sets.items()))
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["preset", *HEADER])
-        writer.writerows([preset.grid_name(quick=quick, protocol=protocol), *line] for line in lines)
+        writer.writerows([name, *line] for line in lines)
         return buf.getvalue()
     if fmt == "markdown":
         out = [f"### {title}", "", f"Metric: {preset.metric.describe}. Protocol: {ran}.", ""]
