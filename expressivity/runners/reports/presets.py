@@ -253,8 +253,10 @@ _ILLUSION = Preset(
     budget="testbed-v1: 432 short runs (1500 steps at most, early stop at 0.99); measured about 12 minutes on two "
     "H200s (MPS; results/), too few steps to learn A5 at any length (results/README.md); reduced: 528 runs at "
     "d_model 128, at most 8000 steps each; its transformer depth sweep on A5 at 8-32 (36 runs, fused in groups of 3, "
-    "--per-gpu 12) took 483 s on one H200 with the card at 100%, about 13 card-seconds a run, so the whole grid is "
-    "roughly 2-3 card-hours, four to six sessions resumed with benchmarks/gpu_reproduce.sh (or --row / --column "
+    "--per-gpu 12) took 483 s on one H200 with the card at 100%, about 13 card-seconds a run; the one-layer "
+    "DeltaProduct runs (8 heads of 64) cost 40-80 card-seconds a run at lengths 16-64 (groups of 3-6, a group "
+    "computing every run until its last stops), so their 96 runs alone are about 1.5-2 card-hours and the whole "
+    "grid roughly 4-5, eight to ten sessions resumed with benchmarks/gpu_reproduce.sh (or --row / --column "
     "slices); full: not measured",
 )
 
