@@ -80,3 +80,17 @@ def test_a_run_that_stops_early_is_reported_while_the_captured_group_trains_on(t
     assert fused[1]["steps"] == SETS["check_every"] and fused[1]["metrics"]  # tested in the middle of the replays
     assert [r["steps"] for r in fused] == [SETS["steps"], SETS["check_every"], SETS["steps"]]
     assert all(r["status"] == "done" for r in fused)
+
+
+def test_a_captured_group_shrinks_to_its_runs_still_training(tmp_path):
+    """`shrink` on the GPU: the group is rebuilt (compiled and captured again) for the runs still training, which
+    go on from their state at the shrink as the whole group would have trained them (bounds as captured vs eager)."""
+    configs = _group("gdn")
+    for stopper in (0, 1):
+        configs[stopper]["train"]["target_acc"] = 0.0  # both stop at the first check (step 20): 1 of 3 trains on
+    shrunk = train_fused(configs, device="cuda", checkpoints=[tmp_path / f"run{i}.pt" for i in range(3)], shrink=0.5)
+    whole = train_fused(configs, device="cuda")
+    assert ["fused x1" in r["device"] for r in shrunk] == [False, False, True]
+    assert [r["steps"] for r in shrunk] == [SETS["check_every"]] * 2 + [SETS["steps"]]
+    _curves_agree(shrunk[2]["history"], whole[2]["history"])
+    assert "gdn backend fla" in shrunk[2]["device"]

@@ -10,6 +10,7 @@ any difference above 1e-5 is a real one.
 
 import copy
 import json
+import re
 import subprocess
 import sys
 
@@ -202,6 +203,24 @@ def test_a_run_that_stops_early_is_reported_then_while_its_group_trains_on(tmp_p
     assert reported[0][1] == fused[1] and fused[1]["steps"] == SETS["check_every"]
     _agree(fused[1], _single(configs[1]))  # tested alone, as the single trainer tests it
     _agree(fused[2], _single(configs[2]))
+
+
+def test_a_group_shrinks_to_its_runs_still_training_and_each_run_trains_as_its_single_run(tmp_path, capsys):
+    configs = _group("gdn")
+    for stopper in (0, 1):
+        configs[stopper]["train"]["target_acc"] = 0.0  # both stop at the first check (step 5): 1 of 3 trains on
+    paths = [tmp_path / f"run{i}.pt" for i in range(len(configs))]
+    shrunk = train_fused(configs, device="cpu", checkpoints=paths, shrink=0.5)
+    groups = [line.split(" in ")[0] for line in capsys.readouterr().err.splitlines() if ": steps " in line]
+    assert groups == ["fused x3: steps 0-5", "fused x1: steps 5-50"], groups  # the three until step 5, then run 2
+    assert [re.search(r"fused x\d+", r["device"])[0] for r in shrunk] == ["fused x3", "fused x3", "fused x1"]
+    assert [r["steps"] for r in shrunk] == [SETS["check_every"]] * 2 + [SETS["steps"]]
+    for config, result in zip(configs, shrunk, strict=True):
+        _agree(result, _single(config))
+    # without `shrink` (the default) the group trains on whole, to the same results
+    whole = train_fused(configs, device="cpu")
+    assert [re.search(r"fused x\d+", r["device"])[0] for r in whole] == ["fused x3"] * 3
+    _agree(shrunk[2], whole[2])
 
 
 KILL_AT = 23  # between the checkpoints at steps 20 and 30

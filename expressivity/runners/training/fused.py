@@ -59,6 +59,7 @@ PER_RUN_TRAIN = (
     "train_examples",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
+SHRINK_MIN_CHECKS = 5  # a group shrinks only with at least this many checks' steps left: rebuilding it costs a compile
 
 
 def fusion_key(config: dict[str, Any]) -> str | None:
@@ -106,6 +107,7 @@ def train_fused(
     bucketed: bool | None = None,
     compile_stages: bool | None = None,
     on_result: Callable[[int, dict[str, Any]], None] | None = None,
+    shrink: float | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
 
@@ -121,7 +123,11 @@ def train_fused(
     `on_result(i, result)`: given each run's result as soon as it is final. A run that stops early (its target
     accuracy, or divergence) is tested then, alone, while the rest of its group trains on, so a grid records it even
     when the group is cut off later: on 2026-12-04 a time limit put a six-run group back in the queue at step 7500 of
-    8000, five of its runs having stopped at their target by step 3100, and their results were lost with it."""
+    8000, five of its runs having stopped at their target by step 3100, and their results were lost with it.
+    `shrink`: a group whose runs still training are at most this fraction of it (with SHRINK_MIN_CHECKS checks' steps
+    left) ends there, and those runs go on as a smaller group from their state at that step (handed over in memory,
+    and written to their checkpoints), so runs that stopped no longer cost steps: a fused step computes every run of
+    its group, stopped or not (static shapes). Default: the environment's EXPRESSIVITY_SHRINK, else off."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
@@ -136,16 +142,27 @@ def train_fused(
     for config, path in zip(configs, paths, strict=True):
         s = load_checkpoint(path, dev) if path is not None and path.exists() else None
         saved.append(s if s is not None and s.get("key") == run_key(config) else None)
+    if shrink is None and os.environ.get("EXPRESSIVITY_SHRINK"):
+        shrink = float(os.environ["EXPRESSIVITY_SHRINK"])
     starts = [s["step"] if s is not None else 0 for s in saved]
     results: list[dict[str, Any] | None] = [None] * len(configs)
-    for start in sorted(set(starts)):  # runs saved at different steps cannot step in lockstep: one group each
-        members = [i for i, s in enumerate(starts) if s == start]
+    # Runs saved at different steps cannot step in lockstep: one group each. A group that shrinks hands its runs
+    # still training on to a new group (first in line), with their state as `saved`.
+    pending = [[i for i, s in enumerate(starts) if s == start] for start in sorted(set(starts))]
+    while pending:
+        members = pending.pop(0)
         with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
             report = None if on_result is None else lambda j, result, members=members: on_result(members[j], result)
             group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
                            dev, data_processes, compile_stages, report)  # fmt: skip
-            for i, result in zip(members, group.run(graphs, bucketed), strict=True):
-                results[i] = result
+            finished, carried = group.run(graphs, bucketed, shrink)
+        for j, result in enumerate(finished):
+            if result is not None:
+                results[members[j]] = result
+        for j, state in carried.items():
+            saved[members[j]] = state
+        if carried:
+            pending.insert(0, [members[j] for j in sorted(carried)])
     return results
 
 
@@ -193,7 +210,11 @@ class _Group:
                 self.window[m] = s["window"].to(dev)
         self.clip = torch.tensor([c["clip"] for c in self.cfgs], dtype=torch.float32, device=dev)
 
-    def run(self, graphs: bool | None, bucketed: bool | None = None) -> list[dict[str, Any]]:
+    def run(
+        self, graphs: bool | None, bucketed: bool | None = None, shrink: float | None = None
+    ) -> tuple[list[dict[str, Any] | None], dict[int, dict[str, Any]]]:
+        """Train the group: each run's result (None for one handed on), and the states of the runs handed on to a
+        smaller group when it shrank (see train_fused), by run."""
         import torch
 
         from expressivity.runners.training.captured import StepRunner
@@ -201,12 +222,13 @@ class _Group:
         self.capture = self.dev.startswith("cuda") if graphs is None else bool(graphs and self.dev.startswith("cuda"))
         stops = [s["stop_reason"] for s in self.state]
         steps = self.cfgs[0]["steps"]
-        step = self.state[0]["step"]
+        step = first = self.state[0]["step"]  # runs of a group start at one step (train_fused)
         runner = StepRunner(self.model, self.opt, self.clip, self.window, capture=self.capture)
         started = self.started = time.perf_counter()
         active = [not s for s in stops]
         checkpoint_every = self.cfgs[0]["checkpoint_every"]
         check_every = self.cfgs[0]["check_every"]
+        shrinking = False
         if any(active) and step < steps:
             # Static shapes for a captured step and for compiled stages alike (each new length compiles them again).
             static = self.capture or self.model.compile_stages
@@ -227,29 +249,39 @@ class _Group:
                     step = s + 1
                     if step % check_every == 0 or step == steps:
                         self._check(step, stops, active)
+                        left = sum(active)
+                        if shrink and 0 < left <= shrink * self.M and steps - step >= SHRINK_MIN_CHECKS * check_every:
+                            shrinking = True
+                            break
                     if checkpoint_every and step % checkpoint_every == 0:
                         self._progress(step, started, stops)
                         for m in range(self.M):
                             if active[m]:
                                 self._save(m, step, "", started)
             # One line per group in the worker's log: whether data generation kept up with the steps.
-            print(f"fused x{self.M}: steps {self.state[0]['step']}-{step} in {time.perf_counter() - started:.2f}s, "
+            print(f"fused x{self.M}: steps {first}-{step} in {time.perf_counter() - started:.2f}s, "
                   f"waited {ahead.waited:.2f}s for data ({self.processes or 'no'} data processes)", file=sys.stderr,
                   flush=True)  # fmt: skip
         if self.dev.startswith("cuda"):
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
+        carried = {}
         for m in range(self.M):
-            if stops[m] != "diverged":
+            if shrinking and active[m]:  # goes on in the smaller group, from here
+                carried[m] = self._payload(m, step, "", started)
+                if self.paths[m] is not None:
+                    save_checkpoint(self.paths[m], carried[m])
+            elif stops[m] != "diverged":
                 stops[m] = stops[m] or "steps"
                 if active[m]:  # a run stopped early saved itself when it stopped
                     self._save(m, step, stops[m], started)
-        evaluated, eval_seconds = self._evaluate(stops)
-        return [self.early.get(m) or self._result(m, stops[m], self.state[m]["step"] if stops[m] and not active[m]
-                                                  else step, seconds, evaluated[m], eval_seconds)
-                for m in range(self.M)]  # fmt: skip
+        evaluated, eval_seconds = self._evaluate(stops, skip=carried)
+        return [None if m in carried else self.early.get(m) or self._result(
+                    m, stops[m], self.state[m]["step"] if stops[m] and not active[m] else step, seconds, evaluated[m],
+                    eval_seconds)
+                for m in range(self.M)], carried  # fmt: skip
 
-    def _evaluate(self, stops: list[str]) -> tuple[list[dict[int, dict[str, float]] | None], float]:
+    def _evaluate(self, stops: list[str], skip=()) -> tuple[list[dict[int, dict[str, float]] | None], float]:
         """Every run's test metrics by length, all runs in one stacked forward per batch (`evaluate_stacked`: the
         examples and metrics of `evaluate_by_length`, run by run), and each run's share of the seconds it took.
         Runs whose test settings differ are left to `_result` (None), which evaluates its own model alone, as
@@ -260,7 +292,7 @@ class _Group:
         if len(settings) > 1:
             return [None] * self.M, 0.0
         started = time.perf_counter()
-        tested = [eval_task(c) if stop != "diverged" and m not in self.early else None
+        tested = [eval_task(c) if stop != "diverged" and m not in self.early and m not in skip else None
                   for m, (c, stop) in enumerate(zip(self.configs, stops, strict=True))]  # fmt: skip
         cuda = self.dev.startswith("cuda")
 
@@ -335,10 +367,13 @@ class _Group:
         return validation_accuracy(logits_of, sets, self.cfgs[0]["eval_batch_size"], runs=self.M)
 
     def _save(self, m: int, step: int, stop: str, started: float) -> None:
-        if self.paths[m] is None:
-            return
+        if self.paths[m] is not None:
+            save_checkpoint(self.paths[m], self._payload(m, step, stop, started))
+
+    def _payload(self, m: int, step: int, stop: str, started: float) -> dict[str, Any]:
+        """Run m's state at `step` in the single-run checkpoint format."""
         state = self.state[m]
-        payload = {
+        return {
             "key": run_key(self.configs[m]),
             "model": self.model.member_state_dict(m),
             "optimizer": self.opt.member_state(m, self.template, self.order, self.shapes[m]),
@@ -349,7 +384,6 @@ class _Group:
             "train_tokens": state["train_tokens"],
             "stop_reason": stop,
         }
-        save_checkpoint(self.paths[m], payload)
 
     def _result(self, m: int, stop: str, step: int, seconds: float, evaluated, eval_seconds: float) -> dict[str, Any]:
         """Run m's result, with its metrics as `_evaluate` gave them, or (None) its own model evaluated exactly as
