@@ -15,7 +15,8 @@ from expressivity.runners.training.batches import (
     train_batch,
 )
 from expressivity.runners.training.config import resolve, run_key
-from expressivity.runners.training.fused import fusion_key, train_fused
+from expressivity.runners.training.fused import train_fused
+from expressivity.runners.training.fusion import fusion_key
 from expressivity.runners.training.train import train
 
 CURRICULUM = {"max_vars": 5, "curriculum_param": "num_vars", "curriculum_from": 2}

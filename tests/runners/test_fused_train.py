@@ -20,7 +20,8 @@ import torch
 
 from expressivity import tasks
 from expressivity.runners.training.config import complete, resolve, run_key
-from expressivity.runners.training.fused import fusion_key, train_fused
+from expressivity.runners.training.fused import train_fused
+from expressivity.runners.training.fusion import fusion_key
 from expressivity.runners.training.train import build_model, make_optimizer, train
 
 SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.0, "eval_lengths": [8, 60],
@@ -152,7 +153,7 @@ def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
 def test_a_least_length_pads_every_step_to_it_and_changes_nothing_else():
     """What compiled stages use (one padded length a group, so one compile): the same batches, padded further."""
     from expressivity.runners.training.batches import StepArrays
-    from expressivity.runners.training.fused import longest_sequence
+    from expressivity.runners.training.fusion import longest_sequence
 
     configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
     least = max(map(longest_sequence, configs))

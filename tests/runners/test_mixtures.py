@@ -9,7 +9,8 @@ import pytest
 from expressivity import tasks
 from expressivity.runners.training.batches import rng_for, step_component, step_task, train_batch
 from expressivity.runners.training.config import resolve, run_key
-from expressivity.runners.training.fused import fusion_key, train_fused
+from expressivity.runners.training.fused import train_fused
+from expressivity.runners.training.fusion import fusion_key
 from expressivity.runners.training.mixtures import MIXTURES
 from expressivity.runners.training.train import train
 

@@ -72,7 +72,7 @@ def longest_first(store: Store, keys: list[str]) -> list[str]:
 
 def _fusion_keys(store: Store, keys: list[str]) -> dict[str, str | None]:
     """Each run's fusion key (None: no fused form): runs of one key may train as one model."""
-    from expressivity.runners.training.fused import fusion_key
+    from expressivity.runners.training.fusion import fusion_key
 
     return {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
 

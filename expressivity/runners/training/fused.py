@@ -6,12 +6,11 @@ resumes alone, or fused again, after a kill.
 
     results = train_fused([config_a, config_b, ...], checkpoints=[path_a, path_b, ...])   # one result per run
 
-What runs may differ in (`PER_RUN`): the task and its parameters (each run has its own vocabulary: the fused model
-pads it), the seed, the eigenvalue range, the optimiser's settings, the schedule, early stop and divergence
-thresholds, the training lengths, a curriculum or a mixture and the test protocol, the task evaluated on included
-(`eval_task_params`). What they must share (`fusion_key`): everything else, and sequences of about one length (the
-padded length of the longest training example, `bucket`ed), since a step's batches are padded to the longest run's
-(padding is unscored and, the models being causal, invisible to the positions before it). On CUDA the step can run
+Which runs may fuse is fusion.py's (`fusion_key`): they may differ in the task and its parameters (each run has its
+own vocabulary: the fused model pads it), the seed, the eigenvalue range, the optimiser's settings, the schedule,
+early stop, the training lengths, a curriculum or a mixture and the test protocol, and share everything else, and
+sequences of about one length, since a step's batches are padded to the longest run's (padding is unscored and,
+the models being causal, invisible to the positions before it). On CUDA the step can run
 as a captured CUDA graph (captured.py).
 """
 
@@ -31,12 +30,12 @@ from expressivity.runners.training.batches import (
     EVAL_STREAM,
     Prefetcher,
     StepArrays,
-    bucket,
     rng_for,
     validation_set,
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
+from expressivity.runners.training.fusion import fusion_key, longest_sequence
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
     build_model,
@@ -52,40 +51,7 @@ from expressivity.runners.training.train import (
 )
 from expressivity.runners.training.train_set import stack, validation_accuracy
 
-PER_RUN_TRAIN = (
-    "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
-    "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
-    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "curriculum_frac", "mixture",
-    "train_examples",
-)  # fmt: skip
-PER_RUN_MODEL = ("neg_eigval",)
 SHRINK_MIN_CHECKS = 5  # a group shrinks only with at least this many checks' steps left: rebuilding it costs a compile
-
-
-def fusion_key(config: dict[str, Any]) -> str | None:
-    """What runs must share to train fused (None: this run cannot be fused: it has a layer without a fused form)."""
-    from expressivity import architectures
-
-    letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
-    if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
-        return None
-    shared = {
-        "sequence": longest_sequence(config),
-        "arch": config["arch"],
-        "size": config["size"],
-        "model_params": {k: v for k, v in config["model_params"].items() if k not in PER_RUN_MODEL},
-        "train": {k: v for k, v in config["train"].items() if k not in PER_RUN_TRAIN},
-    }
-    return json.dumps(shared, sort_keys=True, default=str)
-
-
-def longest_sequence(config: dict[str, Any]) -> int:
-    """The padded length (`bucket`) of one training example at the run's longest training length: runs fused
-    together should be of about one length, since every run's batch is padded to the longest."""
-    from expressivity import tasks
-
-    task = tasks.make(config["task"], **config["task_params"])
-    return bucket(task.sample(np.random.default_rng(0), 1, config["train"]["train_max_length"]).seq_len)
 
 
 def optimizer_order(model, names: list[str]) -> list[int]:

@@ -1,0 +1,51 @@
+"""Which runs may train fused (fused.py): those that share a fusion key, i.e. everything but what may differ per run
+(`PER_RUN_TRAIN`, `PER_RUN_MODEL`: the seed, the eigenvalue range, the optimiser's settings, the schedule, early
+stop and divergence thresholds, the training lengths, a curriculum or a mixture, the test protocol, and the task
+itself), and sequences of about one padded length (`longest_sequence`), since a fused step pads every run's batch
+to the longest. Architectures with a layer that has no fused form (an LSTM) have no fusion key.
+
+    fusion_key(config)        # a string, equal for runs that may share a fused group; None: never fused
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from expressivity.runners.training.batches import bucket
+
+PER_RUN_TRAIN = (
+    "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
+    "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
+    "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "curriculum_frac", "mixture",
+    "train_examples",
+)  # fmt: skip
+PER_RUN_MODEL = ("neg_eigval",)
+
+
+def fusion_key(config: dict[str, Any]) -> str | None:
+    """What runs must share to train fused (None: this run cannot be fused: it has a layer without a fused form)."""
+    from expressivity import architectures
+
+    letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
+    if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
+        return None
+    shared = {
+        "sequence": longest_sequence(config),
+        "arch": config["arch"],
+        "size": config["size"],
+        "model_params": {k: v for k, v in config["model_params"].items() if k not in PER_RUN_MODEL},
+        "train": {k: v for k, v in config["train"].items() if k not in PER_RUN_TRAIN},
+    }
+    return json.dumps(shared, sort_keys=True, default=str)
+
+
+def longest_sequence(config: dict[str, Any]) -> int:
+    """The padded length (`bucket`) of one training example at the run's longest training length: runs fused
+    together should be of about one length, since every run's batch is padded to the longest."""
+    from expressivity import tasks
+
+    task = tasks.make(config["task"], **config["task_params"])
+    return bucket(task.sample(np.random.default_rng(0), 1, config["train"]["train_max_length"]).seq_len)
