@@ -6,7 +6,8 @@
 # logs and Triton's cache come back under $OUT.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
 #                --protocol reduced --row 'state-based recall (n)' --column transformer", carry=[".whl", ".triton"])
-#   Here afterwards: cp <files_at>/runs.sqlite results/PRESET/; cp <files_at>/triton_cache.txz.part* .triton/
+#   Here afterwards: expressivity merge <files_at>/runs.sqlite --store results/PRESET/runs.sqlite (keeps every run
+#   either store holds; a plain cp drops those of an earlier call not yet copied); cp <files_at>/triton_cache.txz.part* .triton/
 # GRID=FILE.toml runs that grid file instead (a probe that is not part of the preset: other learning rates or steps),
 # into FILE.sqlite beside it, with the rest of the arguments passed to `grid` (e.g. --per-gpu 9); the store comes back
 # under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints of runs the time limit left in
@@ -22,8 +23,9 @@
 # a step, and 11 checkpoint parts left no resumable run among the 8 files that came back). The grid stops
 # itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue) GRACE s later (default 60) if
 # it has not, so the store still comes back (a fused group's runs that stopped at their target before the limit are in
-# it: each is recorded when it stops, since 2026-12-04): keep LIMIT + GRACE + about 60 s of set-up and copying under timeout_s. Copy the store that comes back
-# into results/PRESET before the next call: each call brings this checkout's copy, not the last call's.
+# it: each is recorded when it stops, since 2026-12-04): keep LIMIT + GRACE + about 60 s of set-up and copying under
+# timeout_s. Merge the store that comes back into results/PRESET before the next call: each call brings this
+# checkout's copy, not the last call's (on 2026-12-04 a call started before the last one's store was copied in).
 set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}

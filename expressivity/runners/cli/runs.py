@@ -276,3 +276,25 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
                 st.rescore(r["key"], new, summarize(new, config["train"]["train_max_length"]))
                 changed += 1
     typer.echo(f"{store}: rescored {changed} of {len(rows)} runs with metrics")
+
+
+@app.command("merge")
+@friendly_errors
+def merge_command(
+    sources: Annotated[list[Path], typer.Argument(help="Stores whose runs to bring in (a GPU call's, copied back).")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Bring the runs of other stores into --store without losing any result: a run is taken where it is further along
+    there (finished beats failed beats queued), with its events; a run finished in both keeps ours (and says how many
+    of those differ). Safer than copying a returned store over ours, which drops runs it never saw."""
+    from expressivity.runners.execution.merge import merge
+    from expressivity.runners.execution.store import Store
+
+    missing = [str(p) for p in sources if not p.is_file()]
+    if missing:
+        raise ValueError(f"no result store at {missing[0]} (give the paths of .sqlite files to bring in)")
+    with Store(store) as st:
+        for source in sources:
+            counts = merge(st, source)
+            typer.echo(f"{source} -> {store}: {counts['added']} added, {counts['updated']} updated, {counts['kept']} "
+                       f"finished in both kept as ours ({counts['differing']} of them differ)")  # fmt: skip

@@ -1,0 +1,77 @@
+"""`expressivity merge` (execution/merge.py): another store's runs come in where they are further along, with their
+events; nothing either store holds is lost; a bad source changes nothing."""
+
+import shutil
+
+from typer.testing import CliRunner
+
+from expressivity.runners.cli import app
+from expressivity.runners.execution.merge import merge
+from expressivity.runners.execution.owners import owner_id
+from expressivity.runners.execution.store import Store
+from expressivity.runners.training.config import resolve, run_key
+
+CONFIGS = [resolve("parity", "lstm", {"steps": 1, "seed": i, "eval_lengths": [8]}) for i in range(5)]
+KEYS = [run_key(c) for c in CONFIGS]
+
+
+def _finish(store: Store, i: int, acc: float, status: str = "done") -> None:
+    owner = owner_id()
+    store.claim(owner, [KEYS[i]])
+    metrics = {8: {"final_acc": acc, "token_acc": acc, "seq_acc": 0.0, "scaled_acc": acc}}
+    store.finish(KEYS[i], owner, {"status": status, "metrics": metrics, "steps": 1, "device": "cpu", "error": None})
+
+
+def _stores(tmp_path):
+    """Ours: run 0 done (0.9), runs 1-2 queued. Theirs, copied from ours and run on: run 0 done again with another
+    result (a rerun), run 1 done, run 2 failed; runs 3 and 4 new, 3 left running by a cut-off call, 4 done."""
+    ours, theirs = tmp_path / "ours.sqlite", tmp_path / "theirs.sqlite"
+    with Store(ours) as st:
+        st.enqueue(CONFIGS[:3], grid="g")
+        _finish(st, 0, 0.9)
+        st.claim(owner_id(), [KEYS[1]])  # a drive stopped early gave run 1 back: its "claimed" event stays
+        st.release(KEYS[1], owner_id())
+    shutil.copy(ours, theirs)
+    with Store(theirs) as st:
+        st.conn.execute("UPDATE runs SET status = 'queued' WHERE key = ?", (KEYS[0],))  # a rerun of one key
+        _finish(st, 0, 0.7)
+        _finish(st, 1, 0.8)
+        _finish(st, 2, 0.0, status="failed")
+        st.enqueue(CONFIGS[3:], grid="g")
+        st.claim(owner_id(), [KEYS[3]])
+        _finish(st, 4, 1.0)
+    return ours, theirs
+
+
+def test_runs_further_along_come_in_with_their_events_and_ours_are_kept(tmp_path):
+    ours, theirs = _stores(tmp_path)
+    with Store(ours) as st:
+        counts = merge(st, theirs)
+        rows = {r["key"]: r for r in st.rows()}
+        events = {k: [e["event"] for e in st.events(k)] for k in KEYS}
+    assert counts == {"added": 2, "updated": 2, "kept": 1, "differing": 1}
+    assert [rows[k]["status"] for k in KEYS] == ["done", "done", "failed", "queued", "done"]
+    assert rows[KEYS[0]]["metrics"][8]["final_acc"] == 0.9  # finished in both: ours stays
+    assert rows[KEYS[1]]["metrics"][8]["final_acc"] == 0.8 and rows[KEYS[4]]["metrics"][8]["final_acc"] == 1.0
+    assert rows[KEYS[3]]["owner"] is None and events[KEYS[3]] == ["claimed"]  # left running there: queued here
+    # the events the copy shared with ours are not doubled
+    assert events[KEYS[0]] == ["claimed", "done"] and events[KEYS[1]] == ["claimed", "claimed", "done"]
+    assert events[KEYS[4]] == ["claimed", "done"]
+    with Store(ours) as st:  # merging again changes nothing
+        assert merge(st, theirs) == {"added": 0, "updated": 0, "kept": 3, "differing": 1}
+        assert len(st.events()) == sum(map(len, events.values()))
+
+
+def test_merge_command_reports_and_a_bad_source_changes_nothing(tmp_path):
+    ours, theirs = _stores(tmp_path)
+    runner = CliRunner()
+    done = runner.invoke(app, ["merge", str(theirs), "--store", str(ours)])
+    said = "2 added, 2 updated, 1 finished in both kept as ours (1 of them differ)"
+    assert done.exit_code == 0 and said in done.output, done.output
+    before = ours.read_bytes()
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"not a database" * 100)
+    for bad, says in ((corrupt, "not a usable results database"), (tmp_path / "none.sqlite", "no result store")):
+        result = runner.invoke(app, ["merge", str(bad), "--store", str(ours)])
+        assert result.exit_code == 2 and says in result.output, result.output
+    assert ours.read_bytes() == before
