@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
 from expressivity.runners.execution.store import SCHEMA_VERSION, Store
+from expressivity.runners.training.config import resolve
 
 runner = CliRunner()
 SHORT = [
@@ -56,6 +57,11 @@ def test_status_counts_runs_and_exports_csv(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "2 runs; 1 done, 1 diverged" in result.output
+    assert "grids: (no grid: train) 1/2 done" in result.output
+    with Store(tmp_path / "r.sqlite") as st:  # runs of a grid (a preset's protocol, a --set variant) by name
+        st.enqueue([resolve("parity", "lstm", {"seed": s}) for s in (5, 6)], grid="g-set-0123abcd")
+    shown = runner.invoke(app, ["status", "--store", str(tmp_path / "r.sqlite")], terminal_width=200)
+    assert "grids: (no grid: train) 1/2 done; g-set-0123abcd 0/2 done" in shown.output, shown.output
     with open(out) as f:
         rows = list(csv.DictReader(f))
     assert sorted((r["status"], r["length"]) for r in rows) == [("diverged", ""), ("done", "5"), ("done", "50")]

@@ -228,6 +228,13 @@ def status_command(
     for state in states.values():
         counts[state] = counts.get(state, 0) + 1
     typer.echo(f"{store}: {len(rows)} runs; " + (counts_text(counts) or "empty"))
+    grids: dict[str, list[int]] = {}  # grid -> [done, runs]: a preset's protocols, its --set variants, grid files
+    for r in rows:
+        tally = grids.setdefault(r["grid"] or "(no grid: train)", [0, 0])
+        tally[0] += r["status"] == "done"
+        tally[1] += 1
+    if grids:
+        typer.echo("grids: " + "; ".join(f"{name} {done}/{n} done" for name, (done, n) in sorted(grids.items())))
     now = time.time()
     in_flight = [r for r in rows if r["status"] == "running"]
     slowest = sorted((r for r in rows if r["status"] == "done"), key=lambda r: -(r["train_seconds"] or 0))[:top]
