@@ -84,7 +84,8 @@ def table_command(
     (or, when the store has no run of it, the first protocol it has runs of); with --set, the runs that `reproduce`
     made with the same --set (a grid of their own). `eval-lm` rows (pretrained models) have a table of their own."""
     from expressivity.runners.execution.store import Store
-    from expressivity.runners.reports.tables import FORMATS, PRETRAINED, render_pretrained, select
+    from expressivity.runners.reports.pretrained import PRETRAINED, render_pretrained
+    from expressivity.runners.reports.tables import FORMATS, select
     from expressivity.runners.training.options import parse_sets
 
     if fmt not in FORMATS:

@@ -4,12 +4,14 @@
         cells = table_cells(presets.get("negative-eigenvalues"), st.rows())
     print(render(cells, preset, "markdown"))     # or "csv", "latex"
 
+Pretrained models' rows (`eval-lm`) have a table of their own: pretrained.py.
+
 One line per (task row, architecture column), long format, so the published number sits in the column beside ours
 whatever the number of architectures. A store row belongs to a preset's table when its run key is in the preset's
-grid, or it was queued under the grid's name (runs made with extra `--set`s), and its config matches a row and a
-column. The verdict is `theory.check` on the row's runs, all columns together (a failure agrees with theory only
-where the row shows the protocol can teach the task: theory/check.py; it always reads out-of-distribution scaled
-accuracy, whatever the table shows).
+grid (`select`: runs made with other settings, `reproduce --set`, have other keys and a grid of their own), and
+its config matches a row and a column. The verdict is `theory.check` on the row's runs, all columns together (a
+failure agrees with theory only where the row shows the protocol can teach the task: theory/check.py; it always
+reads out-of-distribution scaled accuracy, whatever the table shows).
 
 Beside each best: the spread over seeds (min-max) and the 95% Wilson interval of the best run's figure (its test
 examples pooled over the lengths the metric averages; for a per-token metric the examples, not the tokens, are
@@ -332,10 +334,10 @@ def render(
         "% " + title,
         "\\begin{tabular}{ll" + "r" * 7 + "l" * 4 + "}",
         "\\hline",
-        " & ".join(_tex(h) for h in HEADER) + " \\\\",
+        " & ".join(tex_escape(h) for h in HEADER) + " \\\\",
         "\\hline",
     ]
-    out += [" & ".join(_tex(v) for v in line) + " \\\\" for line in lines]
+    out += [" & ".join(tex_escape(v) for v in line) + " \\\\" for line in lines]
     out += ["\\hline", "\\end{tabular}", f"% metric: {preset.metric.describe}"]
     return "\n".join(out) + "\n"
 
@@ -344,59 +346,6 @@ _TEX = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"
                       "^": r"\^{}", "{": r"\{", "}": r"\}", "~": r"\~{}"})  # fmt: skip
 
 
-def _tex(text: str) -> str:
+def tex_escape(text: str) -> str:
     """Escape LaTeX's special characters (one pass, so an escape is never escaped again)."""
     return text.translate(_TEX)
-
-
-# ---- pretrained models: eval-lm rows -----------------------------------------------------------------------------
-PRETRAINED = "eval-lm"  # the name `table` shows them under
-PRETRAINED_HEADER = ("task", "model", "class", "final acc by length", "final (mean)", "scaled (mean)", "EXPRESS",
-                     "verdict")  # fmt: skip
-
-
-def pretrained_lines(rows: Iterable[Mapping[str, Any]]) -> list[list[str]]:
-    """One line per finished eval-lm row (a pretrained model on one task): its accuracy by length, its class read
-    from the HF config ("unknown" where the layers map onto no kind) and theory's EXPRESS and verdict."""
-    from expressivity.runners.training.config import is_pretrained
-    from expressivity.theory import check
-    from expressivity.theory.classes import arch_class
-
-    out = []
-    for r in rows:
-        config = r["config"]
-        if not is_pretrained(config) or r["status"] != "done" or not r.get("metrics"):
-            continue
-        try:
-            label = arch_class(config["arch"], config["model_params"]).label.removeprefix(config["arch"]).strip()
-        except ValueError:
-            label = "unknown"
-        cell = check([r])[0]
-        ood = (r.get("summary") or {}).get("ood") or {}
-        curve = ", ".join(f"{n}: {m['final_acc']:.3f}" for n, m in sorted(r["metrics"].items()))
-        task = " ".join([config["task"], *(f"{k}={v}" for k, v in config["task_params"].items())])
-        out.append([task, config["arch"], label, curve, f"{ood.get('final_acc', float('nan')):.3f}",
-                    f"{ood.get('scaled_acc', float('nan')):.3f}", cell.express.value, cell.verdict])  # fmt: skip
-    return out
-
-
-def render_pretrained(rows: Iterable[Mapping[str, Any]], fmt: str = "markdown") -> str | None:
-    """The eval-lm rows as a markdown, CSV or LaTeX table; None when the store has none."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format {fmt!r} is not valid; choose one of {', '.join(FORMATS)}")
-    lines = pretrained_lines(rows)
-    if not lines:
-        return None
-    title = "pretrained models through lm-eval (eval-lm): final answer, greedy; every length is out-of-distribution"
-    if fmt == "csv":
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows([PRETRAINED_HEADER, *lines])
-        return buf.getvalue()
-    if fmt == "markdown":
-        out = [f"### {PRETRAINED}: {title}", "", "| " + " | ".join(PRETRAINED_HEADER) + " |"]
-        out.append("|" + "|".join("---:" if 3 < i < 6 else "---" for i in range(len(PRETRAINED_HEADER))) + "|")
-        return "\n".join([*out, *("| " + " | ".join(line) + " |" for line in lines)]) + "\n"
-    body = [" & ".join(_tex(v) for v in line) + " \\\\" for line in lines]
-    head = " & ".join(_tex(h) for h in PRETRAINED_HEADER) + " \\\\"
-    return "\n".join([f"% {title}", "\\begin{tabular}{llllrrll}", "\\hline", head, "\\hline", *body, "\\hline",
-                      "\\end{tabular}"]) + "\n"  # fmt: skip
