@@ -20,7 +20,8 @@ from typing import Any
 def _ray_job(job: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (key, result) for each of the job's runs as soon as it is final. `run_job` reports early results through
     a callback, from inside training, so it runs in a thread and hands them over through a queue; the generator
-    yields them as they come, then the rest when the job ends (run_job's return value: a dict, which marks the end)."""
+    yields them as they come, then the rest when the job ends (run_job's return value, the runs it did not report
+    early: a dict, which marks the end)."""
     from expressivity.runners.execution.workers import run_job
 
     handed: queue.Queue = queue.Queue()
@@ -33,11 +34,9 @@ def _ray_job(job: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             handed.put(final)
 
     threading.Thread(target=work, daemon=True).start()
-    sent: set[str] = set()
     while not isinstance(item := handed.get(), dict):
-        sent.add(item[0])
         yield item
-    yield from ((key, result) for key, result in item.items() if key not in sent)
+    yield from item.items()
 
 
 class RayPool:

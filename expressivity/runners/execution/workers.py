@@ -29,25 +29,32 @@ def run_job(
     job: dict[str, Any], on_result: Callable[[str, dict[str, Any]], None] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Train a job's runs: one (`train`), or a fused group (`train_fused`, when the job says `fused`). Returns
-    {key: result}; any exception becomes a "failed" result of each of its runs instead of killing the worker.
-    `on_result(key, result)` is given a fused run's result as soon as it is final (a run that stopped early is
-    tested while its group trains on), so the driver can record it before the group ends."""
+    {key: result} of every run not already given to `on_result`; any exception becomes a "failed" result of each of
+    those runs instead of killing the worker. `on_result(key, result)` is given a fused run's result as soon as it is
+    final (a run that stopped early is tested while its group trains on), so the driver can record it before the
+    group ends."""
     from expressivity.runners.training.fused import train_fused
     from expressivity.runners.training.train import train
 
     keys, configs, paths = job["keys"], job["configs"], job["checkpoints"]
     device = job.get("device", "auto")
+    reported: set[str] = set()
+
+    def report(i: int, result: dict[str, Any]) -> None:
+        reported.add(keys[i])
+        on_result(keys[i], result)
+
     try:
         if job.get("fused"):
-            report = None if on_result is None else lambda i, result: on_result(keys[i], result)
-            results = train_fused(configs, device=device, checkpoints=paths, graphs=job.get("graphs"), on_result=report)
+            results = train_fused(configs, device=device, checkpoints=paths, graphs=job.get("graphs"),
+                                  on_result=None if on_result is None else report)  # fmt: skip
         else:
             results = [train(configs[0], device=device, checkpoint=paths[0], progress=job.get("progress", False))]
-        return dict(zip(keys, results, strict=True))
+        return {k: r for k, r in zip(keys, results, strict=True) if k not in reported}
     except Exception as err:  # a failed run is data, not a crash
         tail = traceback.format_exc().strip().splitlines()[-6:]
         failed = {"status": "failed", "error": f"{type(err).__name__}: {err}\n" + "\n".join(tail)}
-        return dict.fromkeys(keys, failed)
+        return dict.fromkeys([k for k in keys if k not in reported], failed)
 
 
 def estimated_cost(config: dict[str, Any]) -> float:
@@ -102,18 +109,14 @@ def worker_main() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("EXPRESSIVITY_THREADS", "1")))
-    sent: set[str] = set()
 
     def send(key: str, result: dict[str, Any]) -> None:  # one line per run: the driver finishes each on its own
         protocol.write(json.dumps({"key": key, "result": result}) + "\n")
         protocol.flush()
-        sent.add(key)
 
     for line in sys.stdin:
-        sent.clear()
-        for key, result in run_job(json.loads(line), on_result=send).items():
-            if key not in sent:  # those a fused group reported early are out already
-                send(key, result)
+        for key, result in run_job(json.loads(line), on_result=send).items():  # those not sent early
+            send(key, result)
 
 
 # ---- pools: where jobs run -------------------------------------------------------------------------------------------
