@@ -61,6 +61,7 @@ class SweepCell:
 class DepthCell(SweepCell):
     family: str  # the class label without its depth, e.g. "transformer", "gdn[-1,1]"
     min_depths: Mapping[int, int | None]  # training length -> smallest passing depth (None: none tried passed)
+    left_out: tuple[int, ...] = ()  # lengths no model of the row learned: not in the verdict, which says nothing there
     depths_tried: tuple[int, ...]
 
 
@@ -100,14 +101,14 @@ def _passes(row: Mapping[str, Any]) -> bool:
 
 def _verdict_where_taught(
     expected: str, min_depths: Mapping[int, int | None], shallowest: int, key: tuple, taught: set[tuple]
-) -> tuple[str, str]:
+) -> tuple[str, str, tuple[int, ...]]:
     """depth_verdict over the lengths the protocol is shown to teach (see the module docstring)."""
     untaught = [n for n, d in min_depths.items() if d is None and (*key[:3], n) not in taught]
     if expected not in ("depth-grows", "learns") or not untaught or len(untaught) == len(min_depths):
-        return depth_verdict(expected, min_depths, shallowest)
+        return (*depth_verdict(expected, min_depths, shallowest), ())
     verdict, reason = depth_verdict(expected, {n: d for n, d in min_depths.items() if n not in untaught}, shallowest)
     left_out = f"no model learned length {', '.join(map(str, untaught))}: left out"
-    return verdict, "; ".join(filter(None, (reason, left_out)))
+    return verdict, "; ".join(filter(None, (reason, left_out))), tuple(untaught)
 
 
 def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
@@ -145,12 +146,12 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
         if len(tried) < 2 and expects[key].value == "depth-grows":
             continue  # not a depth sweep
         min_depths = {n: (min(d) if d else None) for n, d in sorted(passed.items())}
-        verdict, reason = _verdict_where_taught(expects[key].value, min_depths, min(tried), key, taught)
+        verdict, reason, left_out = _verdict_where_taught(expects[key].value, min_depths, min(tried), key, taught)
         cells.append(
             DepthCell(
                 task=key[1], task_params=json.loads(key[2]), family=key[3], expect=expects[key],
-                min_depths=min_depths, depths_tried=tuple(sorted(tried)), scope=key[0], verdict=verdict,
-                reason=reason, keys=tuple(r["key"] for r in members),
+                min_depths=min_depths, left_out=left_out, depths_tried=tuple(sorted(tried)), scope=key[0],
+                verdict=verdict, reason=reason, keys=tuple(r["key"] for r in members),
             )
         )  # fmt: skip
     return sorted(cells, key=lambda c: (c.task, json.dumps(dict(c.task_params), sort_keys=True), c.family))

@@ -244,6 +244,21 @@ def test_a_depth_cell_shows_the_spread_of_its_seeds_min_depths(tmp_path):
     assert (cell.best, cell.worst) == (1.0, 3.0)
 
 
+def test_a_row_whose_length_no_model_learned_reads_inconclusive_not_the_sweeps_agree(tmp_path):
+    from dataclasses import replace
+
+    illusion = presets.get("illusion-of-state")
+    full = illusion.grid(protocol="reduced")
+    lstm_s5 = [c for c in full.configs if c["arch"] == "lstm" and c["task_params"]["group"] == "S5"]
+    grid = replace(full, configs=lstm_s5)  # lengths 8-64 x seeds 0-2: the control learns all but 64
+    _write(tmp_path / "r.sqlite", grid, [0.99 if c["train"]["train_max_length"] < 64 else 0.5 for c in lstm_s5])
+    with Store(tmp_path / "r.sqlite") as store:
+        verdicts = {c.row: c.verdict for c in table_cells(illusion, store.rows(), protocol="reduced") if c.done}
+    left_out = "agree (no model learned length 64: left out)"
+    assert verdicts == {"S5 @ 8": left_out, "S5 @ 16": left_out, "S5 @ 32": left_out,
+                        "S5 @ 64": "inconclusive (no model learned length 64)"}  # fmt: skip
+
+
 runner = CliRunner()
 
 

@@ -65,7 +65,7 @@ def test_a_control_that_fails_only_where_nothing_learned_is_not_a_contradiction(
     lstm = [_row("lstm", 1, n, 0.99 if n < 64 else 0.5) for n in (8, 16, 64)]
     (alone,) = depth_growth(lstm)
     assert alone.expect.value == "learns" and dict(alone.min_depths) == {8: 1, 16: 1, 64: None}
-    assert alone.label == "agree (no model learned length 64: left out)"
+    assert alone.label == "agree (no model learned length 64: left out)" and alone.left_out == (64,)
     # another model learned 64 under the same protocol: the LSTM's miss there is evidence
     learned_64 = [_row("transformer", d, 64, 0.95) for d in (1, 2)]
     cells = {c.family: c for c in depth_growth(lstm + learned_64)}

@@ -163,6 +163,10 @@ def table_cells(
                 sweep = next((sweeps[r["key"]] for r in members if r["key"] in sweeps), None)
                 if sweep is not None:
                     verdict, expect = sweep.label, sweep.expect.value
+                    # a length the sweep left out (no model of the row learned it): its rows show the protocol
+                    length = members[0]["config"]["train"]["train_max_length"]
+                    if length in getattr(sweep, "left_out", ()):
+                        verdict = f"inconclusive (no model learned length {length})"
             out.append(
                 TableCell(
                     row=row.label,
