@@ -193,3 +193,14 @@ def test_a_pilot_of_some_rows_and_columns_is_part_of_the_grid_with_the_same_keys
     assert {c["arch"] for c in pilot.configs} == {"transformer", "gdn"}
     with pytest.raises(ValueError, match="no column 'gdn'; valid: transformer"):
         preset.grid(protocol="reduced", columns=["gdn"])
+
+
+def test_a_pilot_of_one_depth_keeps_the_depth_sweeps_keys_and_an_absent_depth_is_a_one_line_error():
+    preset = presets.get("illusion-of-state")
+    full = preset.grid(protocol="reduced", rows=["A5 @ 8"], columns=["gdn[-1,1]"])
+    one = preset.grid(protocol="reduced", rows=["A5 @ 8"], columns=["gdn[-1,1]"], depths=[1])
+    assert sorted({c["model_params"]["n_layers"] for c in full.configs}) == [1, 2, 3, 4]
+    assert {c["model_params"]["n_layers"] for c in one.configs} == {1} and len(one.keys) == len(preset.seeds)
+    assert set(one.keys) < set(full.keys)
+    with pytest.raises(ValueError, match=r"has depth \(n_layers\) \[7\]; valid: \[1, 2, 3, 4\]"):
+        preset.grid(protocol="reduced", rows=["A5 @ 8"], columns=["gdn[-1,1]"], depths=[7])

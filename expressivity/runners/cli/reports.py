@@ -143,11 +143,15 @@ def reproduce_command(
         list[str] | None, typer.Option(help="Only this row (its label; repeatable): a pilot of part of the grid.")
     ] = None,
     column: Annotated[list[str] | None, typer.Option(help="Only this column (its label; repeatable).")] = None,
+    depth: Annotated[
+        list[int] | None, typer.Option(help="Only runs of this depth (n_layers; repeatable): part of a depth sweep.")
+    ] = None,
+    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")] = False,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
-    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant; --row and --column run part of it
-    (a pilot; its runs keep their keys, so the whole grid later reuses them)."""
+    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant; --row, --column and --depth run part
+    of it (a pilot; its runs keep their keys, so the whole grid later reuses them)."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.options import parse_sets
@@ -158,7 +162,9 @@ def reproduce_command(
     preset = presets.get(name)
     variant = preset.check_protocol(protocol)
     extra = parse_sets(sets)
-    grid = preset.grid(quick=quick, sets=extra, protocol=variant, rows=row or (), columns=column or ())
+    grid = preset.grid(
+        quick=quick, sets=extra, protocol=variant, rows=row or (), columns=column or (), depths=depth or ()
+    )
     keys = grid.keys
     typer.echo(f"{grid.name}: {preset.summary}")
     if not quick:
@@ -176,6 +182,8 @@ def reproduce_command(
         cpu_workers = max(1, min(cores, len(keys)))  # tiny models run best at one thread per process
     with Store(store) as st:
         added = st.enqueue(grid.configs, grid=grid.name)
+        if retry_failed:
+            st.requeue(r["key"] for r in st.rows(status="failed", keys=keys))
         typer.echo(f"{len(keys)} runs ({added} new); " + counts_text(st.counts(keys)))
         pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
                          log_dir=st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip

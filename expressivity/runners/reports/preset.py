@@ -257,13 +257,18 @@ class Preset:
         protocol: str | None = None,
         rows: Sequence[str] = (),
         columns: Sequence[str] = (),
+        depths: Sequence[int] = (),
     ) -> Grid:
         """Every run of the preset under a protocol variant (resolved and validated), parts in order, identical
-        configs once; `rows` and `columns` (labels) keep only those (a run keeps its key: a pilot's runs count for
-        the whole grid later)."""
+        configs once; `rows` and `columns` (labels) keep only those, `depths` only the runs of those n_layers (a run
+        keeps its key: a pilot's runs count for the whole grid later)."""
         configs: dict[str, dict[str, Any]] = {}
         name = self.grid_name(quick=quick, protocol=protocol, sets=sets)
         for spec in self.specs(quick=quick, sets=sets, protocol=protocol, rows=rows, columns=columns):
             part = expand(spec, name=name)
             configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)
-        return Grid(name=name, configs=list(configs.values()))
+        kept = [c for c in configs.values() if not depths or c["model_params"].get("n_layers") in depths]
+        if configs and not kept:
+            have = sorted({c["model_params"].get("n_layers") for c in configs.values()}, key=str)
+            raise ValueError(f"no run of {name} has depth (n_layers) {list(depths)}; valid: {have}")
+        return Grid(name=name, configs=kept)
