@@ -16,7 +16,9 @@ tried did). Against EXPECT:
   tried); contradicts when one depth serves every length; otherwise inconclusive.
 - "learns" (an RNN, DeltaProduct with enough reflections) agrees when depth 1 (or the shallowest tried) reaches the
   threshold at every length, contradicts when some length is never reached.
-- Nothing reached at any length: "inconclusive (nothing learned)", as in `check`.
+- Nothing reached at any length: "inconclusive (nothing learned)", as in `check`; for an EXPECT of "unknown", only
+  where no model of the row learned those lengths either (a one-layer GDN that fails A5 beside an LSTM that learns
+  it has no claim to hold it against: plain "inconclusive", with EXPRESS beside it in the table).
 
 A failure is evidence only where the protocol is shown able to teach the task (as in `check`): for "depth-grows" and
 "learns", a length at which no run of any model in the scope (this family at any depth, or another model: the row's
@@ -104,7 +106,9 @@ def _verdict_where_taught(
 ) -> tuple[str, str, tuple[int, ...]]:
     """depth_verdict over the lengths the protocol is shown to teach (see the module docstring)."""
     untaught = [n for n, d in min_depths.items() if d is None and (*key[:3], n) not in taught]
-    if expected not in ("depth-grows", "learns") or not untaught or len(untaught) == len(min_depths):
+    if expected not in ("depth-grows", "learns"):  # no claim; "nothing learned" only where the row's control failed too
+        return "inconclusive", NOTHING_LEARNED if untaught and len(untaught) == len(min_depths) else "", ()
+    if not untaught or len(untaught) == len(min_depths):
         return (*depth_verdict(expected, min_depths, shallowest), ())
     verdict, reason = depth_verdict(expected, {n: d for n, d in min_depths.items() if n not in untaught}, shallowest)
     left_out = f"no model learned length {', '.join(map(str, untaught))}: left out"

@@ -70,3 +70,11 @@ def test_a_control_that_fails_only_where_nothing_learned_is_not_a_contradiction(
     learned_64 = [_row("transformer", d, 64, 0.95) for d in (1, 2)]
     cells = {c.family: c for c in depth_growth(lstm + learned_64)}
     assert cells["lstm"].label == "contradict"
+
+
+def test_a_model_without_a_claim_that_fails_beside_a_learning_control_is_not_nothing_learned():
+    gdn = [_row("gdn", 1, n, 0.02, neg_eigval=True) for n in (8, 16)]
+    (alone,) = depth_growth(gdn)
+    assert alone.expect.value == "unknown" and alone.label == "inconclusive (nothing learned)"
+    cells = {c.family: c for c in depth_growth(gdn + [_row("lstm", 1, n, 0.99) for n in (8, 16)])}
+    assert cells["gdn[-1,1]"].label == "inconclusive" and dict(cells["gdn[-1,1]"].min_depths) == {8: None, 16: None}

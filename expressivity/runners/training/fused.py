@@ -93,7 +93,10 @@ def train_fused(
     `shrink`: a group whose runs still training are at most this fraction of it (with SHRINK_MIN_CHECKS checks' steps
     left) ends there, and those runs go on as a smaller group from their state at that step (handed over in memory,
     and written to their checkpoints), so runs that stopped no longer cost steps: a fused step computes every run of
-    its group, stopped or not (static shapes). Default: the environment's EXPRESSIVITY_SHRINK, else off."""
+    its group, stopped or not (static shapes). Default: the environment's EXPRESSIVITY_SHRINK, else off. Not yet safe
+    on a GPU: its first use in a grid (2026-12-04, one H200, EXPRESSIVITY_SHRINK=0.5) ended about 35 s after a
+    captured DeltaProduct group of 3 shrank to 1 with "CUDA error: an illegal memory access", which failed the other
+    group of its process too; the GPU test (tests/runners/test_fused_gpu.py, a GDN group) passes. Undiagnosed."""
     configs = [complete(c) for c in configs]
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
