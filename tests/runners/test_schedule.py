@@ -108,3 +108,29 @@ def test_a_fused_run_that_stopped_early_is_recorded_though_its_group_is_cut_off(
         assert (counts["done"], counts["queued"], counts["running"]) == (1, 2, 0), counts
         row = st.rows(keys=[keys[1]])[0]
         assert row["stop_reason"] == "target_acc" and row["steps"] == 5 and "fused x3" in row["device"]
+
+
+def test_a_run_resumed_at_another_step_goes_to_a_job_of_its_own_and_every_run_finishes(tmp_path):
+    """Runs of one fusion key fuse only at one starting step: one run stopped once it checkpointed (an event) is
+    resumed in a job apart from its two fresh mates, which fuse with each other, so it does not wait behind them in
+    one slot. All three then finish, the resumed one from its checkpoint."""
+    from expressivity.runners.execution.workers import LocalPool, _fusion_keys, checkpoint_path, drive, local_slots
+
+    sets = {"steps": 300, "batch_size": 8, "check_every": 5, "checkpoint_every": 10, "eval_lengths": [8],
+            "eval_examples": 8, "lr": 5e-4}  # fmt: skip
+    configs = [resolve("parity", "gdn", {**sets, "seed": s}) for s in (0, 1, 2)]
+    keys = [run_key(c) for c in configs]
+    with Store(tmp_path / "s.sqlite") as st:
+        st.enqueue(configs, grid="g")
+        fresh = _fusion_keys(st, keys)
+        assert fresh[keys[0]] == fresh[keys[1]] == fresh[keys[2]] and fresh[keys[0]][1] == 0
+        pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
+        checkpointed = lambda: checkpoint_path(st, keys[0]).exists()  # noqa: E731
+        assert drive(st, keys[:1], pool, fuse=8, stop_when=checkpointed)["queued"] == 1
+        grouped = _fusion_keys(st, keys)
+        assert grouped[keys[1]] == grouped[keys[2]] != grouped[keys[0]] and grouped[keys[0]][1] > 0
+        pool = LocalPool(local_slots(cpu_workers=2, use_gpus=False), log_dir=tmp_path / "logs")
+        assert drive(st, keys, pool, fuse=8)["done"] == 3
+        rows = {r["key"]: r for r in st.rows()}
+        assert ["fused x2" in rows[k]["device"] for k in keys] == [False, True, True]
+        assert [e["event"] for e in st.events(keys[0])].count("claimed") == 2

@@ -77,11 +77,28 @@ def longest_first(store: Store, keys: list[str]) -> list[str]:
     return sorted(keys, key=lambda k: -costs.get(k, 0.0))
 
 
-def _fusion_keys(store: Store, keys: list[str]) -> dict[str, str | None]:
-    """Each run's fusion key (None: no fused form): runs of one key may train as one model."""
+def _fusion_keys(store: Store, keys: list[str]) -> dict[str, tuple[str, int] | None]:
+    """Each run's fusion key and the step its checkpoint resumes from (None: no fused form): runs of one key may
+    train as one model. A fused group steps in lockstep, so train_fused trains runs saved at different steps as
+    separate groups one after the other in its one slot: on 2026-12-04 two runs resumed at step 3000 waited behind a
+    fresh run of their job for a whole call. Runs at different steps therefore go to separate jobs."""
     from expressivity.runners.training.fusion import fusion_key
 
-    return {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
+    keyed = {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
+    return {k: None if f is None else (f, _resume_step(checkpoint_path(store, k), k)) for k, f in keyed.items()}
+
+
+def _resume_step(path: Path, key: str) -> int:
+    """The step a run's checkpoint holds (0: none, another run's, or unreadable, as train_fused reads it)."""
+    if not path.exists():
+        return 0
+    import torch
+
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - train_fused starts such a run over; so does its grouping here
+        return 0
+    return int(saved["step"]) if saved.get("key") == key else 0
 
 
 def checkpoint_path(store: Store, key: str) -> Path:
