@@ -13,6 +13,9 @@
 # under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints of runs the time limit left in
 # flight (those of finished runs are deleted), which a later call resumes when carried as results/PRESET/checkpoints:
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
+# About 4 parts come back at most (8 files and 64 MiB in all, beside the store and logs), and carried ones share the
+# call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
+# run's is 11-16 MB). Two pilots in one call write their worker logs into one folder, under the same names.
 # The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
 # Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
 # its own OUT=$OUT/NAME, started seconds apart (`A & sleep 20; B & wait`: not `while pgrep -f gpu_pilot.sh`, which
@@ -69,6 +72,11 @@ mkdir -p "results/$PRESET/logs/call" && mv "$OUT"/*.log "results/$PRESET/logs/ca
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
   tar cf - -C "results/$PRESET" checkpoints | split -b 15M - "$OUT/checkpoints.tar.part-"
+  # What comes back is at most 8 files and 64 MiB in all, and a part cut off loses the checkpoints after it (a
+  # DeltaProduct run's is 11-16 MB with its optimiser state: on 2026-12-04, 10 parts were made and 4 came back).
+  back=$(du -cm "$OUT"/checkpoints.tar.part-* | tail -n 1 | cut -f1)
+  echo "checkpoints: $(ls results/$PRESET/checkpoints | wc -l) runs, $(ls "$OUT"/checkpoints.tar.part-* | wc -l) parts," \
+    "$back MB (with the store and logs, at most 8 files and 64 MiB come back)"
 fi
 [ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
