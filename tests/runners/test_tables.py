@@ -310,3 +310,16 @@ def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones(tmp
         rows = {r["key"]: r for r in st.rows(keys=grid.keys)}
     assert rows[failed]["status"] == "done" and rows[failed]["steps"] == 2
     assert rows[done]["steps"] == 1  # the done run was not trained again
+
+
+def test_a_cell_of_a_grid_under_way_counts_its_runs_done_against_all_the_grid_plans():
+    # Illusion of State's GDN cell is a depth sweep (1-4) of 3 seeds: with only its depth-1 runs made, the cell
+    # says 3 of 12 done, not 3 of 3; a cell with no run made says 0 of 12.
+    preset = presets.get("illusion-of-state")
+    one = preset.grid(protocol="reduced", rows=["A5 @ 8"], columns=["gdn[-1,1]"], depths=[1])
+    rows = [{"key": k, "config": c, "status": "done", "summary": {"id": {"final_acc": 0.02}}}
+            for k, c in zip(one.keys, one.configs, strict=True)]  # fmt: skip
+    cells = {(c.row, c.column): c for c in table_cells(preset, rows, protocol="reduced")}
+    assert (cells["A5 @ 8", "gdn[-1,1]"].done, cells["A5 @ 8", "gdn[-1,1]"].runs) == (3, 12)
+    assert (cells["A5 @ 16", "gdn[-1,1]"].done, cells["A5 @ 16", "gdn[-1,1]"].runs) == (0, 12)
+    assert cells["A5 @ 16", "lstm"].runs == 3 and cells["A5 @ 16", "lstm"].verdict == "no runs"

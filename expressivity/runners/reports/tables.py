@@ -44,7 +44,7 @@ class TableCell:
     best: float | None  # the headline (best over seeds); with a depth metric, the smallest depth that passed
     mean: float | None
     done: int  # finished runs (status done)
-    runs: int  # runs of the cell in the store, whatever their status
+    runs: int  # runs of the cell in the protocol's grid, made or not (a grid under way: done < runs)
     max_depth: int | None = None  # depth metric: the deepest model tried (a cell of None reads "> max_depth")
     published: Published | None = None
     express: str = "-"
@@ -120,6 +120,7 @@ def table_cells(
     from expressivity.theory import check
 
     variant = "testbed-v1" if quick else preset.check_protocol(protocol)
+    planned = preset.grid(quick=quick, protocol=protocol, sets=sets).configs
     chosen = select(preset, rows, quick=quick, protocol=protocol, sets=sets)
     depth_cells = {}  # a depth sweep is read across lengths (theory/depth.py): each run's cell of the sweep
     if preset.metric.depth_threshold is not None:
@@ -174,7 +175,7 @@ def table_cells(
                     best=best,
                     mean=mean,
                     done=len(done),
-                    runs=len(members),
+                    runs=sum(_matches(c, row, column, settings) for c in planned),
                     max_depth=max_depth,
                     published=published.get((row.label, column.label)),
                     express=express,
