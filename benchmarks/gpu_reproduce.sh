@@ -6,9 +6,11 @@
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) MPS=1 bash benchmarks/gpu_reproduce.sh \
 #                olmo-hybrid,chomsky 480 6", kind="nvidia-h200-x2", carry=[".whl", ".triton"])
 # Here afterwards, before the next call (the stores travel as files of the work tree and would overwrite the
-# machine's): cp $OUT/PRESET/runs.sqlite results/PRESET/. The checkpoints of runs left in flight stay on the machine
-# (an ignored folder) while it is warm; CHECKPOINTS=1 also brings them back, split into parts of 15 MiB
-# (cat the parts | tar x -C results/PRESET), for a later session to carry as results/PRESET/checkpoints.
+# machine's): expressivity merge <files_at>/PRESET/runs.sqlite --store results/PRESET/runs.sqlite (keeps every run
+# either store holds; a plain cp drops those of an earlier call not yet brought in). The checkpoints of runs left in
+# flight stay on the machine (an ignored folder) while it is warm; CHECKPOINTS=1 also brings them back, split into
+# parts of 15 MiB (cat the parts | tar x -C results/PRESET), for a later session to carry as results/PRESET/checkpoints:
+# at most 8 files and 64 MiB come back, so only a few runs' checkpoints (11-16 MB a DeltaProduct run) travel.
 # MPS=1 starts NVIDIA's multi-process service first, so the kernels of the many small runs sharing a GPU can run
 # side by side instead of time-sliced; it is checked on every GPU and left off if it fails there.
 # Here afterwards also: rm -f .triton/* && cp $OUT/triton_cache.txz.part* .triton/ (see gpu_setup.sh).
