@@ -15,7 +15,8 @@
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 # About 4 parts come back at most (8 files and 64 MiB in all, beside the store and logs), and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
-# run's is 11-16 MB). Two pilots in one call write their worker logs into one folder, under the same names.
+# run's is 11-16 MB). Each pilot's logs go under results/PRESET/logs/NAME, NAME its $OUT's last folder (b for
+# OUT=$OUT/b), so two pilots in one call keep theirs apart (until 2026-12-04 they shared one folder and file names).
 # The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
 # Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
 # its own OUT=$OUT/NAME, started seconds apart (`A & sleep 20; B & wait`: not `while pgrep -f gpu_pilot.sh`, which
@@ -34,7 +35,8 @@ PRESET=${1:?preset}
 LIMIT=${2:?seconds}
 shift 2
 OUT=${OUT:-/tmp/gpu_pilot_out}
-mkdir -p "$OUT" "results/$PRESET/logs"
+LOGS=results/$PRESET/logs/$(basename "$OUT")  # this pilot's worker and call logs
+mkdir -p "$OUT" "$LOGS"
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
 export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
 mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
@@ -56,19 +58,19 @@ started=$(date +%s)
 if [ -n "${GRID:-}" ]; then
   STORE=${GRID%.toml}.sqlite
   timeout -s INT -k 30 $((LIMIT + ${GRACE:-60})) python3 -m expressivity.runners.cli grid "$GRID" --store "$STORE" --time-limit "$LIMIT" \
-    --log-dir "results/$PRESET/logs" "$@" >"$OUT/reproduce.log" 2>&1
+    --log-dir "$LOGS" "$@" >"$OUT/reproduce.log" 2>&1
   echo "wall $(($(date +%s) - started)) s: grid $GRID $*" | tee -a "$OUT/card.log"
 else
   STORE=results/$PRESET/runs.sqlite
   timeout -s INT -k 30 $((LIMIT + ${GRACE:-60})) python3 -m expressivity.runners.cli reproduce "$PRESET" --store "$STORE" --time-limit "$LIMIT" \
-    "$@" >"$OUT/reproduce.log" 2>&1
+    --log-dir "$LOGS" "$@" >"$OUT/reproduce.log" 2>&1
   echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
 fi
 kill "$sampler" 2>/dev/null
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
   "$STORE"
 cp "$STORE" "$OUT/"
-mkdir -p "results/$PRESET/logs/call" && mv "$OUT"/*.log "results/$PRESET/logs/call/"  # one file back for every log
+mkdir -p "$LOGS/call" && mv "$OUT"/*.log "$LOGS/call/"  # one file back for every log
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
   tar cf - -C "results/$PRESET" checkpoints | split -b 15M - "$OUT/checkpoints.tar.part-"
@@ -80,5 +82,5 @@ if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
 fi
 [ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
-L=results/$PRESET/logs/call
+L=$LOGS/call
 tail -n 30 "$L/reproduce.log"; tail -n 25 "$L/gpu_tests.log" 2>/dev/null

@@ -295,7 +295,7 @@ def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     assert "72 runs in chomsky-reduced (steps 10000)" in full.output  # the default protocol: Deletang et al.'s, reduced
 
 
-def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones(tmp_path):
+def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones_and_logs_where_told(tmp_path):
     store = tmp_path / "r.sqlite"
     grid = NEG.grid(quick=True, sets={"steps": 2, "eval_examples": 8}, columns=["transformer"])
     failed, done = grid.keys
@@ -304,8 +304,9 @@ def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones(tmp
             "--column", "transformer", "--store", str(store), "--cpu", "--cpu-workers", "1"]  # fmt: skip
     again = runner.invoke(app, args)  # without the flag a failed run is finished: nothing runs
     assert again.exit_code == 1 and "1 done, 1 failed" in again.output
-    retried = runner.invoke(app, [*args, "--retry-failed"])
+    retried = runner.invoke(app, [*args, "--retry-failed", "--log-dir", str(tmp_path / "pilot-logs")])
     assert retried.exit_code == 0, retried.output
+    assert list((tmp_path / "pilot-logs").glob("worker-*.log"))  # the worker's log where --log-dir said
     with Store(store) as st:
         rows = {r["key"]: r for r in st.rows(keys=grid.keys)}
     assert rows[failed]["status"] == "done" and rows[failed]["steps"] == 2

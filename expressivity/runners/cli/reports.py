@@ -17,6 +17,7 @@ from expressivity.runners.cli.app import SetOption, app, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
+    LogDirOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
@@ -147,6 +148,7 @@ def reproduce_command(
         list[int] | None, typer.Option(help="Only runs of this depth (n_layers; repeatable): part of a depth sweep.")
     ] = None,
     retry_failed: Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")] = False,
+    log_dir: LogDirOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
@@ -186,7 +188,7 @@ def reproduce_command(
             st.requeue(r["key"] for r in st.rows(status="failed", keys=keys))
         typer.echo(f"{len(keys)} runs ({added} new); " + counts_text(st.counts(keys)))
         pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
-                         log_dir=st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip
+                         log_dir=log_dir or st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip
         counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit,
                           fuse=fuse_size(fuse, pool))  # fmt: skip
         rows = st.rows()

@@ -18,6 +18,7 @@ from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, 
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
+    LogDirOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
@@ -131,9 +132,7 @@ def grid_command(
     ] = None,
     retry_failed: Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")] = False,
     keep_checkpoints: Annotated[bool, typer.Option(help="Keep each finished run's checkpoint.")] = False,
-    log_dir: Annotated[
-        Path | None, typer.Option(help="Worker logs (default: runs/logs/GRID-NAME beside the store).")
-    ] = None,
+    log_dir: LogDirOption = None,
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = 1,
     fuse: FuseOption = None,
