@@ -204,3 +204,13 @@ def test_a_pilot_of_one_depth_keeps_the_depth_sweeps_keys_and_an_absent_depth_is
     assert set(one.keys) < set(full.keys)
     with pytest.raises(ValueError, match=r"has depth \(n_layers\) \[7\]; valid: \[1, 2, 3, 4\]"):
         preset.grid(protocol="reduced", rows=["A5 @ 8"], columns=["gdn[-1,1]"], depths=[7])
+
+
+def test_a_depth_pilot_reads_the_depth_a_size_or_pattern_gives_where_n_layers_is_not_set():
+    preset = presets.get("alternations")  # its quick grid's hybrid patterns AG, GA, AGA: no n_layers in their configs
+    full = preset.grid(quick=True)
+    assert all("n_layers" not in c["model_params"] for c in full.configs)
+    three = preset.grid(quick=True, depths=[3])
+    assert three.configs and {c["model_params"]["pattern"] for c in three.configs} == {"AGA"}
+    with pytest.raises(ValueError, match=r"valid: \[2, 3\]"):
+        preset.grid(quick=True, depths=[9])
