@@ -10,8 +10,9 @@
 #   either store holds; a plain cp drops those of an earlier call not yet copied); cp <files_at>/triton_cache.txz.part* .triton/
 # GRID=FILE.toml runs that grid file instead (a probe that is not part of the preset: other learning rates or steps),
 # into FILE.sqlite beside it, with the rest of the arguments passed to `grid` (e.g. --per-gpu 9); the store comes back
-# under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints of runs the time limit left in
-# flight (those of finished runs are deleted), which a later call resumes when carried as results/PRESET/checkpoints:
+# under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints this call wrote of runs the time
+# limit left in flight, most advanced first (those of finished runs are deleted; those carried in are here already),
+# which a later call resumes when carried as results/PRESET/checkpoints:
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 # About 4 parts come back at most (8 files and 64 MiB in all, beside the store and logs), and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
@@ -37,6 +38,7 @@ shift 2
 OUT=${OUT:-/tmp/gpu_pilot_out}
 LOGS=results/$PRESET/logs/$(basename "$OUT")  # this pilot's worker and call logs
 mkdir -p "$OUT" "$LOGS"
+STARTED=$(mktemp)  # checkpoints older than this were carried in: they need not come back
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
 export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
 mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
@@ -73,12 +75,16 @@ cp "$STORE" "$OUT/"
 mkdir -p "$LOGS/call" && mv "$OUT"/*.log "$LOGS/call/"  # one file back for every log
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
-  tar cf - -C "results/$PRESET" checkpoints | split -b 15M - "$OUT/checkpoints.tar.part-"
   # What comes back is at most 8 files and 64 MiB in all, and a part cut off loses the checkpoints after it (a
-  # DeltaProduct run's is 11-16 MB with its optimiser state: on 2026-12-04, 10 parts were made and 4 came back).
-  back=$(du -cm "$OUT"/checkpoints.tar.part-* | tail -n 1 | cut -f1)
-  echo "checkpoints: $(ls results/$PRESET/checkpoints | wc -l) runs, $(ls "$OUT"/checkpoints.tar.part-* | wc -l) parts," \
-    "$back MB (with the store and logs, at most 8 files and 64 MiB come back)"
+  # DeltaProduct run's is 11-16 MB with its optimiser state: on 2026-12-04, 10 parts were made and 4 came back), so
+  # the checkpoints this call wrote go most advanced first (benchmarks/checkpoints_to_ship.py).
+  python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" >"$STARTED.ship"
+  if [ -s "$STARTED.ship" ]; then
+    tar cf - -C "results/$PRESET" -T "$STARTED.ship" | split -b 15M - "$OUT/checkpoints.tar.part-"
+    back=$(du -cm "$OUT"/checkpoints.tar.part-* | tail -n 1 | cut -f1)
+    echo "checkpoints: $(wc -l <"$STARTED.ship") runs, $(ls "$OUT"/checkpoints.tar.part-* | wc -l) parts, $back MB" \
+      "(with the store and logs, at most 8 files and 64 MiB come back)"
+  fi
 fi
 [ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"

@@ -85,10 +85,10 @@ def _fusion_keys(store: Store, keys: list[str]) -> dict[str, tuple[str, int] | N
     from expressivity.runners.training.fusion import fusion_key
 
     keyed = {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
-    return {k: None if f is None else (f, _resume_step(checkpoint_path(store, k), k)) for k, f in keyed.items()}
+    return {k: None if f is None else (f, resume_step(checkpoint_path(store, k), k)) for k, f in keyed.items()}
 
 
-def _resume_step(path: Path, key: str) -> int:
+def resume_step(path: Path, key: str) -> int:
     """The step a run's checkpoint holds (0: none, another run's, or unreadable, as train_fused reads it)."""
     if not path.exists():
         return 0
