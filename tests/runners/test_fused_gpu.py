@@ -24,9 +24,9 @@ def _curves_agree(history: list[dict], reference: list[dict]) -> None:
         assert abs(a["loss"] - b["loss"]) <= (2e-2 * b["loss"] if i < 4 else 0.15 * start), curve
 
 
-def _group(arch: str, tasks=("parity",) * 3) -> list[dict]:
+def _group(arch: str, tasks=("parity",) * 3, **params) -> list[dict]:
     ranges = {} if arch == "transformer" else {"neg_eigval": True}
-    return [resolve(task, arch, {**SETS, "seed": s, **ranges}) for s, task in enumerate(tasks)]
+    return [resolve(task, arch, {**SETS, "seed": s, **ranges, **params}) for s, task in enumerate(tasks)]
 
 
 @pytest.mark.parametrize("arch", ["gdn", "transformer", "diagonal", "gdn, three tasks"])
@@ -88,10 +88,8 @@ def test_a_captured_group_shrinks_to_its_runs_still_training(tmp_path, arch):
     go on from their state at the shrink as the whole group would have trained them (bounds as captured vs eager).
     DeltaProduct (n_h = 2, 8 heads of 64, as the illusion-of-state grid runs it) is the case that failed there with an
     illegal memory access after a shrink on 2026-12-04; the GDN case passed the same day."""
-    configs = _group(arch)
-    if arch == "deltaproduct":
-        configs = [resolve("parity", arch, {**SETS, "seed": s, "neg_eigval": True, "num_householder": 2,
-                                            "gdn_heads": 8, "gdn_head_dim": 64}) for s in range(3)]  # fmt: skip
+    dp = {"num_householder": 2, "gdn_heads": 8, "gdn_head_dim": 64} if arch == "deltaproduct" else {}
+    configs = _group(arch, **dp)
     for stopper in (0, 1):
         configs[stopper]["train"]["target_acc"] = 0.0  # both stop at the first check (step 20): 1 of 3 trains on
     shrunk = train_fused(configs, device="cuda", checkpoints=[tmp_path / f"run{i}.pt" for i in range(3)], shrink=0.5)

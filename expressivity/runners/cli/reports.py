@@ -18,6 +18,7 @@ from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
     LogDirOption,
+    RetryFailedOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
@@ -147,7 +148,7 @@ def reproduce_command(
     depth: Annotated[
         list[int] | None, typer.Option(help="Only runs of this depth (n_layers; repeatable): part of a depth sweep.")
     ] = None,
-    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")] = False,
+    retry_failed: RetryFailedOption = False,
     log_dir: LogDirOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.

@@ -19,6 +19,7 @@ from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
     LogDirOption,
+    RetryFailedOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
@@ -130,7 +131,7 @@ def grid_command(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS or a local one).")
     ] = None,
-    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")] = False,
+    retry_failed: RetryFailedOption = False,
     keep_checkpoints: Annotated[bool, typer.Option(help="Keep each finished run's checkpoint.")] = False,
     log_dir: LogDirOption = None,
     time_limit: TimeLimitOption = None,

@@ -25,6 +25,7 @@ FuseOption = Annotated[
     typer.Option(help="At most this many runs that share architecture and shapes (tasks may differ) train fused as one "
                  "model (default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path)."),
 ]  # fmt: skip
+RetryFailedOption = Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")]
 LogDirOption = Annotated[
     Path | None, typer.Option(help="Worker logs (default: logs/GRID-NAME beside the store).")
 ]  # fmt: skip

@@ -90,15 +90,10 @@ def _fusion_keys(store: Store, keys: list[str]) -> dict[str, tuple[str, int] | N
 
 def resume_step(path: Path, key: str) -> int:
     """The step a run's checkpoint holds (0: none, another run's, or unreadable, as train_fused reads it)."""
-    if not path.exists():
-        return 0
-    import torch
+    from expressivity.runners.training.train import load_checkpoint
 
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - train_fused starts such a run over; so does its grouping here
-        return 0
-    return int(saved["step"]) if saved.get("key") == key else 0
+    saved = load_checkpoint(path, "cpu") if path.exists() else None
+    return int(saved["step"]) if saved is not None and saved.get("key") == key else 0
 
 
 def checkpoint_path(store: Store, key: str) -> Path:
