@@ -153,17 +153,33 @@ def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
 def test_a_least_length_pads_every_step_to_it_and_changes_nothing_else():
     """What compiled stages use (one padded length a group, so one compile): the same batches, padded further."""
     from expressivity.runners.training.batches import StepArrays
-    from expressivity.runners.training.fusion import longest_sequence
+    from expressivity.runners.training.fusion import padded_length
 
     configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
-    least = max(map(longest_sequence, configs))
+    least = padded_length(configs)
     for step in range(4):
         (inputs, targets, mask), tokens = StepArrays(configs, bucketed=True, least=least)(step)
-        (ref_inputs, ref_targets, ref_mask), ref_tokens = StepArrays(configs, bucketed=True)(step)
+        (ref_inputs, ref_targets, ref_mask), ref_tokens = StepArrays(configs, bucketed=False)(step)
         T = ref_inputs.shape[2]
-        assert inputs.shape[2] == max(least, T) and tokens == ref_tokens
+        assert T <= least and inputs.shape[2] == least and tokens == ref_tokens
         assert np.array_equal(inputs[..., :T], ref_inputs) and np.array_equal(mask[..., :T], ref_mask)
         assert np.array_equal(targets[..., :T], ref_targets) and not mask[..., T:].any()
+
+
+def test_a_group_pads_to_its_longest_example_exactly_or_to_a_bucket_where_lengths_vary():
+    """Grazzi et al.'s length 40: parity_check's examples are 42 tokens, padded to 42 (not the bucket's 48); binary
+    addition's vary at one length, so a group of it keeps its bucket's headroom. A step longer than the group's
+    length pads to its own bucket."""
+    from expressivity.runners.training.batches import StepArrays, bucket
+    from expressivity.runners.training.fusion import padded_length
+
+    grazzi = {**SETS, "train_min_length": 3, "train_max_length": 40}
+    parity = [complete(resolve("parity_check", "gdn", {**grazzi, "seed": s})) for s in range(2)]
+    assert padded_length(parity) == 42 and padded_length(parity[:1]) == 42
+    addition = complete(resolve("binary_addition", "gdn", grazzi))
+    assert padded_length([addition]) % 16 == 0 and padded_length([*parity, addition]) == padded_length([addition])
+    (inputs, *_), _ = StepArrays(parity, bucketed=True, least=20)(0)
+    assert inputs.shape[2] == bucket(inputs.shape[2]) > 20
 
 
 def test_runs_of_very_different_sequence_lengths_do_not_fuse():

@@ -177,8 +177,9 @@ def bucket(T: int) -> int:
 
 
 class StepArrays:
-    """make(step) of a fused group: every run's batch of the step, stacked and padded (to a captured length when
-    `bucketed`, at least `least`), and each run's token count. A run that stopped early still gets its batch (its
+    """make(step) of a fused group: every run's batch of the step, stacked and padded (when `bucketed`: to `least`
+    if the step fits it, else to its bucket, so captured or compiled steps see few lengths), and each run's token
+    count. A run that stopped early still gets its batch (its
     rows cost little and keep data per step independent of when others stop); the step leaves it untouched.
     Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
     int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
@@ -198,7 +199,9 @@ class StepArrays:
             self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
         batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
         T = max(b.seq_len for b in batches)
-        inputs, targets, mask = pad_stack(batches, max(bucket(T), self.least) if self.bucketed else T)
+        if self.bucketed:  # `least` when the step fits it, else T's bucket
+            T = self.least if T <= self.least else bucket(T)
+        inputs, targets, mask = pad_stack(batches, T)
         if self.compact:
             inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)
         return (inputs, targets, mask), [b.inputs.size for b in batches]

@@ -35,7 +35,7 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
-from expressivity.runners.training.fusion import fusion_key, longest_sequence
+from expressivity.runners.training.fusion import fusion_key, padded_length
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
     build_model,
@@ -204,7 +204,7 @@ class _Group:
             bucketed = static if bucketed is None else bucketed
             # Compiled stages compile once per padded length (tens of seconds each, in every group's process): pad
             # every step to the group's longest instead. Among many runs, most steps' longest draw is there anyway.
-            least = max(map(longest_sequence, self.configs)) if bucketed and self.model.compile_stages else 0
+            least = padded_length(self.configs) if bucketed and self.model.compile_stages else 0
             make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:

@@ -49,3 +49,23 @@ def longest_sequence(config: dict[str, Any]) -> int:
 
     task = tasks.make(config["task"], **config["task_params"])
     return bucket(task.sample(np.random.default_rng(0), 1, config["train"]["train_max_length"]).seq_len)
+
+
+PROBES = 8  # examples drawn at a run's longest length to tell a task of one sequence length from a varying one
+
+
+def padded_length(configs: list[dict[str, Any]]) -> int:
+    """The one length a group with compiled stages pads every step to (each new length compiles them again): the
+    longest of its runs' examples at their longest training length, exactly, where a run's examples there all have
+    one length (most tasks: 42 at Grazzi et al.'s length 40, not the bucket's 48, which cost a fused step about 9%
+    more on an H200: BENCHMARKS.md), else that length's bucket, as headroom for a longer draw. A step longer still
+    pads to its own bucket (StepArrays), and is compiled then."""
+    from expressivity import tasks
+
+    longest = 0
+    for config in configs:
+        task = tasks.make(config["task"], **config["task_params"])
+        length = config["train"]["train_max_length"]
+        seen = {task.sample(np.random.default_rng(s), 1, length).seq_len for s in range(PROBES)}
+        longest = max(longest, max(seen) if len(seen) == 1 else bucket(max(seen)))
+    return longest
