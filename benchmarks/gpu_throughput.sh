@@ -17,6 +17,9 @@ source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
 export EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  # The host too: the old way (eager, launch-bound) ran 1.6-1.9x faster on one call's host than on another's
+  # (2026-12-04, BENCHMARKS.md), so a ratio is only read within one call, and the host says which machine it was.
+  echo "host: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   python3 -c "import torch, triton, fla; print('torch', torch.__version__, 'triton', triton.__version__, 'fla', fla.__version__)"
   echo "triton cache entries restored: $(ls "$TRITON_CACHE_DIR" | wc -l)"
   if [ "${MPS:-0}" = 1 ]; then  # kernels of the worker processes run side by side instead of time-sliced
