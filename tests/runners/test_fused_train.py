@@ -168,8 +168,8 @@ def test_a_least_length_pads_every_step_to_it_and_changes_nothing_else():
 
 def test_a_group_pads_to_its_longest_example_exactly_or_to_a_bucket_where_lengths_vary():
     """Grazzi et al.'s length 40: parity_check's examples are 42 tokens, padded to 42 (not the bucket's 48); binary
-    addition's vary at one length, so a group of it keeps its bucket's headroom. A step longer than the group's
-    length pads to its own bucket."""
+    addition's vary at one length, so a group of it keeps its bucket's headroom, as does a run with a curriculum. A
+    step longer than the group's length pads to its own bucket."""
     from expressivity.runners.training.batches import StepArrays, bucket
     from expressivity.runners.training.fusion import padded_length
 
@@ -178,6 +178,11 @@ def test_a_group_pads_to_its_longest_example_exactly_or_to_a_bucket_where_length
     assert padded_length(parity) == 42 and padded_length(parity[:1]) == 42
     addition = complete(resolve("binary_addition", "gdn", grazzi))
     assert padded_length([addition]) % 16 == 0 and padded_length([*parity, addition]) == padded_length([addition])
+    # A curriculum draws other parameter values (boolean formulas with other padding): headroom, as for a mixture.
+    formula = {**SETS, "train_max_length": 16, "pad_factor": 1}
+    assert padded_length([complete(resolve("boolean_formula", "gdn", formula))]) == 34
+    curriculum = {**formula, "curriculum_param": "pad_factor", "curriculum_from": 0}
+    assert padded_length([complete(resolve("boolean_formula", "gdn", curriculum))]) == 48
     (inputs, *_), _ = StepArrays(parity, bucketed=True, least=20)(0)
     assert inputs.shape[2] == bucket(inputs.shape[2]) > 20
 

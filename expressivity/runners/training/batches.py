@@ -179,8 +179,8 @@ def bucket(T: int) -> int:
 class StepArrays:
     """make(step) of a fused group: every run's batch of the step, stacked and padded (when `bucketed`: to `least`
     if the step fits it, else to its bucket, so captured or compiled steps see few lengths), and each run's token
-    count. A run that stopped early still gets its batch (its
-    rows cost little and keep data per step independent of when others stop); the step leaves it untouched.
+    count. A run that stopped early still gets its batch (its rows cost little and keep data per step independent of
+    when others stop); the step leaves it untouched.
     Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
     int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
     back."""

@@ -57,15 +57,17 @@ PROBES = 8  # examples drawn at a run's longest length to tell a task of one seq
 def padded_length(configs: list[dict[str, Any]]) -> int:
     """The one length a group with compiled stages pads every step to (each new length compiles them again): the
     longest of its runs' examples at their longest training length, exactly, where a run's examples there all have
-    one length (most tasks: 42 at Grazzi et al.'s length 40, not the bucket's 48, which cost a fused step about 9%
-    more on an H200: BENCHMARKS.md), else that length's bucket, as headroom for a longer draw. A step longer still
-    pads to its own bucket (StepArrays), and is compiled then."""
+    one length and come from its own task alone (most tasks: 42 at Grazzi et al.'s length 40, not the bucket's 48,
+    which the step time measured against padded length puts at about 10% more a GDN step: BENCHMARKS.md), else that
+    length's bucket, as headroom for a longer draw (a task whose lengths vary, a mixture's other tasks, a curriculum's
+    other parameter values). A step longer still pads to its own bucket (StepArrays), and is compiled then."""
     from expressivity import tasks
 
     longest = 0
     for config in configs:
         task = tasks.make(config["task"], **config["task_params"])
-        length = config["train"]["train_max_length"]
-        seen = {task.sample(np.random.default_rng(s), 1, length).seq_len for s in range(PROBES)}
-        longest = max(longest, max(seen) if len(seen) == 1 else bucket(max(seen)))
+        cfg = config["train"]
+        seen = {task.sample(np.random.default_rng(s), 1, cfg["train_max_length"]).seq_len for s in range(PROBES)}
+        exact = len(seen) == 1 and not cfg.get("mixture") and cfg.get("curriculum_param") is None
+        longest = max(longest, max(seen) if exact else bucket(max(seen)))
     return longest
