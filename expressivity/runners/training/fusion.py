@@ -58,7 +58,8 @@ def padded_length(configs: list[dict[str, Any]]) -> int:
     """The one length a group with compiled stages pads every step to (each new length compiles them again): the
     longest of its runs' examples at their longest training length, exactly, where a run's examples there all have
     one length and come from its own task alone (most tasks: 42 at Grazzi et al.'s length 40, not the bucket's 48,
-    which the step time measured against padded length puts at about 10% more a GDN step: BENCHMARKS.md), else that
+    which the step time measured against padded length puts at about 10% more a GDN step: BENCHMARKS.md; the
+    illusion-of-state word problems at 8, 16, 32 and 64: 9, 17, 33 and 65, not 16, 32, 48 and 128), else that
     length's bucket, as headroom for a longer draw (a task whose lengths vary, a mixture's other tasks, a curriculum's
     other parameter values). A step longer still pads to its own bucket (StepArrays), and is compiled then."""
     from expressivity import tasks
