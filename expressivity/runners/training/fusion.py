@@ -45,10 +45,16 @@ def fusion_key(config: dict[str, Any]) -> str | None:
 def longest_sequence(config: dict[str, Any]) -> int:
     """The padded length (`bucket`) of one training example at the run's longest training length: runs fused
     together should be of about one length, since every run's batch is padded to the longest."""
+    return bucket(_example_lengths(config, 1)[0])
+
+
+def _example_lengths(config: dict[str, Any], count: int) -> list[int]:
+    """The sequence lengths of `count` examples of the run's task at its longest training length (seeds 0, 1, ...)."""
     from expressivity import tasks
 
     task = tasks.make(config["task"], **config["task_params"])
-    return bucket(task.sample(np.random.default_rng(0), 1, config["train"]["train_max_length"]).seq_len)
+    length = config["train"]["train_max_length"]
+    return [task.sample(np.random.default_rng(s), 1, length).seq_len for s in range(count)]
 
 
 PROBES = 8  # examples drawn at a run's longest length to tell a task of one sequence length from a varying one
@@ -62,13 +68,10 @@ def padded_length(configs: list[dict[str, Any]]) -> int:
     illusion-of-state word problems at 8, 16, 32 and 64: 9, 17, 33 and 65, not 16, 32, 48 and 128), else that
     length's bucket, as headroom for a longer draw (a task whose lengths vary, a mixture's other tasks, a curriculum's
     other parameter values). A step longer still pads to its own bucket (StepArrays), and is compiled then."""
-    from expressivity import tasks
-
     longest = 0
     for config in configs:
-        task = tasks.make(config["task"], **config["task_params"])
         cfg = config["train"]
-        seen = {task.sample(np.random.default_rng(s), 1, cfg["train_max_length"]).seq_len for s in range(PROBES)}
+        seen = set(_example_lengths(config, PROBES))
         exact = len(seen) == 1 and not cfg.get("mixture") and cfg.get("curriculum_param") is None
         longest = max(longest, max(seen) if exact else bucket(max(seen)))
     return longest
