@@ -12,8 +12,9 @@ with the per-token stages compiled (FusedModel.compile_stages). `--device cpu` r
 Prints, as it goes (each line flushed), the time of the first steps (compilation, autotuning, capture) and the mean
 step time after them, for each setting, and whether capture fell back to eager. A probe for a lent machine's first
 minutes, before a grid: it says where the time goes. `--profile N` adds, for each setting, torch.profiler's table of the
-25 most expensive kernels (by device time; CPU time on a CPU) over N steps after the timed ones, and the kernel count a
-step: what a fused step's time is made of. Prints figures, never asserts.
+25 most expensive kernels (by device time; CPU time on a CPU) over N steps after the timed ones, the kernel count a
+step, and on a GPU every kernel by its full name with its device time a step (run with TORCH_LOGS=output_code to get
+the compiled kernels' source beside it): what a fused step's time is made of. Prints figures, never asserts.
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ def _profile(runner, inputs, members: int, dev, sync, label: str) -> None:
     kernels = sum(e.count for e in events if e.device_type.name == "CUDA") if dev.type == "cuda" else 0
     _say(f"{label}: profile of {count} steps; {kernels / count:.0f} device kernels a step")
     print(events.table(sort_by=key, row_limit=25, max_name_column_width=70), flush=True)
+    if dev.type == "cuda":  # every kernel by its full name (to match with TORCH_LOGS=output_code's dump), per step
+        own = sorted((e for e in events if e.device_type.name == "CUDA"), key=lambda e: -e.self_device_time_total)
+        for e in own:
+            per_step = e.self_device_time_total / count / 1e3
+            _say(f"  kernel {per_step:7.3f} ms a step, {e.count / count:4.1f} a step: {e.key}")
 
 
 if __name__ == "__main__":
