@@ -14,7 +14,8 @@ step time after them, for each setting, and whether capture fell back to eager. 
 minutes, before a grid: it says where the time goes. `--profile N` adds, for each setting, torch.profiler's table of the
 25 most expensive kernels (by device time; CPU time on a CPU) over N steps after the timed ones, the kernel count a
 step, and on a GPU every kernel by its full name with its device time a step (run with TORCH_LOGS=output_code to get
-the compiled kernels' source beside it): what a fused step's time is made of. Prints figures, never asserts.
+the compiled kernels' source beside it): what a fused step's time is made of. `--inductor KEY=VALUE` sets an
+inductor option before anything compiles (an A/B of how the stages are generated). Prints figures, never asserts.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], help="run only the settings of these labels")
     parser.add_argument("--set", action="append", default=[], help="key=value for the runs (as the CLI's --set)")
     parser.add_argument("--pad", type=int, default=64, help="padded length of a captured or compiled step (default 64)")
+    inductor_help = "KEY=VALUE of torch._inductor.config for the compiled stages (e.g. max_pointwise_cat_inputs=1)"
+    parser.add_argument("--inductor", action="append", default=[], help=inductor_help)
     args = parser.parse_args()
+    _set_inductor(args.inductor)
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     sets = {"steps": args.steps, "size": args.size}
@@ -107,6 +111,21 @@ def main() -> None:
             inputs = [(_arrays(task, group, step, capture or compiled, args.pad), [lr_at(step, cfg) for cfg in cfgs])
                       for step in range(args.steps, args.steps + args.profile)]  # fmt: skip
             _profile(runner, inputs, members, dev, sync, label)
+
+
+def _set_inductor(pairs: list[str]) -> None:
+    """Set torch._inductor.config values (KEY=VALUE, the value read as a Python literal) before anything compiles: an
+    A/B of how the compiled stages are generated, e.g. concatenations as one pointwise kernel or as copies."""
+    import ast
+
+    from torch._inductor import config
+
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not hasattr(config, key):
+            raise SystemExit(f"--inductor {pair}: torch._inductor.config has no {key!r}")
+        setattr(config, key, ast.literal_eval(value))
+        _say(f"torch._inductor.config.{key} = {getattr(config, key)!r}")
 
 
 def _arrays(task, group: list[dict], step: int, static: bool, pad: int = 64):
