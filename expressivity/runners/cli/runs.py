@@ -63,6 +63,21 @@ def _print_metrics(row: dict[str, Any]) -> None:
     for split, m in (row.get("summary") or {}).items():
         table.add_row("mean", split, *(f"{m[k]:.4f}" for k in ("final_acc", "token_acc", "seq_acc", "scaled_acc")))
     console.print(table)
+    _print_parts(console, row.get("history") or [])
+
+
+def _print_parts(console, history: list[dict[str, Any]]) -> None:
+    """A mixture's or curriculum's last checked window by part (training data, parts.py), if the run has parts."""
+    from rich.table import Table
+
+    if not history or "parts" not in history[-1]:
+        return
+    table = Table(title=f"training by part, last check (step {history[-1]['step']})")
+    for column in ("part", "steps", "loss", "final", "token"):
+        table.add_column(column, justify="right")
+    for label, p in history[-1]["parts"].items():
+        table.add_row(label, str(p["steps"]), *(f"{p[k]:.4f}" for k in ("loss", "final_acc", "token_acc")))
+    console.print(table)
 
 
 @app.command("train")

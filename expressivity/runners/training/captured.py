@@ -5,10 +5,11 @@
 
 The step: forward (bf16 autocast on CUDA), each run's mean loss over its scored positions, backward of their sum (so
 each run's gradient is that of its own loss: the runs share no weight), each run clipped to its own threshold, one
-AdamW update of each active run, and each run's loss and correct counts added to its check window, all on the device
-without a host sync. Tiny models spend most of a step launching kernels; replaying the whole step as one CUDA graph
-removes that cost. A graph needs fixed shapes: one is captured per padded length (batches.bucket), after two eager
-steps of that length have warmed it up (the first use of fla's kernels compiles them; the backend self-check runs).
+AdamW update of each active run, and each run's loss and correct counts added to its check window (and kept in `last`,
+for a run whose history splits them by part: parts.py), all on the device without a host sync. Tiny models spend most
+of a step launching kernels; replaying the whole step as one CUDA graph removes that cost. A graph needs fixed shapes:
+one is captured per padded length (batches.bucket), after two eager steps of that length have warmed it up (the first
+use of fla's kernels compiles them; the backend self-check runs).
 If capture fails (a kernel that cannot be captured), the step stays eager, with one warning.
 """
 
@@ -39,6 +40,7 @@ class StepRunner:
         M = model.M
         self.lr = torch.zeros(M, dtype=torch.float64, device=self.device)
         self.active = torch.zeros(M, dtype=torch.bool, device=self.device)
+        self.last = torch.zeros(M, 6, dtype=torch.float64, device=self.device)  # the last step's window sums, by run
         self.graphs: dict[tuple, tuple] = {}  # shape -> (graph, static inputs, targets, mask)
         self.seen: dict[tuple, int] = {}
         self.failed = ""
@@ -66,7 +68,8 @@ class StepRunner:
             c = stacked_counts(logits, targets, mask)  # (M, 4): final, token correct; scored positions, examples
             ones = torch.ones_like(losses, dtype=torch.float64)
             add = torch.cat([losses.detach().double()[:, None], c.double(), ones[:, None]], dim=1)
-            self.window += add * self.active.double()[:, None]
+            self.last.copy_(add * self.active.double()[:, None])
+            self.window += self.last
 
     def step(self, arrays: tuple[np.ndarray, np.ndarray, np.ndarray], lrs: list[float], active: list[bool]) -> None:
         self.lr.copy_(torch.tensor(lrs, dtype=torch.float64))

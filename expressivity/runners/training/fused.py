@@ -36,6 +36,7 @@ from expressivity.runners.training.batches import (
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
 from expressivity.runners.training.fusion import fusion_key, padded_length
+from expressivity.runners.training.parts import Parts, brief, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
     build_model,
@@ -178,6 +179,8 @@ class _Group:
             if s is not None:
                 self.window[m] = s["window"].to(dev)
         self.clip = torch.tensor([c["clip"] for c in self.cfgs], dtype=torch.float32, device=dev)
+        self.parts = [Parts(task, cfg, c["seed"], s.get("parts") if s is not None else None) if has_parts(cfg) else None
+                      for task, cfg, c, s in zip(self.tasks, self.cfgs, configs, saved, strict=True)]  # fmt: skip
 
     def run(
         self, graphs: bool | None, bucketed: bool | None = None, shrink: float | None = None
@@ -213,6 +216,11 @@ class _Group:
                     arrays = tuple(a.astype(np.int64) if a.dtype == np.int16 else a for a in arrays)
                     lrs = [lr_at(s, cfg) for cfg in self.cfgs]
                     runner.step(arrays, lrs, active)
+                    if any(p is not None for p in self.parts):  # the step's sums, by part (one copy a step)
+                        last = runner.last.clone()
+                        for m, p in enumerate(self.parts):
+                            if p is not None and active[m]:
+                                p.add(s, last[m])
                     for m, n in enumerate(tokens):
                         self.state[m]["train_tokens"] += n if active[m] else 0
                     step = s + 1
@@ -290,7 +298,7 @@ class _Group:
         for m in range(self.M):
             if not active[m]:
                 continue
-            stop = check_window(windows[m], step, self.cfgs[m], self.state[m]["history"], vals[m])
+            stop = check_window(windows[m], step, self.cfgs[m], self.state[m]["history"], vals[m], self.parts[m])
             if stop:
                 stops[m], active[m] = stop, False
                 self.state[m]["step"] = step
@@ -303,12 +311,14 @@ class _Group:
     def _progress(self, step: int, started: float, stops: list[str]) -> None:
         """A line in the worker's log at each checkpoint: each run's last checked loss and held-out accuracy, so a
         call cut off by its time limit still says how far the runs got and whether they were learning (held-out
-        accuracy as final/token, the two the early stop reads). A run that has stopped says so and where: its figures
-        are those of its last check (a group's line repeated them, unmarked, until 2026-12-03)."""
+        accuracy as final/token, the two the early stop reads; a mixture's or curriculum's loss by part in brackets).
+        A run that has stopped says so and where: its figures are those of its last check (a group's line repeated
+        them, unmarked, until 2026-12-03)."""
         last = [s["history"][-1] if s["history"] else {} for s in self.state]
         runs = " | ".join(
             f"{h.get('loss', float('nan')):.3f}"
             + (f" val {h['val_final_acc']:.3f}/{h['val_token_acc']:.3f}" if "val_final_acc" in h else "")
+            + (f" ({brief(h['parts'])})" if "parts" in h else "")
             + (f" ({stop} at step {state['step']})" if stop else "")
             for h, stop, state in zip(last, stops, self.state, strict=True)
         )
@@ -342,7 +352,7 @@ class _Group:
     def _payload(self, m: int, step: int, stop: str, started: float) -> dict[str, Any]:
         """Run m's state at `step` in the single-run checkpoint format."""
         state = self.state[m]
-        return {
+        return ({"parts": self.parts[m].state()} if self.parts[m] is not None else {}) | {
             "key": run_key(self.configs[m]),
             "model": self.model.member_state_dict(m),
             "optimizer": self.opt.member_state(m, self.template, self.order, self.shapes[m]),

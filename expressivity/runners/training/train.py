@@ -13,7 +13,8 @@ replays exactly:
 
 Every `check_every` steps the mean training loss and accuracy of that window (fresh data, so an in-distribution
 estimate) decide divergence (NaN or above `diverge_loss`: status "diverged", the curve so far kept) and early stop
-(`target_acc`). Checkpoints (every `checkpoint_every` steps, and when training ends) hold everything a resume needs and
+(`target_acc`); a run with a mixture or a curriculum also logs the window split by what each step trained on
+(parts.py). Checkpoints (every `checkpoint_every` steps, and when training ends) hold everything a resume needs and
 load with `torch.load(weights_only=True)`; same seed on CPU gives bitwise-identical metrics, resumed or not (at the
 same torch thread count: reductions split differently across threads).
 """
@@ -38,6 +39,7 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
+from expressivity.runners.training.parts import Parts, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train_set import validation_accuracy
 
@@ -181,6 +183,8 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
         opt.load_state_dict(saved["optimizer"])
         window = saved["window"].to(dev)
         state = {k: saved[k] for k in state}
+    # a mixture's or curriculum's steps, split by part in the history (parts.py); sums not yet read from a checkpoint
+    parts = Parts(task, cfg, seed, saved.get("parts") if saved is not None else None) if has_parts(cfg) else None
 
     bar = _Progress(cfg["steps"], enabled=progress)
     step, stop = state["step"], state["stop_reason"]
@@ -208,7 +212,10 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
             opt.step()
             with torch.no_grad():
                 c = batch_counts(logits, targets, mask)
-                window += torch.stack([loss.detach().double(), *(c[k].double() for k in COUNTS), one])
+                sums = torch.stack([loss.detach().double(), *(c[k].double() for k in COUNTS), one])
+                window += sums
+                if parts is not None:
+                    parts.add(step, sums)
             state["train_tokens"] += batch.inputs.size
             step += 1
             if step % cfg["check_every"] == 0 or step == cfg["steps"]:
@@ -216,14 +223,14 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
                 if cfg.get("val_examples") is not None:
                     val = validation_accuracy(_eval_logits(model, dev), validation_set(task, cfg, seed),
                                               cfg["eval_batch_size"])  # fmt: skip
-                stop = check_window(window, step, cfg, state["history"], val)
+                stop = check_window(window, step, cfg, state["history"], val, parts)
                 bar.update(step, state["history"][-1])
             if path is not None and cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0 and not stop:
-                save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started))
+                save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started, parts))
         if stop != "diverged":
             stop = stop or "steps"
             if path is not None:  # a kill during evaluation then resumes straight into evaluation
-                save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started))
+                save_checkpoint(path, _payload(key, model, opt, window, state, step, stop, started, parts))
     if dev.startswith("cuda"):
         torch.cuda.synchronize()
     train_seconds = state["train_seconds"] + time.perf_counter() - started
@@ -261,9 +268,10 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
     }
 
 
-def check_window(window, step: int, cfg: dict[str, Any], history: list, val: tuple | None = None) -> str:
+def check_window(window, step: int, cfg: dict[str, Any], history: list, val: tuple | None = None, parts=None) -> str:
     """Read the window's sums (one host sync), log them, reset; "diverged" / "target_acc" / "" (keep going).
-    `val`: (final, token) accuracy on the run's validation set, which the early stop then reads instead."""
+    `val`: (final, token) accuracy on the run's validation set, which the early stop then reads instead. `parts`
+    (parts.Parts, for a mixture or curriculum): the same window split by what each step trained on, as row["parts"]."""
     loss_sum, final, token, scored, examples, steps = window.tolist()
     window.zero_()
     row = {
@@ -275,6 +283,8 @@ def check_window(window, step: int, cfg: dict[str, Any], history: list, val: tup
     }
     if val is not None:
         row["val_final_acc"], row["val_token_acc"] = val
+    if parts is not None:
+        row["parts"] = parts.read()
     history.append(row)
     if not math.isfinite(row["loss"]) or row["loss"] > cfg["diverge_loss"]:
         return "diverged"
@@ -300,8 +310,8 @@ def _eval_logits(model, dev: str):
     return logits_of
 
 
-def _payload(key, model, opt, window, state, step, stop, started) -> dict[str, Any]:
-    return {
+def _payload(key, model, opt, window, state, step, stop, started, parts=None) -> dict[str, Any]:
+    return ({"parts": parts.state()} if parts is not None else {}) | {
         "key": key,
         "model": model.state_dict(),
         "optimizer": opt.state_dict(),
