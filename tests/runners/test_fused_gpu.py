@@ -98,3 +98,19 @@ def test_a_captured_group_shrinks_to_its_runs_still_training(tmp_path, arch):
     assert [r["steps"] for r in shrunk] == [SETS["check_every"]] * 2 + [SETS["steps"]]
     _curves_agree(shrunk[2]["history"], whole[2]["history"])
     assert "backend fla" in shrunk[2]["device"]
+
+
+def test_a_captured_group_splits_its_windows_by_part():
+    """A curriculum's parts (parts.py) read from the captured step's `last` buffer: a replay that left it stale would
+    break their sum against the window's own loss, which the graph accumulates apart."""
+    sets = {**SETS, "neg_eigval": True, "num_vars": 5, "max_vars": 5, "curriculum_param": "num_vars",
+            "curriculum_from": 2, "eval_lengths": [8, 16]}  # fmt: skip
+    configs = [resolve("pointer_tracking", "gdn", {**sets, "seed": s}) for s in range(2)]
+    captured = train_fused(configs, device="cuda", graphs=True)
+    eager = train_fused(configs, device="cuda", graphs=False, bucketed=True)
+    for c, e in zip(captured, eager, strict=True):
+        for a, b in zip(c["history"], e["history"], strict=True):
+            assert {k: v["steps"] for k, v in a["parts"].items()} == {k: v["steps"] for k, v in b["parts"].items()}
+            steps = sum(v["steps"] for v in a["parts"].values())
+            assert sum(v["loss"] * v["steps"] for v in a["parts"].values()) / steps == pytest.approx(a["loss"], 1e-9)
+        _curves_agree(c["history"], e["history"])
