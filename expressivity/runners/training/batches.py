@@ -133,6 +133,12 @@ def validation_set(task, cfg: dict[str, Any], seed: int) -> Stored:
     return drawn_once(_set_key("valid", task, cfg, seed, n), chunk, n)
 
 
+def draws_other_tasks(cfg: dict[str, Any]) -> bool:
+    """Whether some steps of the run train on another task than its own: a mixture's components, a curriculum's
+    other parameter values."""
+    return cfg.get("mixture") is not None or cfg.get("curriculum_param") is not None
+
+
 def step_component(task, cfg: dict[str, Any], seed: int, step: int) -> tuple[Any, Callable[[int], int] | None]:
     """The task step `step` trains on: the (curriculum's) step task, or the component its mixture draws, with the map
     of a drawn length to that component's unit (None: the task's own lengths)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.runners.training.batches import bucket
+from expressivity.runners.training.batches import bucket, draws_other_tasks
 
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
@@ -70,8 +70,7 @@ def padded_length(configs: list[dict[str, Any]]) -> int:
     other parameter values). A step longer still pads to its own bucket (StepArrays), and is compiled then."""
     longest = 0
     for config in configs:
-        cfg = config["train"]
         seen = set(_example_lengths(config, PROBES))
-        exact = len(seen) == 1 and not cfg.get("mixture") and cfg.get("curriculum_param") is None
+        exact = len(seen) == 1 and not draws_other_tasks(config["train"])
         longest = max(longest, max(seen) if exact else bucket(max(seen)))
     return longest

@@ -22,13 +22,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from expressivity.runners.training.batches import step_component, step_task
+from expressivity.runners.training.batches import draws_other_tasks, step_component, step_task
 
 
 def has_parts(cfg: dict[str, Any]) -> bool:
     """Whether a run's steps train on different parts that its history splits by."""
-    drawn_at_steps = cfg.get("train_examples") is None
-    return drawn_at_steps and (cfg.get("mixture") is not None or cfg.get("curriculum_param") is not None)
+    return cfg.get("train_examples") is None and draws_other_tasks(cfg)  # a fixed set's rows: not drawn at their step
 
 
 def step_part(task, cfg: dict[str, Any], seed: int, step: int) -> str:
