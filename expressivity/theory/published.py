@@ -292,15 +292,20 @@ PROTOCOLS: dict[str, Protocol] = {
             "all n lines (final_acc; testing in the final-only format instead, eval.queries=final, cost a CPU pilot "
             "0.94 against 0.999 at n = 16); the list size m fixed apart from n, so every index value is seen in "
             "training and a length test moves n alone; a curriculum over n (1 up to 16: the lever that taught GDN "
-            "[-1,1], GA and GGGA the tracking half on CPU, with or without dense asserts; one over the number of "
-            "pointers did not help there and is not used); NoPE attention (the construction's: theory/constructions); "
-            "d_model 128, 4 layers (the GPU probe's small size: pointer tracking learned in 4000 steps of batch 128 at "
-            "lr 1e-3); tested at n = 8, 16 (in distribution), 32 and 64 (2x, 4x); the CPU pilots: results/README.md",
+            "[-1,1], GA and GGGA the tracking half on CPU) and, over the same first half of the steps, one over the "
+            "number of pointers (2 up to 5, then uniform over 2-5: the lever that taught GGGA [-1,1] the whole task "
+            "at 5 pointers in a GPU pilot, 2 of 3 seeds at 0.999 to 2x n, where 20000 steps without it learned "
+            "nothing); NoPE attention (the construction's: theory/constructions); d_model 128, 4 layers (the GPU "
+            "probe's small size); 20000 steps of batch 128 at lr 1e-3 (the pilot's runs left the plateau at steps "
+            "13000-16000); tested at n = 8, 16 (in distribution), 32 and 64 (2x, 4x); the pilots: results/README.md",
             train={
                 "train_min_length": 1,
                 "train_max_length": 16,
                 "eval_lengths": (8, 16, 32, 64),
                 "length_schedule": "increasing",
+                "curriculum_param": "num_vars",
+                "curriculum_from": 2,
+                "curriculum_frac": 0.5,
                 "steps": 20000,
                 "batch_size": 128,
                 "lr": 1e-3,
@@ -308,8 +313,10 @@ PROTOCOLS: dict[str, Protocol] = {
                 "eval_examples": TEST_EXAMPLES,
             },
             model={"d_model": 128, "n_heads": 4, "n_layers": 4, "pos": "nope"},
-            reduced={"steps": 4000},
-            reduced_why="the GPU probe's 4000 steps (20% of full); the budget is not measured yet",
+            reduced_why="the same 20000 steps (fewer cannot be read: the pilot's runs learned at steps 13000-16000), "
+            "on the n axis's state-based recall row alone (the issue's n-axis cells and the controls beside them, "
+            "18 runs, about 40 card-minutes by the pilots' step times); the full variant adds the tracking row "
+            "(18 runs) and the m axis (72 runs, at up to 2100 tokens a program; neither piloted with the curriculum)",
         ),
     )
 }

@@ -97,8 +97,10 @@ def test_row_protocols_and_command_line_sets_reach_the_runs():
 def test_the_olmo_hybrid_redo_moves_n_and_m_apart():
     """Issue 15: dense asserts, scored at test by the last one (the state after all n lines); the n rows keep
     m = 16 and test to 4x n; the m rows hold n at 4 and sweep m past a small GDN's recall; the eigenvalue and order
-    controls only under the new protocol."""
-    olmo = presets.get("olmo-hybrid").grid(protocol="reduced").configs
+    controls only under the new protocol; every run raises the number of pointers from 2 over the first half."""
+    preset = presets.get("olmo-hybrid")
+    full = preset.grid(protocol="full")
+    olmo = full.configs
     n_rows = [c for c in olmo if c["train"]["train_max_length"] == 16]
     m_rows = [c for c in olmo if c["train"]["train_max_length"] == 4]
     assert len(olmo) == len(n_rows) + len(m_rows) == 6 * 3 * 6
@@ -107,12 +109,20 @@ def test_the_olmo_hybrid_redo_moves_n_and_m_apart():
         assert c["task_params"]["max_vars"] == 5
         assert c["train"]["length_schedule"] == ("fixed" if c["train"]["train_max_length"] == 4 else "increasing")
         assert c["model_params"].get("pos", "nope") == "nope"
+        assert (c["train"]["curriculum_param"], c["train"]["curriculum_from"]) == ("num_vars", 2)
+        assert c["train"]["curriculum_frac"] == 0.5 and c["train"]["steps"] == 20000
     assert {c["task_params"].get("m") for c in n_rows} == {16, None}  # tracking has no list
     assert {c["train"]["eval_lengths"] for c in n_rows} == {(8, 16, 32, 64)}
     assert {c["task_params"]["m"] for c in m_rows} == {16, 64, 256, 1024}
     assert {c["train"]["eval_lengths"] for c in m_rows} == {(4,)}
     patterns = {c["model_params"].get("pattern") for c in olmo if c["arch"] == "hybrid"}
     assert patterns == {"GGGA", "AGGG"}
+    # The default (reduced) grid is the n axis's state-based recall row at the same steps: the same runs, fewer rows.
+    reduced = preset.grid(protocol="reduced")
+    assert set(reduced.keys) < set(full.keys) and len(reduced.keys) == 6 * 3
+    assert {(c["task"], c["task_params"]["m"], c["train"]["train_max_length"]) for c in reduced.configs} == {
+        ("state_based_recall", 16, 16)
+    }
     with pytest.raises(ValueError, match="unknown key 'nope'"):
         presets.get("chomsky").grid(quick=True, sets={"nope": 1})
 

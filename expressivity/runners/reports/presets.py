@@ -68,9 +68,11 @@ _NEG_EIG = Preset(
     "rest not measured (results/README.md)",
 )
 
-# Issue 15's redo: dense supervision, m apart from n, a length curriculum (PROTOCOLS["olmo-hybrid-dense"]).
-# The n axis: m fixed at 16, trained on n <= 16 lines, tested to 4x. The m axis: n fixed at 4 lines, trained and
-# tested at each m (in distribution), up to 1024 items, past a small GDN's recall (about heads x key dim = 128 items).
+# Issue 15's redo: dense supervision, m apart from n, curricula over n and over the number of pointers
+# (PROTOCOLS["olmo-hybrid-dense"]). The n axis: m fixed at 16, trained on n <= 16 lines, tested to 4x. The m axis: n
+# fixed at 4 lines, trained and tested at each m (in distribution), up to 1024 items, past a small GDN's recall (about
+# heads x key dim = 128 items). The reduced variant (the default) is the n axis's state-based recall row alone, at
+# the full protocol's steps: the issue's n-axis cells; the tracking row and the m axis are in the full variant.
 _DENSE = {"m": 16, "max_vars": 5, "queries": "every_line"}
 _M_AXIS = {
     "train_min_length": 4,
@@ -79,7 +81,7 @@ _M_AXIS = {
     "eval_lengths": (4,),
     "batch_size": 32,
 }  # fmt: skip  (batch 32: a 1024-item program is about 2100 tokens)
-_NEW, _V1 = ("reduced", "full"), (TESTBED,)
+_NEW, _FULL, _V1 = ("reduced", "full"), ("full",), (TESTBED,)
 
 _OLMO = Preset(
     name="olmo-hybrid",
@@ -99,7 +101,7 @@ _OLMO = Preset(
             "pointer_tracking",
             {"max_vars": 5, "queries": "every_line"},
             protocol="olmo-hybrid-dense",
-            variants=_NEW,
+            variants=_FULL,
         ),  # fmt: skip
         *(
             Row(
@@ -107,7 +109,7 @@ _OLMO = Preset(
                 "state_based_recall",
                 {**_DENSE, "m": m},
                 protocol="olmo-hybrid-dense",
-                variants=_NEW,
+                variants=_FULL,
                 own=_M_AXIS,
                 split="id",
                 axis="m",
@@ -140,9 +142,10 @@ _OLMO = Preset(
     needs_gpu="every separation of this table: state-based recall is not learned in a few hundred CPU steps by any "
     "model; the quick grid only exercises the pipeline on it",
     budget="testbed-v1: 54 runs of 3000 steps, tiny; measured: 10 runs in 5 minutes on one H200 (--per-gpu 8), the "
-    "other 44 in 4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/); reduced and full (issue "
-    "15's redo, 108 runs, small, 4000 / 20000 steps): pilots of 6-9 of its runs (4000 steps, fused x3) took "
-    "188-353 s on one H200, so the reduced grid would take about 40-70 card-minutes; not run whole",
+    "other 44 in 4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/); reduced (issue 15's redo, "
+    "the n axis's state-based recall row: 18 runs of 20000 steps, small): by the pilots' step times alone on one "
+    "H200 (a fused group of 3: GGGA 459 s, the transformer 232 s), about 40 card-minutes, not run whole; full "
+    "(108 runs, the m axis at up to 2100 tokens a program): not measured",
 )
 
 _CHOMSKY = Preset(
