@@ -2,14 +2,21 @@
 longer ones), per task and class. Only published findings are entered; everything else is "unknown".
 
 A row matches a task by name (and, where given, parameter values in `when`) and a class whose every layer is of one
-of `kinds`, so single-kind models match their kind and hybrids match only rows that name all of their kinds. Numbers
+of `kinds`, so single-kind models match their kind and hybrids match only rows that name all of their kinds; a row
+with `layers` also needs the class's layers, bottom to top, to pass that test (a tracker below attention). Numbers
 in reasons are the published ones (scaled accuracy for Grazzi et al., accuracy % for Delétang et al.). DeltaNet rows
 stand for GDN too (GDN adds a decay gate), Mamba rows for the diagonal recurrence.
+
+State-based recall, whose whole task has no published run (THEORY.md), is entered from its halves' published
+findings: swap-only S5 tracking (DeltaProduct: one DeltaNet [-1,1] layer learns it, DeltaNet [0,1] fails S5 even with
+5 layers; Illusion of State: a transformer's depth for S5 grows with length, so at a fixed depth it fails beyond the
+trained lengths) and recall (Wen et al.: one attention layer fixes it), composed as Olmo Hybrid's Theorem 1 composes
+them (a tracker below attention). The reasons say so. Only its swap form (`ops = swap`, the default) is S5 tracking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +29,7 @@ from expressivity.theory.classes import (
     HOUSEHOLDER_NONNEG,
     NONLINEAR_RNN,
     RECURRENT,
+    REFLECTING,
     ArchClass,
 )
 from expressivity.theory.facts import TaskFacts
@@ -34,17 +42,30 @@ class ExpectRule:
     kinds: frozenset[str]
     answer: Answer
     when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    layers: Callable[[tuple[str, ...]], bool] | None = None  # a test of the class's layer kinds, bottom to top
 
     def applies(self, facts: TaskFacts, cls: ArchClass) -> bool:
         if facts.name not in self.tasks or not cls.kinds <= self.kinds:
             return False
+        if self.layers is not None and not self.layers(cls.layers):
+            return False
         return all(facts.params.get(k) in allowed for k, allowed in self.when.items())
 
 
-def _row(tasks, kinds, value, reason, sources, when=None) -> ExpectRule:
+def _row(tasks, kinds, value, reason, sources, when=None, layers=None) -> ExpectRule:
     tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
     kinds = frozenset({kinds}) if isinstance(kinds, str) else frozenset(kinds)
-    return ExpectRule(tasks, kinds, Answer(value, reason, tuple(sources)), dict(when or {}))
+    return ExpectRule(tasks, kinds, Answer(value, reason, tuple(sources)), dict(when or {}), layers)
+
+
+def tracker_below_attention(layers: tuple[str, ...]) -> bool:
+    """A layer that reaches reflections (it can track swaps) with an attention layer above it: Theorem 1's order."""
+    return any(kind in REFLECTING and ATTENTION in layers[i + 1 :] for i, kind in enumerate(layers))
+
+
+def has_tracker(layers: tuple[str, ...]) -> bool:
+    """Some layer reaches reflections (one such layer learns swap-only S5: DeltaProduct)."""
+    return any(kind in REFLECTING for kind in layers)
 
 
 PARITY = ("parity", "parity_check")
@@ -58,6 +79,7 @@ def _grazzi(task: str, model: str, paper_name: str) -> str:
 
 
 MA, MAB = "modular_arithmetic", "modular_arithmetic_brackets"
+SBR, SWAPS = "state_based_recall", {"ops": ("swap",)}
 # Delétang et al.'s tasks for which the paper's summary, not a read number, is entered (published.DELETANG_SUMMARY).
 SUMMARISED = {m: tuple(sorted(t for _, t, model in DELETANG_SUMMARY if model == m)) for m in ("transformer", "lstm")}
 EXPECT_RULES: tuple[ExpectRule, ...] = (
@@ -114,6 +136,20 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
          "non-solvable word problems: depth for 90% grows with length", ("illusion",), when={"n": (5, 6)}),
     _row("swap_word_problem", NONLINEAR_RNN, "learns", "a 1-layer RNN solves group word problems at every length",
          ("illusion",)),
+    # ---- the pointer programs: swap-only S5 tracking, and state-based recall (its halves composed; module doc) -----
+    _row("pointer_tracking", REFLECTING | {ATTENTION}, "learns", "one DeltaNet [-1,1] layer learns swap-only S5",
+         ("deltaproduct",), when=SWAPS, layers=has_tracker),
+    _row("pointer_tracking", NONLINEAR_RNN, "learns", "a 1-layer RNN solves group word problems at every length",
+         ("illusion",), when=SWAPS),
+    _row(("pointer_tracking", SBR), ATTENTION, "fails", "a transformer's depth for S5 grows with length, so a fixed "
+         "depth fails beyond the trained lengths", ("illusion",), when=SWAPS),
+    _row(("pointer_tracking", SBR), (HOUSEHOLDER_NONNEG, ATTENTION), "fails", "DeltaNet [0,1] fails S5 even with 5 "
+         "layers, and attention does not track it at length (Illusion of State)", ("deltaproduct", "illusion"),
+         when=SWAPS),
+    _row(SBR, REFLECTING | {ATTENTION}, "learns", "composed (no run of the whole task is published): one DeltaNet "
+         "[-1,1] layer learns swap-only S5 (DeltaProduct), one attention layer recalls (Wen et al.), and a tracker "
+         "below attention expresses the composition (Olmo Hybrid Thm 1)", ("deltaproduct", "wen", "olmo-hybrid"),
+         when=SWAPS, layers=tracker_below_attention),
     # ---- star-free and recall --------------------------------------------------------------------------------------
     _row("flip_flop", DIAGONAL_NONNEG, "learns", "nonnegative SSMs learn flip-flop with length generalisation",
          ("sarrof",)),

@@ -30,7 +30,7 @@ def test_each_verdict():
             row("parity", "gdn", 0.0, model_params=NEG),  # EXPECT learns, fails: contradict
             row("parity", "gdn", 0.97),  # EXPRESS no by finite precision, learns beyond the trained lengths: suspect
             row("parity", "transformer", 0.5),  # EXPECT fails, partial: inconclusive
-            row("state_based_recall", "hybrid", 1.0, model_params=NEG),  # EXPECT unknown: inconclusive
+            row("state_based_recall", "hybrid", 1.0, model_params={"pattern": "AGGG", **NEG}),  # EXPECT unknown
             row("parity", "diagonal", None, status="diverged"),  # no finished run: inconclusive
         ]
     )
@@ -40,7 +40,7 @@ def test_each_verdict():
         ("parity", "gdn[-1,1]"): "contradict",
         ("parity", "gdn[0,1]"): "suspect",
         ("parity", "transformer"): "inconclusive",
-        ("state_based_recall", "hybrid GGGA [-1,1]"): "inconclusive",
+        ("state_based_recall", "hybrid AGGG [-1,1]"): "inconclusive",
         ("parity", "diagonal[0,1]"): "inconclusive",
     }
     assert [c.verdict for c in cells][:2] == ["suspect", "contradict"]  # loudest first
@@ -186,3 +186,26 @@ def test_an_expected_failure_agrees_only_where_the_protocol_taught_something():
     lone = row("parity", "transformer", 0.0, iid=0.0)
     lone["grid"] = "here"
     assert {c.arch: c.label for c in check([lone, other])}["transformer"] == "inconclusive (nothing learned)"
+
+
+def test_issue_15s_n_axis_cells_agree_once_the_hybrid_learns_beside_them():
+    """State-based recall's EXPECT (expect.py: its halves composed): in one grid, GGGA [-1,1] learning it beyond the
+    trained n is the positive control under which the transformer's and the [0,1] models' failures agree; with the
+    hybrid only partial (it held at 2x and faded at 4x in the ninth GPU pilot) no failure counts."""
+    nope = {"pos": "nope"}
+    failures = [
+        row("state_based_recall", "transformer", -0.2, iid=-0.1, model_params=nope),
+        row("state_based_recall", "gdn", 0.0, iid=0.0),
+        row("state_based_recall", "hybrid", 0.0, iid=0.0, model_params={"pattern": "GGGA", **nope}),
+    ]
+
+    def verdicts(hybrid_ood):
+        hybrid = row("state_based_recall", "hybrid", hybrid_ood, model_params={"pattern": "GGGA", **NEG, **nope})
+        rows = [{**r, "grid": "olmo-hybrid-reduced", "key": f"{i}"} for i, r in enumerate([*failures, hybrid])]
+        return {c.arch: c.label for c in check(rows)}
+
+    labels = ("transformer", "gdn[0,1]", "hybrid GGGA [0,1]", "hybrid GGGA [-1,1]")
+    assert verdicts(0.997) == dict.fromkeys(labels, "agree")
+    partial = verdicts(0.77)
+    assert partial["hybrid GGGA [-1,1]"] == "inconclusive"
+    assert {partial[a] for a in ("transformer", "gdn[0,1]", "hybrid GGGA [0,1]")} == {"inconclusive (nothing learned)"}

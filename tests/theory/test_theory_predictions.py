@@ -34,21 +34,21 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("indexed_recall", {}, "hybrid", {"pattern": "GGGA", **NEG, "pos": "nope"}, "yes", "unknown"),  # embedded
     ("indexed_recall", {}, "hybrid", {"pattern": "GA", **NEG}, "unknown", "unknown"),  # RoPE: not covered
     ("indexed_recall", {}, "transformer", {}, "unknown", "unknown"),  # no absolute positions here
-    ("state_based_recall", {}, "transformer", {}, "no", "unknown"),
+    ("state_based_recall", {}, "transformer", {}, "no", "fails"),
     ("state_based_recall", {}, "gdn", NEG, "no", "state-bound"),
     # state-based recall: yes where the GGA NoPE construction embeds (extra blocks zeroed), else open (issue 15)
-    ("state_based_recall", {}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "unknown"),
-    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
-    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "unknown", "unknown"),  # RoPE, the default
-    ("state_based_recall", {}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "learns"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "learns"),
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", **NEG}, "unknown", "learns"),  # RoPE, the default
+    ("state_based_recall", {}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "learns"),
     ("state_based_recall", {}, "hybrid", {"pattern": "AG", **NOPE}, "unknown", "unknown"),
     ("state_based_recall", {}, "hybrid", {"pattern": "AGGG", **NOPE}, "unknown", "unknown"),
-    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", "pos": "nope"}, "unknown", "unknown"),  # [0,1]
+    ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", "pos": "nope"}, "unknown", "fails"),  # [0,1]
     ("state_based_recall", {}, "hybrid", {"pattern": "AMMM", **NEG}, "no", "unknown"),
     # the dict layout (bits_format="dict"): no construction reads it, so unknown wherever attention is, no elsewhere
-    ("state_based_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "unknown"),
-    ("state_based_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "unknown"),
-    ("state_based_recall", {"bits_format": "dict"}, "transformer", {}, "no", "unknown"),
+    ("state_based_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "learns"),
+    ("state_based_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "learns"),
+    ("state_based_recall", {"bits_format": "dict"}, "transformer", {}, "no", "fails"),
     ("state_based_recall", {"bits_format": "dict"}, "gdn", NEG, "no", "state-bound"),
     ("indexed_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
     ("indexed_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GA", **NOPE}, "yes", "unknown"),
@@ -56,15 +56,22 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     # assignment lines: the construction reads swaps only, so not "yes" from it; the impossibilities still answer
     ("state_based_recall", {"ops": "assign"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "unknown"),
     ("state_based_recall", {"ops": "mixed"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "unknown"),
-    ("state_based_recall", {"ops": "swap"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
+    ("state_based_recall", {"ops": "swap"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "learns"),
     ("state_based_recall", {"ops": "assign"}, "gdn", NEG, "no", "state-bound"),
     # one assignment a line (init_format="lines"): the construction reads the tuple line, so unknown with attention
-    ("state_based_recall", {"init_format": "lines"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "unknown"),
-    ("state_based_recall", {"init_format": "tuple"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "unknown"),
-    ("state_based_recall", {"init_format": "lines"}, "transformer", {}, "no", "unknown"),
+    ("state_based_recall", {"init_format": "lines"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "learns"),
+    ("state_based_recall", {"init_format": "tuple"}, "hybrid", {"pattern": "GGGA", **NOPE}, "yes", "learns"),
+    ("state_based_recall", {"init_format": "lines"}, "transformer", {}, "no", "fails"),
     ("state_based_recall", {"init_format": "lines"}, "gdn", NEG, "no", "state-bound"),
-    ("pointer_tracking", {"init_format": "lines"}, "gdn", NEG, "yes", "unknown"),  # tracking is layout-free
-    ("pointer_tracking", {"init_format": "lines"}, "transformer", {}, "no", "unknown"),
+    ("pointer_tracking", {"init_format": "lines"}, "gdn", NEG, "yes", "learns"),  # tracking is layout-free
+    ("pointer_tracking", {"init_format": "lines"}, "transformer", {}, "no", "fails"),
+    # EXPECT of the pointer programs (expect.py): swap-only S5 tracking, state-based recall from its halves
+    ("pointer_tracking", {}, "gdn", {}, "no", "fails"),  # DeltaNet [0,1] fails S5 (DeltaProduct)
+    ("pointer_tracking", {}, "lstm", {}, "yes", "learns"),
+    ("pointer_tracking", {}, "hybrid", {"pattern": "AGGG", **NOPE}, "yes", "learns"),  # the tracker needs no order
+    ("pointer_tracking", {}, "hybrid", {"pattern": "GGGA", "pos": "nope"}, "unknown", "fails"),  # [0,1]
+    ("pointer_tracking", {"ops": "assign"}, "transformer", {}, "unknown", "unknown"),  # not S5 tracking
+    ("state_based_recall", {}, "gdn", {}, "no", "fails"),  # [0,1]: cannot track, before any state bound
     ("boolean_formula", {}, "transformer", {}, "no", "unknown"),
     ("boolean_formula", {"pad_factor": 1}, "hybrid", {"pattern": "GA", **NEG}, "yes", "unknown"),
     ("dyck", {}, "lstm", {}, "no", "unknown"),
