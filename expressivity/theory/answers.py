@@ -11,6 +11,9 @@ EXPRESS_VALUES = ("yes", "no", "unknown")
 # depth-grows: the depth needed grows with length, so a fixed depth fails out of distribution;
 # state-bound: accuracy falls once the items to hold outgrow the state, i.e. fails out of distribution.
 EXPECT_VALUES = ("learns", "fails", "partial", "depth-grows", "state-bound", "unknown")
+# The task parameter that counts the items a state must hold ("state-bound"'s items), per task whose items can be set
+# apart from its length: where a run fixes it, a longer test does not grow the items (capacity.py sweeps it instead).
+ITEM_AXES = {"state_based_recall": "m"}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""State against list size: the reading of a sweep over the number of items a model must hold (`AXES`: state-based
-recall's list size m), each run trained and tested in distribution at one value, which `check` (out-of-distribution
-accuracy) cannot score: such runs have no out-of-distribution lengths.
+"""State against list size: the reading of a sweep over the number of items a model must hold (`ITEM_AXES`:
+state-based recall's list size m), each run trained and tested in distribution at one value, which `check`
+(out-of-distribution accuracy) cannot score: such runs have no out-of-distribution lengths.
 
     cells = capacity(store.rows())
     cells[0].by_value          # {16: 1.0, 64: 0.98, 256: 0.61, 1024: 0.12}: best in-distribution scaled accuracy
@@ -26,12 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from expressivity.theory.answers import Answer
+from expressivity.theory.answers import ITEM_AXES, Answer
 from expressivity.theory.check import LEARNS, NOTHING_LEARNED, RunResult, _prediction, scope_of
 from expressivity.theory.depth import SweepCell
 
-# The task parameter that counts the items a state must hold, per task.
-AXES = {"state_based_recall": "m"}
 FALLS = 0.5  # issue 15: a state-bound model "falls below 0.5 scaled at the largest m"
 
 
@@ -67,12 +65,13 @@ def capacity_verdict(
 
 def capacity(rows: Iterable[Mapping[str, Any]]) -> list[CapacityCell]:
     """One CapacityCell per (scope, task, parameters but the axis, architecture class) of the finished runs of a task
-    in `AXES` trained and tested at one length (in distribution), with at least two values of the axis among them."""
+    in `ITEM_AXES` trained and tested at one length (in distribution), with at least two values of the axis among
+    them."""
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     expects: dict[tuple, Answer] = {}
     for row in rows:
         config = row["config"]
-        axis, train = AXES.get(config["task"]), config.get("train") or {}
+        axis, train = ITEM_AXES.get(config["task"]), config.get("train") or {}
         iid = ((row.get("summary") or {}).get("id") or {}).get("scaled_acc")
         if axis is None or row.get("status") != "done" or iid is None or config["task_params"].get(axis) is None:
             continue

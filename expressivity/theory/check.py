@@ -27,7 +27,10 @@ Verdicts, loudest first:
   lengths. Without that evidence the verdict is "inconclusive" for the reason "nothing learned". An agreement on a
   failure or a partial result needs the positive control itself: where only in-distribution learning is seen, the
   row shows the protocol, not expressivity, and the verdict is "inconclusive" for the reason "no control learned".
-- "inconclusive": anything else, an EXPECT of "unknown", or no finished run with out-of-distribution lengths.
+- "inconclusive": anything else, an EXPECT of "unknown", or no finished run with out-of-distribution lengths. A
+  "state-bound" EXPECT says the model fails once the items to hold outgrow its state; where a run fixes the items apart
+  from the length (`answers.ITEM_AXES`: state-based recall's list size m), a longer test does not grow them, so the
+  check reads it "inconclusive (items fixed)" (capacity.py reads the sweep over the items instead).
 Runs that diverged or failed are listed, not scored.
 """
 
@@ -40,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.theory.answers import Answer
+from expressivity.theory.answers import ITEM_AXES, Answer
 from expressivity.theory.predictions import Prediction, predict
 
 LEARNS, FAILS = 0.9, 0.1
@@ -48,6 +51,7 @@ FAILURES = ("fails", "depth-grows", "state-bound")
 VERDICTS = ("impossible", "suspect", "contradict", "agree", "inconclusive")  # loudest first
 NOTHING_LEARNED = "nothing learned"
 NO_CONTROL = "no control learned"  # models learned in distribution, but no positive control of the row beyond it
+ITEMS_FIXED = "items fixed"  # a state-bound EXPECT where the test's lengths do not grow the items to hold
 
 
 @dataclass(frozen=True)
@@ -280,7 +284,10 @@ def check(rows: Iterable[Mapping[str, Any] | RunResult]) -> list[Cell]:
         obs = observed[key]
         controlled = (key[0], key[1], key[3]) in controls
         taught = (obs is not None and obs.learned_in_distribution) or controlled
-        verdict, reason = expect_verdict(expect.value, obs, taught=taught, controlled=controlled)
+        if expect.value == "state-bound" and runs[0].task_params.get(ITEM_AXES.get(key[0], "")) is not None:
+            verdict, reason = "inconclusive", ITEMS_FIXED
+        else:
+            verdict, reason = expect_verdict(expect.value, obs, taught=taught, controlled=controlled)
         cells.append(
             Cell(
                 task=key[0],

@@ -98,7 +98,9 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
     _row(MA, DIAGONAL_NEG, "partial", _grazzi(MA, "diagonal[-1,1]", "Mamba [-1,1]"), (G,)),
     _row(MA, HOUSEHOLDER_NONNEG, "partial", _grazzi(MA, "deltanet[0,1]", "DeltaNet [0,1]"), (G,)),
     _row(MA, HOUSEHOLDER_NEG, "learns", f"{_grazzi(MA, 'deltanet[-1,1]', 'DeltaNet [-1,1]')}; "
-         f"GDN [-1,1] {quote('mamba3', MA, 'gdn[-1,1]')} in Mamba-3", (G, "mamba3")),
+         f"GDN [-1,1] {quote('mamba3', MA, 'gdn[-1,1]')} in Mamba-3 (Grazzi et al.'s released DeltaNet [-1,1] "
+         f"curve averages {quote('grazzi-released', MA, 'deltanet[-1,1]')} over 40-256)",
+         (G, "mamba3", "grazzi-released")),
     _row(MA, NONLINEAR_RNN, "learns", f"LSTM {quote(D, MA, 'lstm')}", (D,)),
     _row(MAB, ATTENTION, "fails", _grazzi(MAB, "transformer", "Transformer"), (G,)),
     _row(MAB, DIAGONAL_NONNEG, "partial", _grazzi(MAB, "diagonal[0,1]", "Mamba [0,1]"), (G,)),

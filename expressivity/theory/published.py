@@ -54,6 +54,20 @@ GRAZZI = _table(
         "deltanet[-1,1]": {"parity_check": 1.000, "modular_arithmetic": 0.971, "modular_arithmetic_brackets": 0.260},
     },
 )
+# Grazzi et al.'s released length curves (sources.py: their repository's pickled plots, one checkpoint per model and
+# task, scaled accuracy at each length 2-254), averaged over 40-256 as their test set draws its lengths: read
+# 2026-12-04. Parity matches the table; modular arithmetic does not (DeltaNet [-1,1] 0.615 against 0.971): the
+# table's figure was not reproduced from their released checkpoint (results/README.md, negative-eigenvalues).
+GRAZZI_RELEASED = _table(
+    "grazzi-released",
+    "scaled accuracy",
+    {
+        "diagonal[0,1]": {"parity_check": 0.022, "modular_arithmetic": 0.009, "modular_arithmetic_brackets": 0.022},
+        "diagonal[-1,1]": {"parity_check": 1.000, "modular_arithmetic": 0.082, "modular_arithmetic_brackets": 0.025},
+        "deltanet[0,1]": {"parity_check": 0.065, "modular_arithmetic": 0.160, "modular_arithmetic_brackets": 0.165},
+        "deltanet[-1,1]": {"parity_check": 1.000, "modular_arithmetic": 0.615, "modular_arithmetic_brackets": 0.319},
+    },
+)
 # Mamba-3 (arXiv 2603.15569), the same three tasks, GDN [-1,1] in % (here as fractions: scaled accuracy).
 MAMBA3 = _table(
     "mamba3",
@@ -127,7 +141,7 @@ DELETANG_TEXT = _table(
     },
 )
 FIGURES: dict[tuple[str, str, str], Figure] = {
-    **GRAZZI, **MAMBA3, **DELETANG, **DELETANG_SUMMARY, **DELETANG_TEXT, **ILLUSION
+    **GRAZZI, **GRAZZI_RELEASED, **MAMBA3, **DELETANG, **DELETANG_SUMMARY, **DELETANG_TEXT, **ILLUSION
 }  # fmt: skip
 
 

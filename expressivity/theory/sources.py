@@ -11,6 +11,9 @@ SOURCES = {
     "(arXiv 2502.10297)",
     "grazzi": "Grazzi et al. 2025, Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues",
     "grazzi-table": "Grazzi et al. 2025, Table (train 3-40, test 40-256, scaled accuracy, best of 3 seeds)",
+    "grazzi-released": "Grazzi et al. 2025, their released length curves (automl/unlocking_state_tracking at df8f840, "
+    "xlstm/pkl_files/*.pkl: scaled accuracy of one checkpoint per model at each test length, from eval-chomsky.py), "
+    "averaged over the lengths 40-256 of their test set",
     "illusion": "Merrill, Petty & Sabharwal 2024, The Illusion of State in State-Space Models",
     "kazemnejad": "Kazemnejad et al. 2023, The Impact of Positional Encoding on Length Generalization in Transformers "
     "(NeurIPS 2023): causal attention without positional encoding (NoPE) can represent absolute positions",

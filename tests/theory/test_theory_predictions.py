@@ -130,6 +130,14 @@ def test_deltaproduct_answers_name_their_reasons():
     assert needed.express.value == "unknown"  # S5's standard representation needs 4 per 5-cycle
 
 
+def test_modular_arithmetics_expectation_quotes_the_table_beside_the_released_curve():
+    """Grazzi et al.'s table says 0.971 for DeltaNet [-1,1]; their released checkpoint's curve averages 0.615 over the
+    same test lengths: the reason carries both, each with its source."""
+    p = predict("modular_arithmetic", "deltanet", model_params=NEG)
+    assert "0.971 scaled" in p.expect.reason and "0.615 scaled" in p.expect.reason
+    assert "released length curves" in p.expect.citation
+
+
 def test_answers_carry_reasons_and_sources():
     p = predict("parity", "gdn")
     assert "nonnegative eigenvalues" in p.express.reason and "Grazzi" in p.express.citation
