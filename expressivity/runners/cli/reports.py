@@ -148,6 +148,14 @@ def reproduce_command(
     depth: Annotated[
         list[int] | None, typer.Option(help="Only runs of this depth (n_layers; repeatable): part of a depth sweep.")
     ] = None,
+    next_depths: Annotated[
+        bool,
+        typer.Option(
+            "--next-depths",
+            help="Of a depth sweep, only each cell's next depth: the shallowest not yet finished, in cells where no "
+            "finished depth passes (repeat after each call; depth_order.py).",
+        ),
+    ] = False,
     retry_failed: RetryFailedOption = False,
     log_dir: LogDirOption = None,
 ) -> None:
@@ -168,6 +176,8 @@ def reproduce_command(
     grid = preset.grid(
         quick=quick, sets=extra, protocol=variant, rows=row or (), columns=column or (), depths=depth or ()
     )
+    if next_depths:
+        grid = _next_depths(preset, grid, store)
     keys = grid.keys
     typer.echo(f"{grid.name}: {preset.summary}")
     if not quick:
@@ -176,6 +186,13 @@ def reproduce_command(
         typer.echo(f"--quick is a reduced CPU grid; the GPU grid is needed for {preset.needs_gpu}.")
     elif preset.budget:
         typer.echo(f"GPU budget: {preset.budget}.")
+    if next_depths and not keys:
+        typer.echo("--next-depths: every depth sweep of this selection is settled (a depth passed, or all ran)")
+        if not dry_run and Path(store).exists():
+            with Store(store) as st:
+                rows = st.rows()
+            _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant, sets=extra)
+        return
     if dry_run:
         list_runs(store, keys, grid.configs, varying_params(grid.configs))
         typer.echo(f"{len(keys)} runs in {grid.name} (steps {_steps(grid.configs)})")
@@ -198,6 +215,23 @@ def reproduce_command(
         typer.echo(f"Needs the GPU grid (`expressivity reproduce {name}` on a GPU machine): {preset.needs_gpu}.")
     if counts.get("failed"):
         raise typer.Exit(1)
+
+
+def _next_depths(preset, grid, store: Path):
+    """`grid` cut to each depth-sweep cell's next depth (depth_order.py), read from the store's finished runs."""
+    from expressivity.runners.execution.grid import Grid
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.reports.depth_order import next_depth_configs
+
+    if preset.metric.depth_threshold is None:
+        valid = [n for n in presets.names() if presets.get(n).metric.depth_threshold is not None]
+        raise ValueError(f"--next-depths needs a depth sweep: {preset.name}'s table is not a min depth; valid: "
+                         f"{', '.join(valid)}")  # fmt: skip
+    rows = []
+    if Path(store).exists():
+        with Store(store) as st:
+            rows = st.rows(keys=grid.keys)
+    return Grid(name=grid.name, configs=next_depth_configs(grid, rows, preset.metric))
 
 
 def _steps(configs: list[dict]) -> str:

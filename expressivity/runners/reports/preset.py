@@ -267,14 +267,14 @@ class Preset:
         for spec in self.specs(quick=quick, sets=sets, protocol=protocol, rows=rows, columns=columns):
             part = expand(spec, name=name)
             configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)
-        kept = [c for c in configs.values() if not depths or _depth(c) in depths]
+        kept = [c for c in configs.values() if not depths or run_depth(c) in depths]
         if configs and not kept:
-            have = sorted({_depth(c) for c in configs.values()})
+            have = sorted({run_depth(c) for c in configs.values()})
             raise ValueError(f"no run of {name} has depth (n_layers) {list(depths)}; valid: {have}")
         return Grid(name=name, configs=kept)
 
 
-def _depth(config: Mapping[str, Any]) -> int:
+def run_depth(config: Mapping[str, Any]) -> int:
     """A run's number of layers, its size's default where n_layers is not set."""
     from expressivity import architectures
 
