@@ -22,6 +22,7 @@ from typing import Any
 from expressivity.runners.execution.grid import Grid
 from expressivity.runners.execution.store import FINISHED
 from expressivity.runners.reports.preset import Metric, run_depth
+from expressivity.runners.reports.tables import metric_value
 
 
 def _cell(config: Mapping[str, Any]) -> str:
@@ -43,10 +44,8 @@ def next_depth_configs(grid: Grid, rows: Iterable[Mapping[str, Any]], metric: Me
 
     def passes(key: str) -> bool:
         row = status.get(key)
-        if row is None or row["status"] != "done":
-            return False
-        value = ((row.get("summary") or {}).get(metric.split) or {}).get(metric.field)
-        return value is not None and float(value) * metric.scale >= metric.depth_threshold
+        value = None if row is None or row["status"] != "done" else metric_value(row, metric)
+        return value is not None and value >= metric.depth_threshold
 
     kept: set[str] = set()
     for by_depth in cells.values():

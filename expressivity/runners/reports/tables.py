@@ -102,7 +102,8 @@ def select(
     return [r for r in rows if r["key"] in keys]
 
 
-def _value(row: Mapping[str, Any], metric) -> float | None:
+def metric_value(row: Mapping[str, Any], metric) -> float | None:
+    """A run's figure in a table's metric: `metric.field` of its `metric.split` summary, times `metric.scale`."""
     value = ((row.get("summary") or {}).get(metric.split) or {}).get(metric.field)
     return None if value is None else float(value) * metric.scale
 
@@ -143,17 +144,19 @@ def table_cells(
         checked = {run.key: cell for cell in check([r for ms in per_column.values() for r in ms]) for run in cell.runs}
         for column in columns:
             members = per_column[column.label]
-            done = [r for r in members if r["status"] == "done" and _value(r, metric) is not None]
+            done = [r for r in members if r["status"] == "done" and metric_value(r, metric) is not None]
             best = mean = max_depth = worst = interval = None
             if metric.depth_threshold is not None:
                 depths = sorted({_model_param(r["config"], column.arch, "n_layers") or 0 for r in members})
                 max_depth = depths[-1] if depths else None
                 passed = [_model_param(r["config"], column.arch, "n_layers") for r in done]
-                passed = [d for d, r in zip(passed, done, strict=True) if _value(r, metric) >= metric.depth_threshold]
+                passed = [
+                    d for d, r in zip(passed, done, strict=True) if metric_value(r, metric) >= metric.depth_threshold
+                ]
                 best = float(min(passed)) if passed else None
                 worst = _slowest_seed_depth(done, column, metric) if passed else None
             elif done:
-                values = [_value(r, metric) for r in done]
+                values = [metric_value(r, metric) for r in done]
                 best, mean, worst = max(values), sum(values) / len(values), min(values)
                 interval = _interval(done[values.index(best)], metric)
             verdict = express = expect = "-"
@@ -259,7 +262,7 @@ def _slowest_seed_depth(done: list[Mapping[str, Any]], column: Column, metric) -
     by_seed: dict[int, list[int]] = {}
     for r in done:
         passing = by_seed.setdefault(r["config"]["seed"], [])
-        if _value(r, metric) >= metric.depth_threshold:
+        if metric_value(r, metric) >= metric.depth_threshold:
             passing.append(_model_param(r["config"], column.arch, "n_layers"))
     return float(max(min(depths, default=math.inf) for depths in by_seed.values()))
 
