@@ -281,6 +281,20 @@ def test_table_command_formats_plots_and_errors(tmp_path):
     assert runner.invoke(app, ["table", "--store", str(tmp_path / "none.sqlite")]).exit_code == 2
 
 
+def test_a_protocol_asked_for_is_shown_even_before_it_has_runs(tmp_path):
+    """Only quick runs in the store: without --protocol the table falls back to the quick grid; `--protocol reduced`
+    shows the reduced table, its cells "no runs", rather than the quick one under another name."""
+    store = tmp_path / "r.sqlite"
+    _write(store, QUICK, [1.0] * len(QUICK.configs))
+    plain = runner.invoke(app, ["table", "negative-eigenvalues", "--store", str(store)], terminal_width=200)
+    assert plain.exit_code == 0 and "negative-eigenvalues-quick" in plain.output, plain.output
+    asked = ["table", "negative-eigenvalues", "--protocol", "reduced", "--store", str(store)]
+    shown = runner.invoke(app, asked, terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "negative-eigenvalues-reduced" in shown.output and "negative-eigenvalues-quick" not in shown.output
+    assert "no runs" in shown.output
+
+
 def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     store = tmp_path / "r.sqlite"
     _write(store, QUICK, [1.0] * len(QUICK.configs))

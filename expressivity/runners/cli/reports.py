@@ -82,9 +82,10 @@ def table_command(
     sets: SetOption = None,
 ) -> None:
     """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
-    --quick, a preset with no full-grid runs shows its quick grid; without --protocol, the preset's default protocol
-    (or, when the store has no run of it, the first protocol it has runs of); with --set, the runs that `reproduce`
-    made with the same --set (a grid of their own). `eval-lm` rows (pretrained models) have a table of their own."""
+    --quick or --protocol, a preset with no full-grid runs shows its quick grid; without --protocol, the preset's
+    default protocol (or, when the store has no run of it, the first protocol it has runs of); a protocol named with
+    --protocol is shown as asked, its cells "no runs" until it has some; with --set, the runs that `reproduce` made
+    with the same --set (a grid of their own). `eval-lm` rows (pretrained models) have a table of their own."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.reports.pretrained import PRETRAINED, render_pretrained
     from expressivity.runners.reports.tables import FORMATS, select
@@ -100,7 +101,8 @@ def table_command(
         variant = preset.check_protocol(protocol) if protocol else next(
             (v for v in preset.protocols if select(preset, rows, protocol=v, sets=extra)), preset.protocol
         )  # fmt: skip
-        use_quick = quick or not select(preset, rows, protocol=variant, sets=extra)  # only --quick runs: quick table
+        # Only --quick runs and no protocol asked for: the quick table.
+        use_quick = quick or (protocol is None and not select(preset, rows, protocol=variant, sets=extra))
         if name is None and not select(preset, rows, quick=use_quick, protocol=variant, sets=extra):
             continue
         if len(chosen) > 1 and (out is not None or plot is not None):
