@@ -147,6 +147,18 @@ def test_summarize_splits_at_the_longest_training_length():
     assert "ood" not in summarize(metrics, train_max_length=300)
 
 
+def test_summarize_scores_a_protocols_lengths_only_where_the_run_has_them():
+    metrics = {
+        n: {"final_acc": n / 100, "token_acc": 1.0, "seq_acc": 0.0, "scaled_acc": 0.0} for n in (10, 40, 64, 256)
+    }
+    scored = summarize(metrics, train_max_length=40, ood_lengths=(64,))
+    assert scored["ood"]["lengths"] == [64] and scored["ood"]["final_acc"] == pytest.approx(0.64)
+    assert scored["id"] == summarize(metrics, train_max_length=40)["id"]  # in distribution untouched
+    # a scored length the run was not tested at, or one inside training, leaves every length above training
+    assert summarize(metrics, 40, ood_lengths=(128,)) == summarize(metrics, 40)
+    assert summarize(metrics, 40, ood_lengths=(10,)) == summarize(metrics, 40)
+
+
 @given(st.lists(st.floats(-1, 1), min_size=1, max_size=6))
 def test_across_seeds(values):
     out = across_seeds(values)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,6 +272,33 @@ class Preset:
             have = sorted({run_depth(c) for c in configs.values()})
             raise ValueError(f"no run of {name} has depth (n_layers) {list(depths)}; valid: {have}")
         return Grid(name=name, configs=kept)
+
+    def scored_lengths(self, variant: str, sets: Mapping[str, Any] | None = None) -> dict[str, tuple[int, ...]]:
+        """Run key -> the out-of-distribution lengths its row's protocol scores (Protocol.scored_lengths), for the
+        runs of the rows whose protocol names some, under a protocol variant with command-line `sets`."""
+        if variant == TESTBED:
+            return {}
+        out: dict[str, tuple[int, ...]] = {}
+        for row in self.layout(protocol=variant)[0]:
+            lengths = PROTOCOLS[row.protocol].scored_lengths if row.protocol else ()
+            if lengths:
+                out.update(dict.fromkeys(self.grid(protocol=variant, sets=sets, rows=[row.label]).keys, lengths))
+        return out
+
+
+def rescored(rows: Iterable[Mapping[str, Any]], lengths_by_key: Mapping[str, Sequence[int]]) -> list[Mapping[str, Any]]:
+    """Store rows with the summary of each run in `lengths_by_key` recomputed so that its "ood" split averages those
+    lengths only (evaluate.summarize); other rows as they are. Nothing is written back: the store keeps every length."""
+    from expressivity.runners.training.evaluate import summarize
+
+    out = []
+    for row in rows:
+        lengths = lengths_by_key.get(row.get("key", ""))
+        if lengths and row.get("metrics"):
+            summary = summarize(row["metrics"], row["config"]["train"]["train_max_length"], lengths)
+            row = {**row, "summary": summary}
+        out.append(row)
+    return out
 
 
 def run_depth(config: Mapping[str, Any]) -> int:

@@ -7,6 +7,9 @@ preset = presets.get("negative-eigenvalues")
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from expressivity.runners.reports.preset import TESTBED, Column, Metric, Preset, Published, Quick, Row
@@ -303,3 +306,40 @@ def get(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def scored_lengths(grids: Collection[str] | None = None) -> dict[str, tuple[int, ...]]:
+    """Run key -> the out-of-distribution lengths its protocol scores, over every preset's protocol variants (for
+    `check` over a whole store: the same verdicts as the presets' tables); `grids` (names) keeps only those grids."""
+    return {
+        key: lengths
+        for preset in PRESETS.values()
+        for variant in preset.protocols
+        if grids is None or preset.grid_name(protocol=variant) in grids
+        for key, lengths in preset.scored_lengths(variant).items()
+    }
+
+
+def earlier_protocols_apart(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Store rows with the name of a preset's grid whose key that grid no longer has (runs of an earlier version of
+    its protocol, kept under the name: the old keys stay in the store) renamed "NAME (earlier protocol #HASH)", HASH
+    six hex digits of their training settings, so `check` never pools them with the protocol's current runs nor
+    takes one for the other's control. Rows of other grids, and lone runs, as they are."""
+    rows = list(rows)
+    named = {r.get("grid") for r in rows}
+    keys: dict[str, set[str]] = {}
+    for preset in PRESETS.values():
+        asks = [{"quick": True}, *({"protocol": v} for v in preset.protocols)]
+        for ask in asks:
+            if preset.grid_name(**ask) in named:  # only the grids the rows name are expanded (a second each)
+                grid = preset.grid(**ask)
+                keys.setdefault(grid.name, set()).update(grid.keys)
+    out = []
+    for row in rows:
+        name = row.get("grid")
+        if name in keys and row["key"] not in keys[name]:
+            train = {k: v for k, v in row["config"]["train"].items() if k not in ("eval_lengths", "eval_examples")}
+            digest = hashlib.sha256(json.dumps(train, sort_keys=True, default=str).encode()).hexdigest()[:6]
+            row = {**row, "grid": f"{name} (earlier protocol #{digest})"}
+        out.append(row)
+    return out

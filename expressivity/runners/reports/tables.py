@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from expressivity.runners.reports.preset import rescored
 from expressivity.runners.reports.presets import Column, Preset, Published, Row
 from expressivity.theory.published import task_spec
 
@@ -123,6 +124,8 @@ def table_cells(
     variant = "testbed-v1" if quick else preset.check_protocol(protocol)
     planned = preset.grid(quick=quick, protocol=protocol, sets=sets).configs
     chosen = select(preset, rows, quick=quick, protocol=protocol, sets=sets)
+    if not quick:  # a protocol that scores some test lengths only: the headline and the verdict read those
+        chosen = rescored(chosen, preset.scored_lengths(variant, sets))
     depth_cells = {}  # a depth sweep is read across lengths (theory/depth.py): each run's cell of the sweep
     if preset.metric.depth_threshold is not None:
         from expressivity.theory.depth import depth_growth

@@ -16,7 +16,7 @@ For each test length (the task's own units) and every example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -201,13 +201,20 @@ def evaluate_stacked(
     return out
 
 
-def summarize(metrics: Mapping[int, Mapping[str, float]], train_max_length: int) -> dict[str, dict[str, float]]:
+def summarize(
+    metrics: Mapping[int, Mapping[str, float]], train_max_length: int, ood_lengths: Collection[int] = ()
+) -> dict[str, dict[str, float]]:
     """Mean of each metric over in-distribution lengths (<= train_max_length) and out-of-distribution ones (above).
 
     {"id": {"final_acc": ..., ..., "lengths": [8, 16]}, "ood": {...}}; a split with no lengths is absent.
+    `ood_lengths` (a protocol's scored lengths: theory.published.Protocol.scored_lengths) keeps only those of the
+    out-of-distribution lengths in the "ood" split; where the metrics have none of them, every length above training
+    counts.
     """
     out: dict[str, dict[str, float]] = {}
-    for split, keep in (("id", lambda n: n <= train_max_length), ("ood", lambda n: n > train_max_length)):
+    above = {int(n) for n in metrics if int(n) > train_max_length}
+    scored = above & {int(n) for n in ood_lengths} or above
+    for split, keep in (("id", lambda n: n <= train_max_length), ("ood", lambda n: n in scored)):
         lengths = sorted(int(n) for n in metrics if keep(int(n)))
         if lengths:
             # A metric some length lacks (None: an eval-lm row scores the final answer only) is left out.
