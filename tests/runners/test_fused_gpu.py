@@ -56,6 +56,18 @@ def test_compiled_stages_train_as_plain_stages(arch):
         _curves_agree(c["history"], p["history"])  # fused kernels round differently: bounds as captured vs eager
 
 
+def test_compiled_stages_padded_to_each_steps_bucket_train_as_padded_to_the_longest(monkeypatch):
+    # EXPRESSIVITY_PAD=bucket: parity's batches vary in length (3-40 here), so the group meets several buckets, a
+    # compile and a capture each, where by default every step is padded to its longest example.
+    configs = _group("gdn")
+    longest = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
+    monkeypatch.setenv("EXPRESSIVITY_PAD", "bucket")
+    bucketed = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
+    for b, p in zip(bucketed, longest, strict=True):
+        assert b["status"] == p["status"] == "done"
+        _curves_agree(b["history"], p["history"])
+
+
 def test_fused_gpu_runs_track_their_single_runs():
     configs = _group("gdn")
     fused = train_fused(configs, device="cuda")

@@ -187,6 +187,20 @@ def test_a_group_pads_to_its_longest_example_exactly_or_to_a_bucket_where_length
     assert inputs.shape[2] == bucket(inputs.shape[2]) > 20
 
 
+def test_a_compiled_group_pads_to_its_longest_unless_told_to_pad_each_step_to_its_bucket(monkeypatch):
+    from expressivity.runners.training.fusion import least_length, padded_length
+
+    configs = [complete(resolve("parity", "gdn", {**SETS, "seed": s})) for s in range(2)]
+    assert least_length(configs, bucketed=True, compiled=True) == padded_length(configs) > 0
+    assert least_length(configs, bucketed=True, compiled=False) == least_length(configs, bucketed=False, compiled=True)
+    assert least_length(configs, bucketed=False, compiled=True) == 0
+    monkeypatch.setenv("EXPRESSIVITY_PAD", "bucket")
+    assert least_length(configs, bucketed=True, compiled=True) == 0
+    monkeypatch.setenv("EXPRESSIVITY_PAD", "shortest")
+    with pytest.raises(ValueError, match="EXPRESSIVITY_PAD='shortest' is not valid; choose one of longest, bucket"):
+        least_length(configs, bucketed=True, compiled=True)
+
+
 def test_runs_of_very_different_sequence_lengths_do_not_fuse():
     short = resolve("parity", "gdn", SETS)
     assert fusion_key(resolve("parity", "gdn", {**SETS, "train_max_length": 200})) != fusion_key(short)

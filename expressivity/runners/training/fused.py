@@ -35,7 +35,7 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
-from expressivity.runners.training.fusion import fusion_key, padded_length
+from expressivity.runners.training.fusion import fusion_key, least_length
 from expressivity.runners.training.parts import Parts, brief, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
@@ -205,9 +205,7 @@ class _Group:
             # Static shapes for a captured step and for compiled stages alike (each new length compiles them again).
             static = self.capture or self.model.compile_stages
             bucketed = static if bucketed is None else bucketed
-            # Compiled stages compile once per padded length (tens of seconds each, in every group's process): pad
-            # every step to the group's longest instead. Among many runs, most steps' longest draw is there anyway.
-            least = padded_length(self.configs) if bucketed and self.model.compile_stages else 0
+            least = least_length(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
             make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:

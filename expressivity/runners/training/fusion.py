@@ -10,6 +10,7 @@ to the longest. Architectures with a layer that has no fused form (an LSTM) have
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -74,3 +75,20 @@ def padded_length(configs: list[dict[str, Any]]) -> int:
         exact = len(seen) == 1 and not draws_other_tasks(config["train"])
         longest = max(longest, max(seen) if exact else bucket(max(seen)))
     return longest
+
+
+PADS = ("longest", "bucket")  # how a group with compiled stages pads its steps (EXPRESSIVITY_PAD; the first: default)
+
+
+def least_length(configs: list[dict[str, Any]], *, bucketed: bool, compiled: bool) -> int:
+    """The length every step of a group is padded to at least (StepArrays' `least`; 0: each step to its own bucket,
+    or, unbucketed, to its longest example). Compiled stages compile once per padded length (tens of seconds each, in
+    every group's process), so by default such a group pads every step to its longest (`padded_length`): among many
+    runs most steps' longest draw is there anyway. A long run whose lengths grow (a curriculum) may gain by its steps'
+    own buckets instead, a compile each: EXPRESSIVITY_PAD=bucket (olmo-hybrid's n-axis groups: 235 tokens a step on
+    average against 320, benchmarks/pad_lengths.py). Padding is not part of a run's key: the masked loss of a causal
+    model does not see it."""
+    pad = os.environ.get("EXPRESSIVITY_PAD", PADS[0])
+    if pad not in PADS:
+        raise ValueError(f"EXPRESSIVITY_PAD={pad!r} is not valid; choose one of {', '.join(PADS)}")
+    return padded_length(configs) if bucketed and compiled and pad == "longest" else 0

@@ -1,0 +1,60 @@
+"""How many tokens a compiled fused group's steps carry under each padding (EXPRESSIVITY_PAD), read from the batches it
+would train on (no training; CPU, seconds to minutes): the group's runs are a preset's cell (its seeds), each step's
+length is the longest of their batches, padded to the group's longest example (`longest`, the default: one compile)
+or to that step's own bucket (`bucket`: a compile for each bucket met), beside the exact longest (no padding at all).
+
+    python3 benchmarks/pad_lengths.py olmo-hybrid --row 'state-based recall (n)' --column 'hybrid GGGA[-1,1]'
+
+Prints the buckets met (steps in each), the mean padded length a step under each padding, and their ratio: an upper
+bound on what `bucket` saves where a step's time grows with its length (the GPU A/B measures the rest: compiles, and
+how step time follows length). Every `--every`-th step is read (default 50). Prints figures, never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    from expressivity import tasks
+    from expressivity.runners.reports import presets
+    from expressivity.runners.training.batches import bucket, train_batch
+    from expressivity.runners.training.config import complete
+    from expressivity.runners.training.fusion import padded_length
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("preset")
+    parser.add_argument("--row", required=True, help="a row label of the preset's table")
+    parser.add_argument("--column", required=True, help="a column label of the preset's table")
+    parser.add_argument("--protocol", default=None, help="the protocol variant (default: the preset's)")
+    parser.add_argument("--every", type=int, default=50, help="read every N-th step")
+    args = parser.parse_args()
+    grid = presets.get(args.preset).grid(protocol=args.protocol, rows=[args.row], columns=[args.column])
+    configs = [complete(c) for c in grid.configs]
+    made = [tasks.make(c["task"], **c["task_params"]) for c in configs]
+    least = padded_length(configs)
+    steps = configs[0]["train"]["steps"]
+    met: collections.Counter[int] = collections.Counter()
+    exact = longest = own = 0
+    read = range(0, steps, args.every)
+    for step in read:
+        T = max(train_batch(t, c["train"], c["seed"], step).seq_len for t, c in zip(made, configs, strict=True))
+        met[bucket(T)] += 1
+        exact += T
+        longest += least if T <= least else bucket(T)
+        own += bucket(T)
+    n = len(read)
+    print(f"{args.preset} / {args.row} / {args.column}: {len(configs)} runs fused, {steps} steps, every "
+          f"{args.every}th read ({n} steps)")  # fmt: skip
+    print("buckets met (padded length: steps read): " + ", ".join(f"{b}: {k}" for b, k in sorted(met.items())))
+    print(f"mean padded length a step: longest (pad to {least}) {longest / n:.1f}, bucket {own / n:.1f}, "
+          f"exact {exact / n:.1f}; bucket / longest = {own / longest:.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
