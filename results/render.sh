@@ -23,10 +23,11 @@ for extra in negative-eigenvalues/curriculum olmo-hybrid/curriculum-cpu; do
 done
 # Grids under way at a paper's protocol (issue 14), reduced or full, beside the complete one: "no runs" where a row
 # waits. Each table-VARIANT.md is tested against its store (tests/runners/test_committed_results.py).
-for grid in negative-eigenvalues:reduced chomsky:reduced negative-eigenvalues:full illusion-of-state:reduced; do
+for grid in negative-eigenvalues:reduced chomsky:reduced negative-eigenvalues:full illusion-of-state:reduced \
+  olmo-hybrid:reduced; do
   name=${grid%:*} variant=${grid#*:}
-  plots=()  # the min-depth curves of the depth sweep (issue 16); the other variants' curves wait for their grids
-  [ "$name" = illusion-of-state ] && plots=(--plot "results/$name/plots-$variant")
+  plots=()  # the min-depth curves of the depth sweep (issue 16), accuracy against n (issue 15); the others wait
+  case $name in illusion-of-state | olmo-hybrid) plots=(--plot "results/$name/plots-$variant") ;; esac
   $CLI table "$name" --store "results/$name/runs.sqlite" --protocol "$variant" --out "results/$name/table-$variant.md" \
     "${plots[@]}"
 done
