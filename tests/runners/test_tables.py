@@ -404,3 +404,13 @@ def test_check_keeps_runs_of_an_earlier_protocol_under_a_grids_name_apart(tmp_pa
     with Store(store, readonly=True) as opened:
         cells = table_cells(olmo, opened.rows(), protocol="reduced")
     assert next(c for c in cells if c.column == "transformer").done == 0
+
+
+def test_reproduce_prints_each_run_at_its_protocols_scored_length(tmp_path):
+    """Each finished run's line reads what the table reads: olmo-hybrid's n axis at 2x n only ("ood@32")."""
+    args = ["reproduce", "olmo-hybrid", "--row", "state-based recall (n)", "--column", "hybrid GGGA[-1,1]",
+            "--set", "steps=2", "--set", "eval_examples=4", "--set", "batch_size=2", "--cpu", "--cpu-workers", "1",
+            "--store", str(tmp_path / "r.sqlite")]  # fmt: skip
+    shown = runner.invoke(app, args, terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count("ood@32 scaled_acc") == 3, shown.output

@@ -209,8 +209,9 @@ def reproduce_command(
         typer.echo(f"{len(keys)} runs ({added} new); " + counts_text(st.counts(keys)))
         pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
                          log_dir=log_dir or st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip
+        scored = {} if quick else preset.scored_lengths(variant, extra)
         counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit,
-                          fuse=fuse_size(fuse, pool))  # fmt: skip
+                          fuse=fuse_size(fuse, pool), scored=scored)  # fmt: skip
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant, sets=extra)
     if quick:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,10 +133,12 @@ def run_grid(
     keep_checkpoints: bool = False,
     time_limit: float | None = None,
     fuse: int = 1,
+    scored: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, int]:
     """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line as each
     run starts and one as it finishes (with its out-of-distribution `metric`), then how the grid ended and how to
-    retry failed runs. Returns counts by status."""
+    retry failed runs. Returns counts by status. `scored` (run key -> lengths: a preset protocol's scored lengths)
+    prints those runs' figure over those lengths, as the table reads it."""
     from expressivity.runners.execution.workers import drive
     from expressivity.runners.training.config import run_key
 
@@ -145,8 +148,17 @@ def run_grid(
     started = time.monotonic()
 
     def report(key: str, result: dict[str, Any]) -> None:
-        ood = ((result.get("summary") or {}).get("ood") or {}).get(metric)
-        tail = f"ood {metric} {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
+        summary = result.get("summary") or {}
+        lengths = (scored or {}).get(key)
+        if lengths and result.get("metrics"):
+            from expressivity.runners.training.evaluate import summarize
+
+            train_max = configs[keys.index(key)]["train"]["train_max_length"]
+            by_length = {int(n): m for n, m in result["metrics"].items()}  # JSON's keys are strings
+            summary = summarize(by_length, train_max, lengths)
+        ood = (summary.get("ood") or {}).get(metric)
+        at = "ood" + ("@" + ",".join(map(str, summary["ood"]["lengths"])) if lengths and ood is not None else "")
+        tail = f"{at} {metric} {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
         label = run_label(configs[keys.index(key)], shown)
         typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {label}  {tail}")
 
