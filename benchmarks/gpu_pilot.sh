@@ -15,7 +15,8 @@
 # limit left in flight, most advanced first (those of finished runs are deleted; those carried in are here already),
 # which a later call resumes when carried as results/PRESET/checkpoints:
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
-# About 4 parts come back at most (8 files and 64 MiB in all, beside the store and logs), and carried ones share the
+# About 3-4 parts come back at most (8 files and 64 MiB in all, beside the store, logs and Triton's cache): only the
+# most advanced checkpoints that fit whole are shipped, the call's log says how many, and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
 # run's is 11-16 MB). Each pilot's logs go under results/PRESET/logs/NAME, NAME its $OUT's last folder (b for
 # OUT=$OUT/b), so two pilots in one call keep theirs apart (until 2026-12-04 they shared one folder and file names).
@@ -75,19 +76,27 @@ python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PR
 cp "$STORE" "$OUT/"
 mkdir -p "$LOGS/call" && mv "$OUT"/*.log "$LOGS/call/"  # one file back for every log
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
+[ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
-  # What comes back is at most 8 files and 64 MiB in all, and a part cut off loses the checkpoints after it (a
-  # DeltaProduct run's is 11-16 MB with its optimiser state: on 2026-12-04, 10 parts were made and 4 came back), so
-  # the checkpoints this call wrote go most advanced first (benchmarks/checkpoints_to_ship.py).
-  python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" >"$STARTED.ship"
+  # What comes back is at most 8 files and 64 MiB in all, counted over the call's $OUT (the folder above this pilot's
+  # OUT=$OUT/NAME), and a part that cannot come back crowds out what could: on 2026-12-04 six checkpoints made 5
+  # parts, and the fifth and Triton's cache were left out. So the store, the logs and Triton's cache go first, then
+  # of the checkpoints this call wrote the most advanced that fit whole in what is left (checkpoints_to_ship.py).
+  root=$(dirname "$OUT")
+  files_left=$((8 - $(find "$root" -type f | wc -l)))
+  parts=$(((64 - $(du -sm "$root" | cut -f1)) / 15))
+  [ "$parts" -gt "$files_left" ] && parts=$files_left
+  [ "$parts" -lt 0 ] && parts=0
+  python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" >"$STARTED.all"
+  python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" \
+    --budget-mb $((parts * 15)) >"$STARTED.ship"
   if [ -s "$STARTED.ship" ]; then
     tar cf - -C "results/$PRESET" -T "$STARTED.ship" | split -b 15M - "$OUT/checkpoints.tar.part-"
-    back=$(du -cm "$OUT"/checkpoints.tar.part-* | tail -n 1 | cut -f1)
-    echo "checkpoints: $(wc -l <"$STARTED.ship") runs, $(ls "$OUT"/checkpoints.tar.part-* | wc -l) parts, $back MB" \
-      "(with the store and logs, at most 8 files and 64 MiB come back)"
   fi
+  echo "checkpoints: $(wc -l <"$STARTED.ship") of the $(wc -l <"$STARTED.all") runs in flight come back" \
+    "($((parts * 15)) MiB in $parts parts were left beside the store, logs and Triton's cache); the others restart" \
+    "from step 0"
 fi
-[ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
 L=$LOGS/call
 tail -n 30 "$L/reproduce.log"; tail -n 25 "$L/gpu_tests.log" 2>/dev/null
