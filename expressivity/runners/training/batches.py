@@ -18,7 +18,9 @@ as `length_schedule="increasing"` does for lengths: step s draws the parameter's
 where top(s) rises linearly from `from` to the run's configured value over the steps. The draw comes from its own
 stream, SeedSequence(seed, spawn_key=(3, step)), so the step's batch is the batch the task at that value draws from
 the step's usual stream: a curriculum changes which task a step samples, nothing else. (config.py checks that every
-value in the range builds the task with the same vocabulary.)
+value in the range builds the task with the same vocabulary.) A second parameter can rise beside the first over the
+same steps (`curriculum_also="m=16"`: the list size from 16 beside the pointers from 2), its value drawn from a stream
+of its own, SeedSequence(seed, spawn_key=(5, step)), so adding it leaves the first parameter's draws as they were.
 
 A mixture (`mixture`, mixtures.py) then picks the step's task among the step task and its relatives, from a stream
 of its own, SeedSequence(seed, spawn_key=(4, step)), and maps the step's drawn length(s) to that task's unit.
@@ -45,7 +47,7 @@ from expressivity.runners.training.train_set import DATA_KEYS, VALID_STREAM, Sto
 from expressivity.tasks import PAD_ID, Batch
 from expressivity.tasks.base import pad_stack
 
-TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM, MIXTURE_STREAM = 0, 1, 2, 3, 4
+TRAIN_STREAM, EVAL_STREAM, INIT_STREAM, CURRICULUM_STREAM, MIXTURE_STREAM, CURRICULUM_ALSO_STREAM = 0, 1, 2, 3, 4, 5
 LENGTH_SAMPLINGS = ("batch", "example")
 
 
@@ -79,12 +81,21 @@ def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int
     return hi if cfg["length_schedule"] == "fixed" else int(rng.integers(lo, hi + 1))
 
 
-def curriculum_range(step: int, cfg: dict[str, Any], top: int) -> tuple[int, int]:
-    """The values step `step` draws the curriculum parameter from: [from, a top rising linearly to `top`, the run's
-    configured value, at the last step (or by `curriculum_frac` of the steps)], as `length_range` does for
-    "increasing"."""
-    lo = cfg["curriculum_from"]
+def curriculum_range(step: int, cfg: dict[str, Any], top: int, start: int | None = None) -> tuple[int, int]:
+    """The values step `step` draws a curriculum parameter from: [start (default `curriculum_from`), a top rising
+    linearly to `top`, the run's configured value, at the last step (or by `curriculum_frac` of the steps)], as
+    `length_range` does for "increasing"."""
+    lo = cfg["curriculum_from"] if start is None else start
     return lo, risen(lo, top, step, cfg)
+
+
+def curriculum_also(cfg: dict[str, Any]) -> tuple[str, int] | None:
+    """The second curriculum, `curriculum_also="m=16"`, as ("m", 16); None without one (run_tasks.py checks it)."""
+    spec = cfg.get("curriculum_also")
+    if spec is None:
+        return None
+    name, _, start = spec.partition("=")
+    return name.strip(), int(start)
 
 
 def curriculum_value(task, cfg: dict[str, Any], seed: int, step: int) -> int | None:
@@ -95,12 +106,25 @@ def curriculum_value(task, cfg: dict[str, Any], seed: int, step: int) -> int | N
     return int(rng_for(seed, CURRICULUM_STREAM, step).integers(lo, hi + 1))
 
 
-def step_task(task, cfg: dict[str, Any], seed: int, step: int):
-    """The task step `step` samples: the run's own, or under a curriculum the run's with the parameter drawn."""
+def curriculum_values(task, cfg: dict[str, Any], seed: int, step: int) -> dict[str, int]:
+    """Every curriculum parameter's value at step `step`: {} without a curriculum, {curriculum_param: value}, and
+    the second curriculum's parameter beside it, each from its own stream."""
     value = curriculum_value(task, cfg, seed, step)
-    if value is None or value == task.params[cfg["curriculum_param"]]:
+    values = {} if value is None else {cfg["curriculum_param"]: value}
+    also = curriculum_also(cfg)
+    if also is not None:
+        param, start = also
+        lo, hi = curriculum_range(step, cfg, task.params[param], start)
+        values[param] = int(rng_for(seed, CURRICULUM_ALSO_STREAM, step).integers(lo, hi + 1))
+    return values
+
+
+def step_task(task, cfg: dict[str, Any], seed: int, step: int):
+    """The task step `step` samples: the run's own, or under a curriculum the run's with the parameters drawn."""
+    drawn = {k: v for k, v in curriculum_values(task, cfg, seed, step).items() if v != task.params[k]}
+    if not drawn:
         return task
-    return task_with(task.name, json.dumps({**task.params, cfg["curriculum_param"]: value}, sort_keys=True))
+    return task_with(task.name, json.dumps({**task.params, **drawn}, sort_keys=True))
 
 
 def train_batch(task, cfg: dict[str, Any], seed: int, step: int) -> Batch:
@@ -136,7 +160,7 @@ def validation_set(task, cfg: dict[str, Any], seed: int) -> Stored:
 def draws_other_tasks(cfg: dict[str, Any]) -> bool:
     """Whether some steps of the run train on another task than its own: a mixture's components, a curriculum's
     other parameter values."""
-    return cfg.get("mixture") is not None or cfg.get("curriculum_param") is not None
+    return any(cfg.get(k) is not None for k in ("mixture", "curriculum_param", "curriculum_also"))
 
 
 def step_component(task, cfg: dict[str, Any], seed: int, step: int) -> tuple[Any, Callable[[int], int] | None]:

@@ -73,6 +73,13 @@ TRAIN_KEYS: dict[str, Key] = {
         optional=True,
     ),
     "curriculum_from": Key(None, int, "the curriculum parameter's value at the first step", optional=True),
+    "curriculum_also": Key(
+        None,
+        str,
+        "a second integer task parameter rising beside curriculum_param over the same steps, as NAME=FROM (e.g. m=16; "
+        "None: one curriculum)",
+        optional=True,
+    ),
     "curriculum_frac": Key(
         1.0,
         float,

@@ -32,7 +32,8 @@ def has_parts(cfg: dict[str, Any]) -> bool:
 
 def step_part(task, cfg: dict[str, Any], seed: int, step: int) -> str:
     """The label of what step `step` trains on: the task's name, with the curriculum parameter's value if any
-    ("state_based_recall num_vars=3", "pointer_tracking")."""
+    ("state_based_recall num_vars=3", "pointer_tracking"). A second curriculum's value (`curriculum_also`) is not in
+    it: over the list size m that would be hundreds of parts."""
     component, _ = step_component(step_task(task, cfg, seed, step), cfg, seed, step)
     param = cfg.get("curriculum_param")
     value = component.params.get(param) if param is not None else None

@@ -34,6 +34,7 @@ def check_sets(train: dict) -> None:
     """One-line errors for set keys that cannot work together (resolve calls it)."""
     if train.get("train_examples") is None:
         return
+    # (curriculum_also comes only beside curriculum_param: run_tasks.py)
     if train.get("curriculum_param") is not None or train.get("length_schedule") == "increasing":
         raise ValueError(
             "train_examples draws the training set once, so it cannot follow a curriculum (curriculum_param or "

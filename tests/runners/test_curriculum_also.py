@@ -1,0 +1,123 @@
+"""A second curriculum beside the first (curriculum_also=NAME=FROM): its values from a stream of its own, so the first
+parameter's draws stay as they were; every pair of values one vocabulary; one-line errors; fused runs as single runs.
+The case it is for: issue 15's m axis, the list size m rising beside the number of pointers."""
+
+import numpy as np
+import pytest
+
+from expressivity import tasks
+from expressivity.runners.training.batches import (
+    curriculum_range,
+    curriculum_value,
+    curriculum_values,
+    step_task,
+    train_batch,
+)
+from expressivity.runners.training.config import resolve, run_key
+from expressivity.runners.training.fused import train_fused
+from expressivity.runners.training.fusion import fusion_key
+from expressivity.runners.training.parts import step_part
+from expressivity.runners.training.train import train
+
+POINTERS = {"m": 64, "max_vars": 5, "curriculum_param": "num_vars", "curriculum_from": 2}
+BOTH = {**POINTERS, "curriculum_also": "m=16"}
+
+
+def _fields(batch):
+    return batch.inputs, batch.targets, batch.mask
+
+
+def test_the_first_parameters_draws_stay_as_they_were():
+    one = resolve("state_based_recall", "gdn", {**POINTERS, "steps": 300})["train"]
+    two = resolve("state_based_recall", "gdn", {**BOTH, "steps": 300})["train"]
+    task = tasks.make("state_based_recall", m=64, max_vars=5)
+    for step in range(0, 300, 7):
+        assert curriculum_value(task, one, 5, step) == curriculum_value(task, two, 5, step)
+        assert curriculum_values(task, two, 5, step)["num_vars"] == curriculum_value(task, one, 5, step)
+
+
+def test_both_rise_over_the_same_steps_and_cover_their_ranges():
+    cfg = resolve("state_based_recall", "gdn", {**BOTH, "steps": 400, "curriculum_frac": 0.5})["train"]
+    task = tasks.make("state_based_recall", m=64, max_vars=5)
+    drawn = [curriculum_values(task, cfg, 3, s) for s in range(400)]
+    ms = np.array([d["m"] for d in drawn])
+    assert set(d["num_vars"] for d in drawn) == {2, 3, 4, 5}
+    assert ms.min() == 16 and ms.max() == 64 and len(set(ms)) > 30
+    for step in range(400):
+        lo, hi = curriculum_range(step, cfg, 64, 16)
+        assert 16 == lo <= ms[step] <= hi <= 64
+        assert hi == 64 if step >= 199 else step > 150 or hi < 64  # the run's m by curriculum_frac, as num_vars
+    assert ms[:50].mean() < ms[300:].mean()
+
+
+def test_a_steps_batch_is_the_batch_of_the_task_at_both_values():
+    config = resolve("state_based_recall", "gdn", {**BOTH, "steps": 40, "queries": "every_line"})
+    plain = resolve("state_based_recall", "gdn", {"m": 64, "max_vars": 5, "steps": 40, "queries": "every_line"})
+    task = tasks.make("state_based_recall", **config["task_params"])
+    for step in (0, 17, 39):
+        values = curriculum_values(task, config["train"], 2, step)
+        stepped = step_task(task, config["train"], 2, step)
+        assert (stepped.num_vars, stepped.m) == (values["num_vars"], values["m"]) and stepped.vocab == task.vocab
+        at_values = tasks.make("state_based_recall", **{**config["task_params"], **values})
+        for a, b in zip(_fields(train_batch(task, config["train"], 2, step)),
+                        _fields(train_batch(at_values, plain["train"], 2, step)), strict=True):  # fmt: skip
+            np.testing.assert_array_equal(a, b)
+
+
+def test_the_history_splits_by_the_first_parameter_alone():
+    # m would make up to 49 labels here (hundreds at the m axis's 1024): the parts stay those of the pointers.
+    config = resolve("state_based_recall", "gdn", {**BOTH, "steps": 40})
+    task = tasks.make("state_based_recall", **config["task_params"])
+    labels = {step_part(task, config["train"], 0, s) for s in range(40)}
+    assert labels <= {f"state_based_recall num_vars={v}" for v in range(2, 6)} and len(labels) > 1
+
+
+def test_a_second_curriculum_enters_the_run_key():
+    both, pointers = (run_key(resolve("state_based_recall", "gdn", sets)) for sets in (BOTH, POINTERS))
+    assert both != pointers
+    assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also": "m=8"})) != run_key(
+        resolve("state_based_recall", "gdn", BOTH)
+    )
+
+
+@pytest.mark.parametrize(
+    ("sets", "expected"),
+    [
+        ({**POINTERS, "curriculum_also": "m"}, "curriculum_also='m' is not NAME=FROM with an integer FROM"),
+        ({**POINTERS, "curriculum_also": "m=x"}, "is not NAME=FROM with an integer FROM"),
+        ({"m": 64, "curriculum_also": "m=16"}, "rises beside curriculum_param, which is not set"),
+        ({**POINTERS, "curriculum_also": "num_vars=3"}, "names num_vars, which curriculum_param raises"),
+        ({**POINTERS, "curriculum_also": "depth=3"}, "curriculum_also='depth' is not a parameter of state_based_"),
+        ({**POINTERS, "curriculum_also": "m=80"}, "curriculum_also's FROM=80 is above m=64"),
+        ({**POINTERS, "m": None, "curriculum_also": "m=16"}, "needs an integer m to rise to, got m=None"),
+        ({**POINTERS, "curriculum_also": "m=3"}, r"over num_vars from 2 and m from 3: at num_vars=4 m=3: .*m"),
+        ({"m": 64, "num_vars": 5, "curriculum_param": "m", "curriculum_from": 16, "curriculum_also": "num_vars=2"},
+         r"over m from 16 and num_vars from 2 changes the vocabulary \(\d+ tokens at m=16 num_vars=2, \d+ at m=64 "
+         "num_vars=5"),
+    ],
+)  # fmt: skip
+def test_bad_second_curricula_are_one_line_errors(sets, expected):
+    with pytest.raises(ValueError, match=expected) as err:
+        resolve("state_based_recall", "gdn", sets)
+    assert "\n" not in str(err.value)
+
+
+SETS = {"steps": 30, "batch_size": 8, "check_every": 5, "warmup": 5, "clip": 1.0, "eval_lengths": [4],
+        "eval_examples": 16, "train_min_length": 2, "train_max_length": 6, "checkpoint_every": 10,
+        "queries": "every_line", "m": 24}  # fmt: skip
+
+
+def test_fused_runs_with_two_curricula_train_as_their_single_runs():
+    per_run = [
+        {**BOTH, "m": 24, "curriculum_also": "m=8", "lr": 2.5e-4},
+        {**BOTH, "m": 24, "curriculum_also": "m=12", "lr": 5e-4, "seed": 1},
+        {**POINTERS, "m": 24, "lr": 7.5e-4, "seed": 2},
+    ]
+    configs = [resolve("state_based_recall", "gdn", {**SETS, **p}) for p in per_run]
+    assert len({fusion_key(c) for c in configs}) == 1
+    for fused, single in zip(train_fused(configs, device="cpu"), [train(c) for c in configs], strict=True):
+        assert fused["steps"] == single["steps"] and fused["train_tokens"] == single["train_tokens"]
+        for a, b in zip(fused["history"], single["history"], strict=True):
+            assert abs(a["loss"] - b["loss"]) <= 1e-5 * abs(b["loss"]), (a, b)
+        for n, m in single["metrics"].items():
+            assert fused["metrics"][n]["final_acc"] == m["final_acc"]
