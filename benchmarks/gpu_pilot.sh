@@ -2,7 +2,9 @@
 # A pilot (part of a preset's grid: `reproduce ... --row ... --column ...`) on the lent GPU, as one call, after the GPU
 # tests (TESTS=1; TESTS_K=EXPR keeps only the tests pytest's -k selects; file by file, each at most TEST_LIMIT s, so
 # a slow one cannot hide another's report; the reports in
-# $OUT/gpu_tests.log; a file cut off by its limit gets SIGINT, on which pytest still prints its failures). The runs go
+# $OUT/gpu_tests.log; a file cut off by its limit gets SIGINT, on which pytest still prints its failures, and -vv
+# (-v past pyproject's -q) names each test's outcome as it ends, so a file killed 20 s after that, in the middle of a
+# compile, still says which test failed: on 2026-12-04 one printed only "F"). The runs go
 # into the preset's committed store (results/PRESET/runs.sqlite), so the whole grid later reuses them; the store, the
 # logs and Triton's cache come back under $OUT.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
@@ -52,7 +54,7 @@ nvidia-cuda-mps-control -d
 } | tee "$OUT/card.log"
 if [ "${TESTS:-0}" = 1 ]; then
   for f in tests/runners/test_fused_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py; do
-    timeout -s INT -k 20 "${TEST_LIMIT:-150}" python3 -m pytest -p no:cacheprovider -m gpu -rA --tb=short --timeout 90 \
+    timeout -s INT -k 20 "${TEST_LIMIT:-150}" python3 -m pytest -p no:cacheprovider -m gpu -vv -rA --tb=short --timeout 90 \
       ${TESTS_K:+-k "$TESTS_K"} "$f" >>"$OUT/gpu_tests.log" 2>&1
   done
 fi
