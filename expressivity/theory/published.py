@@ -336,8 +336,9 @@ PROTOCOLS: dict[str, Protocol] = {
             scored_lengths=(32,),
             reduced_why="the same 20000 steps (fewer cannot be read: the pilot's runs learned at steps 13000-16000), "
             "on the n axis's state-based recall row alone (the issue's n-axis cells and the controls beside them, "
-            "18 runs, about 40 card-minutes by the pilots' step times); the full variant adds the tracking row "
-            "(18 runs) and the m axis (72 runs, at up to 2100 tokens a program; neither piloted with the curriculum)",
+            "18 runs, about 45 card-minutes: 4 of its 6 groups measured); the full variant adds the tracking row "
+            "(18 runs, not piloted with the curriculum) and the m axis (72 runs, at up to 2100 tokens a program; its "
+            "pilot at m = 256 learned nothing to step 14000, hybrid included: results/README.md)",
         ),
     )
 }

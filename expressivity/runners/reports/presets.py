@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from expressivity.runners.reports.preset import TESTBED, Column, Metric, Preset, Published, Quick, Row
+from expressivity.runners.training.config import keyed
 from expressivity.theory.published import PROTOCOLS
 
 __all__ = ["Column", "Metric", "Preset", "Published", "Quick", "Row", "get", "names"]
@@ -146,9 +147,10 @@ _OLMO = Preset(
     "model; the quick grid only exercises the pipeline on it",
     budget="testbed-v1: 54 runs of 3000 steps, tiny; measured: 10 runs in 5 minutes on one H200 (--per-gpu 8), the "
     "other 44 in 4 minutes on two H200s beside chomsky (--per-gpu 6 each, MPS; results/); reduced (issue 15's redo, "
-    "the n axis's state-based recall row: 18 runs of 20000 steps, small): by the pilots' step times alone on one "
-    "H200 (a fused group of 3: GGGA 459 s, the transformer 232 s), about 40 card-minutes, not run whole; full "
-    "(108 runs, the m axis at up to 2100 tokens a program): not measured",
+    "the n axis's state-based recall row: 18 runs of 20000 steps, small): 12 run on one H200, a fused group of 3 "
+    "alone a call (GGGA [-1,1] 436 s, GGGA [0,1] 468 s, GDN [0,1] 536 s, the transformer 240 s), the other two "
+    "groups about 1000 s by GDN [0,1]'s and GGGA's: about 45 card-minutes; full (108 runs, the m axis at up to 2100 "
+    "tokens a program): not measured (m = 256: 23.6 ms a step for two groups of 3 side by side)",
 )
 
 _CHOMSKY = Preset(
@@ -338,7 +340,9 @@ def earlier_protocols_apart(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[s
     for row in rows:
         name = row.get("grid")
         if name in keys and row["key"] not in keys[name]:
-            train = {k: v for k, v in row["config"]["train"].items() if k not in ("eval_lengths", "eval_examples")}
+            # the training settings as the run key reads them: a key added later at its default leaves HASH alone
+            settings = keyed(row["config"])["train"]
+            train = {k: v for k, v in settings.items() if k not in ("eval_lengths", "eval_examples")}
             digest = hashlib.sha256(json.dumps(train, sort_keys=True, default=str).encode()).hexdigest()[:6]
             row = {**row, "grid": f"{name} (earlier protocol #{digest})"}
         out.append(row)

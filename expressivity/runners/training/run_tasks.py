@@ -18,6 +18,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from expressivity.runners.training.batches import curriculum_also
+
 
 def same(a: Any, b: Any) -> bool:
     """Equal as JSON (tuples and lists alike): what a run key sees."""
@@ -59,7 +61,7 @@ def _also(train: dict[str, Any], param: str | None) -> tuple[str, int] | None:
                          "curriculum_param and curriculum_from (one curriculum needs only those)")  # fmt: skip
     if name.strip() == param:
         raise ValueError(f"curriculum_also={spec} names {param}, which curriculum_param raises; name another parameter")
-    return name.strip(), int(start)
+    return curriculum_also(train)  # as the batches read it
 
 
 def check_curriculum(train: dict[str, Any], task) -> list:
