@@ -84,7 +84,6 @@ def test_check_keeps_runs_of_an_earlier_protocol_under_a_grids_name_apart(tmp_pa
     assert next(c for c in cells if c.column == "transformer").done == 0
 
 
-
 def test_an_earlier_protocols_hash_ignores_keys_added_since_at_their_default():
     """Rows come back from the store with today's defaults filled in (config.complete): a training key added after
     the runs, at its default, must not rename their cell (curriculum_also did, on 2026-12-04, before this)."""
@@ -98,6 +97,7 @@ def test_an_earlier_protocols_hash_ignores_keys_added_since_at_their_default():
     assert named[0] == named[1] and named[0].startswith(f"{grid.name} (earlier protocol #")
     other = {**row, "config": {**old, "train": {**old["train"], "steps": 3000}}}
     assert presets.earlier_protocols_apart([other])[0]["grid"] != named[0]  # a setting that differs still tells
+
 
 def test_reproduce_prints_each_run_at_its_protocols_scored_length(tmp_path):
     """Each finished run's line reads what the table reads: olmo-hybrid's n axis at 2x n only ("ood@32")."""
