@@ -39,7 +39,8 @@ set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
 shift 2
-OUT=${OUT:-/tmp/gpu_pilot_out}
+DEFAULT_OUT=/tmp/gpu_pilot_out  # outside a lent machine's call
+OUT=${OUT:-$DEFAULT_OUT}
 LOGS=results/$PRESET/logs/$(basename "$OUT")  # this pilot's worker and call logs
 mkdir -p "$OUT" "$LOGS"
 STARTED=$(mktemp)  # checkpoints older than this were carried in: they need not come back
@@ -85,6 +86,7 @@ if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
   # parts, and the fifth and Triton's cache were left out. So the store, the logs and Triton's cache go first, then
   # of the checkpoints this call wrote the most advanced that fit whole in what is left (checkpoints_to_ship.py).
   root=$(dirname "$OUT")
+  [ "$OUT" = "$DEFAULT_OUT" ] && root=$OUT  # OUT unset: no call's folder above it to count
   files_left=$((8 - $(find "$root" -type f | wc -l)))
   parts=$(((64 - $(du -sm "$root" | cut -f1)) / 15))
   [ "$parts" -gt "$files_left" ] && parts=$files_left
