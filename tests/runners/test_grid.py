@@ -128,6 +128,17 @@ def test_grid_runs_everything_once_and_summarises_across_seeds(tmp_path):
     assert [e["event"] for e in _events(tmp_path / "r.sqlite")].count("done") == 2
 
 
+def test_each_finished_runs_line_names_the_lengths_its_figure_averages(tmp_path):
+    # A grid file's run is read over every test length above training (the stored summary): the line says which,
+    # so a mean over 2x and 4x is not taken for the 2x figure a preset's table reads.
+    sets = FAST.replace("eval_lengths = [6, 30]", "eval_lengths = [6, 20, 30]") + "train_max_length = 10\n"
+    path = _write(tmp_path, f'tasks = ["parity"]\narchs = ["lstm"]\n[set]\n{sets}')
+    args = ["grid", str(path), "--store", str(tmp_path / "r.sqlite"), "--cpu", "--cpu-workers", "1"]
+    result = runner.invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "ood@20,30 scaled_acc " in result.output, result.output
+
+
 def test_a_failing_run_is_a_failed_result_not_a_crash():
     config = resolve("parity", "lstm", {"steps": 2})
     config["task_params"]["targets"] = "sometimes"  # as if the store held a config this version rejects

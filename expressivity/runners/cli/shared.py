@@ -138,7 +138,8 @@ def run_grid(
     """Drive every unfinished run of `configs` (already enqueued in `store`) through `pool`, printing one line as each
     run starts and one as it finishes (with its out-of-distribution `metric`), then how the grid ended and how to
     retry failed runs. Returns counts by status. `scored` (run key -> lengths: a preset protocol's scored lengths)
-    prints those runs' figure over those lengths, as the table reads it."""
+    prints those runs' figure over those lengths, as the table reads it; every figure names the lengths it averages
+    ("ood@32,64": a grid file's run, over every test length above training)."""
     from expressivity.runners.execution.workers import drive
     from expressivity.runners.training.config import run_key
 
@@ -157,7 +158,8 @@ def run_grid(
             by_length = {int(n): m for n, m in result["metrics"].items()}  # JSON's keys are strings
             summary = summarize(by_length, train_max, lengths)
         ood = (summary.get("ood") or {}).get(metric)
-        at = "ood" + ("@" + ",".join(map(str, summary["ood"]["lengths"])) if lengths and ood is not None else "")
+        over = (summary.get("ood") or {}).get("lengths") or []  # the lengths the figure averages, always shown
+        at = "ood" + ("@" + ",".join(map(str, over)) if over and ood is not None else "")
         tail = f"{at} {metric} {ood:.3f}" if ood is not None else (result.get("error") or "").split("\n")[0]
         label = run_label(configs[keys.index(key)], shown)
         typer.echo(f"[{time.monotonic() - started:7.1f}s] {result['status']:8s} {label}  {tail}")
