@@ -149,14 +149,11 @@ def run_grid(
     started = time.monotonic()
 
     def report(key: str, result: dict[str, Any]) -> None:
-        summary = result.get("summary") or {}
-        lengths = (scored or {}).get(key)
-        if lengths and result.get("metrics"):
-            from expressivity.runners.training.evaluate import summarize
+        from expressivity.runners.reports.preset import rescored  # as the table reads a run
 
-            train_max = configs[keys.index(key)]["train"]["train_max_length"]
-            by_length = {int(n): m for n, m in result["metrics"].items()}  # JSON's keys are strings
-            summary = summarize(by_length, train_max, lengths)
+        by_length = {int(n): m for n, m in (result.get("metrics") or {}).items()}  # JSON's keys are strings
+        row = {"key": key, "config": configs[keys.index(key)], "metrics": by_length, "summary": result.get("summary")}
+        summary = rescored([row], scored or {})[0]["summary"] or {}
         ood = (summary.get("ood") or {}).get(metric)
         over = (summary.get("ood") or {}).get("lengths") or []  # the lengths the figure averages, always shown
         at = "ood" + ("@" + ",".join(map(str, over)) if over and ood is not None else "")
