@@ -1,7 +1,8 @@
 """How many tokens a compiled fused group's steps carry under each padding (EXPRESSIVITY_PAD), read from the batches it
 would train on (no training; CPU, seconds to minutes): the group's runs are a preset's cell (its seeds), each step's
 length is the longest of their batches, padded to the group's longest example (`longest`, the default: one compile)
-or to that step's own bucket (`bucket`: a compile for each bucket met), beside the exact longest (no padding at all).
+or to that step's own bucket (`bucket`: a compile for each bucket met; a bucket past the group's longest is cut to
+it), beside the exact longest (no padding at all).
 
     python3 benchmarks/pad_lengths.py olmo-hybrid --row 'state-based recall (n)' --column 'hybrid GGGA[-1,1]'
 
@@ -44,10 +45,11 @@ def main() -> None:
     read = range(0, steps, args.every)
     for step in read:
         T = max(train_batch(t, c["train"], c["seed"], step).seq_len for t, c in zip(made, configs, strict=True))
-        met[bucket(T)] += 1
+        padded = min(bucket(T), least) if T <= least else bucket(T)  # StepArrays' `cap`
+        met[padded] += 1
         exact += T
         longest += least if T <= least else bucket(T)
-        own += bucket(T)
+        own += padded
     n = len(read)
     print(f"{args.preset} / {args.row} / {args.column}: {len(configs)} runs fused, {steps} steps, every "
           f"{args.every}th read ({n} steps)")  # fmt: skip

@@ -187,6 +187,28 @@ def test_a_group_pads_to_its_longest_example_exactly_or_to_a_bucket_where_length
     assert inputs.shape[2] == bucket(inputs.shape[2]) > 20
 
 
+def test_a_step_padded_to_its_bucket_is_cut_to_the_groups_longest_when_it_fits():
+    """EXPRESSIVITY_PAD=bucket at Grazzi et al.'s lengths: a step of parity pads to 16, 32 or the group's 42, never to
+    the bucket of 48; the same batches otherwise, and a step longer than the cap still pads to its bucket."""
+    from expressivity.runners.training.batches import StepArrays, bucket
+    from expressivity.runners.training.fusion import padded_length
+
+    grazzi = {**SETS, "train_min_length": 3, "train_max_length": 40, "length_schedule": "uniform"}
+    parity = [complete(resolve("parity_check", "gdn", {**grazzi, "seed": s})) for s in range(2)]
+    cap = padded_length(parity)
+    seen = set()
+    for step in range(12):
+        (inputs, targets, mask), tokens = StepArrays(parity, bucketed=True, cap=cap)(step)
+        (ref_inputs, ref_targets, ref_mask), ref_tokens = StepArrays(parity, bucketed=False)(step)
+        T = ref_inputs.shape[2]
+        assert inputs.shape[2] == min(bucket(T), cap) and tokens == ref_tokens
+        assert np.array_equal(inputs[..., :T], ref_inputs) and not mask[..., T:].any()
+        seen.add(inputs.shape[2])
+    assert cap == 42 and 42 in seen and max(seen) == 42
+    (inputs, *_), _ = StepArrays(parity, bucketed=True, cap=20)(0)
+    assert inputs.shape[2] == bucket(inputs.shape[2]) > 20
+
+
 def test_a_compiled_group_pads_to_its_longest_unless_told_to_pad_each_step_to_its_bucket(monkeypatch):
     from expressivity.runners.training.fusion import least_length, padded_length
 

@@ -208,15 +208,18 @@ def bucket(T: int) -> int:
 
 class StepArrays:
     """make(step) of a fused group: every run's batch of the step, stacked and padded (when `bucketed`: to `least`
-    if the step fits it, else to its bucket, so captured or compiled steps see few lengths), and each run's token
-    count. A run that stopped early still gets its batch (its rows cost little and keep data per step independent of
-    when others stop); the step leaves it untouched.
+    if the step fits it, else to its bucket, so captured or compiled steps see few lengths; a bucket past `cap`, the
+    group's own longest, is cut to `cap` when the step fits that: parity at Grazzi et al.'s lengths pads to 16, 32 or
+    42, not 48), and each run's token count. A run that stopped early still gets its batch (its rows cost little and
+    keep data per step independent of when others stop); the step leaves it untouched.
     Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
     int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
     back."""
 
-    def __init__(self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0):
-        self.configs, self.bucketed, self.compact, self.least = configs, bucketed, compact, least
+    def __init__(
+        self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0, cap: int = 0
+    ):
+        self.configs, self.bucketed, self.compact, self.least, self.cap = configs, bucketed, compact, least, cap
         self._tasks = None
 
     def __getstate__(self) -> dict:
@@ -229,8 +232,8 @@ class StepArrays:
             self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
         batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
         T = max(b.seq_len for b in batches)
-        if self.bucketed:  # `least` when the step fits it, else T's bucket
-            T = self.least if T <= self.least else bucket(T)
+        if self.bucketed:  # `least` when the step fits it, else T's bucket, cut to `cap` when the step fits that
+            T = self.least if T <= self.least else min(bucket(T), self.cap) if T <= self.cap else bucket(T)
         inputs, targets, mask = pad_stack(batches, T)
         if self.compact:
             inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)

@@ -35,7 +35,7 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
-from expressivity.runners.training.fusion import fusion_key, least_length
+from expressivity.runners.training.fusion import fusion_key, least_length, padded_length
 from expressivity.runners.training.parts import Parts, brief, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
@@ -206,7 +206,8 @@ class _Group:
             static = self.capture or self.model.compile_stages
             bucketed = static if bucketed is None else bucketed
             least = least_length(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
-            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least)
+            cap = padded_length(self.configs) if bucketed else 0  # no bucket past the group's own longest
+            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least, cap=cap)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
                     if not any(active):
