@@ -48,10 +48,12 @@ def unpad_state(h: torch.Tensor | None, K: int) -> torch.Tensor | None:
     return None if h is None else h[:, :, :K]
 
 
-def rel_err(x: torch.Tensor, ref: torch.Tensor) -> float:
-    """||x - ref|| / ||ref|| in float64."""
+def rel_err(x: torch.Tensor, ref: torch.Tensor, floor: float = 1e-30) -> float:
+    """||x - ref|| / max(||ref||, floor) in float64. A reference that is exactly zero (a gradient that cannot flow, such
+    as a gate's on the first token with no initial state) measures the error in units of `floor` instead: give a floor
+    far below the problem's magnitudes and far above rounding (float64 tests of O(1) values: 1e-6)."""
     x, ref = x.detach().double(), ref.detach().double()
-    return float((x - ref).norm() / ref.norm().clamp_min(1e-30))
+    return float((x - ref).norm() / ref.norm().clamp_min(floor))
 
 
 @dataclass

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from expressivity import architectures
 from expressivity.architectures import gdn
+from expressivity.architectures.backends import rel_err
 
 pytestmark = pytest.mark.gpu
 H, K, V = 4, 64, 128
@@ -45,11 +46,6 @@ def outputs_and_grads(backend: str, x: dict[str, torch.Tensor], cast: torch.dtyp
     loss = loss + (h.float() * torch.randn(h.shape, generator=gen, device="cuda")).sum()
     loss.backward()
     return {"o": o, "h": h, **{f"d{n}": t.grad for n, t in leaves.items()}}
-
-
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.detach().double(), b.detach().double()
-    return float((a - b).norm() / b.norm())
 
 
 @pytest.mark.parametrize(
