@@ -1,15 +1,15 @@
 """Models for the testbed, built the way Olmo Hybrid is built, all in one registry.
 
     from expressivity import architectures
-    architectures.names()                          # transformer, gdn, deltanet, deltaproduct, diagonal, hybrid, lstm
+    architectures.names()     # transformer, gdn, deltanet, deltaproduct, diagonal, hybrid, lstm, stack_rnn
     model = architectures.build("hybrid", vocab_size=V, size="tiny", pattern="GGGA", neg_eigval=True)
     logits = model(inputs)                         # int64 (B, T) -> float (B, T, V); causal
     model.num_params(), model.state_size(T)
 
 The size preset (`sizes()`) supplies d_model, n_layers (a hybrid's depth is its pattern's length) and n_heads;
-explicit parameters override it. The MLP width (LSTM: hidden size) is matched so that every block has a transformer
-block's parameter count (presets.py). Unknown names, sizes or parameters raise a one-line ValueError naming the
-valid ones.
+explicit parameters override it. The MLP width (LSTM and Stack-RNN: hidden size) is matched so that every block has
+a transformer block's parameter count (presets.py). Unknown names, sizes or parameters raise a one-line ValueError
+naming the valid ones.
 
 Olmo Hybrid at small size (what transformers' `OlmoHybridForCausalLM` computes; `hf.py` converts both ways):
 
@@ -25,11 +25,12 @@ from expressivity.architectures.models import (
     LAYER_KINDS,
     LETTERS,
     MAX_LAYERS,
+    NO_MLP,
     ModelConfig,
     SequenceModel,
     parse_pattern,
 )
-from expressivity.architectures.presets import SIZES, matched_lstm_hidden, matched_mlp_width
+from expressivity.architectures.presets import SIZES, matched_lstm_hidden, matched_mlp_width, matched_stack_hidden
 
 __all__ = [
     "LAYER_KINDS",
@@ -47,7 +48,7 @@ __all__ = [
 
 _BACKENDS = ("auto", "torch", "recurrent", "fla")
 _INITS = ("normal", "fla")  # models.SequenceModel: normal (std 0.02 everywhere) or fla's layer init (Grazzi et al.'s)
-_BLOCKS = ("prenorm", "olmo", "plain")  # plain: an LSTM alone, no residual and no norms (Delétang et al.'s)
+_BLOCKS = ("prenorm", "olmo", "plain")  # plain: an RNN alone, no residual and no norms (Delétang et al.'s)
 _COMMON = {
     "d_model": None, "n_layers": None, "n_heads": None, "mlp_width": None, "tie_embeddings": True, "norm_eps": 1e-6,
 }  # fmt: skip
@@ -61,7 +62,7 @@ _PRODUCT = {"num_householder": 2, "gated": True}  # P layers only
 
 _MODEL_OPTIONS = ("tie_embeddings", "pos", "qk_norm", "rope_base", "neg_eigval", "backend", "conv_size", "expand_v",
                   "block", "norm_eps", "gdn_heads", "gdn_head_dim", "num_householder", "gated",
-                  "output_gate", "init")  # fmt: skip
+                  "output_gate", "init", "stack_hidden", "stack_cell")  # fmt: skip
 
 # name -> (layer letter, or None for a pattern; parameters and defaults; one line of description)
 REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
@@ -94,6 +95,16 @@ REGISTRY: dict[str, tuple[str | None, dict[str, Any], str]] = {
             "block": "prenorm",
         },  # fmt: skip
         "nonlinear RNN control (torch LSTM)",
+    ),
+    "stack_rnn": (
+        "S",
+        {
+            **{k: v for k, v in _COMMON.items() if k not in ("n_heads", "mlp_width")},
+            "stack_hidden": None,
+            "stack_cell": 8,
+            "block": "plain",
+        },  # fmt: skip
+        "Stack-RNN: a tanh RNN with a differentiable stack (Joulin & Mikolov; Delétang et al.'s DCF control)",
     ),
 }
 
@@ -155,6 +166,8 @@ def _validate(name: str, p: dict[str, Any]) -> None:
         "num_householder",
         "gdn_heads",
         "gdn_head_dim",
+        "stack_hidden",
+        "stack_cell",
     ):
         if p.get(key) is not None:
             _check_int(name, key, p[key], 1)
@@ -174,8 +187,10 @@ def _validate(name: str, p: dict[str, Any]) -> None:
         _check_choice(name, "backend", p["backend"], _BACKENDS)
     if "block" in p:
         _check_choice(name, "block", p["block"], _BLOCKS)
-        if p["block"] == "plain" and name != "lstm":
-            raise ValueError(f"{name}: block='plain' is the LSTM alone (Deletang et al.'s control); lstm only")
+        if p["block"] == "plain" and name not in ("lstm", "stack_rnn"):
+            raise ValueError(f"{name}: block='plain' is an RNN alone (Deletang et al.'s controls): lstm, stack_rnn")
+        if name == "stack_rnn" and p["block"] != "plain":
+            raise ValueError(f"{name}: block must be 'plain' (the Stack-RNN alone, as Deletang et al. train it)")
     if "norm_eps" in p and (
         isinstance(p["norm_eps"], bool) or not isinstance(p["norm_eps"], (int, float)) or not 0 < p["norm_eps"] < 1
     ):
@@ -213,7 +228,7 @@ def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> S
     d_model = p["d_model"] or preset["d_model"]
     n_heads = p.get("n_heads") or preset["n_heads"]
     layers = layer_letters(name, size, **params)
-    if set(layers) - {"L"} and d_model % n_heads:
+    if set(layers) - set(NO_MLP) and d_model % n_heads:
         raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of n_heads ({n_heads})")
     if "A" in layers and p["pos"] == "rope" and (d_model // n_heads) % 2:
         raise ValueError(f"{name}: RoPE needs an even head dim; d_model / n_heads = {d_model // n_heads}")
@@ -221,8 +236,10 @@ def build(name: str, *, vocab_size: int, size: str = "tiny", **params: Any) -> S
         raise ValueError(f"{name}: d_model ({d_model}) must be a multiple of gdn_heads ({p['gdn_heads']})")
     options = {k: p[k] for k in _MODEL_OPTIONS if k in p}
     cfg = ModelConfig(vocab_size=vocab_size, layers=layers, d_model=d_model, n_heads=n_heads, **options)
-    for c in sorted(set(layers) - {"L"}):
+    for c in sorted(set(layers) - set(NO_MLP)):
         cfg.mlp_widths[c] = p["mlp_width"] if p.get("mlp_width") is not None else matched_mlp_width(c, cfg)
     if "L" in layers:
         cfg.lstm_hidden = p["lstm_hidden"] or matched_lstm_hidden(cfg)
+    if "S" in layers:
+        cfg.stack_hidden = p.get("stack_hidden") or matched_stack_hidden(cfg)
     return SequenceModel(cfg)

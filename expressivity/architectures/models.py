@@ -1,10 +1,11 @@
 """One model class for every architecture: a stack of pre-norm blocks read from a pattern of letters.
 
     A attention   G Gated DeltaNet   D DeltaNet (no decay)   P Gated DeltaProduct   M diagonal recurrence   L LSTM
+    S Stack-RNN (a tanh RNN with a differentiable stack)
 
 `transformer` is "A" * n_layers, `gdn` is "G" * n_layers, a hybrid's pattern is its stack read bottom to top
-("GGGA" is one Olmo Hybrid block, "GGGA*2" two). Each block is x + mixer(norm(x)) then x + mlp(norm(x)); L blocks
-have no MLP (the LSTM is nonlinear itself). Embedding -> blocks -> RMSNorm -> head (tied to the embedding or not).
+("GGGA" is one Olmo Hybrid block, "GGGA*2" two). Each block is x + mixer(norm(x)) then x + mlp(norm(x)); L and S
+blocks have no MLP (the RNN is nonlinear itself). Embedding -> blocks -> RMSNorm -> head (tied to the embedding or not).
 
 `block="olmo"` gives the layers Olmo Hybrid's forms (transformers' `OlmoHybridForCausalLM`): attention blocks norm
 each sublayer's output, x + norm(attn(x)) then x + norm(mlp(x)) (Olmo 3's layer), with q and k normed over the whole
@@ -24,6 +25,7 @@ from expressivity.architectures.diagonal import DiagonalMixer
 from expressivity.architectures.gdn_layer import DeltaRuleMixer
 from expressivity.architectures.layers import Attention, RMSNorm, SwiGLU
 from expressivity.architectures.lstm import LSTMMixer
+from expressivity.architectures.stack_rnn import StackRNNMixer
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class LayerKind:
     letter: str
     name: str
     transition: str  # "attention", "householder" (delta rules: I - beta k k^T), "householder-product" (n_h such
-    # factors per token: DeltaProduct), "diagonal" or "nonlinear"
+    # factors per token: DeltaProduct), "diagonal", "nonlinear" or "stack" (a nonlinear RNN with a stack)
     cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
     # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
     fusable: bool = True  # has a fused form (fused.py): its sequence op folds several models into heads or batch
@@ -50,10 +52,12 @@ LAYER_KINDS: dict[str, LayerKind] = {
         LayerKind("P", "DeltaProduct", "householder-product", 4.8),
         LayerKind("M", "diagonal", "diagonal", 2.2),
         LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False),
+        LayerKind("S", "Stack-RNN", "stack", 3.0, fusable=False),  # cost not measured: a Python loop over steps
     )
 }
 LETTERS = {letter: kind.name for letter, kind in LAYER_KINDS.items()}
 _PATTERN = re.compile(r"^([A-Z]+)(?:\*(\d+))?$")
+NO_MLP = "LS"  # layers whose block has no MLP: the nonlinear RNNs
 MAX_LAYERS = 256  # deeper stacks than any experiment here needs; a cap keeps a typo (G*100000) from hanging a build
 
 
@@ -87,6 +91,8 @@ class ModelConfig:
     n_heads: int
     mlp_widths: dict[str, int] = field(default_factory=dict)  # letter -> SwiGLU width (0: no MLP)
     lstm_hidden: int = 0
+    stack_hidden: int = 0  # S layers: the controller's tanh units (matched, or Delétang et al.'s 256 if set)
+    stack_cell: int = 8  # S layers: the width of a stack cell
     tie_embeddings: bool = True
     pos: str = "rope"
     qk_norm: bool = True
@@ -127,6 +133,8 @@ def make_mixer(letter: str, cfg: ModelConfig) -> nn.Module:
         return DiagonalMixer(d, h, neg_eigval=cfg.neg_eigval, conv_size=cfg.conv_size, expand_v=cfg.expand_v)
     if letter == "L":
         return LSTMMixer(d, cfg.lstm_hidden)
+    if letter == "S":
+        return StackRNNMixer(d, cfg.stack_hidden, cfg.stack_cell)
     raise ValueError(f"unknown layer letter {letter!r}; letters: {', '.join(LETTERS)}")
 
 
@@ -167,7 +175,7 @@ class SequenceModel(nn.Module):
             Block(
                 make_mixer(c, cfg),
                 cfg.d_model,
-                0 if c == "L" else cfg.mlp_widths[c],
+                0 if c in NO_MLP else cfg.mlp_widths[c],
                 post_norm=cfg.block == "olmo" and c == "A",
                 eps=cfg.norm_eps,
                 plain=cfg.block == "plain",

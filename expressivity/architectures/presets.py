@@ -2,8 +2,9 @@
 
 A preset fixes d_model, depth and heads. Every block gets the same parameter budget: that of a transformer block,
 attention plus a SwiGLU MLP of width MLP_RATIO * d_model. Other blocks spend what their mixer leaves on their MLP
-(a GDN mixer has about twice attention's weights, so its MLP is narrower), and an LSTM block spends it all on its
-hidden size. So models of equal d_model and depth have parameter counts within a few percent, whatever the pattern.
+(a GDN mixer has about twice attention's weights, so its MLP is narrower), and an LSTM or Stack-RNN block spends it
+all on its hidden size. So models of equal d_model and depth have parameter counts within a few percent, whatever the
+pattern.
 """
 
 from __future__ import annotations
@@ -50,3 +51,10 @@ def matched_lstm_hidden(cfg: ModelConfig) -> int:
     4h^2 + (5d + 8) h - P = 0."""
     b = 5 * cfg.d_model + 8
     return _round((math.sqrt(b * b + 16 * block_budget(cfg)) - b) / 8)
+
+
+def matched_stack_hidden(cfg: ModelConfig) -> int:
+    """The controller width h of a Stack-RNN block (cells c wide) with the transformer block's budget P: h(d + c + 1)
+    + h^2 + (h + 1)(c + 3) + hd = P, i.e. h^2 + (2d + 2c + 4) h + c + 3 - P = 0."""
+    b = 2 * cfg.d_model + 2 * cfg.stack_cell + 4
+    return _round((math.sqrt(b * b + 4 * (block_budget(cfg) - cfg.stack_cell - 3)) - b) / 2)

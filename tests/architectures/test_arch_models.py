@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from expressivity import architectures
 from expressivity.architectures.layers import Attention, ShortConv
 from expressivity.architectures.models import parse_pattern
+from expressivity.architectures.stack_rnn import StackRNNMixer
 
 ALL_LETTERS = "GDPMLA"  # a hybrid that has every kind of layer
 
@@ -17,16 +18,18 @@ ALL_LETTERS = "GDPMLA"  # a hybrid that has every kind of layer
 def small(name: str, **params):
     """A fast model of any registered architecture (d_model 16, 2 heads)."""
     extra = {"pattern": ALL_LETTERS} if name == "hybrid" else {}
-    heads = {} if name == "lstm" else {"n_heads": 2}
+    heads = {} if name in ("lstm", "stack_rnn") else {"n_heads": 2}
     return architectures.build(name, vocab_size=11, d_model=16, **heads, **extra, **params)
 
 
 def test_registry_lists():
-    assert architectures.names() == ["transformer", "gdn", "deltanet", "deltaproduct", "diagonal", "hybrid", "lstm"]
+    assert architectures.names() == [
+        "transformer", "gdn", "deltanet", "deltaproduct", "diagonal", "hybrid", "lstm", "stack_rnn"
+    ]  # fmt: skip
     assert architectures.sizes() == ["tiny", "small", "base"]
     for name in architectures.names():
         defaults = architectures.param_defaults(name)
-        assert ("neg_eigval" in defaults) == (name not in ("transformer", "lstm"))
+        assert ("neg_eigval" in defaults) == (name not in ("transformer", "lstm", "stack_rnn"))
         assert ("backend" in defaults) == (name in ("gdn", "deltanet", "deltaproduct", "hybrid"))
         assert ("num_householder" in defaults) == ("gated" in defaults) == (name in ("deltaproduct", "hybrid"))
         assert ("pattern" in defaults) == (name == "hybrid")
@@ -38,7 +41,8 @@ def test_registry_lists():
     [
         (
             {"name": "mamba"},
-            "unknown architecture 'mamba'; valid: transformer, gdn, deltanet, deltaproduct, diagonal, hybrid, lstm",
+            "unknown architecture 'mamba'; valid: transformer, gdn, deltanet, deltaproduct, diagonal, hybrid, lstm, "
+            "stack_rnn",
         ),
         ({"size": "huge"}, "unknown size 'huge'; valid: tiny, small, base"),
         ({"bogus": 1}, "unknown parameter(s) bogus for architecture 'gdn'; valid: d_model=None"),
@@ -145,7 +149,8 @@ def test_forward_shapes_and_state_sizes(name):
     assert all(p.grad is not None for p in model.parameters())
     grows = model.state_size(200) - model.state_size(100)
     n_attention = sum(isinstance(b.mixer, Attention) for b in model.blocks)
-    assert grows == n_attention * 2 * 100 * 16  # only the KV cache grows with T
+    n_stack = sum(isinstance(b.mixer, StackRNNMixer) for b in model.blocks)
+    assert grows == n_attention * 2 * 100 * 16 + n_stack * 100 * 8  # only the KV cache and a stack grow with T
     assert model.state_size(1) > 0
 
 
@@ -186,8 +191,8 @@ probes = st.integers(2, 20).flatmap(
 @pytest.fixture(scope="module")
 def models():
     torch.manual_seed(0)
-    return {name: small(name, neg_eigval=True) if name not in ("transformer", "lstm") else small(name) for name in
-            architectures.names()}  # fmt: skip
+    plain = ("transformer", "lstm", "stack_rnn")  # no eigenvalue range to set
+    return {name: small(name) if name in plain else small(name, neg_eigval=True) for name in architectures.names()}
 
 
 @pytest.mark.parametrize("name", architectures.names())

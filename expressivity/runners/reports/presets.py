@@ -173,6 +173,9 @@ _CHOMSKY = Preset(
         Column("hybrid GGGA[-1,1]", "hybrid", {"pattern": "GGGA", **NEG}),
         # Deletang et al.'s LSTM under their protocol: one layer of 256 cells, no residual block and no norms.
         Column("lstm", "lstm", paper={"n_layers": 1, "lstm_hidden": 256, "block": "plain"}),
+        # Their positive control for the context-free rows: a Stack-RNN of 256 tanh units (its stack one cell per
+        # position here). Only in their protocols' tables; the testbed-v1 grid is the committed one.
+        Column("stack_rnn", "stack_rnn", paper={"n_layers": 1, "stack_hidden": 256}, variants=("reduced", "full")),
     ),
     protocols=("reduced", "full", TESTBED),
     metric=Metric(field="token_acc", scale=100.0),
