@@ -186,6 +186,9 @@ class SequenceModel(nn.Module):
         self.norm = nn.Identity() if cfg.block == "plain" else RMSNorm(cfg.d_model, cfg.norm_eps)
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.apply(self._init)
+        for module in self.modules():  # mixers that keep their papers' own init (the Stack-RNN's)
+            if isinstance(module, StackRNNMixer):
+                module.reset_parameters()
         if cfg.init == "fla":
             self._init_fla()
         if cfg.tie_embeddings:

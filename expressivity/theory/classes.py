@@ -6,12 +6,13 @@
     cls.before(HOUSEHOLDER_NEG, ATTENTION)   # True: a GDN(neg) layer comes before an attention layer
     cls.pos             # 'rope': the registry's default positional encoding (`pos="nope"` in the config: 'nope')
 
-Every model is a stack of layers of eight kinds. GDN and DeltaNet layers have transitions exp(g) (I - beta k k^T), a
+Every model is a stack of layers of nine kinds. GDN and DeltaNet layers have transitions exp(g) (I - beta k k^T), a
 generalised Householder matrix: with beta in [0, 1] its eigenvalues lie in [0, 1] (a nonnegative linear RNN), with
 `neg_eigval` (beta in [0, 2]) in [-1, 1]. A DeltaProduct layer multiplies `num_householder` (n_h) such factors per
 token: with n_h = 1 it is a GDN layer (and its kind); with n_h >= 2 and beta in [0, 2] two reflections make a rotation,
 so its eigenvalues are complex. A diagonal recurrence (Mamba/GLA-like) is a nonnegative linear RNN with decays in
-[0, 1] and is not one with `neg_eigval` (decays in [-1, 1]). Attention is its own kind; an LSTM is a nonlinear RNN.
+[0, 1] and is not one with `neg_eigval` (decays in [-1, 1]). Attention is its own kind; an LSTM is a nonlinear RNN;
+a Stack-RNN is a nonlinear RNN with an unbounded stack, the one recurrent kind whose state grows with the input.
 A hybrid's class depends on its pattern, e.g. whether a GDN layer comes before an attention layer (Olmo Hybrid Thm 1).
 The class also knows its depth where the config fixes it (`n_layers`, or a pattern's length): a few theorems are
 about one layer; and its attention's positional encoding (`pos`: "rope" or "nope"; None without attention), which
@@ -32,6 +33,7 @@ PRODUCT_NEG = "householder-product[-1,1]"
 DIAGONAL_NONNEG = "diagonal[0,1]"
 DIAGONAL_NEG = "diagonal[-1,1]"
 NONLINEAR_RNN = "nonlinear-rnn"
+STACK_RNN = "stack-rnn"
 KINDS = (
     ATTENTION,
     HOUSEHOLDER_NONNEG,
@@ -41,6 +43,7 @@ KINDS = (
     DIAGONAL_NONNEG,
     DIAGONAL_NEG,
     NONLINEAR_RNN,
+    STACK_RNN,
 )
 
 DESCRIPTIONS = {
@@ -54,8 +57,13 @@ DESCRIPTIONS = {
     DIAGONAL_NONNEG: "diagonal linear RNN with decays in [0,1] (Mamba/GLA-like), a nonnegative linear RNN",
     DIAGONAL_NEG: "diagonal linear RNN with decays in [-1,1]",
     NONLINEAR_RNN: "nonlinear RNN (LSTM)",
+    STACK_RNN: "nonlinear RNN with a differentiable stack one cell per position (Stack-RNN): with saturated actions a "
+    "real-time pushdown transducer",
 }
-RECURRENT = frozenset(KINDS) - {ATTENTION}
+# The recurrent kinds with a state of fixed size (finite-state at finite precision): what the impossibilities for
+# recurrent models are about. A Stack-RNN's stack grows with the input, so none of them covers it.
+RECURRENT = frozenset(KINDS) - {ATTENTION, STACK_RNN}
+FIXED_STATE = frozenset(KINDS) - {STACK_RNN}  # every kind a fixed-depth NC1 argument covers
 NONNEGATIVE = frozenset({HOUSEHOLDER_NONNEG, DIAGONAL_NONNEG})
 DIAGONAL = frozenset({DIAGONAL_NONNEG, DIAGONAL_NEG})
 HOUSEHOLDER = frozenset({HOUSEHOLDER_NONNEG, HOUSEHOLDER_NEG})  # one generalised Householder factor per token
@@ -80,6 +88,8 @@ def _kind(letter: str, neg: bool, factors: int = 1) -> str:
         return DIAGONAL_NEG if neg else DIAGONAL_NONNEG
     if transition == "nonlinear":
         return NONLINEAR_RNN
+    if transition == "stack":
+        return STACK_RNN
     raise ValueError(f"theory knows no layer kind for transition {transition!r} (letter {letter})")
 
 
@@ -109,7 +119,7 @@ class ArchClass:
     def label(self) -> str:
         """Short name of the class, e.g. 'transformer', 'gdn[-1,1]', 'hybrid GGGA [0,1]', 'lstm',
         'deltaproduct[-1,1] n_h=2'; a single-kind model of one layer says so ('gdn[-1,1] 1 layer')."""
-        has_range = any(k != ATTENTION and k != NONLINEAR_RNN for k in self.layers)
+        has_range = any(k not in (ATTENTION, NONLINEAR_RNN, STACK_RNN) for k in self.layers)
         span = ("[-1,1]" if self.neg_eigval else "[0,1]") if has_range else ""
         factors = f" n_h={self.num_householder}" if "P" in self.pattern else ""
         if self.arch in _single_letters():

@@ -7,7 +7,7 @@ each such "no" holds unless the classes collapse, and says so in its assumptions
 
 from __future__ import annotations
 
-from expressivity.theory.classes import ATTENTION, HOUSEHOLDER_NEG, KINDS, RECURRENT, TC0_LAYERS
+from expressivity.theory.classes import ATTENTION, FIXED_STATE, HOUSEHOLDER_NEG, RECURRENT, TC0_LAYERS
 from expressivity.theory.rules import HARD_ATTENTION, no, yes
 
 # Fixed-size graphs are finite-state (a finite pool of nodes): the bounds need the nodes to grow with the length.
@@ -32,11 +32,11 @@ IMPOSSIBLE = (
        "the task is NL-complete (directed s-t reachability) and fixed-depth stacks of these layers compute only TC0 "
        "functions", ("jones", "merrill-sabharwal", "illusion"),
        f"conditional: unless TC0 = NL; log precision, fixed depth; {_GROWING}", asymptotic=True),
-    no("l-complete", KINDS, f"the task is L-complete (undirected s-t connectivity), and {_NC1_STACK}",
+    no("l-complete", FIXED_STATE, f"the task is L-complete (undirected s-t connectivity), and {_NC1_STACK}",
        ("reingold", "merrill-sabharwal", "barrington"),
        f"conditional: unless NC1 = L; finite precision in recurrent layers, log precision in attention, fixed depth; "
        f"{_GROWING}", asymptotic=True),
-    no("nl-complete", KINDS, f"the task is NL-complete (directed s-t reachability), and {_NC1_STACK}",
+    no("nl-complete", FIXED_STATE, f"the task is NL-complete (directed s-t reachability), and {_NC1_STACK}",
        ("jones", "merrill-sabharwal", "barrington"),
        f"conditional: unless NC1 = NL; finite precision in recurrent layers, log precision in attention, fixed depth; "
        f"{_GROWING}", asymptotic=True),

@@ -18,6 +18,7 @@ from expressivity.theory.classes import (
     PRODUCT_NEG,
     PRODUCT_NONNEG,
     REFLECTING,
+    STACK_RNN,
     TC0_LAYERS,
 )
 from expressivity.theory.rules import (
@@ -108,6 +109,7 @@ CONSTRUCTIONS = (
         "finite precision; enough layers, and products of several Householder factors per token (DeltaProduct's n_h) "
         "where the automaton needs them (one factor per token, as in GDN, suffices for swaps and parity); a group "
         "word problem is left to the rules on its reflection count", when=not_a_counted_group),
-    yes("regular", {NONLINEAR_RNN}, "a nonlinear RNN simulates any finite automaton", ("automata",),
+    yes("regular", {NONLINEAR_RNN, STACK_RNN}, "a nonlinear RNN simulates any finite automaton (a Stack-RNN's "
+        "controller too, its stack left alone)", ("automata",),
         "saturated units; state size grows with the automaton, not the length"),
 )  # fmt: skip

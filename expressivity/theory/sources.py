@@ -15,6 +15,11 @@ SOURCES = {
     "xlstm/pkl_files/*.pkl: scaled accuracy of one checkpoint per model at each test length, from eval-chomsky.py), "
     "averaged over the lengths 40-256 of their test set",
     "illusion": "Merrill, Petty & Sabharwal 2024, The Illusion of State in State-Space Models",
+    "joulin": "Joulin & Mikolov 2015, Inferring Algorithmic Patterns with Stack-Augmented Recurrent Nets (arXiv "
+    "1503.01007): the Stack-RNN",
+    "suzgun": "Suzgun, Gehrmann, Belinkov & Shieber 2019, Memory-Augmented Recurrent Neural Networks Can Learn "
+    "Generalized Dyck Languages (arXiv 1911.03329): stack-augmented RNNs learn Dyck languages, palindromes and the "
+    "string-reversal transduction by emulating pushdown automata",
     "kazemnejad": "Kazemnejad et al. 2023, The Impact of Positional Encoding on Length Generalization in Transformers "
     "(NeurIPS 2023): causal attention without positional encoding (NoPE) can represent absolute positions",
     "liu": "Liu et al. 2023, Transformers Learn Shortcuts to Automata (Thm 2: solvable semiautomata)",

@@ -306,7 +306,7 @@ def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     assert "GPU grid is needed" in result.output
     full = runner.invoke(app, ["reproduce", "chomsky", "--dry-run", "--store", str(store)])
     assert full.exit_code == 0 and " done " not in full.output
-    assert "72 runs in chomsky-reduced (steps 10000)" in full.output  # the default protocol: Deletang et al.'s, reduced
+    assert "90 runs in chomsky-reduced (steps 10000)" in full.output  # the default protocol: Deletang et al.'s, reduced
 
 
 def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones_and_logs_where_told(tmp_path):

@@ -209,3 +209,19 @@ def test_issue_15s_n_axis_cells_agree_once_the_hybrid_learns_beside_them():
     partial = verdicts(0.77)
     assert partial["hybrid GGGA [-1,1]"] == "inconclusive"
     assert {partial[a] for a in ("transformer", "gdn[0,1]", "hybrid GGGA [0,1]")} == {"inconclusive (nothing learned)"}
+
+
+def test_the_stack_rnn_is_the_control_of_the_context_free_rows():
+    """Delétang et al.'s positive control for reverse string and stack manipulation: beside a Stack-RNN that learns
+    beyond the trained lengths, the transformer's and the LSTM's failures agree; without it they say nothing."""
+    plain = {"n_layers": 1, "block": "plain"}
+    for task in ("reverse_string", "stack_manipulation"):
+        failures = [row(task, "transformer", 0.05, iid=0.3), row(task, "lstm", 0.1, iid=0.4, model_params=plain)]
+        alone = {c.arch: c.label for c in check(failures)}
+        assert set(alone.values()) == {"inconclusive (nothing learned)"}
+        control = row(task, "stack_rnn", 0.98, model_params={"n_layers": 1, "stack_hidden": 256})
+        cells = {c.arch: c for c in check([*failures, control])}
+        assert {a: c.verdict for a, c in cells.items()} == {"transformer": "agree", "lstm 1 layer": "agree",
+                                                            "stack_rnn 1 layer": "agree"}  # fmt: skip
+        expect = cells["stack_rnn 1 layer"].expect
+        assert expect.value == "learns" and "deletang" in expect.sources
