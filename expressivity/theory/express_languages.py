@@ -7,7 +7,7 @@ each such "no" holds unless the classes collapse, and says so in its assumptions
 
 from __future__ import annotations
 
-from expressivity.theory.classes import ATTENTION, FIXED_STATE, HOUSEHOLDER_NEG, RECURRENT, TC0_LAYERS
+from expressivity.theory.classes import ATTENTION, FIXED_STATE, HOUSEHOLDER_NEG, RECURRENT, STACK_RNN, TC0_LAYERS
 from expressivity.theory.rules import HARD_ATTENTION, no, yes
 
 # Fixed-size graphs are finite-state (a finite pool of nodes): the bounds need the nodes to grow with the length.
@@ -43,6 +43,12 @@ IMPOSSIBLE = (
 )  # fmt: skip
 
 CONSTRUCTIONS = (
+    yes("position-recall", {STACK_RNN},
+        "a Stack-RNN whose actions saturate pushes each symbol and pops one per answer blank: reversal is a real-time "
+        "pushdown transduction (constructions/stack.py)", ("joulin", "this-package"),
+        "saturated units and actions (finite precision); a stack with a cell per position; one layer (the plain block "
+        "has no residual, so a deeper stack_rnn does not contain it)",
+        when=lambda facts, cls: facts.name == "reverse_string" and cls.arch == "stack_rnn" and cls.depth == 1),
     yes("padded-formula", {HOUSEHOLDER_NEG}, "with polynomial padding, GDN(neg)-attention hybrids express all of NC1",
         ("olmo-hybrid",), "padding polynomial in the formula size (sec 3.4)", scope="both", then={ATTENTION}),
     # The general route, for tasks in TC0 without a construction of their own in the table: padding tokens give a

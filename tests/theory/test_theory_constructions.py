@@ -28,7 +28,14 @@ def predict(name, inputs):
 
 @pytest.mark.parametrize(
     ("name", "examples"),
-    [("parity", 32), ("swap_s5", 32), ("indexed_recall", 8), ("word_problem_a5", 8), ("word_problem_s5", 8)],
+    [
+        ("parity", 32),
+        ("swap_s5", 32),
+        ("indexed_recall", 8),
+        ("word_problem_a5", 8),
+        ("word_problem_s5", 8),
+        ("reverse_string", 8),
+    ],  # fmt: skip
 )
 def test_exact_at_long_lengths(name, examples):
     b = built(name)
@@ -163,5 +170,16 @@ def test_theory_says_yes_where_a_construction_proves_it(name):
 
 
 def test_unknown_construction_names_the_valid_ones():
-    with pytest.raises(ValueError, match="parity, state_based_recall, swap_s5, word_problem_a5, word_problem_s5"):
+    with pytest.raises(ValueError, match="parity, reverse_string, state_based_recall, swap_s5, word_problem_a5"):
         constructions.build("nope")
+
+
+@given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 60))
+def test_the_stack_rnn_reverses_what_python_reverses(seed, length):
+    task = built("reverse_string").task
+    batch = task.sample(np.random.default_rng(seed), 4, length)
+    pred = predict("reverse_string", batch.inputs)
+    for i in range(4):
+        symbols = [task.vocab[t] for t in batch.inputs[i, 1 : length + 1]]
+        answer = [task.vocab[t] for t in pred[i][batch.mask[i]]]
+        assert answer == symbols[::-1], task.render(batch, i)

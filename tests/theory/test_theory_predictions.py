@@ -304,11 +304,14 @@ def test_padded_tc0_answers_say_they_need_padding():
 
 def test_a_stack_rnn_is_not_held_to_the_fixed_state_impossibilities():
     """Its stack grows with the input: the finite-automaton and NC1 arguments that rule the LSTM out do not reach it;
-    its controller is an RNN, so the regular tasks are still "yes"; Delétang et al.'s summary gives the EXPECT."""
+    its controller is an RNN, so the regular tasks are still "yes"; reversal is "yes" by construction at one layer;
+    Delétang et al.'s summary gives the EXPECT."""
     one = {"n_layers": 1}
     assert predict("reverse_string", "lstm", model_params=one).express.value == "no"
-    stack = predict("reverse_string", "stack_rnn", model_params=one)
-    assert stack.express.value == "unknown" and stack.expect.value == "learns"
+    stack = predict("reverse_string", "stack_rnn", model_params=one)  # the construction (constructions/stack.py)
+    assert stack.express.value == "yes" and stack.expect.value == "learns"
+    assert predict("reverse_string", "stack_rnn").express.value == "unknown"  # two plain layers do not contain it
+    assert predict("stack_manipulation", "stack_rnn", model_params=one).express.value == "unknown"
     assert predict("connectivity", "stack_rnn", model_params=one).express.value == "unknown"
     assert predict("parity_check", "stack_rnn", model_params=one).express.value == "yes"
     assert predict("duplicate_string", "stack_rnn", model_params=one).expect.value == "unknown"

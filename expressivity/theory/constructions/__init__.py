@@ -1,8 +1,8 @@
 """Executable proofs: registry models with hand-set weights that solve a task exactly, at any length.
 
     from expressivity.theory import constructions
-    constructions.names()                       # ['indexed_recall', 'parity', 'state_based_recall', 'swap_s5',
-                                                #  'word_problem_a5', 'word_problem_s5']
+    constructions.names()    # ['indexed_recall', 'parity', 'reverse_string', 'state_based_recall', 'swap_s5',
+                             #  'word_problem_a5', 'word_problem_s5']
     built = constructions.build("swap_s5")      # Construction(task, model, ...)
     evaluate_by_length(built.model, built.task, [4096], rng)   # the runners' own evaluation: accuracy 1.0
     constructions.build("state_based_recall", pattern="GGGA")  # inside a larger stack, other blocks zeroed
@@ -78,6 +78,14 @@ def _state_based_recall(max_length: int):
     return task, recall.state_based_recall_model(task, max_length), summary
 
 
+def _reverse_string(max_length: int):
+    from expressivity import tasks
+    from expressivity.theory.constructions import stack
+
+    task = tasks.make("reverse_string")
+    return task, stack.reverse_string_model(task), "1-layer Stack-RNN: push each symbol, pop one per answer blank"
+
+
 def _word_problem(group: str, num_householder: int):
     def make(max_length: int):
         from expressivity import tasks
@@ -108,6 +116,7 @@ REGISTRY: dict[str, Spec] = {
     "parity": Spec("gdn", MappingProxyType(_GDN1), _parity),
     "state_based_recall": Spec("hybrid", MappingProxyType({"pattern": "GGA", **_NOPE_HYBRID}), _state_based_recall),
     "swap_s5": Spec("gdn", MappingProxyType(_GDN1), _swap),
+    "reverse_string": Spec("stack_rnn", MappingProxyType({"n_layers": 1}), _reverse_string),
     # the icosahedron's rotations: two reflections each; S5's standard representation on R^4: up to four
     **{
         f"word_problem_{group.lower()}": Spec(
