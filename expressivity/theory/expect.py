@@ -122,9 +122,9 @@ EXPECT_RULES: tuple[ExpectRule, ...] = (
     # The stack-augmented control of the context-free rows. Table 2's per-task numbers for it are not read here (see
     # published.py): what is entered is the paper's summary, and for reversal a second paper's result.
     *(_row(task, STACK_RNN, "learns", "Deletang et al.'s summary: only networks augmented with structured memory "
-           "(a stack or a tape) generalise on the context-free and context-sensitive tasks; a stack suffices for "
-           "this deterministic context-free one" + ("; Suzgun et al.'s stack-augmented RNNs learn string reversal"
-           if task == "reverse_string" else ""), (D, "suzgun") if task == "reverse_string" else (D,))
+           "(a stack or a tape) generalise on the context-free and context-sensitive tasks (read here as: a stack "
+           "suffices for this deterministic context-free one)" + ("; Suzgun et al.'s stack-augmented RNNs learn "
+           "string reversal" if task == "reverse_string" else ""), (D, "suzgun") if task == "reverse_string" else (D,))
       for task in ("stack_manipulation", "reverse_string")),
     *(_row(task, ATTENTION, "fails", f"Transformer {quote(D, task, 'transformer')}", (D,))
       for task in SUMMARISED["transformer"]),
