@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from expressivity import tasks
     from expressivity.runners.reports import presets
-    from expressivity.runners.training.batches import bucket, train_batch
+    from expressivity.runners.training.batches import padded_to, train_batch
     from expressivity.runners.training.config import complete
     from expressivity.runners.training.fusion import padded_length
 
@@ -45,10 +45,10 @@ def main() -> None:
     read = range(0, steps, args.every)
     for step in read:
         T = max(train_batch(t, c["train"], c["seed"], step).seq_len for t, c in zip(made, configs, strict=True))
-        padded = min(bucket(T), least) if T <= least else bucket(T)  # StepArrays' `cap`
+        padded = padded_to(T, cap=least)  # as StepArrays pads under EXPRESSIVITY_PAD=bucket
         met[padded] += 1
         exact += T
-        longest += least if T <= least else bucket(T)
+        longest += padded_to(T, least=least)  # ... and by default
         own += padded
     n = len(read)
     print(f"{args.preset} / {args.row} / {args.column}: {len(configs)} runs fused, {steps} steps, every "

@@ -206,6 +206,12 @@ def bucket(T: int) -> int:
     return 16 * math.ceil(T / 16) if T <= 64 else 64 * math.ceil(T / 64)
 
 
+def padded_to(T: int, *, least: int = 0, cap: int = 0) -> int:
+    """The length a bucketed step whose longest example is T pads to: `least` if it fits, else T's bucket, cut to
+    `cap` (a group's own longest) when T fits that."""
+    return least if T <= least else min(bucket(T), cap) if T <= cap else bucket(T)
+
+
 class StepArrays:
     """make(step) of a fused group: every run's batch of the step, stacked and padded (when `bucketed`: to `least`
     if the step fits it, else to its bucket, so captured or compiled steps see few lengths; a bucket past `cap`, the
@@ -232,8 +238,8 @@ class StepArrays:
             self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
         batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
         T = max(b.seq_len for b in batches)
-        if self.bucketed:  # `least` when the step fits it, else T's bucket, cut to `cap` when the step fits that
-            T = self.least if T <= self.least else min(bucket(T), self.cap) if T <= self.cap else bucket(T)
+        if self.bucketed:
+            T = padded_to(T, least=self.least, cap=self.cap)
         inputs, targets, mask = pad_stack(batches, T)
         if self.compact:
             inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)
