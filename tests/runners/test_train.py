@@ -164,3 +164,15 @@ def test_the_deterministic_key_switches_torchs_deterministic_algorithms_for_the_
     config = resolve("parity", "lstm", {**SHORT, "deterministic": True})
     assert _same(train(config), train(resolve("parity", "lstm", SHORT)))  # on CPU torch is deterministic anyway
     assert seen == [True, False] and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_a_grid_workers_run_logs_its_step_loss_and_pace_at_each_checkpoint(capsys):
+    """Without the progress bar (a grid worker), each checkpoint's step writes one line to the worker's log (stderr)
+    naming the run, its step, time and loss, so a run cut off by a time limit still says how far it got."""
+    config = resolve("parity", "lstm", {**SHORT, "check_every": 4, "checkpoint_every": 8})
+    result = train(config)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("parity/lstm/")]
+    assert [line.split(": step ")[1].split(" ")[0] for line in lines] == ["8", "16", "24"]
+    logged = [row for row in result["history"] if row["step"] % 8 == 0]
+    assert [f"loss {row['loss']:.3f}," in line for row, line in zip(logged, lines, strict=True)] == [True] * 3
+    assert lines[0].startswith(f"parity/lstm/{config['size']}/seed{config['seed']}: step 8 at ")

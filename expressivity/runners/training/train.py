@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
-from expressivity.runners.training.parts import Parts, has_parts
+from expressivity.runners.training.parts import Parts, brief, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train_set import validation_accuracy
 
@@ -186,7 +187,8 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
     # a mixture's or curriculum's steps, split by part in the history (parts.py); sums not yet read from a checkpoint
     parts = Parts(task, cfg, seed, saved.get("parts") if saved is not None else None) if has_parts(cfg) else None
 
-    bar = _Progress(cfg["steps"], enabled=progress)
+    label = f"{config['task']}/{config['arch']}/{config['size']}/seed{seed}"
+    bar = _Progress(cfg["steps"], enabled=progress, label=label, log_every=cfg["checkpoint_every"])
     step, stop = state["step"], state["stop_reason"]
     started = time.perf_counter()
     model.train()
@@ -344,10 +346,14 @@ def device_name(dev: str) -> str:
 
 
 class _Progress:
-    """A rich progress bar with step, loss and current accuracy; a no-op when disabled (grid workers)."""
+    """A rich progress bar with step, loss and current accuracy. Disabled (grid workers), it writes a line to the
+    worker's log every `log_every` steps instead (0: never), as a fused group does at each checkpoint, so a call cut
+    off by its time limit still says how far an unfused run got and at what pace (until 2026-12-05 an unfused run's
+    log stayed empty: 15 Stack-RNN runs on the GPU said nothing of their pace)."""
 
-    def __init__(self, total: int, *, enabled: bool):
-        self.enabled = enabled
+    def __init__(self, total: int, *, enabled: bool, label: str = "train", log_every: int = 0):
+        self.enabled, self.label, self.log_every = enabled, label, log_every
+        self.started = time.perf_counter()
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -373,3 +379,9 @@ class _Progress:
         if self.enabled:
             fields = {} if row is None else {"loss": f"{row['loss']:.4f}", "acc": f"{row['token_acc']:.3f}"}
             self.bar.update(self.task, completed=step, **fields)
+        elif row is not None and self.log_every and step % self.log_every == 0:
+            figures = f"loss {row['loss']:.3f}, accuracy final/token {row['final_acc']:.3f}/{row['token_acc']:.3f}"
+            if "parts" in row:
+                figures += f" ({brief(row['parts'])})"
+            elapsed = time.perf_counter() - self.started
+            print(f"{self.label}: step {step} at {elapsed:.1f}s; {figures}", file=sys.stderr, flush=True)
