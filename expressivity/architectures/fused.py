@@ -17,7 +17,8 @@ Models of different tasks fuse too: they may differ in `vocab_size`. The embeddi
 with zero rows to the largest vocabulary, and each model's logits for tokens beyond its own vocabulary are -inf, so
 those rows get no gradient, stay zero under AdamW, and no model can predict a token it does not have.
 
-The LSTM (letter L) has no such fold: a model with an L layer cannot be fused (`fusable`).
+The LSTM (letter L) has no such fold: a model with an L layer cannot be fused (`fusable`). The Stack-RNN's op takes the
+models as they are (`fold = "models"`), its per-model weights among its arguments.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def _sub(tree: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
 
 
 def _fold(x: torch.Tensor, how: str) -> torch.Tensor:
-    """(M, B, T, H, ...) -> (B, T, M * H, ...) for "heads", (M * B, T, H, ...) for "batch"."""
+    """(M, B, T, H, ...) -> (B, T, M * H, ...) for "heads", (M * B, T, H, ...) for "batch"; as it is for "models"
+    (an op that takes the model dim itself, with per-model weights among its arguments: the Stack-RNN's)."""
+    if how == "models":
+        return x
     if how == "batch":
         return x.flatten(0, 1)
     M, B, T, H = x.shape[:4]
@@ -62,6 +66,8 @@ def _fold(x: torch.Tensor, how: str) -> torch.Tensor:
 
 def _unfold(x: torch.Tensor, how: str, M: int) -> torch.Tensor:
     """The inverse of `_fold` for the op's output."""
+    if how == "models":
+        return x
     if how == "batch":
         return x.unflatten(0, (M, -1))
     B, T = x.shape[:2]
@@ -212,7 +218,9 @@ class FusedModel(nn.Module):
         for i, block in enumerate(t.blocks):  # models.Block's two forms, step by step
             pre = f"blocks.{i}"
             norm1, norm2 = call(block.norm1, f"{pre}.norm1"), call(block.norm2, f"{pre}.norm2") if block.mlp else None
-            if block.post_norm:  # x + norm(mixer(x)), then x + norm(mlp(x))
+            if block.plain:  # the mixer alone (an LSTM or Stack-RNN stack as Delétang et al. train it)
+                x = mix(block, pre, x)
+            elif block.post_norm:  # x + norm(mixer(x)), then x + norm(mlp(x))
                 x = x + norm1(mix(block, pre, x))
                 if block.mlp is not None:
                     x = x + norm2(call(block.mlp, f"{pre}.mlp")(x))

@@ -38,7 +38,7 @@ class LayerKind:
     # factors per token: DeltaProduct), "diagonal", "nonlinear" or "stack" (a nonlinear RNN with a stack)
     cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
     # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
-    fusable: bool = True  # has a fused form (fused.py): its sequence op folds several models into heads or batch
+    fusable: bool = True  # has a fused form (fused.py): its sequence op runs several models at once
 
 
 # The one table of layer letters: patterns, the registry, theory's classes and the scheduler all read it.
@@ -52,7 +52,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
         LayerKind("P", "DeltaProduct", "householder-product", 4.8),
         LayerKind("M", "diagonal", "diagonal", 2.2),
         LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False),
-        LayerKind("S", "Stack-RNN", "stack", 3.0, fusable=False),  # cost not measured: a Python loop over steps
+        LayerKind("S", "Stack-RNN", "stack", 3.0),  # cost not measured: a Python loop over steps
     )
 }
 LETTERS = {letter: kind.name for letter, kind in LAYER_KINDS.items()}

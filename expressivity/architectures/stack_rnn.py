@@ -94,6 +94,47 @@ class StackRNNMixer(nn.Module):
             states.append(h)
         return self.out(torch.relu(torch.stack(states, dim=1)))
 
+    # ---- the fused form (architectures/fused.py): M models' recurrences as one loop of batched matmuls ------------
+    # A Python loop over steps launches a dozen kernels a step; fused, each launch serves all M models, and a
+    # captured training step (CUDA graphs) replays the whole loop without Python. `forward` above stays the
+    # single-model path, so unfused runs (the CPU's reproducible figures) compute exactly what they did.
+    fold = "models"  # the op takes every model's tensors with their leading model dim, weights included
+
+    def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """x (B, T, d_model) -> the op's arguments: from_tokens (B, T, hidden), the input's share of every step's
+        pre-activation, and the recurrence's weights (vmapped over the models, each comes out with its leading M)."""
+        d = x.shape[-1]
+        args = {
+            "from_tokens": F.linear(x, self.inp.weight[:, :d], self.inp.bias),
+            "W_s": self.inp.weight[:, d:],  # (hidden, cell): the stack top's share
+            "W_h": self.rec.weight,  # (hidden, hidden)
+            "W_out": torch.cat([self.act.weight, self.push.weight]),  # (3 + cell, hidden): actions, then value
+            "b_out": torch.cat([self.act.bias, self.push.bias]),  # (3 + cell,)
+        }
+        return args, {}
+
+    def op(self, from_tokens, W_s, W_h, W_out, b_out) -> torch.Tensor:
+        """The recurrence of M models at once: from_tokens (M, B, T, hidden); W_s (M, hidden, cell); W_h (M, hidden,
+        hidden); W_out (M, 3 + cell, hidden); b_out (M, 3 + cell) -> hidden states (M, B, T, hidden). Model m's
+        slice is `forward`'s loop with model m's weights (tests/architectures/test_fused.py)."""
+        M, B, T, _ = from_tokens.shape
+        h = from_tokens.new_zeros(M, B, self.hidden)
+        stack = from_tokens.new_zeros(M * B, T, self.cell)
+        W_s, W_h, W_out = W_s.transpose(1, 2), W_h.transpose(1, 2), W_out.transpose(1, 2)
+        states = []
+        for t in range(T):
+            top = stack[:, 0].view(M, B, self.cell)
+            h = torch.tanh(torch.baddbmm(from_tokens[:, :, t], top, W_s) + torch.bmm(h, W_h))
+            out = torch.baddbmm(b_out[:, None, :], h, W_out)  # (M, B, 3 + cell)
+            actions, value = torch.softmax(out[..., :3], dim=-1), out[..., 3:]
+            stack = update_stack(stack, actions.reshape(M * B, 3), value.reshape(M * B, self.cell))
+            states.append(h)
+        return torch.stack(states, dim=2)
+
+    def finish(self, o: torch.Tensor, rest: dict[str, torch.Tensor]) -> torch.Tensor:
+        """o (B, T, hidden) -> (B, T, d_model)."""
+        return self.out(torch.relu(o))
+
     def state_size(self, T: int) -> int:
         """The hidden state plus a stack deep enough for T pushes."""
         return self.hidden + T * self.cell

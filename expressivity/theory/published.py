@@ -338,7 +338,8 @@ PROTOCOLS: dict[str, Protocol] = {
             "on the n axis's state-based recall row alone (the issue's n-axis cells and the controls beside them, "
             "18 runs, about 45 card-minutes: 4 of its 6 groups measured); the full variant adds the tracking row "
             "(18 runs, not piloted with the curriculum) and the m axis (72 runs, at up to 2100 tokens a program; its "
-            "pilot at m = 256 learned nothing to step 14000, hybrid included: results/README.md)",
+            "pilots learned nothing, hybrid included: at m = 256 to step 14000, and at m = 64 for all 20000 steps of "
+            "this protocol with m alone changed: results/README.md)",
         ),
     )
 }

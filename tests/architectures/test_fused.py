@@ -16,6 +16,8 @@ CASES = {
     "deltaproduct": ("deltaproduct", {"neg_eigval": None}),
     "hybrid GGA": ("hybrid", {"pattern": "GGA", "neg_eigval": None}),
     "olmo hybrid": ("hybrid", {"pattern": "GGGA", "block": "olmo", "tie_embeddings": False, "neg_eigval": None}),
+    "stack_rnn": ("stack_rnn", {}),  # plain blocks; its op takes the models' own weights
+    "stack_rnn 2 layers untied": ("stack_rnn", {"n_layers": 2, "tie_embeddings": False}),
 }
 M, V = 3, 11
 

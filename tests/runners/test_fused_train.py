@@ -28,10 +28,11 @@ SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.
         "eval_examples": 32, "checkpoint_every": 10}  # fmt: skip
 LRS = (2.5e-4, 5e-4, 7.5e-4)
 MIXED = ("parity", "parity_check", "modular_arithmetic")  # vocabularies of 4, 5 and 11 tokens
+NO_EIGENVALUES = ("transformer", "stack_rnn")  # architectures without an eigenvalue range
 
 
 def _group(arch: str, **extra) -> list[dict]:
-    ranges = {"neg_eigval": None} if arch == "transformer" else {}
+    ranges = {"neg_eigval": None} if arch in NO_EIGENVALUES else {}
     configs = []
     for seed, lr in enumerate(LRS):
         sets = {**SETS, "seed": seed, "lr": lr, **extra}
@@ -73,7 +74,7 @@ def test_clipping_is_active_in_these_runs():
     assert torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) > 1.0
 
 
-@pytest.mark.parametrize("arch", ["transformer", "gdn", "deltanet", "diagonal"])
+@pytest.mark.parametrize("arch", ["transformer", "gdn", "deltanet", "diagonal", "stack_rnn"])
 def test_fused_runs_train_as_their_single_runs(arch):
     configs = _group(arch)
     assert len({fusion_key(c) for c in configs}) == 1
