@@ -2,10 +2,12 @@
 
 Programs are tokenised at the level of Python tokens (identifiers, keywords, punctuation, the newline ending each line)
 except that every integer literal is written as its decimal digits, one token each, so the vocabulary is fixed by a
-task's parameters and never by `length`: `bits[42]` is `bits [ 4 2 ]`. The blank `_` marks where an answer goes; an
-answer of up to D digits gets D blanks (written `__` in source, one Python name), each scored with one digit of the
-answer, right-aligned: for D = 2 the answer 7 scores only the last blank (target "7"), 42 scores both ("4", "2"). So the
-scored targets always decode to `str(answer)` and the input never shows how many digits the answer has.
+task's parameters and never by `length`: `bits[42]` is `bits [ 4 2 ]` (the recall tasks' numbers="tokens" writes each
+integer below 1000 as one token instead, `bits [ 42 ]`, as Olmo's tokenizer does).
+The blank `_` marks where an answer goes; an answer of up to D digits gets D blanks (written `__` in source, one Python
+name), each scored with one digit of the answer, right-aligned: for D = 2 the answer 7 scores only the last blank
+(target "7"), 42 scores both ("4", "2"). So the scored targets always decode to `str(answer)` and the input never shows
+how many digits the answer has.
 
 Generators build a fixed-width grid of token slots per example, where SKIP marks an unused slot (the leading digits of a
 short number, the tail of a short line), and `pack` squeezes the SKIPs out and right-pads with PAD.
@@ -25,6 +27,10 @@ NEWLINE, BLANK = "\n", "_"
 PUNCTUATION = ["=", "==", ",", "[", "]", "(", ")", "+", "-", "*", "%"]
 KEYWORDS = ["assert", "bits"]
 DICT_PUNCTUATION = ["{", "}", ":"]  # only in the vocabulary of a task that writes a dict (bits_format="dict")
+# numbers="tokens": every integer below 1000 is one token, as Olmo's tokenizer writes it (dolma2, a variant of
+# tiktoken's cl100k_base, whose pre-tokenizer cuts digit runs into chunks of at most three); 0-9 are the DIGITS.
+NUMBERS = ("digits", "tokens")
+NUMBER_TOKENS = [str(v) for v in range(10, 1000)]
 CORE = [*DIGITS, NEWLINE, BLANK, *PUNCTUATION, *KEYWORDS]
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 SKIP = -1  # an empty slot in the emission grid, removed by `pack`
@@ -105,6 +111,7 @@ class CodeTask(Task):
     family = "code"
     answer_width: int = 1
     num_answers: int = 2
+    numbers: str = "digits"  # how integer literals are tokenised: "digits" (one token each) or "tokens" (NUMBERS)
 
     def _set_code_vocab(self, names: list[str], extra: list[str] | tuple[str, ...] = ()) -> None:
         # Names come last and contiguous, so variable v's id is `name0 + v`; digits are contiguous from `digit0`.
@@ -113,6 +120,15 @@ class CodeTask(Task):
         self.digit0 = self.token_id["0"]
         self.name0 = self.token_id[names[0]] if names else -1
         self.tok = self.token_id
+
+    def number_slots(self, values: np.ndarray, width: int) -> np.ndarray:
+        """(...,) non-negative ints -> (..., slots): `width` digit slots (digit_slots), or with numbers="tokens" one
+        slot holding the integer's own token (values below 1000)."""
+        if self.numbers == "digits":
+            return digit_slots(values, width, self.digit0)
+        values = np.asarray(values, np.int64)
+        ids = np.where(values < 10, self.digit0 + values, self.token_id["10"] + values - 10)
+        return ids[..., None]
 
     @property
     def chance(self) -> float:
@@ -166,7 +182,8 @@ class CodeTask(Task):
         return "".join(out)
 
     def encode(self, source: str) -> np.ndarray:
-        """Python source -> token ids (no BOS), via the standard tokenizer: numbers split into digits, `__` into blanks.
+        """Python source -> token ids (no BOS), via the standard tokenizer: numbers split into digits (or one token
+        each, numbers="tokens"), `__` into blanks.
 
         A token outside the vocabulary raises ValueError naming it.
         """
@@ -176,7 +193,7 @@ class CodeTask(Task):
             if t.type in skip or (t.type in (tokenize.NEWLINE, tokenize.NL) and not t.string):
                 continue
             if t.type == tokenize.NUMBER:
-                pieces = list(t.string)
+                pieces = [t.string] if self.numbers == "tokens" else list(t.string)
             elif t.type == tokenize.NAME and set(t.string) == {BLANK}:
                 pieces = list(t.string)
             else:

@@ -19,6 +19,12 @@ becomes content-addressed: attention can match the query value's digit tokens ag
 an unindexed list needs the index value turned into an absolute position. Comparing the two formats tests whether
 that conversion is what blocks learning the composition.
 
+They can also write each index as one token (`numbers="tokens"`, default "digits"): `a = 42` is `a = 42`, three
+tokens, not `a = 4 2`, as Olmo's own tokenizer writes integers below 1000 (dolma2, a variant of tiktoken's
+cl100k_base, cuts digit runs into chunks of at most three). Same draws, program text and answers; the vocabulary gains
+the 990 tokens 10-999, and a list of more than 1000 bits is an error. Reading digits into a number is then no part
+of the lookup: with a dict, recall becomes an exact one-token key match (associative recall).
+
 The answers of the two tracking tasks are fair coins, yet a model that tracks nothing is right more often than half the
 time: the answer is the initial value of some variable, which variable depends only on the update lines, so guessing
 the majority of the k initial values (for state_based_recall, the bits at the k initial pointers) is right with
@@ -31,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from expressivity.tasks.base import Batch, check_choice, check_int, register
-from expressivity.tasks.code_tokens import DICT_PUNCTUATION, NEWLINE, CodeTask, digit_slots, joined
+from expressivity.tasks.code_tokens import DICT_PUNCTUATION, NEWLINE, NUMBER_TOKENS, NUMBERS, CodeTask, joined
 from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
 from expressivity.tasks.shortcut_math import majority_share
 
@@ -48,14 +54,30 @@ def _check_bits_format(task: CodeTask, bits_format: str) -> tuple[str, ...]:
     return tuple(DICT_PUNCTUATION) if bits_format == "dict" else ()
 
 
+def _check_numbers(task: CodeTask, numbers: str) -> tuple[str, ...]:
+    """Validate and store `numbers`; the tokens it adds to the vocabulary (none for digits)."""
+    check_choice(task.name, "numbers", numbers, NUMBERS)
+    task.numbers = numbers
+    return tuple(NUMBER_TOKENS) if numbers == "tokens" else ()
+
+
+def _check_list_size(task: CodeTask, m: int) -> None:
+    """With numbers="tokens" an index is one token only below 1000: a longer list is a one-line error."""
+    if task.numbers == "tokens" and m > len(NUMBER_TOKENS) + 10:
+        raise ValueError(f"{task.name}: numbers='tokens' writes indices below 1000 as tokens; a list of {m} bits "
+                         "needs numbers='digits'")  # fmt: skip
+
+
 def _bits_line(task: CodeTask, bits: np.ndarray, width: int) -> np.ndarray:
     """`bits = [0, 1, 1] \\n`, or as a dict `bits = {0: 0, 1: 1, 2: 1} \\n`, from (B, m) bits. A dict's keys take
-    `width` digit slots, the width the program's index values are written in, so a key's tokens are the query's."""
+    `width` digit slots (one token with numbers="tokens"), as the program's index values are written, so a key's
+    tokens are the query's."""
     b, m = bits.shape
     items = (bits + task.digit0)[..., None]
     brackets = ("[", "]")
     if task.bits_format == "dict":
-        keys = np.broadcast_to(digit_slots(np.arange(m), width, task.digit0), (b, m, width))
+        keys = task.number_slots(np.arange(m), width)
+        keys = np.broadcast_to(keys, (b, *keys.shape))
         items = np.concatenate([keys, np.full((b, m, 1), task.tok[":"]), items], axis=2)
         brackets = ("{", "}")
     parts = [task.const(b, "bits", "=", brackets[0]), joined(items, task.tok[","]), task.const(b, brackets[1], NEWLINE)]
@@ -126,8 +148,9 @@ class StateBasedRecall(PointerProgram):
         queries: str = "final",
         bits_format: str = "list",
         init_format: str = "tuple",
+        numbers: str = "digits",
     ):
-        extra = _check_bits_format(self, bits_format)
+        extra = _check_bits_format(self, bits_format) + _check_numbers(self, numbers)
         self._check_pointer_params(num_vars, max_vars, ops, queries, init_format, extra)
         if m is not None:
             check_int(self.name, "m (list size, at least num_vars)", m, self.num_vars)
@@ -144,13 +167,14 @@ class StateBasedRecall(PointerProgram):
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         m = self.m if self.m is not None else max(length, self.num_vars)
+        _check_list_size(self, m)
         bits = rng.integers(0, 2, size=(batch_size, m))
         pointers = rng.random((batch_size, m)).argsort(axis=1)[:, : self.num_vars]  # distinct indices, uniform
         lines, held, names, queried_names = self._sample_pointers(rng, batch_size, length)
         rows = np.arange(batch_size)[:, None]
         answers = bits[rows, pointers[rows, held]]
         width = len(str(m - 1))
-        init = self._names_equal_values(names, digit_slots(pointers, width, self.digit0))
+        init = self._names_equal_values(names, self.number_slots(pointers, width))
         return self._program([_bits_line(self, bits, width), init], lines, queried_names, answers)
 
 
@@ -230,8 +254,8 @@ class IndexedRecall(CodeTask):
     recall = "indexed"
     state_grows = True  # every one of the `length` bits may be asked
 
-    def __init__(self, *, bits_format: str = "list"):
-        self._set_code_vocab(["a"], _check_bits_format(self, bits_format))
+    def __init__(self, *, bits_format: str = "list", numbers: str = "digits"):
+        self._set_code_vocab(["a"], _check_bits_format(self, bits_format) + _check_numbers(self, numbers))
 
     def _shortcut_exact(self, length: int) -> tuple[float, str]:
         """The asked bit is a uniform one of the list, so the list's majority bit is right with E[max(K, m - K)] / m:
@@ -239,13 +263,14 @@ class IndexedRecall(CodeTask):
         return majority_share(length, 2), "list_majority"
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        _check_list_size(self, length)
         bits = rng.integers(0, 2, size=(batch_size, length))
         index = rng.integers(0, length, size=batch_size)
         width = len(str(length - 1))
         assign = np.concatenate(
             [
                 self.const(batch_size, "a", "="),
-                digit_slots(index, width, self.digit0),
+                self.number_slots(index, width),
                 self.const(batch_size, NEWLINE, "assert", "bits", "[", "a", "]"),
             ],
             axis=1,

@@ -59,19 +59,31 @@ def list_majority(ref: Reference, batch: Batch) -> np.ndarray:
     return _majority_of(ref, batch, batch.inputs, _list_bits(ref, batch.inputs))
 
 
+def _number_tokens(ref: Reference) -> tuple[np.ndarray, np.ndarray]:
+    """Per vocabulary id: the integer a number token writes (-1: not a number) and 10 ** its digits, so a number
+    written as several tokens reads as value = value * scale + token's value (a digit: scale 10; numbers="tokens"
+    writes each integer below 1000 as one token)."""
+    vocab = ref.task.vocab
+    value = np.array([int(t) if t.isdigit() else -1 for t in vocab], np.int64)
+    scale = np.array([10 ** len(t) if t.isdigit() else 1 for t in vocab], np.int64)
+    return value, scale
+
+
 def _line_numbers(ref: Reference, inputs: np.ndarray, line: int, count: int) -> np.ndarray:
-    """(B, count) the integers after `=` on a program line `x, y, ... = 6, 12, ...`, read digit by digit."""
+    """(B, count) the integers after `=` on a program line `x, y, ... = 6, 12, ...`, read token by token."""
     tok = ref.task.tok
+    value, scale = _number_tokens(ref)
     on_line = _line(inputs, tok["\n"]) == line
     after_eq = on_line & (np.cumsum(on_line & (inputs == tok["="]), axis=1) > 0)
     which = np.cumsum(after_eq & (inputs == tok[","]), axis=1)
-    digit = after_eq & _digits(ref, inputs)
+    number = after_eq & (value[inputs] >= 0)
     values = np.zeros((inputs.shape[0], count + 1), np.int64)
     rows = np.arange(inputs.shape[0])
-    for col in np.flatnonzero(digit.any(axis=0)):  # a few dozen columns: the numbers of one line
-        r = rows[digit[:, col]]
+    for col in np.flatnonzero(number.any(axis=0)):  # a few dozen columns: the numbers of one line
+        r = rows[number[:, col]]
         g = np.minimum(which[r, col], count)
-        values[r, g] = values[r, g] * 10 + inputs[r, col] - tok["0"]
+        ids = inputs[r, col]
+        values[r, g] = values[r, g] * scale[ids] + value[ids]
     return values[:, :count]
 
 

@@ -27,6 +27,7 @@ PARAMS = {
         st.sampled_from(["final", "every_line"]),
         st.sampled_from(["list", "dict"]),
         st.sampled_from(["tuple", "lines"]),
+        st.sampled_from(["digits", "tokens"]),
     ).map(
         lambda t: {
             "num_vars": t[0],
@@ -36,6 +37,7 @@ PARAMS = {
             "queries": t[5],
             "bits_format": t[6],
             "init_format": t[7],
+            "numbers": t[8],
         }
     ),
     "pointer_tracking": st.tuples(
@@ -53,7 +55,9 @@ PARAMS = {
             "init_format": t[4],
         }
     ),
-    "indexed_recall": st.builds(dict, bits_format=st.sampled_from(["list", "dict"])),
+    "indexed_recall": st.builds(
+        dict, bits_format=st.sampled_from(["list", "dict"]), numbers=st.sampled_from(["digits", "tokens"])
+    ),
     "variable_binding": st.tuples(st.integers(0, 3), st.integers(0, 4), st.sampled_from([2, 7, 10, 11, 100, 1000])).map(
         lambda t: {"distractors": t[0], "num_names": t[0] + 2 + t[1], "num_values": t[2]}
     ),
