@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity import architectures, tasks
-from expressivity.runners.training.config import resolve
+from expressivity.runners.training.config import resolve, run_key
 from expressivity.runners.training.train import build_model, draw_length, lr_at, train
 
 TIMING = ("train_seconds", "eval_seconds", "device")
@@ -175,4 +175,4 @@ def test_a_grid_workers_run_logs_its_step_loss_and_pace_at_each_checkpoint(capsy
     assert [line.split(": step ")[1].split(" ")[0] for line in lines] == ["8", "16", "24"]
     logged = [row for row in result["history"] if row["step"] % 8 == 0]
     assert [f"loss {row['loss']:.3f}," in line for row, line in zip(logged, lines, strict=True)] == [True] * 3
-    assert lines[0].startswith(f"parity/lstm/{config['size']}/seed{config['seed']}: step 8 at ")
+    assert lines[0].startswith(f"parity/lstm/{config['size']}/seed{config['seed']} {run_key(config)}: step 8 at ")

@@ -187,7 +187,7 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
     # a mixture's or curriculum's steps, split by part in the history (parts.py); sums not yet read from a checkpoint
     parts = Parts(task, cfg, seed, saved.get("parts") if saved is not None else None) if has_parts(cfg) else None
 
-    label = f"{config['task']}/{config['arch']}/{config['size']}/seed{seed}"
+    label = f"{config['task']}/{config['arch']}/{config['size']}/seed{seed} {key}"  # the key tells like runs apart
     bar = _Progress(cfg["steps"], enabled=progress, label=label, log_every=cfg["checkpoint_every"])
     step, stop = state["step"], state["stop_reason"]
     started = time.perf_counter()
