@@ -155,6 +155,7 @@ class StateBasedRecall(PointerProgram):
         if m is not None:
             check_int(self.name, "m (list size, at least num_vars)", m, self.num_vars)
             m = int(m)
+            _check_list_size(self, m)  # a fixed list too long for its numbers fails here, before any run starts
         self.m = m
         self.state_grows = m is None  # m = max(n, num_vars) bits grow with the lines unless m is fixed
 
