@@ -4,14 +4,10 @@ writes the same bits as `bits = {0: 1, 1: 0, ...}` (same draws, same answers), c
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
+from recall_formats import RECALL, assert_same_guesses, cases, cpython_answers
 
 from expressivity import tasks
-from expressivity.tasks import shortcuts
 from expressivity.tasks.code_tokens import CORE
-
-RECALL = ["state_based_recall", "indexed_recall"]
-
 
 # Digests of batches (8 examples, seed s, length n) drawn before bits_format existed (commit 5eef2d4); the
 # state_based_recall defaults are pinned in test_pointer_lines.py too.
@@ -56,25 +52,6 @@ def run(source: str) -> list[dict]:
     return out
 
 
-cases = st.tuples(
-    st.sampled_from(RECALL),
-    st.integers(2, 7),
-    st.sampled_from([None, 0, 9, 120]),
-    st.sampled_from(["final", "every_line"]),
-    st.integers(1, 24),
-    st.integers(0, 2**32 - 1),
-).map(
-    lambda t: {
-        "name": t[0],
-        "params": {}
-        if t[0] == "indexed_recall"
-        else {"num_vars": t[1], "m": None if t[2] is None else t[1] + t[2], "queries": t[3]},
-        "length": t[4],
-        "seed": t[5],
-    }
-)
-
-
 @given(case=cases)
 def test_a_dict_program_is_the_list_program_with_its_bits_keyed_by_index(case):
     keyed = tasks.make(case["name"], bits_format="dict", **case["params"])
@@ -93,10 +70,7 @@ def test_a_dict_program_is_the_list_program_with_its_bits_keyed_by_index(case):
         assert items == [f"{' '.join(str(k))} : {v}" for k, v in bits.items()]
         # the same answers, which CPython computes from the dict program
         assert keyed.scored_answers(a, i) == listed.scored_answers(b, i)
-        namespace: dict = {"__builtins__": {}}
-        exec(keyed.to_python(a, i), namespace)
-        answers = namespace["answers"] if "answers" in namespace else [namespace["answer"]]
-        assert [str(x) for x in answers] == keyed.scored_answers(a, i)
+        assert cpython_answers(keyed, a, i) == keyed.scored_answers(a, i)
 
 
 @pytest.mark.parametrize(
@@ -118,15 +92,7 @@ def test_chance_and_shortcuts_do_not_depend_on_the_format(name, params):
 
 @pytest.mark.parametrize("name", RECALL)
 def test_the_shortcut_guessers_read_a_dicts_bits_as_a_lists(name):
-    # Same seed, same bits and answers: the specific guessers (list majority, pointer majority) guess the same.
-    listed, keyed = tasks.make(name), tasks.make(name, bits_format="dict")
-    for length in (3, 16):
-        a, b = (t.sample(np.random.default_rng(length), 256, length) for t in (keyed, listed))
-        ref_a, ref_b = shortcuts.Reference(keyed, length, a), shortcuts.Reference(listed, length, b)
-        for guesser in ("list_majority", "pointer_majority") if name == "state_based_recall" else ("list_majority",):
-            guess_a = shortcuts.GUESSERS[guesser](ref_a, a)[a.mask]
-            guess_b = shortcuts.GUESSERS[guesser](ref_b, b)[b.mask]
-            np.testing.assert_array_equal(keyed.decode(guess_a), listed.decode(guess_b), err_msg=guesser)
+    assert_same_guesses(tasks.make(name, bits_format="dict"), tasks.make(name), (3, 16))
 
 
 @pytest.mark.parametrize("name", RECALL)
