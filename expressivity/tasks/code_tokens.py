@@ -30,7 +30,8 @@ DICT_PUNCTUATION = ["{", "}", ":"]  # only in the vocabulary of a task that writ
 # numbers="tokens": every integer below 1000 is one token, as Olmo's tokenizer writes it (dolma2, a variant of
 # tiktoken's cl100k_base, whose pre-tokenizer cuts digit runs into chunks of at most three); 0-9 are the DIGITS.
 NUMBERS = ("digits", "tokens")
-NUMBER_TOKENS = [str(v) for v in range(10, 1000)]
+NUMBER_LIMIT = 1000  # numbers="tokens" has a token for every integer below this
+NUMBER_TOKENS = [str(v) for v in range(10, NUMBER_LIMIT)]
 CORE = [*DIGITS, NEWLINE, BLANK, *PUNCTUATION, *KEYWORDS]
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 SKIP = -1  # an empty slot in the emission grid, removed by `pack`

@@ -37,7 +37,15 @@ from __future__ import annotations
 import numpy as np
 
 from expressivity.tasks.base import Batch, check_choice, check_int, register
-from expressivity.tasks.code_tokens import DICT_PUNCTUATION, NEWLINE, NUMBER_TOKENS, NUMBERS, CodeTask, joined
+from expressivity.tasks.code_tokens import (
+    DICT_PUNCTUATION,
+    NEWLINE,
+    NUMBER_LIMIT,
+    NUMBER_TOKENS,
+    NUMBERS,
+    CodeTask,
+    joined,
+)
 from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
 from expressivity.tasks.shortcut_math import majority_share
 
@@ -63,7 +71,7 @@ def _check_numbers(task: CodeTask, numbers: str) -> tuple[str, ...]:
 
 def _check_list_size(task: CodeTask, m: int) -> None:
     """With numbers="tokens" an index is one token only below 1000: a longer list is a one-line error."""
-    if task.numbers == "tokens" and m > len(NUMBER_TOKENS) + 10:
+    if task.numbers == "tokens" and m > NUMBER_LIMIT:  # indices 0 .. m - 1
         raise ValueError(f"{task.name}: numbers='tokens' writes indices below 1000 as tokens; a list of {m} bits "
                          "needs numbers='digits'")  # fmt: skip
 
