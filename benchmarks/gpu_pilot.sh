@@ -20,11 +20,13 @@
 # About 3-4 parts come back at most (8 files and 64 MiB in all, beside the store, logs and Triton's cache): only the
 # most advanced checkpoints that fit whole are shipped, the call's log says how many, and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
-# run's is 11-16 MB). Each pilot's logs go under results/PRESET/logs/NAME, NAME its $OUT's last folder (b for
-# OUT=$OUT/b), so two pilots in one call keep theirs apart (until 2026-12-04 they shared one folder and file names).
+# run's is 11-16 MB). NAME=b puts a pilot's files in $OUT/b and its logs under results/PRESET/logs/b, so two pilots
+# in one call keep theirs apart (until 2026-12-04 they shared one folder and file names). Until 2026-12-05 a pilot
+# was named by OUT=$OUT/b, and the checkpoints' room was counted over the folder above OUT: for a pilot left in the
+# call's own $OUT that was the machine's home folder, so no checkpoint came back (12 runs at step 4500 lost).
 # The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
 # Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
-# its own OUT=$OUT/NAME, started seconds apart (`A & sleep 20; B & wait`: not `while pgrep -f gpu_pilot.sh`, which
+# its own NAME, started seconds apart (`A & sleep 20; B & wait`: not `while pgrep -f gpu_pilot.sh`, which
 # matches the call's own command line and waited out a whole call's limit on 2026-12-03), one with SAVE_TRITON=0,
 # if their files number 8 in all (each pilot brings its store and logs.tgz: three pilots and Triton's cache are 9): the preset's
 # one checkpoint folder holds both pilots' runs in flight, so give CHECKPOINTS=1 to one of them only, and share the card
@@ -39,9 +41,9 @@ set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
 shift 2
-DEFAULT_OUT=/tmp/gpu_pilot_out  # outside a lent machine's call
-OUT=${OUT:-$DEFAULT_OUT}
-LOGS=results/$PRESET/logs/$(basename "$OUT")  # this pilot's worker and call logs
+CALL_OUT=${OUT:-/tmp/gpu_pilot_out}  # the call's folder (this default outside a lent machine's call)
+OUT=$CALL_OUT${NAME:+/$NAME}  # this pilot's folder
+LOGS=results/$PRESET/logs/${NAME:-$(basename "$OUT")}  # this pilot's worker and call logs
 mkdir -p "$OUT" "$LOGS"
 STARTED=$(mktemp)  # checkpoints older than this were carried in: they need not come back
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
@@ -81,14 +83,12 @@ mkdir -p "$LOGS/call" && mv "$OUT"/*.log "$LOGS/call/"  # one file back for ever
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 [ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
 if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
-  # What comes back is at most 8 files and 64 MiB in all, counted over the call's $OUT (the folder above this pilot's
-  # OUT=$OUT/NAME), and a part that cannot come back crowds out what could: on 2026-12-04 six checkpoints made 5
+  # What comes back is at most 8 files and 64 MiB in all, counted over the call's $OUT (CALL_OUT: the folder above
+  # a named pilot's), and a part that cannot come back crowds out what could: on 2026-12-04 six checkpoints made 5
   # parts, and the fifth and Triton's cache were left out. So the store, the logs and Triton's cache go first, then
   # of the checkpoints this call wrote the most advanced that fit whole in what is left (checkpoints_to_ship.py).
-  root=$(dirname "$OUT")
-  [ "$OUT" = "$DEFAULT_OUT" ] && root=$OUT  # OUT unset: no call's folder above it to count
-  files_left=$((8 - $(find "$root" -type f | wc -l)))
-  parts=$(((64 - $(du -sm "$root" | cut -f1)) / 15))
+  files_left=$((8 - $(find "$CALL_OUT" -type f | wc -l)))
+  parts=$(((64 - $(du -sm "$CALL_OUT" | cut -f1)) / 15))
   [ "$parts" -gt "$files_left" ] && parts=$files_left
   [ "$parts" -lt 0 ] && parts=0
   python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" >"$STARTED.all"
