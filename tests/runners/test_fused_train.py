@@ -241,8 +241,15 @@ def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):
     fused = train_fused(configs, device="cpu")
     assert fused[1]["stop_reason"] == "target_acc" and fused[1]["steps"] == SETS["check_every"]
     # the group's progress lines mark the stopped run (and only it) where it stopped
-    lines = [line for line in capsys.readouterr().err.splitlines() if "loss per run" in line]
+    err = capsys.readouterr().err.splitlines()
+    lines = [line for line in err if "loss per run" in line]
     assert lines and all(line.count("(target_acc at step 5)") == 1 for line in lines), lines
+    # and a line before them names the group's runs in that order: key, task and seed
+    members = [line for line in err if ": runs " in line]
+    assert len(members) == 1 and err.index(members[0]) < err.index(lines[0])
+    named = members[0].split(": runs ", 1)[1].split(" | ")
+    assert [m.split()[0] for m in named] == [run_key(c) for c in configs]
+    assert [m.split()[-1] for m in named] == [f"seed{c['seed']}" for c in configs]
     assert [r["steps"] for r in (fused[0], fused[2])] == [SETS["steps"]] * 2
     _agree(fused[1], _single(configs[1]))
     _agree(fused[2], _single(configs[2]))

@@ -208,6 +208,7 @@ class _Group:
             least = least_length(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
             cap = padded_length(self.configs) if bucketed else 0  # no bucket past the group's own longest
             make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least, cap=cap)
+            print(f"{self._label()}: runs {self._members()}", file=sys.stderr, flush=True)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
                     if not any(active):
@@ -321,13 +322,23 @@ class _Group:
             + (f" ({stop} at step {state['step']})" if stop else "")
             for h, stop, state in zip(last, stops, self.state, strict=True)
         )
-        # The model settings all runs share (num_householder, n_layers, ...), so two groups of one architecture can
-        # be told apart; the per-run ones (seed, eigenvalue range) are in each run's row.
+        where = f"{self._label()}: step {step} at {time.perf_counter() - started:.1f}s"
+        print(f"{where}; loss per run: {runs}", file=sys.stderr, flush=True)
+
+    def _label(self) -> str:
+        """`fused xM ARCH` and the model settings all runs share (num_householder, n_layers, ...), so two groups of
+        one architecture can be told apart; the per-run ones (seed, eigenvalue range) are in each run's row."""
         shared = [f"{k}={v}" for k, v in sorted(self.configs[0]["model_params"].items())
                   if all(c["model_params"].get(k) == v for c in self.configs)]  # fmt: skip
-        label = " ".join([self.configs[0]["arch"], *shared])
-        where = f"fused x{self.M} {label}: step {step} at {time.perf_counter() - started:.1f}s"
-        print(f"{where}; loss per run: {runs}", file=sys.stderr, flush=True)
+        return " ".join([f"fused x{self.M}", self.configs[0]["arch"], *shared])
+
+    def _members(self) -> str:
+        """The group's runs in the order its progress lines list them: run key, task and seed (a group may join
+        tasks of one shape: on 2026-12-05 a log's x6 group could not be told which of 4 task formats it held)."""
+        params = [" ".join(f"{k}={v}" for k, v in sorted(c["task_params"].items())) for c in self.configs]
+        return " | ".join(
+            f"{run_key(c)} {c['task']} {p} seed{c['seed']}" for c, p in zip(self.configs, params, strict=True)
+        )
 
     def _validation(self) -> list[tuple[float, float]]:
         """Every run's (final, token) accuracy on its own validation set, in one stacked forward per chunk (the runs
