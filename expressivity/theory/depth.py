@@ -26,6 +26,10 @@ positive control) reaches THRESHOLD is left out of the verdict and named in its 
 there may be the protocol's failure (a step cap, say) rather than the family's. So a positive control that fails at a
 length where nothing else learned reads "agree (... left out)", not "contradict"; beside a model that did learn that
 length, its failure counts. `min_depths` still reports it as None.
+
+A length whose sweep is unfinished (a depth of the family's sweep not run there, shallower than the one that passed,
+or any, where none passed) is left out too and named in the reason ("sweep unfinished at length 64"): its None is
+only "deeper than the depths run so far", not deeper than the sweep.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class DepthCell(SweepCell):
     family: str  # the class label without its depth, e.g. "transformer", "gdn[-1,1]"
     min_depths: Mapping[int, int | None]  # training length -> smallest passing depth (None: none tried passed)
     left_out: tuple[int, ...] = ()  # lengths no model of the row learned: not in the verdict, which says nothing there
+    unfinished: tuple[int, ...] = ()  # lengths whose min depth is not settled by the depths run there: not in it either
     depths_tried: tuple[int, ...]
 
 
@@ -115,6 +120,16 @@ def _verdict_where_taught(
     return verdict, "; ".join(filter(None, (reason, left_out))), tuple(untaught)
 
 
+def _unfinished(min_depths: Mapping[int, int | None], tried_at: Mapping[int, set[int]], tried: set[int]) -> tuple:
+    """The lengths whose min depth the runs there do not settle: a depth of the sweep shallower than the one that
+    passed was not run, or none passed and a depth of the sweep was not run (with `reproduce --next-depths` a length
+    holds only its shallowest depths until a call runs the rest: on 2026-12-05 A5 @ 64 had the transformer's depth 1
+    alone, whose failure read as "deeper than the whole sweep" and made the row's "depth-grows" agree on it)."""
+    return tuple(
+        n for n, d in min_depths.items() if any(k not in tried_at[n] for k in tried if d is None or k < d)
+    )  # fmt: skip
+
+
 def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
     """One DepthCell per (scope, task, parameters, model family) of the finished runs that sweep `n_layers`."""
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
@@ -141,21 +156,30 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
     for key, members in groups.items():
         passed: dict[int, set[int]] = {}
         tried: set[int] = set()
+        tried_at: dict[int, set[int]] = {}
         for row in members:
             length, depth = row["config"]["train"]["train_max_length"], _depth(row)
             tried.add(depth)
+            tried_at.setdefault(length, set()).add(depth)
             passed.setdefault(length, set())
             if _passes(row):
                 passed[length].add(depth)
         if len(tried) < 2 and expects[key].value == "depth-grows":
             continue  # not a depth sweep
         min_depths = {n: (min(d) if d else None) for n, d in sorted(passed.items())}
-        verdict, reason, left_out = _verdict_where_taught(expects[key].value, min_depths, min(tried), key, taught)
+        unfinished = _unfinished(min_depths, tried_at, tried)
+        settled = {n: d for n, d in min_depths.items() if n not in unfinished}
+        verdict, reason, left_out = _verdict_where_taught(expects[key].value, settled, min(tried), key, taught)
+        if unfinished:
+            if not settled:
+                verdict, reason = "inconclusive", ""
+            note = f"sweep unfinished at length {', '.join(map(str, unfinished))}: left out"
+            reason = "; ".join(filter(None, (reason, note)))
         cells.append(
             DepthCell(
                 task=key[1], task_params=json.loads(key[2]), family=key[3], expect=expects[key],
-                min_depths=min_depths, left_out=left_out, depths_tried=tuple(sorted(tried)), scope=key[0],
-                verdict=verdict, reason=reason, keys=tuple(r["key"] for r in members),
+                min_depths=min_depths, left_out=left_out, unfinished=unfinished, depths_tried=tuple(sorted(tried)),
+                scope=key[0], verdict=verdict, reason=reason, keys=tuple(r["key"] for r in members),
             )
         )  # fmt: skip
     return sorted(cells, key=lambda c: (c.task, json.dumps(dict(c.task_params), sort_keys=True), c.family))

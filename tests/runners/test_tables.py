@@ -259,6 +259,24 @@ def test_a_row_whose_length_no_model_learned_reads_inconclusive_not_the_sweeps_a
                         "S5 @ 64": "inconclusive (no model learned length 64)"}  # fmt: skip
 
 
+def test_a_row_whose_depth_sweep_is_unfinished_reads_so_not_the_sweeps_agree(tmp_path):
+    from dataclasses import replace
+
+    illusion = presets.get("illusion-of-state")
+    full = illusion.grid(protocol="reduced")
+    a5 = [c for c in full.configs if c["arch"] == "transformer" and c["task_params"]["group"] == "A5"]
+    length, depth = (lambda c: c["train"]["train_max_length"]), (lambda c: c["model_params"]["n_layers"])
+    ran = [c for c in a5 if length(c) < 64 or depth(c) == 1]  # at 64 only depth 1 has run, as --next-depths leaves it
+    needed = {8: 1, 16: 2, 32: 3}  # and at 64 depth 1 fails
+    _write(tmp_path / "r.sqlite", replace(full, configs=ran),
+           [0.95 if length(c) < 64 and depth(c) >= needed[length(c)] else 0.2 for c in ran])  # fmt: skip
+    with Store(tmp_path / "r.sqlite") as store:
+        verdicts = {c.row: c.verdict for c in table_cells(illusion, store.rows(), protocol="reduced") if c.done}
+    grows = "agree (sweep unfinished at length 64: left out)"
+    assert verdicts == {"A5 @ 8": grows, "A5 @ 16": grows, "A5 @ 32": grows,
+                        "A5 @ 64": "inconclusive (sweep unfinished at length 64)"}  # fmt: skip
+
+
 runner = CliRunner()
 
 

@@ -78,3 +78,21 @@ def test_a_model_without_a_claim_that_fails_beside_a_learning_control_is_not_not
     assert alone.expect.value == "unknown" and alone.label == "inconclusive (nothing learned)"
     cells = {c.family: c for c in depth_growth(gdn + [_row("lstm", 1, n, 0.99) for n in (8, 16)])}
     assert cells["gdn[-1,1]"].label == "inconclusive" and dict(cells["gdn[-1,1]"].min_depths) == {8: None, 16: None}
+
+
+def test_a_length_whose_sweep_is_unfinished_is_left_out_of_the_verdict():
+    # depth needed: 2 at 8, 3 at 16; at 32 only depth 1 has run (reproduce --next-depths walks a sweep down)
+    needed = {8: 2, 16: 3}
+    rows = [_row("transformer", d, n, 0.95 if d >= needed[n] else 0.3) for d in (1, 2, 3) for n in needed]
+    rows += [_row("transformer", 1, 32, 0.3), _row("lstm", 1, 32, 0.99)]  # 32 is taught: the control learned it
+    (cell,) = [c for c in depth_growth(rows) if c.family == "transformer"]
+    assert dict(cell.min_depths) == {8: 2, 16: 3, 32: None} and cell.unfinished == (32,)
+    assert cell.label == "agree (sweep unfinished at length 32: left out)"  # from 8 and 16 alone
+    # a passing depth with a shallower one not run: only an upper bound, so left out too
+    skipped = [r for r in rows if r["key"] != "transformer1-16"]
+    (cell,) = [c for c in depth_growth(skipped) if c.family == "transformer"]
+    assert cell.unfinished == (16, 32) and cell.label == "inconclusive (sweep unfinished at length 16, 32: left out)"
+    # the sweep finished at 32 with no depth passing: deeper than the sweep, as before
+    finished = rows + [_row("transformer", d, 32, 0.3) for d in (2, 3)]
+    (cell,) = [c for c in depth_growth(finished) if c.family == "transformer"]
+    assert cell.unfinished == () and cell.label == "agree"

@@ -174,6 +174,8 @@ def table_cells(
                     length = members[0]["config"]["train"]["train_max_length"]
                     if length in getattr(sweep, "left_out", ()):
                         verdict = f"inconclusive (no model learned length {length})"
+                    elif length in getattr(sweep, "unfinished", ()):
+                        verdict = f"inconclusive (sweep unfinished at length {length})"
             out.append(
                 TableCell(
                     row=row.label,
