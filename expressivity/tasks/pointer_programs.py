@@ -45,6 +45,7 @@ from expressivity.tasks.code_tokens import (
     NUMBERS,
     CodeTask,
     joined,
+    pack,
 )
 from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
 from expressivity.tasks.shortcut_math import majority_share
@@ -255,6 +256,16 @@ class IndexedRecall(CodeTask):
         bits = {0: 0, 1: 1, 2: 0, 3: 0, 4: 1, 5: 1, 6: 0, 7: 1}
         a = 5
         assert bits[a] == _        # answer: 1
+
+    lookups=K asks K times, each index drawn on its own, every answer scored (dense supervision, as associative-recall
+    benchmarks ask every key: one answer a program taught GGGA nothing at m = 64 in 576k programs, 2026-12-05);
+    a run trains with K > 1 and is tested with the default 1 through its eval-task override:
+
+        bits = [0, 1, 0, 0, 1, 1, 0, 1]
+        a = 5
+        assert bits[a] == _        # answer: 1
+        a = 2
+        assert bits[a] == _        # answer: 0
     """
 
     name = "indexed_recall"
@@ -263,8 +274,10 @@ class IndexedRecall(CodeTask):
     recall = "indexed"
     state_grows = True  # every one of the `length` bits may be asked
 
-    def __init__(self, *, bits_format: str = "list", numbers: str = "digits"):
+    def __init__(self, *, bits_format: str = "list", numbers: str = "digits", lookups: int = 1):
         self._set_code_vocab(["a"], _check_bits_format(self, bits_format) + _check_numbers(self, numbers))
+        check_int(self.name, "lookups", lookups, 1)
+        self.lookups = lookups
 
     def _shortcut_exact(self, length: int) -> tuple[float, str]:
         """The asked bit is a uniform one of the list, so the list's majority bit is right with E[max(K, m - K)] / m:
@@ -274,14 +287,28 @@ class IndexedRecall(CodeTask):
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         _check_list_size(self, length)
         bits = rng.integers(0, 2, size=(batch_size, length))
-        index = rng.integers(0, length, size=batch_size)
+        index = rng.integers(0, length, size=(batch_size, self.lookups))  # K = 1: the draws of a (B,) index
         width = len(str(length - 1))
-        assign = np.concatenate(
+        answers = np.take_along_axis(bits, index, axis=1)  # (B, K)
+        b, k = index.shape
+        # K blocks `a = I \n assert bits [ a ] == _ \n`, (B, K, W); the program ends at the last blank
+        blanks, targets, scored = self.answer_slots(answers.reshape(-1))
+        d = blanks.shape[1]
+        blocks = np.concatenate(
             [
-                self.const(batch_size, "a", "="),
+                np.broadcast_to(self.const(b, "a", "=")[:, None], (b, k, 2)),
                 self.number_slots(index, width),
-                self.const(batch_size, NEWLINE, "assert", "bits", "[", "a", "]"),
+                np.broadcast_to(self.const(b, NEWLINE, "assert", "bits", "[", "a", "]", "==")[:, None], (b, k, 7)),
+                blanks.reshape(b, k, d),
+                np.full((b, k, 1), self.tok[NEWLINE]),
             ],
-            axis=1,
+            axis=2,
         )
-        return self.with_query([_bits_line(self, bits, width), assign], bits[np.arange(batch_size), index])
+        head = _bits_line(self, bits, width)
+        tokens = np.concatenate([head, blocks.reshape(b, -1)[:, :-1]], axis=1)
+        cols = head.shape[1] + blocks.shape[2] * np.arange(k)[:, None] + (blocks.shape[2] - 1 - d) + np.arange(d)
+        all_targets = np.zeros(tokens.shape, np.int64)
+        all_mask = np.zeros(tokens.shape, bool)
+        all_targets[:, cols.ravel()] = targets.reshape(b, k * d)
+        all_mask[:, cols.ravel()] = scored.reshape(b, k * d)
+        return pack(tokens, all_targets, all_mask)
