@@ -74,6 +74,19 @@ def test_with_recall_draws_indexed_recall_in_the_runs_bits_format():
     assert "\n" not in str(err.value)
 
 
+def test_with_dense_recall_asks_many_indices_of_the_runs_list_in_its_formats():
+    sets = {"mixture": "with_dense_recall", "m": 24, "bits_format": "dict", "numbers": "tokens", "steps": 40}
+    config = resolve("state_based_recall", "gdn", sets)
+    run = tasks.make("state_based_recall", m=24, bits_format="dict", numbers="tokens")
+    drawn = [(s, _component(config, 4, s)) for s in range(40)]
+    step, (recall, length_of) = next((s, c) for s, c in drawn if c[0].name == "indexed_recall")
+    assert (recall.lookups, recall.bits_format, recall.numbers) == (16, "dict", "tokens") and length_of(3) == 24
+    assert recall.vocab == run.vocab[: len(recall.vocab)]
+    batch = train_batch(run, config["train"], 4, step)
+    assert (batch.mask.sum(axis=1) == 16).all(), "every lookup of every program is scored"
+    assert {c.name for _, (c, _) in drawn} == {"state_based_recall", "indexed_recall"}
+
+
 def test_tracking_components_lay_out_their_initial_values_as_the_run():
     config = resolve("state_based_recall", "gdn", {"mixture": "with_tracking", "init_format": "lines", "steps": 40})
     tracked = next(c for c in (_component(config, 3, s)[0] for s in range(40)) if c.name == "pointer_tracking")
@@ -129,7 +142,8 @@ def test_a_mixture_enters_the_run_key_only_when_set():
     assert run_key(mixed) != run_key(base) and run_key(base) == run_key(
         resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
     )
-    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first", "tracking_then_all"}
+    assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first", "tracking_then_all",
+                             "with_dense_recall"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ the mixture, drawn with the mixture's weights; evaluation stays on the run's own
     MIXTURES["all_three"]      state_based_recall with its two primitives, pointer_tracking and indexed_recall
     MIXTURES["tracking_first"] pointer_tracking alone for the first half of the steps, then state_based_recall alone
     MIXTURES["tracking_then_all"] pointer_tracking alone for the first third, then all_three's thirds
+    MIXTURES["with_dense_recall"] state_based_recall and indexed_recall with 16 lookups a program, half each
     components(mixture, task)  -> [(weight, task, length_of)] for the step's task (after a curriculum, if any)
 
 Why: state-based recall composes tracking and recall, and the composition is one scored bit per program; training
@@ -34,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 POINTER_PARAMS = ("num_vars", "ops", "max_vars", "queries", "init_format")  # pointer_tracking lays out as the run
-RECALL_PARAMS = ("bits_format",)  # list or dict: indexed_recall writes its bits as the run's programs do
+RECALL_PARAMS = ("bits_format", "numbers")  # indexed_recall writes its bits and indices as the run's programs do
+DENSE_LOOKUPS = 16  # with_dense_recall's lookups a program: at m = 16, 8 made recall exact (pilots-cpu, 2026-12-05)
 
 
 def _same_lines(task, n: int) -> int:
@@ -55,6 +57,7 @@ class Component:
     weight: float
     shared: tuple[str, ...] = ()
     length_of: Callable = _same_lines
+    fixed: tuple[tuple[str, object], ...] = ()  # parameters the mixture sets itself, not the run's task
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,16 @@ MIXTURES: dict[str, Mixture] = {
             "pointer_tracking alone for the first third of the steps, then all_three (a third each)",
             first=("pointer_tracking", 1 / 3),
         ),
+        Mixture(
+            "with_dense_recall",
+            ("state_based_recall",),
+            (
+                Component("state_based_recall", 1.0),
+                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size, (("lookups", DENSE_LOOKUPS),)),
+            ),
+            f"state_based_recall and indexed_recall (same list size) asking {DENSE_LOOKUPS} indices a program, half "
+            "each: one answer a program taught no recall at m = 64",
+        ),
     )
 }
 
@@ -136,7 +149,8 @@ def components(mixture: str, task) -> list[tuple[float, object, Callable[[int], 
         if part.name == task.name:
             made = task
         else:
-            made = task_with(part.name, json.dumps({k: task.params[k] for k in part.shared}, sort_keys=True))
+            params = {**{k: task.params[k] for k in part.shared}, **dict(part.fixed)}
+            made = task_with(part.name, json.dumps(params, sort_keys=True))
         out.append((part.weight, made, functools.partial(part.length_of, task)))
     return out
 
