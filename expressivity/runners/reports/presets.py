@@ -196,8 +196,9 @@ _CHOMSKY = Preset(
     "olmo-hybrid (--per-gpu 6 each, MPS; results/); reduced: the two regular rows' 24 runs in 152 s and 36 of the "
     "other rows' 48 in 407 s on one H200 (--per-gpu 16, MPS); its Stack-RNN column (18 runs), fused in groups of 6: "
     "parity and modular arithmetic 10000 steps in 242 s (24 ms a step), duplicate string and odds first 41 ms a step "
-    "once alone (6500 steps in 365 s with its start), two groups side by side on one H200 (unfused, 15 runs did not finish in 440 s); the "
-    "reverse-string cell's 3 runs took about 21 minutes each on one CPU core; full (1M steps): not measured",
+    "once alone (6500 steps in 365 s with its start), two groups side by side on one H200 (unfused, 15 runs did not "
+    "finish in 440 s); the reverse-string cell's 3 runs took about 21 minutes each on one CPU core; full (1M steps): "
+    "not measured",
 )
 
 _ILLUSION_LENGTHS = (8, 16, 32, 64)
