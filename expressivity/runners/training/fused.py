@@ -35,8 +35,9 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
+from expressivity.runners.training.fused_log import members_line, progress_line
 from expressivity.runners.training.fusion import fusion_key, least_length, padded_length
-from expressivity.runners.training.parts import Parts, brief, has_parts
+from expressivity.runners.training.parts import Parts, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
     build_model,
@@ -208,7 +209,7 @@ class _Group:
             least = least_length(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
             cap = padded_length(self.configs) if bucketed else 0  # no bucket past the group's own longest
             make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least, cap=cap)
-            print(f"{self._label()}: runs {self._members()}", file=sys.stderr, flush=True)
+            print(members_line(self.configs), file=sys.stderr, flush=True)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
                     if not any(active):
@@ -231,7 +232,8 @@ class _Group:
                             shrinking = True
                             break
                     if checkpoint_every and step % checkpoint_every == 0:
-                        self._progress(step, started, stops)
+                        line = progress_line(self.configs, self.state, stops, step, time.perf_counter() - started)
+                        print(line, file=sys.stderr, flush=True)
                         for m in range(self.M):
                             if active[m]:
                                 self._save(m, step, "", started)
@@ -307,38 +309,6 @@ class _Group:
                 if self.on_result is not None:  # tested now, alone, as train() tests it: the group goes on
                     self.early[m] = self._result(m, stop, step, time.perf_counter() - self.started, None, 0.0)
                     self.on_result(m, self.early[m])
-
-    def _progress(self, step: int, started: float, stops: list[str]) -> None:
-        """A line in the worker's log at each checkpoint: each run's last checked loss and held-out accuracy, so a
-        call cut off by its time limit still says how far the runs got and whether they were learning (held-out
-        accuracy as final/token, the two the early stop reads; a mixture's or curriculum's loss by part in brackets).
-        A run that has stopped says so and where: its figures are those of its last check (a group's line repeated
-        them, unmarked, until 2026-12-03)."""
-        last = [s["history"][-1] if s["history"] else {} for s in self.state]
-        runs = " | ".join(
-            f"{h.get('loss', float('nan')):.3f}"
-            + (f" val {h['val_final_acc']:.3f}/{h['val_token_acc']:.3f}" if "val_final_acc" in h else "")
-            + (f" ({brief(h['parts'])})" if "parts" in h else "")
-            + (f" ({stop} at step {state['step']})" if stop else "")
-            for h, stop, state in zip(last, stops, self.state, strict=True)
-        )
-        where = f"{self._label()}: step {step} at {time.perf_counter() - started:.1f}s"
-        print(f"{where}; loss per run: {runs}", file=sys.stderr, flush=True)
-
-    def _label(self) -> str:
-        """`fused xM ARCH` and the model settings all runs share (num_householder, n_layers, ...), so two groups of
-        one architecture can be told apart; the per-run ones (seed, eigenvalue range) are in each run's row."""
-        shared = [f"{k}={v}" for k, v in sorted(self.configs[0]["model_params"].items())
-                  if all(c["model_params"].get(k) == v for c in self.configs)]  # fmt: skip
-        return " ".join([f"fused x{self.M}", self.configs[0]["arch"], *shared])
-
-    def _members(self) -> str:
-        """The group's runs in the order its progress lines list them: run key, task and seed (a group may join
-        tasks of one shape: on 2026-12-05 a log's x6 group could not be told which of 4 task formats it held)."""
-        params = [" ".join(f"{k}={v}" for k, v in sorted(c["task_params"].items())) for c in self.configs]
-        return " | ".join(
-            f"{run_key(c)} {c['task']} {p} seed{c['seed']}" for c, p in zip(self.configs, params, strict=True)
-        )
 
     def _validation(self) -> list[tuple[float, float]]:
         """Every run's (final, token) accuracy on its own validation set, in one stacked forward per chunk (the runs
