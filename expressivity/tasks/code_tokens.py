@@ -159,6 +159,24 @@ class CodeTask(Task):
         return pack(tokens, all_targets, all_mask)
 
     # ---- reading programs back ------------------------------------------------------------------------------------
+    def with_queries(self, head: list[np.ndarray], asks: np.ndarray, answers: np.ndarray) -> Batch:
+        """Pack (B, *) head blocks, then K blocks `ASK == _ \\n` from (B, K, W) slots `asks` (each an `assert EXPR`
+        with what precedes it) and their (B, K) answers; every blank is scored and the last one ends the program."""
+        b, k, _ = asks.shape
+        blanks, targets, scored = self.answer_slots(answers.reshape(-1))
+        d = blanks.shape[1]
+        equals, nl = np.full((b, k, 1), self.tok["=="]), np.full((b, k, 1), self.tok[NEWLINE])
+        grid = np.concatenate([asks, equals, blanks.reshape(b, k, d), nl], axis=2)
+        width = grid.shape[2]
+        tokens = np.concatenate([*head, grid.reshape(b, -1)[:, :-1]], axis=1)
+        start = tokens.shape[1] + 1 - k * width  # the first block's column
+        cols = start + width * np.arange(k)[:, None] + (width - 1 - d) + np.arange(d)  # (k, d): each block's blanks
+        all_targets = np.zeros(tokens.shape, np.int64)
+        all_mask = np.zeros(tokens.shape, bool)
+        all_targets[:, cols.ravel()] = targets.reshape(b, k * d)
+        all_mask[:, cols.ravel()] = scored.reshape(b, k * d)
+        return pack(tokens, all_targets, all_mask)
+
     def source(self, ids) -> str:
         """Token ids -> the program as Python source (PAD and BOS dropped)."""
         out: list[str] = []

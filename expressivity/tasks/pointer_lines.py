@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from expressivity.tasks.base import Batch, check_choice, check_int
-from expressivity.tasks.code_tokens import LETTERS, NEWLINE, SKIP, CodeTask, joined, pack
+from expressivity.tasks.code_tokens import LETTERS, NEWLINE, SKIP, CodeTask, joined
 
 OPS = ("swap", "assign", "mixed")
 QUERIES = ("final", "every_line")
@@ -179,20 +179,7 @@ class PointerProgram(CodeTask):
         subject = self._query_slots(queried)
         if self.queries == "final":
             return self.with_query([*head, lines.reshape(b, -1), subject[:, 0]], answers[:, 0])
-        blanks, targets, scored = self.answer_slots(answers.reshape(-1))
-        d = blanks.shape[1]
-        equals = np.full((b, n, 1), self.tok["=="])
-        nl = np.full((b, n, 1), self.tok[NEWLINE])
-        grid = np.concatenate([lines, subject, equals, blanks.reshape(b, n, d), nl], axis=2)
-        width = grid.shape[2]
-        tokens = np.concatenate([*head, grid.reshape(b, -1)[:, :-1]], axis=1)  # the last query ends the program
-        all_targets = np.zeros(tokens.shape, np.int64)
-        all_mask = np.zeros(tokens.shape, bool)
-        start = tokens.shape[1] + 1 - n * width  # the first update line's column
-        cols = start + width * np.arange(n)[:, None] + (width - 1 - d) + np.arange(d)  # (n, d): each line's blanks
-        all_targets[:, cols.ravel()] = targets.reshape(b, n * d)
-        all_mask[:, cols.ravel()] = scored.reshape(b, n * d)
-        return pack(tokens, all_targets, all_mask)
+        return self.with_queries(head, np.concatenate([lines, subject], axis=2), answers)
 
     def _sample_pointers(self, rng: np.random.Generator, batch_size: int, n: int) -> tuple[np.ndarray, ...]:
         """Update lines, queries and names drawn in order -> (line slots (B, n, 8), held (B, q), names (B, k),

@@ -45,7 +45,6 @@ from expressivity.tasks.code_tokens import (
     NUMBERS,
     CodeTask,
     joined,
-    pack,
 )
 from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
 from expressivity.tasks.shortcut_math import majority_share
@@ -289,26 +288,13 @@ class IndexedRecall(CodeTask):
         bits = rng.integers(0, 2, size=(batch_size, length))
         index = rng.integers(0, length, size=(batch_size, self.lookups))  # K = 1: the draws of a (B,) index
         width = len(str(length - 1))
-        answers = np.take_along_axis(bits, index, axis=1)  # (B, K)
         b, k = index.shape
-        # K blocks `a = I \n assert bits [ a ] == _ \n`, (B, K, W); the program ends at the last blank
-        blanks, targets, scored = self.answer_slots(answers.reshape(-1))
-        d = blanks.shape[1]
-        blocks = np.concatenate(
+        asks = np.concatenate(  # (B, K, W): `a = I \n assert bits [ a ]`, each followed by `== _`
             [
                 np.broadcast_to(self.const(b, "a", "=")[:, None], (b, k, 2)),
                 self.number_slots(index, width),
-                np.broadcast_to(self.const(b, NEWLINE, "assert", "bits", "[", "a", "]", "==")[:, None], (b, k, 7)),
-                blanks.reshape(b, k, d),
-                np.full((b, k, 1), self.tok[NEWLINE]),
+                np.broadcast_to(self.const(b, NEWLINE, "assert", "bits", "[", "a", "]")[:, None], (b, k, 6)),
             ],
             axis=2,
         )
-        head = _bits_line(self, bits, width)
-        tokens = np.concatenate([head, blocks.reshape(b, -1)[:, :-1]], axis=1)
-        cols = head.shape[1] + blocks.shape[2] * np.arange(k)[:, None] + (blocks.shape[2] - 1 - d) + np.arange(d)
-        all_targets = np.zeros(tokens.shape, np.int64)
-        all_mask = np.zeros(tokens.shape, bool)
-        all_targets[:, cols.ravel()] = targets.reshape(b, k * d)
-        all_mask[:, cols.ravel()] = scored.reshape(b, k * d)
-        return pack(tokens, all_targets, all_mask)
+        return self.with_queries([_bits_line(self, bits, width)], asks, np.take_along_axis(bits, index, axis=1))
