@@ -158,7 +158,6 @@ class CodeTask(Task):
         all_mask[:, -blanks.shape[1] :] = scored
         return pack(tokens, all_targets, all_mask)
 
-    # ---- reading programs back ------------------------------------------------------------------------------------
     def with_queries(self, head: list[np.ndarray], asks: np.ndarray, answers: np.ndarray) -> Batch:
         """Pack (B, *) head blocks, then K blocks `ASK == _ \\n` from (B, K, W) slots `asks` (each an `assert EXPR`
         with what precedes it) and their (B, K) answers; every blank is scored and the last one ends the program."""
@@ -177,6 +176,7 @@ class CodeTask(Task):
         all_mask[:, cols.ravel()] = scored.reshape(b, k * d)
         return pack(tokens, all_targets, all_mask)
 
+    # ---- reading programs back ------------------------------------------------------------------------------------
     def source(self, ids) -> str:
         """Token ids -> the program as Python source (PAD and BOS dropped)."""
         out: list[str] = []
