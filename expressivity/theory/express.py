@@ -33,7 +33,7 @@ EXPRESS_RULES: tuple[Rule, ...] = (
     *express_state.CONSTRUCTIONS,
     *express_languages.CONSTRUCTIONS,
     # what is open, with the reason (an "unknown" rule answers only where no "no" or "yes" does)
-    *express_recall.DICT_OPEN,
+    *express_recall.LAYOUT_OPEN,
     *express_recall.INIT_LINES_OPEN,
     *express_recall.STATE_RECALL_OPEN,
     *express_recall.INDEXED_RECALL_OPEN,

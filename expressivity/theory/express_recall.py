@@ -8,10 +8,11 @@ State-based recall is derived from the shipped construction rather than asserted
 contains it (`rules.embeds`), and "unknown", with what is missing, for the other stacks with a GDN[-1,1] layer and
 attention (`STATE_RECALL_OPEN`).
 
-Both recall constructions read the bits as a list (`bits_format="list"`, the default): the position of a bit in the
-list gives its index. The dict layout (`bits_format="dict"`) computes the same function with other tokens, and no
-construction is shipped or cited for it: it is "unknown" wherever attention could do the lookup (`DICT_OPEN`), and
-"no" where the impossibilities hold, as they do for either layout.
+Both recall constructions read the bits as a list (`bits_format="list"`, the default), where the position of a bit
+gives its index, or as a dict (`bits_format="dict"`), where the key written before it does; each layout has its
+shipped construction (`indexed_recall_dict`, `state_based_recall_dict`: the same stacks), so the two answer alike.
+Both read indices in decimal digits: one token an index (`numbers="tokens"`) has no construction, "unknown" wherever
+attention could do the lookup (`LAYOUT_OPEN`), and "no" where the impossibilities hold, as they do for any layout.
 
 The state-recall construction also reads the pointers' initial values from one tuple line, `a, b, ... = 6, 2, ...`
 (`init_format="tuple"`, the default), counting commas after `=` to tell which variable a value digit belongs to. One
@@ -51,19 +52,20 @@ _INDEXED = constructions.REGISTRY[INDEXED_RECALL].model_params
 _INDEXED_PATTERN, _INDEXED_POS = _INDEXED["pattern"], _POS_NAMES[_INDEXED["pos"]]
 
 
-def lists_bits(facts: TaskFacts) -> bool:
-    """The task writes its bits as a list, the layout the shipped recall constructions read (a dict has no
-    positions for their counters to index; tasks without `bits_format` have no dict)."""
-    return facts.params.get("bits_format", "list") == "list"
+def digit_numbers(facts: TaskFacts) -> bool:
+    """The task writes its indices in decimal digits (`numbers="digits"`, the default), as the recall constructions
+    read them (tasks without `numbers` have no indices to write otherwise)."""
+    return facts.params.get("numbers", "digits") == "digits"
 
 
-def _of_a_list(when: Callable[[TaskFacts, ArchClass], bool]) -> Callable[[TaskFacts, ArchClass], bool]:
-    """`when`, for a task whose bits are a list (`lists_bits`)."""
-    return lambda facts, cls: lists_bits(facts) and when(facts, cls)
-
-
-def _of_a_dict(facts: TaskFacts, cls: ArchClass) -> bool:
-    return not lists_bits(facts)
+def reads_bits(name: str) -> Callable[[TaskFacts, ArchClass], bool]:
+    """`when`: the class contains the shipped construction `name` for the task's layout of the bits (a list: `name`;
+    a dict: `name`_dict), and the indices are digits, as every recall construction reads them."""
+    dict_name = f"{name}_dict"
+    return lambda facts, cls: (
+        digit_numbers(facts)
+        and embeds(dict_name if facts.params.get("bits_format", "list") == "dict" else name)(facts, cls)
+    )
 
 
 def swaps_only(facts: TaskFacts) -> bool:
@@ -79,9 +81,9 @@ def tuple_init(facts: TaskFacts) -> bool:
 
 
 def _of_swaps(when: Callable[[TaskFacts, ArchClass], bool]) -> Callable[[TaskFacts, ArchClass], bool]:
-    """`when`, for a task laid out as the state-recall construction reads it: bits as a list, initial values in one
-    tuple line, and update lines that are swaps."""
-    return _of_a_list(lambda facts, cls: tuple_init(facts) and swaps_only(facts) and when(facts, cls))
+    """`when`, for a task laid out as the state-recall construction reads it: initial values in one tuple line, and
+    update lines that are swaps."""
+    return lambda facts, cls: tuple_init(facts) and swaps_only(facts) and when(facts, cls)
 
 
 IMPOSSIBLE = (
@@ -93,14 +95,16 @@ IMPOSSIBLE = (
 CONSTRUCTIONS = (
     yes("indexed-recall", {HOUSEHOLDER_NEG},
         f"the shipped construction ({_INDEXED_PATTERN}, GDN[-1,1], {_INDEXED_POS} attention) runs in this stack: GDN "
-        "rotation counters give every list bit its index digits, attention matches them with the query's; blocks "
-        f"whose weights are all zero are the identity, so any stack with {_INDEXED_PATTERN} as a subsequence runs it",
+        "rotation counters give every list bit its index digits (in a dict, a window reads the key written before "
+        "each bit), attention matches them with the query's; blocks whose weights are all zero are the identity, so "
+        f"any stack with {_INDEXED_PATTERN} as a subsequence runs it",
         ("this-package",), "log precision (the construction runs in float64; exact at 2000 bits in tests); heads "
-        "and width that grow with the digits of the longest index (log n); the bits as a list",
-        when=_of_a_list(embeds(INDEXED_RECALL))),
+        "and width that grow with the digits of the longest index (log n); indices in digits",
+        when=reads_bits(INDEXED_RECALL)),
     yes("state-recall", {HOUSEHOLDER_NEG},
         f"the shipped construction ({_PATTERN}, GDN[-1,1], {_POS} attention) runs in this stack: its first G layer "
-        "counts list positions and names each value digit's variable, the second tracks the pointers' index digits "
+        "gives each bit its index digits (list positions counted, or a dict's keys read) and names each value "
+        "digit's variable, the second tracks the pointers' index digits "
         "through the swaps (reflections), attention looks up bits[index]; a residual block whose weights are all "
         "zero is the identity (pre-norm: x + f(norm(x)) with f = 0), so any stack with "
         f"{_PATTERN} as a subsequence runs it with the extra blocks zeroed",
@@ -108,8 +112,8 @@ CONSTRUCTIONS = (
         "log precision (the construction runs in float64; exact at 2000 lines, and embedded in larger stacks, in "
         "tests); heads and width that grow with the digits of the longest index (log n), as it sizes its counters; "
         "pre-norm blocks, as it is built (Olmo's post-norm attention, block='olmo', is not checked); swap lines "
-        "only; fewer variables than the GDN key dim; the bits as a list; the initial values in one tuple line",
-        when=_of_swaps(embeds(STATE_RECALL))),
+        "only; fewer variables than the GDN key dim; indices in digits; the initial values in one tuple line",
+        when=_of_swaps(reads_bits(STATE_RECALL))),
     # Content lookup needs the key and the token after it at one position: a previous-token head (or a recurrent
     # layer's short convolution) moves the key onto the next token, then a matching head finds the query's key.
     yes("key-recall", {ATTENTION},
@@ -127,20 +131,20 @@ CONSTRUCTIONS = (
         "two attention layers"),
 )  # fmt: skip
 
-# The dict layout, wherever attention could look a bit up (without attention the impossibilities answer "no" for
-# either layout). Placed before the other open rules, so its reason is the one given; no source: none covers it.
-_DICT = (
-    'the bits are a dict keyed by index (bits_format="dict"); the shipped construction ({pattern}, '
-    "GDN[-1,1], {pos} attention) reads the list layout, where a bit's position in the list gives its index, and "
-    "is neither built nor checked for dict keys. The dict makes the lookup content-addressed (each key is "
-    "written in the digit tokens of the index value that asks for it), yet no construction for it is shipped "
-    "or cited here, and no obstacle either"
+# Layouts no construction reads, wherever attention could look a bit up (without attention the impossibilities answer
+# "no" for any layout). Placed before the other open rules, so their reason is the one given; no source: none covers
+# them.
+_TOKENS = (
+    'the indices are one token each (numbers="tokens", as Olmo\'s tokenizer writes integers below 1000); the '
+    "shipped constructions ({pattern}, GDN[-1,1], {pos} attention) read an index's decimal digits, a place at a "
+    "time, and are neither built nor checked for one-token indices, whose match is one token against one token; "
+    "no construction for them is shipped or cited here, and no obstacle either"
 )
-DICT_OPEN = (
-    unknown("indexed-recall", {ATTENTION}, _DICT.format(pattern=_INDEXED_PATTERN, pos=_INDEXED_POS),
-            when=_of_a_dict),
-    unknown("state-recall", {ATTENTION}, _DICT.format(pattern=_PATTERN, pos=_POS) + "; the pointers still need "
-            "tracking through the swaps, as in the list layout", when=_of_a_dict),
+LAYOUT_OPEN = (
+    unknown("indexed-recall", {ATTENTION}, _TOKENS.format(pattern=_INDEXED_PATTERN, pos=_INDEXED_POS),
+            when=lambda facts, cls: not digit_numbers(facts)),
+    unknown("state-recall", {ATTENTION}, _TOKENS.format(pattern=_PATTERN, pos=_POS) + "; the pointers still need "
+            "tracking through the swaps", when=lambda facts, cls: not digit_numbers(facts)),
     # Assignment lines (ops="assign" or "mixed"): the construction refuses them (constructions/recall.py).
     unknown("state-recall", {ATTENTION},
             f"the update lines include assignments (`a = c`, ops other than swap), which overwrite a pointer and can "
@@ -150,7 +154,8 @@ DICT_OPEN = (
 )  # fmt: skip
 
 # Initial values one assignment a line, wherever attention could do the task (without attention the impossibilities
-# answer "no" for either layout). After DICT_OPEN: a dict or assignment lines, when present, give the reason.
+# answer "no" for either layout). After LAYOUT_OPEN: one-token indices or assignment lines, when present, give the
+# reason.
 INIT_LINES_OPEN = (
     unknown("state-recall", {ATTENTION},
             'the initial values are written one assignment a line (`a = 6`, init_format="lines"); the shipped '

@@ -32,6 +32,7 @@ def predict(name, inputs):
         ("parity", 32),
         ("swap_s5", 32),
         ("indexed_recall", 8),
+        ("indexed_recall_dict", 8),
         ("word_problem_a5", 8),
         ("word_problem_s5", 8),
         ("reverse_string", 8),
@@ -45,23 +46,48 @@ def test_exact_at_long_lengths(name, examples):
 
 
 @pytest.mark.slow
-def test_state_based_recall_exact_at_2000_lines():
-    """n = m = 2000: 2000 swap lines over a 2000-bit list, T ~ 20000 tokens (about 10 s on one core)."""
-    b = built("state_based_recall")
+@pytest.mark.parametrize("name", ["state_based_recall", "state_based_recall_dict"])
+def test_state_based_recall_exact_at_2000_lines(name):
+    """n = m = 2000: 2000 swap lines over a 2000-bit list (or dict), T ~ 20000 tokens (about 10 s on one core)."""
+    b = built(name)
     metrics = evaluate_by_length(b.model, b.task, [2000], np.random.default_rng(0), num_examples=1, batch_size=1)
     assert metrics[2000]["final_acc"] == 1.0
 
 
-def test_state_based_recall_construction_answers_every_assert_of_the_redone_preset():
+@pytest.mark.parametrize("bits_format", ["list", "dict"])
+def test_state_based_recall_construction_answers_every_assert_of_the_redone_preset(bits_format):
     # The olmo-hybrid rows' variant (issue 15): an assert after every update line, m fixed apart from n, a fixed
     # vocabulary of 5 names. EXPRESS "yes" for it rests on the construction, so it must answer every assert exactly.
     from expressivity import tasks
     from expressivity.theory.constructions.recall import state_based_recall_model
 
-    task = tasks.make("state_based_recall", m=16, max_vars=5, queries="every_line")
+    task = tasks.make("state_based_recall", m=16, max_vars=5, queries="every_line", bits_format=bits_format)
     model = state_based_recall_model(task, 64)
     metrics = evaluate_by_length(model, task, [8, 32], np.random.default_rng(0), num_examples=16)
     assert all(m["token_acc"] == 1.0 and m["final_acc"] == 1.0 for m in metrics.values()), metrics
+
+
+def test_the_dict_constructions_answer_every_lookup_of_a_program():
+    # indexed_recall with several lookups a program (the m axis's dense recall): every answer scored, at lists of
+    # 1-digit to 3-digit indices
+    from expressivity import tasks
+    from expressivity.theory.constructions.recall import indexed_recall_model
+
+    task = tasks.make("indexed_recall", bits_format="dict", lookups=16)
+    model = indexed_recall_model(task, 1000)
+    metrics = evaluate_by_length(model, task, [9, 64, 1000], np.random.default_rng(0), num_examples=4)
+    assert all(m["token_acc"] == 1.0 for m in metrics.values()), metrics
+
+
+def test_the_recall_constructions_refuse_one_token_indices():
+    from expressivity import tasks
+    from expressivity.theory.constructions.recall import indexed_recall_model, state_based_recall_model
+
+    for fmt in ("list", "dict"):
+        with pytest.raises(ValueError, match="read indices in digits, got numbers='tokens'"):
+            indexed_recall_model(tasks.make("indexed_recall", bits_format=fmt, numbers="tokens"), 64)
+        with pytest.raises(ValueError, match="read indices in digits, got numbers='tokens'"):
+            state_based_recall_model(tasks.make("state_based_recall", bits_format=fmt, numbers="tokens"), 64)
 
 
 def test_the_state_based_recall_construction_refuses_layouts_it_does_not_read():
@@ -145,7 +171,10 @@ def test_each_token_applies_its_elements_representation(name, n_h):
         np.testing.assert_allclose(M[d:, d:], np.eye(mixer.dk - d), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["indexed_recall", "state_based_recall"])
+RECALL = ["indexed_recall", "state_based_recall", "indexed_recall_dict", "state_based_recall_dict"]
+
+
+@pytest.mark.parametrize("name", RECALL)
 @given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 60))
 def test_recall_answers_what_python_computes(name, seed, length):
     task = built(name).task
@@ -170,7 +199,7 @@ def test_theory_says_yes_where_a_construction_proves_it(name):
 
 
 def test_unknown_construction_names_the_valid_ones():
-    with pytest.raises(ValueError, match="parity, reverse_string, state_based_recall, swap_s5, word_problem_a5"):
+    with pytest.raises(ValueError, match="parity, reverse_string, state_based_recall, state_based_recall_dict, swap"):
         constructions.build("nope")
 
 

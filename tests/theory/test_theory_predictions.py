@@ -45,14 +45,27 @@ CASES = [  # (task, task params, arch, model params, EXPRESS, EXPECT): the examp
     ("state_based_recall", {}, "hybrid", {"pattern": "AGGG", **NOPE}, "unknown", "unknown"),
     ("state_based_recall", {}, "hybrid", {"pattern": "GGGA", "pos": "nope"}, "unknown", "fails"),  # [0,1]
     ("state_based_recall", {}, "hybrid", {"pattern": "AMMM", **NEG}, "no", "unknown"),
-    # the dict layout (bits_format="dict"): no construction reads it, so unknown wherever attention is, no elsewhere
-    ("state_based_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "learns"),
+    # the dict layout (bits_format="dict"): its own constructions (the same stacks), so it answers as the list does
+    ("state_based_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "learns"),
+    ("state_based_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GGGA", **NEG}, "unknown", "learns"),
     ("state_based_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GGA", **NOPE}, "yes", "learns"),
     ("state_based_recall", {"bits_format": "dict"}, "transformer", {}, "no", "fails"),
     ("state_based_recall", {"bits_format": "dict"}, "gdn", NEG, "no", "state-bound"),
-    ("indexed_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
+    ("indexed_recall", {"bits_format": "dict"}, "hybrid", {"pattern": "GA", **NOPE}, "yes", "unknown"),
     ("indexed_recall", {"bits_format": "list"}, "hybrid", {"pattern": "GA", **NOPE}, "yes", "unknown"),
     ("indexed_recall", {"bits_format": "dict"}, "lstm", {}, "no", "state-bound"),
+    # one token an index (numbers="tokens"): the constructions read digits, so unknown wherever attention is
+    ("indexed_recall", {"numbers": "tokens"}, "hybrid", {"pattern": "GA", **NOPE}, "unknown", "unknown"),
+    (
+        "indexed_recall",
+        {"bits_format": "dict", "numbers": "tokens"},
+        "hybrid",
+        {"pattern": "GA", **NOPE},
+        "unknown",
+        "unknown",
+    ),  # fmt: skip
+    ("state_based_recall", {"numbers": "tokens"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "learns"),
+    ("state_based_recall", {"numbers": "tokens"}, "gdn", NEG, "no", "state-bound"),
     # assignment lines: the construction reads swaps only, so not "yes" from it; the impossibilities still answer
     ("state_based_recall", {"ops": "assign"}, "hybrid", {"pattern": "GGA", **NOPE}, "unknown", "unknown"),
     ("state_based_recall", {"ops": "mixed"}, "hybrid", {"pattern": "GGGA", **NOPE}, "unknown", "unknown"),
@@ -252,15 +265,30 @@ def _never_borrows(task: str, layout: dict, pattern: str, neg: bool, pos: str, *
 
 @given(st.lists(st.sampled_from("AGL"), min_size=1, max_size=5).map("".join), st.booleans(), st.sampled_from(["nope",
        "rope"]), st.sampled_from(["state_based_recall", "indexed_recall"]))  # fmt: skip
-def test_the_dict_layout_never_borrows_the_list_construction(pattern, neg, pos, task):
-    """The recall constructions read the list layout: for bits_format="dict" no class gets "yes" from them; a class
-    with attention is unknown, saying why, and one without it is "no" as for the list (a bounded state)."""
-    _never_borrows(task, {"bits_format": "dict"}, pattern, neg, pos, 'bits_format="dict"', "reads the list layout")
+def test_the_dict_layout_answers_as_the_list_does(pattern, neg, pos, task):
+    """Each layout of the bits has its shipped construction, in the same stack: every class gets the same EXPRESS
+    answer for a dict as for a list, and where it is "yes" the reason rests on the construction."""
+    params = {"pattern": pattern, "neg_eigval": neg, "pos": pos}
+    listed, keyed = (predict(task, "hybrid", task_params={"bits_format": f}, model_params=params).express
+                     for f in ("list", "dict"))  # fmt: skip
+    assert keyed.value == listed.value
+    if keyed.value == "yes":
+        assert "shipped construction" in keyed.reason, keyed.reason
 
 
-def test_dict_cells_are_consistent():
+@given(st.lists(st.sampled_from("AGL"), min_size=1, max_size=5).map("".join), st.booleans(), st.sampled_from(["nope",
+       "rope"]), st.sampled_from(["state_based_recall", "indexed_recall"]),
+       st.sampled_from(["list", "dict"]))  # fmt: skip
+def test_one_token_indices_never_borrow_the_digit_constructions(pattern, neg, pos, task, layout):
+    """The recall constructions read indices in digits: with numbers="tokens" no class gets "yes" from them; a class
+    with attention is unknown, saying why, and one without it is "no" as for digits (a bounded state)."""
+    _never_borrows(task, {"numbers": "tokens", "bits_format": layout}, pattern, neg, pos, 'numbers="tokens"',
+                   "decimal digits")  # fmt: skip
+
+
+def test_one_token_cells_are_consistent():
     for name in ("state_based_recall", "indexed_recall"):
-        facts = task_facts(tasks.make(name, bits_format="dict"))
+        facts = task_facts(tasks.make(name, numbers="tokens"))
         for arch, params in ARCHS:
             values = {r.answer.value for r in matching(facts, arch_class(arch, params))}
             assert "yes" not in values and values != {"yes", "no"}, (name, arch, params)

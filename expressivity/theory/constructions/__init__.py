@@ -1,8 +1,8 @@
 """Executable proofs: registry models with hand-set weights that solve a task exactly, at any length.
 
     from expressivity.theory import constructions
-    constructions.names()    # ['indexed_recall', 'parity', 'reverse_string', 'state_based_recall', 'swap_s5',
-                             #  'word_problem_a5', 'word_problem_s5']
+    constructions.names()    # ['indexed_recall', 'indexed_recall_dict', 'parity', 'reverse_string',
+                             #  'state_based_recall', 'state_based_recall_dict', 'swap_s5', 'word_problem_a5', ...]
     built = constructions.build("swap_s5")      # Construction(task, model, ...)
     evaluate_by_length(built.model, built.task, [4096], rng)   # the runners' own evaluation: accuracy 1.0
     constructions.build("state_based_recall", pattern="GGGA")  # inside a larger stack, other blocks zeroed
@@ -60,22 +60,31 @@ def _swap(max_length: int):
     return task, tracking.swap_model(task), summary
 
 
-def _indexed_recall(max_length: int):
-    from expressivity import tasks
-    from expressivity.theory.constructions import recall
+def _indexed_recall(bits_format: str):
+    def make(max_length: int):
+        from expressivity import tasks
+        from expressivity.theory.constructions import recall
 
-    task = tasks.make("indexed_recall")
-    summary = f"GDN counters give each bit its index digits, NoPE attention matches them (m <= {max_length})"
-    return task, recall.indexed_recall_model(task, max_length), summary
+        task = tasks.make("indexed_recall", bits_format=bits_format)
+        how = "counters give each bit its index digits" if bits_format == "list" else "a window reads each bit's key"
+        summary = f"GDN {how}, NoPE attention matches them with the query's (m <= {max_length})"
+        return task, recall.indexed_recall_model(task, max_length), summary
+
+    return make
 
 
-def _state_based_recall(max_length: int):
-    from expressivity import tasks
-    from expressivity.theory.constructions import recall
+def _state_based_recall(bits_format: str):
+    def make(max_length: int):
+        from expressivity import tasks
+        from expressivity.theory.constructions import recall
 
-    task = tasks.make("state_based_recall")
-    summary = f"GDN tracks pointers by reflections, attention reads bits[index] (n = m <= {max_length})"
-    return task, recall.state_based_recall_model(task, max_length), summary
+        task = tasks.make("state_based_recall", bits_format=bits_format)
+        summary = f"GDN tracks pointers by reflections, attention reads bits[index] (n = m <= {max_length})"
+        if bits_format == "dict":
+            summary += "; the bits as a dict, each key read through a window"
+        return task, recall.state_based_recall_model(task, max_length), summary
+
+    return make
 
 
 def _reverse_string(max_length: int):
@@ -112,9 +121,16 @@ class Spec:
 _GDN1 = {"neg_eigval": True, "n_layers": 1}
 _NOPE_HYBRID = {"neg_eigval": True, "pos": "nope"}  # the recall constructions: NoPE attention (lookup.py says why)
 REGISTRY: dict[str, Spec] = {
-    "indexed_recall": Spec("hybrid", MappingProxyType({"pattern": "GA", **_NOPE_HYBRID}), _indexed_recall),
+    # the recall constructions, for bits written as a list (the tasks' default) and as a dict keyed by index
+    **{
+        f"{task}{suffix}": Spec("hybrid", MappingProxyType({"pattern": pattern, **_NOPE_HYBRID}), make(fmt))
+        for task, pattern, make in (
+            ("indexed_recall", "GA", _indexed_recall),
+            ("state_based_recall", "GGA", _state_based_recall),
+        )
+        for fmt, suffix in (("list", ""), ("dict", "_dict"))
+    },
     "parity": Spec("gdn", MappingProxyType(_GDN1), _parity),
-    "state_based_recall": Spec("hybrid", MappingProxyType({"pattern": "GGA", **_NOPE_HYBRID}), _state_based_recall),
     "swap_s5": Spec("gdn", MappingProxyType(_GDN1), _swap),
     "reverse_string": Spec("stack_rnn", MappingProxyType({"n_layers": 1}), _reverse_string),
     # the icosahedron's rotations: two reflections each; S5's standard representation on R^4: up to four

@@ -26,6 +26,8 @@ from expressivity.theory.constructions.wiring import BIG, Wiring, silu, silu_inv
 
 KAPPA = 0.25  # magnitude of a digit's (cos, sin, 1) in a window value: silu reaches down to -0.278 only
 VALUE = 5.0  # pre-activation of written state vectors: silu(5) = 4.97, far above the gated norm's eps
+RATIO = 30.0  # window heads: query weight on the norm-anchor column over the window column
+ALPHA_Q = 0.5  # silu output of a window head's query on the window column
 ANGLE = [2 * math.pi * d / 10 for d in range(10)]
 
 
@@ -69,6 +71,35 @@ def counter_heads(w: Wiring, block: int, heads: list[int], ch: dict[str, int]) -
         head.gate()
         out.append(unit_out(w, head, [0, 1], f"counter {j}"))
     return out
+
+
+def previous_token_flag(w: Wiring, block: int, h: int, token: int, other: int, name: str) -> int:
+    """A channel that is 1 where the previous token has 0/1 channel `token` set, 0 where it has `other` (its
+    complement) set: a head that overwrites its state at every token (beta = 1) with (token, other) one tap back."""
+    head = w.delta_head(block, h)
+    head.q(0, const=1.0)
+    head.k(0, const=1.0)
+    head.beta({}, const=0.0)  # beta = 1: overwrite at every token
+    head.v(0, {token: VALUE}, taps={1: 1.0})
+    head.v(1, {other: VALUE}, taps={1: 1.0})
+    head.gate()
+    return unit_out(w, head, [0], name)[0]
+
+
+def key_window_head(w: Wiring, block: int, h: int, ch: dict[str, int], W: int, shift: int) -> list[list[int]]:
+    """The window of the W tokens `shift` to `shift + W - 1` back, at every token (`window_values` and `window_out`):
+    state row 0 is overwritten at every token but BOS (k = e_0, beta = 1), row 1 holds the norm anchor written at
+    BOS. At a dict's bit, `shift = 2` skips the bit and its `:`: the window holds the key's digits."""
+    head = w.delta_head(block, h)
+    head.k(0, {ch["<bos>"]: -BIG}, const=silu_inv(1.0))  # silu(1 - 30) ~ 0 at BOS, 1 elsewhere
+    head.k(1, {ch["<bos>"]: 1.0})
+    head.beta({}, const=0.0)  # beta = 1 at every token
+    window_values(head, ch, W, shift)
+    head.v(3 * W, {ch["<bos>"]: VALUE})
+    head.q(0, const=silu_inv(ALPHA_Q))
+    head.q(1, const=silu_inv(RATIO * ALPHA_Q))
+    head.gate()
+    return window_out(w, head, W, RATIO, "key window")
 
 
 def counter_points(j: int) -> np.ndarray:
@@ -120,14 +151,16 @@ def key_steps(w: Wiring, mlp, counters: list[list[int]], inlist: int, ch: dict[s
     return keys
 
 
-def window_values(head, ch: dict[str, int], W: int) -> None:
-    """Value dims 3 tau + (0, 1, 2) = KAPPA (cos, sin, 1)(2 pi d / 10) when the token tau back is digit d, else 0."""
+def window_values(head, ch: dict[str, int], W: int, shift: int = 0) -> None:
+    """Value dims 3 tau + (0, 1, 2) = KAPPA (cos, sin, 1)(2 pi d / 10) when the token tau + shift back is digit d,
+    else 0 (a short convolution of at least W + shift taps)."""
     for tau in range(W):
+        taps = {tau + shift: 1.0}
         for c, comp in enumerate((math.cos, math.sin, lambda a: 1.0)):
-            head.v(3 * tau + c, {ch[f"d{d}"]: silu_inv(KAPPA * comp(ANGLE[d])) for d in range(10)}, taps={tau: 1.0})
+            head.v(3 * tau + c, {ch[f"d{d}"]: silu_inv(KAPPA * comp(ANGLE[d])) for d in range(10)}, taps=taps)
 
 
-def window_out(w: Wiring, head, W: int, anchor_ratio: float) -> list[list[int]]:
+def window_out(w: Wiring, head, W: int, anchor_ratio: float, name: str = "window") -> list[list[int]]:
     """Residual channels (cos, sin, isdig) per offset, read from a head whose query is q = (1, anchor_ratio) over
     (the window's column, a column holding silu(VALUE) in value dim 3W); that column dominates the norm, so the
     window's scale is fixed to ~1e-5 whatever it holds."""
@@ -135,28 +168,39 @@ def window_out(w: Wiring, head, W: int, anchor_ratio: float) -> list[list[int]]:
     scale = anchor_ratio * b / (KAPPA * math.sqrt(head.dv) * silu(3.0))
     out = []
     for tau in range(W):
-        chans = w.channel(f"window {tau}", 3)
+        chans = w.channel(f"{name} {tau}", 3)
         for c in range(3):
             head.out(3 * tau + c, {chans[c]: scale})
         out.append(chans)
     return out
 
 
-def query_steps(w: Wiring, mlp, window: list[list[int]]) -> list[list[int]]:
+def query_steps(w: Wiring, mlp, window: list[list[int]], name: str = "query", gates: tuple[int, ...] = ()):
     """Per place p, digit d_p >= 1 of the number in the window as (cos - 1, sin)(2 pi d / 10), zero for digit 0 and
-    for places above the leading digit (an offset tau < p that is not a digit ends the number); the attention query
-    adds the constant (1, 0). Returns (x, y) channels per place."""
+    for places above the leading digit (an offset tau < p that is not a digit ends the number), and zero wherever a
+    0/1 channel of `gates` is 0; the attention query adds the constant (1, 0). Returns (x, y) channels per place."""
     gain, out = 25.0, []
+    gate = 2 * gain + 4
     for p, (cp, sp, _) in enumerate(window):
-        q = w.channel(f"query {p}", 2)
-        gate = 2 * gain + 4
-        valid = {window[tau][2]: gate for tau in range(p)}
+        q = w.channel(f"{name} {p}", 2)
+        valid = {**{window[tau][2]: gate for tau in range(p)}, **{g: gate for g in gates}}
         for d in range(1, 10):
             a = ANGLE[d]
-            mlp.step({cp: gain * math.cos(a), sp: gain * math.sin(a), **valid}, -0.9 * gain - gate * p,
+            mlp.step({cp: gain * math.cos(a), sp: gain * math.sin(a), **valid}, -0.9 * gain - gate * len(valid),
                      {q[0]: math.cos(a) - 1, q[1]: math.sin(a)})  # fmt: skip
         out.append(q)
     return out
+
+
+def dict_key_steps(w: Wiring, mlp, window: list[list[int]], gates: tuple[int, ...]) -> list[list[int]]:
+    """The dict layout's keys: per place p, the unit vector at angle 2 pi d_p / 10 of the key digits in `window`
+    (d_p = 0 above the key's leading digit, as the query writes it) where every 0/1 channel of `gates` is 1 (the
+    dict's bits), zero elsewhere: `query_steps` gated, plus (1, 0) gated. Returns (x, y) channels per place."""
+    keys = query_steps(w, mlp, window, "key", gates)
+    gate = 4.0
+    for key in keys:
+        mlp.step({g: gate for g in gates}, -gate * (len(gates) - 0.5), {key[0]: 1.0})
+    return keys
 
 
 def lookup(w: Wiring, block: int, query: list[list[int]], keys: list[list[int]], ch: dict[str, int], task) -> None:
