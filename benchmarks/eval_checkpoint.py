@@ -1,0 +1,89 @@
+"""Test a stored run's checkpoint at other lengths or task parameters than its own, without training: e.g. whether
+recall learned on lists of up to 64 bits holds at 128 and 256.
+
+    python benchmarks/eval_checkpoint.py --store S.sqlite --key KEY --checkpoint KEY.pt --lengths 64 128 256 \
+        [--set lookups=1] [--examples 1000] [--threads 1]
+
+The run's config comes from the store (its row, by key), the weights from the checkpoint (which must be the run's:
+its recorded key is checked). A checkpoint is deleted when its run finishes (a grid keeps it with
+--keep-checkpoints, or copy it during the run's evaluation: the last one is written after the final step). The test
+task is the run's own (its `eval_task_params` applied), with `--set` overriding parameters on top; each length draws
+its test set as the run's own evaluation does, from the run's seed (`rng_for(seed, EVAL_STREAM, length)`), so at a
+length and settings the run was tested at, the figure is the stored one. Prints one line a length (final, token
+and sequence accuracy, a 95% Wilson interval on the final answer) and a JSON line; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from expressivity import tasks  # noqa: E402
+from expressivity.runners.execution.store import Store  # noqa: E402
+from expressivity.runners.training.batches import EVAL_STREAM, rng_for  # noqa: E402
+from expressivity.runners.training.config import (
+    complete,  # noqa: E402
+    run_key,  # noqa: E402
+)
+from expressivity.runners.training.evaluate import evaluate_by_length, wilson  # noqa: E402
+from expressivity.runners.training.options import parse_sets  # noqa: E402
+from expressivity.runners.training.train import build_model, load_checkpoint  # noqa: E402
+
+
+def evaluate_checkpoint(store: str, key: str, checkpoint: str, lengths: list[int], sets: dict, examples: int | None):
+    """{length: metrics} of the run `key` of `store` with the weights of `checkpoint`, on its test task with `sets`
+    overriding parameters; `examples` test examples a length (None: the run's own `eval_examples`)."""
+    row = Store(store, readonly=True).get(key)
+    if row is None:
+        raise ValueError(f"no run {key!r} in {store}")
+    config = complete(row["config"])
+    saved = load_checkpoint(Path(checkpoint), "cpu")
+    found = None if saved is None else saved.get("key")
+    if found != run_key(config):
+        raise ValueError(f"{checkpoint} is not a checkpoint of run {key} (its key: {found})")
+    params = {**config["task_params"], **(config.get("eval_task_params") or {}), **sets}
+    task = tasks.make(config["task"], **params)
+    model = build_model(config, len(task.vocab))
+    model.load_state_dict(saved["model"])
+    model.eval()
+    cfg = config["train"]
+    n = cfg["eval_examples"] if examples is None else examples
+    metrics = {}
+    for length in lengths:
+        rng = rng_for(config["seed"], EVAL_STREAM, length)
+        batch = cfg["eval_batch_size"]
+        metrics.update(evaluate_by_length(model, task, [length], rng, num_examples=n, batch_size=batch))
+    return metrics, saved["step"]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--lengths", type=int, nargs="+", required=True)
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="task parameter: key=value")
+    parser.add_argument("--examples", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sets = parse_sets(args.sets)
+    metrics, step = evaluate_checkpoint(args.store, args.key, args.checkpoint, args.lengths, sets, args.examples)
+    print(f"run {args.key}, checkpoint at step {step}, task parameters set: {sets or 'none'}")
+    for length, m in metrics.items():
+        lo, hi = wilson(m["final_acc"], m["examples"])
+        print(f"  length {length:>5}: final {m['final_acc']:.3f} [{lo:.3f}, {hi:.3f}], token {m['token_acc']:.3f}, "
+              f"sequence {m['seq_acc']:.3f} ({m['examples']} examples)")  # fmt: skip
+    out = {"key": args.key, "step": step, "sets": sets, "metrics": {str(k): v for k, v in metrics.items()}}
+    print(json.dumps(out, sort_keys=True))
+    return out
+
+
+if __name__ == "__main__":
+    main()
