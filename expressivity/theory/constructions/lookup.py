@@ -11,8 +11,13 @@ the last W tokens that a GDN head keeps (`window_values`), zero-filled above the
 attention with QK-norm then scores sum_j cos(2 pi (d_j(i) - d_j(x)) / 10), which is W at i = x and at most
 W - 0.19 elsewhere; a large QK-norm gain makes the softmax pick bit x. Exact for indices < 10^W.
 
-Precision: the finest counter must resolve 10^-W of a turn over up to 10^W elements. In float32 the chunked GDN op
-drifts by about 5e-4 rad over 10^4 elements (measured), more than the half-spacing pi / 10^4, so these
+A dict, `bits = {0: 1, ..., 12: 0}`, needs no counters: each bit's key is written two tokens before it. A head
+keeps the window of the tokens 2 to W + 1 back at every token (`key_window_head`), a head flags the tokens right
+after a `:` (`previous_token_flag`), and the MLP reads the window's digits as it reads the query's, at those tokens
+only (`dict_key_steps`): the same key vectors, the same match.
+
+Precision (lists): the finest counter must resolve 10^-W of a turn over up to 10^W elements. In float32 the chunked
+GDN op drifts by about 5e-4 rad over 10^4 elements (measured), more than the half-spacing pi / 10^4, so these
 constructions run in float64: log precision, as the theory assumes.
 """
 
