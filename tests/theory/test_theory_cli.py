@@ -41,6 +41,23 @@ def test_construct_prints_accuracy_by_length():
     assert "64" in result.output and "1.0000" in result.output
 
 
+def test_construct_runs_the_constructions_named():
+    result = invoke("construct", "parity", "swap_s5", "--max-length", "16", "--examples", "2")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("parity:") and "\nswap_s5:" in result.output and "reverse" not in result.output
+
+
+def test_the_demo_names_constructions_that_exist():
+    from pathlib import Path
+
+    from expressivity.theory import constructions
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    line = next(row for row in makefile.splitlines() if row.startswith("DEMO_CONSTRUCTIONS ="))
+    named = line.split("=", 1)[1].split()
+    assert set(named) <= set(constructions.names()) and len(named) == len(constructions.names()) - 2
+
+
 def test_construct_runs_inside_a_larger_stack():
     """Swap tracking (1-layer GDN) inside GAG: the attention and second GDN block zeroed, still exact."""
     result = invoke("construct", "swap_s5", "--pattern", "GAG", "--max-length", "64", "--examples", "4")

@@ -43,7 +43,7 @@ CONSTRUCT_BATCH_TOKENS = 32768
 @app.command("construct")
 @friendly_errors
 def construct_command(
-    name: Annotated[str | None, typer.Argument(help="A construction (default: all of them).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Constructions (default: all of them).")] = None,
     max_length: Annotated[int, typer.Option(help="Longest test length, in the task's own units.")] = 2048,
     examples: Annotated[int, typer.Option(help="Test examples per length.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the test data.")] = 0,
@@ -62,10 +62,9 @@ def construct_command(
 
     if examples < 1:
         raise ValueError(f"--examples must be >= 1, got {examples}")
-    if pattern is not None and name is None:
+    if pattern is not None and not names:
         raise ValueError("--pattern needs a construction name: each construction fits other stacks")
-    names = constructions.names() if name is None else [name]
-    for n in names:
+    for n in names or constructions.names():
         built = constructions.build(n, max_length=max_length, pattern=pattern)  # ValueError naming the valid ones
         lengths = built.test_lengths(max_length)
         cfg = built.model.cfg
