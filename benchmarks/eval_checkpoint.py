@@ -8,7 +8,7 @@ The run's config comes from the store (its row, by key), the weights from the ch
 its recorded key is checked). A checkpoint is deleted when its run finishes (a grid keeps it with
 --keep-checkpoints, or copy it during the run's evaluation: the last one is written after the final step). The test
 task is the run's own (its `eval_task_params` applied), with `--set` overriding parameters on top; each length draws
-its test set as the run's own evaluation does, from the run's seed (`rng_for(seed, EVAL_STREAM, length)`), so at a
+its test set as the run's own evaluation does, from the run's seed (`test_model`), so at a
 length and settings the run was tested at, the figure is the stored one. Prints one line a length (final, token
 and sequence accuracy, a 95% Wilson interval on the final answer) and a JSON line; asserts nothing.
 """
@@ -24,14 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from expressivity import tasks  # noqa: E402
 from expressivity.runners.execution.store import Store  # noqa: E402
-from expressivity.runners.training.batches import EVAL_STREAM, rng_for  # noqa: E402
 from expressivity.runners.training.config import (
     complete,  # noqa: E402
     run_key,  # noqa: E402
 )
-from expressivity.runners.training.evaluate import evaluate_by_length, wilson  # noqa: E402
+from expressivity.runners.training.evaluate import wilson  # noqa: E402
 from expressivity.runners.training.options import parse_sets  # noqa: E402
-from expressivity.runners.training.train import build_model, load_checkpoint  # noqa: E402
+from expressivity.runners.training.train import build_model, load_checkpoint, test_model  # noqa: E402
 
 
 def evaluate_checkpoint(store: str, key: str, checkpoint: str, lengths: list[int], sets: dict, examples: int | None):
@@ -50,14 +49,7 @@ def evaluate_checkpoint(store: str, key: str, checkpoint: str, lengths: list[int
     model = build_model(config, len(task.vocab))
     model.load_state_dict(saved["model"])
     model.eval()
-    cfg = config["train"]
-    n = cfg["eval_examples"] if examples is None else examples
-    metrics = {}
-    for length in lengths:
-        rng = rng_for(config["seed"], EVAL_STREAM, length)
-        batch = cfg["eval_batch_size"]
-        metrics.update(evaluate_by_length(model, task, [length], rng, num_examples=n, batch_size=batch))
-    return metrics, saved["step"]
+    return test_model(model, task, config, lengths, examples), saved["step"]
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from expressivity import tasks  # noqa: E402
-from expressivity.runners.training.batches import EVAL_STREAM, rng_for  # noqa: E402
+from expressivity.runners.training.batches import test_rng  # noqa: E402
 from expressivity.runners.training.config import resolve  # noqa: E402
 from expressivity.runners.training.evaluate import batch_counts  # noqa: E402
 from expressivity.runners.training.train import build_model, load_checkpoint, train  # noqa: E402
@@ -84,7 +84,7 @@ def predict(model, task, config: dict, length: int):
     """The run's test examples at `length`, drawn as `evaluate_by_length` draws them (its rng stream, its batch
     size), and the model's argmax: (inputs, targets, mask, predictions), each (examples, T), plus the package's
     correct-token count (`batch_counts`) summed over the batches."""
-    cfg, rng = config["train"], rng_for(config["seed"], EVAL_STREAM, length)
+    cfg, rng = config["train"], test_rng(config["seed"], length)
     parts, counted = [], 0.0
     with torch.no_grad():
         for start in range(0, cfg["eval_examples"], cfg["eval_batch_size"]):

@@ -55,6 +55,11 @@ def rng_for(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def test_rng(seed: int, length: int) -> np.random.Generator:
+    """The generator a run's test examples at `length` are drawn from: the same whatever other lengths are tested."""
+    return rng_for(seed, EVAL_STREAM, length)
+
+
 def length_range(step: int, cfg: dict[str, Any]) -> tuple[int, int]:
     """The lengths step `step` draws from: [min, max], a range whose top grows with training ("increasing": a
     curriculum), or max alone ("fixed")."""

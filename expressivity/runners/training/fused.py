@@ -27,14 +27,13 @@ from typing import Any
 import numpy as np
 
 from expressivity.runners.training.batches import (
-    EVAL_STREAM,
     Prefetcher,
     StepArrays,
-    rng_for,
+    test_rng,
     validation_set,
 )
 from expressivity.runners.training.config import complete, run_key
-from expressivity.runners.training.evaluate import evaluate_by_length, evaluate_stacked, summarize
+from expressivity.runners.training.evaluate import evaluate_stacked, summarize
 from expressivity.runners.training.fused_log import members_line, progress_line
 from expressivity.runners.training.fusion import fusion_key, least_length, padded_length
 from expressivity.runners.training.parts import Parts, has_parts
@@ -50,6 +49,7 @@ from expressivity.runners.training.train import (
     make_optimizer,
     resolve_device,
     save_checkpoint,
+    test_model,
 )
 from expressivity.runners.training.train_set import stack, validation_accuracy
 
@@ -285,7 +285,7 @@ class _Group:
         try:
             with torch.no_grad():
                 metrics = evaluate_stacked(
-                    logits_of, tested, lambda m, length: rng_for(self.configs[m]["seed"], EVAL_STREAM, length),
+                    logits_of, tested, lambda m, length: test_rng(self.configs[m]["seed"], length),
                     cfg["eval_lengths"], num_examples=cfg["eval_examples"], batch_size=cfg["eval_batch_size"],
                 )  # fmt: skip
         finally:
@@ -355,10 +355,7 @@ class _Group:
             eval_started = time.perf_counter()
             if stop != "diverged":
                 tested = eval_task(config)  # runs of a group may be evaluated on different tasks (eval_task_params)
-                for length in cfg["eval_lengths"]:
-                    rng = rng_for(config["seed"], EVAL_STREAM, length)
-                    metrics.update(evaluate_by_length(model, tested, [length], rng, num_examples=cfg["eval_examples"],
-                                                      batch_size=cfg["eval_batch_size"]))  # fmt: skip
+                metrics = test_model(model, tested, config, cfg["eval_lengths"])
             eval_seconds = time.perf_counter() - eval_started
         backends = gdn_backends(self.model.template)
         where = device_name(self.dev) + f", fused x{self.M}" + (f", gdn backend {backends}" if backends else "")

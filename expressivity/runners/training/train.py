@@ -31,10 +31,9 @@ from typing import Any
 import numpy as np
 
 from expressivity.runners.training.batches import (
-    EVAL_STREAM,
     INIT_STREAM,
     draw_length,
-    rng_for,
+    test_rng,
     train_batch,
     validation_set,
 )
@@ -108,6 +107,20 @@ def build_model(config: dict[str, Any], vocab_size: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
         return architectures.build(config["arch"], vocab_size=vocab_size, size=config["size"], **config["model_params"])
+
+
+def test_model(model, task, config: dict[str, Any], lengths, num_examples: int | None = None) -> dict[int, dict]:
+    """{length: metrics} of `model` on `task` at each length, on the run's own test examples (`test_rng`: the same
+    examples at a length whatever else is tested), `num_examples` of them (default: the run's `eval_examples`)."""
+    cfg = config["train"]
+    n = cfg["eval_examples"] if num_examples is None else num_examples
+    metrics: dict[int, dict[str, float]] = {}
+    for length in lengths:
+        rng = test_rng(config["seed"], length)
+        metrics.update(
+            evaluate_by_length(model, task, [length], rng, num_examples=n, batch_size=cfg["eval_batch_size"])
+        )
+    return metrics
 
 
 def make_optimizer(model, cfg: dict[str, Any], device: str):
@@ -241,17 +254,7 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
     eval_started = time.perf_counter()
     if stop != "diverged":
         tested = eval_task(config)  # the training task unless the config overrides parameters for evaluation
-        for length in cfg["eval_lengths"]:
-            metrics.update(
-                evaluate_by_length(
-                    model,
-                    tested,
-                    [length],
-                    rng_for(seed, EVAL_STREAM, length),
-                    num_examples=cfg["eval_examples"],
-                    batch_size=cfg["eval_batch_size"],
-                )
-            )
+        metrics = test_model(model, tested, config, cfg["eval_lengths"])
     return {
         "status": "diverged" if stop == "diverged" else "done",
         "stop_reason": stop,
