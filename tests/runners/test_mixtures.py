@@ -11,7 +11,7 @@ from expressivity.runners.training.batches import rng_for, step_component, step_
 from expressivity.runners.training.config import resolve, run_key
 from expressivity.runners.training.fused import train_fused
 from expressivity.runners.training.fusion import fusion_key
-from expressivity.runners.training.mixtures import MIXTURES
+from expressivity.runners.training.mixtures import MIXTURES, vocab_map
 from expressivity.runners.training.train import train
 
 
@@ -69,9 +69,39 @@ def test_with_recall_draws_indexed_recall_in_the_runs_bits_format():
     components = {c.name: c for c in (_component(config, 2, s)[0] for s in range(40))}
     recall = components["indexed_recall"]
     assert recall.bits_format == "dict" and recall.vocab == run.vocab[: len(recall.vocab)]
-    with pytest.raises(ValueError, match="pointer_tracking's vocabulary is not a prefix") as err:
-        resolve("state_based_recall", "gdn", {"mixture": "all_three", "bits_format": "dict"})  # no `{ } :` there
+
+
+@pytest.mark.parametrize("mixture", ["all_three", "all_three_dense"])
+def test_a_dict_runs_tracking_steps_are_written_in_the_runs_token_ids(mixture):
+    # pointer_tracking has no `{ } :`, so its variable names sit at other ids than in the dict run's vocabulary: its
+    # batches are mapped token by token, and read back through the run's vocabulary they are its own programs.
+    config = resolve("state_based_recall", "gdn", {"mixture": mixture, "bits_format": "dict", "m": 24, "steps": 60})
+    run = tasks.make("state_based_recall", m=24, bits_format="dict")
+    drawn = [(s, _component(config, 5, s)) for s in range(60)]
+    step, (tracking, length_of) = next((s, c) for s, c in drawn if c[0].name == "pointer_tracking")
+    assert tracking.vocab != run.vocab[: len(tracking.vocab)]
+    batch = train_batch(run, config["train"], 5, step)
+    rng = rng_for(5, 0, step)
+    n = int(rng.integers(config["train"]["train_min_length"], config["train"]["train_max_length"] + 1))
+    own = tracking.sample(rng, config["train"]["batch_size"], length_of(n))
+    as_run, as_own = np.array(run.vocab, dtype=object), np.array(tracking.vocab, dtype=object)
+    np.testing.assert_array_equal(as_run[batch.inputs], as_own[own.inputs])
+    np.testing.assert_array_equal(as_run[batch.targets[batch.mask]], as_own[own.targets[own.mask]])
+    np.testing.assert_array_equal(batch.mask, own.mask)
+    # where the ids agree (the dict's recall steps), the drawn batch is used unchanged
+    step, (recall, length_of) = next((s, c) for s, c in drawn if c[0].name == "indexed_recall")
+    rng = rng_for(5, 0, step)
+    n = int(rng.integers(config["train"]["train_min_length"], config["train"]["train_max_length"] + 1))
+    own = recall.sample(rng, config["train"]["batch_size"], length_of(n))
+    np.testing.assert_array_equal(train_batch(run, config["train"], 5, step).inputs, own.inputs)
+
+
+def test_a_component_token_the_run_lacks_is_a_one_line_error():
+    made = tasks.make("state_based_recall", bits_format="dict")  # `{ } :`, which pointer_tracking lacks
+    with pytest.raises(ValueError, match="'\\{' '\\}' ':' are not in pointer_tracking's vocabulary") as err:
+        vocab_map(made, tasks.make("pointer_tracking"), "all_three")
     assert "\n" not in str(err.value)
+    assert vocab_map(tasks.make("indexed_recall"), tasks.make("state_based_recall")) is None  # a prefix: ids agree
 
 
 def test_with_dense_recall_asks_many_indices_of_the_runs_list_in_its_formats():
@@ -143,7 +173,7 @@ def test_a_mixture_enters_the_run_key_only_when_set():
         resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
     )
     assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first", "tracking_then_all",
-                             "with_dense_recall"}  # fmt: skip
+                             "with_dense_recall", "all_three_dense"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.runners.training.mixtures import draw_component, task_with
+from expressivity.runners.training.mixtures import draw_component, in_run_vocab, task_with
 from expressivity.runners.training.train_set import DATA_KEYS, VALID_STREAM, Stored, drawn_once, epoch_rows
 from expressivity.tasks import PAD_ID, Batch
 from expressivity.tasks.base import pad_stack
@@ -180,17 +180,20 @@ def step_component(task, cfg: dict[str, Any], seed: int, step: int) -> tuple[Any
 def fresh_batch(task, cfg: dict[str, Any], seed: int, step: int, stream: int = TRAIN_STREAM) -> Batch:
     """Step `step`'s fresh examples (its length(s) and examples drawn from `stream`, the training stream unless a
     held-out set is being drawn)."""
-    task, length_of = step_component(step_task(task, cfg, seed, step), cfg, seed, step)
+    own = step_task(task, cfg, seed, step)
+    task, length_of = step_component(own, cfg, seed, step)
     rng = rng_for(seed, stream, step)
     if cfg.get("length_sampling", "batch") == "batch":
         n = draw_length(rng, step, cfg)
-        return task.sample(rng, cfg["batch_size"], n if length_of is None else length_of(n))
-    lo, hi = length_range(step, cfg)
-    lengths = rng.integers(lo, hi + 1, size=cfg["batch_size"])
-    if length_of is not None:
-        lengths = np.array([length_of(int(n)) for n in lengths])
-    parts = {int(n): task.sample(rng, int((lengths == n).sum()), int(n)) for n in np.unique(lengths)}
-    return _interleave(parts, lengths)
+        batch = task.sample(rng, cfg["batch_size"], n if length_of is None else length_of(n))
+    else:
+        lo, hi = length_range(step, cfg)
+        lengths = rng.integers(lo, hi + 1, size=cfg["batch_size"])
+        if length_of is not None:
+            lengths = np.array([length_of(int(n)) for n in lengths])
+        parts = {int(n): task.sample(rng, int((lengths == n).sum()), int(n)) for n in np.unique(lengths)}
+        batch = _interleave(parts, lengths)
+    return batch if task is own else in_run_vocab(batch, task, own)
 
 
 def _interleave(parts: dict[int, Batch], lengths: np.ndarray) -> Batch:

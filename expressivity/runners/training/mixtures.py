@@ -5,15 +5,18 @@ the mixture, drawn with the mixture's weights; evaluation stays on the run's own
     MIXTURES["tracking_first"] pointer_tracking alone for the first half of the steps, then state_based_recall alone
     MIXTURES["tracking_then_all"] pointer_tracking alone for the first third, then all_three's thirds
     MIXTURES["with_dense_recall"] state_based_recall and indexed_recall with 16 lookups a program, half each
+    MIXTURES["all_three_dense"] all_three with with_dense_recall's indexed_recall
     components(mixture, task)  -> [(weight, task, length_of)] for the step's task (after a curriculum, if any)
+    in_run_vocab(batch, component, task) -> the component's batch in the run's token ids
 
 Why: state-based recall composes tracking and recall, and the composition is one scored bit per program; training
-on the primitives beside it gives each skill its own signal. The components share the run's vocabulary by
-construction: code_tokens puts the Python tokens first and the variable names last, so indexed_recall's vocabulary
-(names: `a`) is a prefix of state_based_recall's (names `a`..), and a token id means the same in every component.
-config.py checks that prefix, and that the run's task is one the mixture is for. With bits_format="dict" the
-recall components share the dict's tokens (`{ } :`, before the names), which pointer_tracking lacks: with_recall
-works, the mixtures with pointer_tracking are refused by that check.
+on the primitives beside it gives each skill its own signal. A token means the same in every component: its
+batches are written in the run's token ids. Mostly that needs nothing: code_tokens puts the Python tokens first and
+the variable names last, so indexed_recall's vocabulary (names: `a`) is a prefix of state_based_recall's (names
+`a`..), the ids agree, and the batch is used as drawn. With bits_format="dict" the run's vocabulary gains the dict's
+tokens (`{ } :`, before the names), which pointer_tracking lacks, so its names sit at other ids: its batches are
+mapped token by token into the run's ids (`in_run_vocab`). config.py checks that every component's tokens are in
+the run's vocabulary, and that the run's task is one the mixture is for.
 
 A staged mixture (`first`) trains one component alone for a fraction of the run's steps, then draws with the weights:
 `tracking_first` is a warm start inside one run (the tracker learned first, recall then composed on top of it), so it
@@ -76,6 +79,7 @@ _ALL_THREE = (
     Component("pointer_tracking", 1.0, POINTER_PARAMS),
     Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size),
 )
+_DENSE_RECALL = Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size, (("lookups", DENSE_LOOKUPS),))
 MIXTURES: dict[str, Mixture] = {
     m.name: m
     for m in (
@@ -123,12 +127,17 @@ MIXTURES: dict[str, Mixture] = {
         Mixture(
             "with_dense_recall",
             ("state_based_recall",),
-            (
-                Component("state_based_recall", 1.0),
-                Component("indexed_recall", 1.0, RECALL_PARAMS, _list_size, (("lookups", DENSE_LOOKUPS),)),
-            ),
+            (Component("state_based_recall", 1.0), _DENSE_RECALL),
             f"state_based_recall and indexed_recall (same list size) asking {DENSE_LOOKUPS} indices a program, half "
             "each: one answer a program taught no recall at m = 64",
+        ),
+        Mixture(
+            "all_three_dense",
+            ("state_based_recall",),
+            (*_ALL_THREE[:2], _DENSE_RECALL),
+            f"state_based_recall, pointer_tracking (same lines) and indexed_recall (same list size, {DENSE_LOOKUPS} "
+            "indices a program), a third each: with the dict, the hybrid learned recall and not the tracking that "
+            "feeds it (2026-12-05)",
         ),
     )
 }
@@ -168,8 +177,8 @@ def draw_component(mixture: str, task, rng: np.random.Generator, progress: float
 
 
 def check_mixture(mixture: str | None, task, drawn_sets: tuple[str, ...] = ()) -> None:
-    """The mixture is for the run's task, and every component's vocabulary is a prefix of the run's (same ids); a
-    staged mixture is not drawn into sets drawn once (`drawn_sets`: the keys set among train_examples, val_examples)."""
+    """The mixture is for the run's task, and every component's tokens are in the run's vocabulary; a staged mixture
+    is not drawn into sets drawn once (`drawn_sets`: the keys set among train_examples, val_examples)."""
     if mixture is None:
         return
     spec = MIXTURES[mixture]
@@ -181,7 +190,28 @@ def check_mixture(mixture: str | None, task, drawn_sets: tuple[str, ...] = ()) -
             "follow; leave train_examples and val_examples unset or choose an unstaged mixture"
         )
     for _, made, _ in components(mixture, task):
-        if made.vocab != task.vocab[: len(made.vocab)]:
-            raise ValueError(
-                f"mixture={mixture!r}: {made.name}'s vocabulary is not a prefix of {task.name}'s (token ids differ)"
-            )
+        vocab_map(made, task, mixture)
+
+
+def vocab_map(made, task, mixture: str = "") -> np.ndarray | None:
+    """(len(made.vocab),) the run's id of each of the component `made`'s token ids, or None where made's vocabulary
+    is a prefix of the run's `task`'s (the ids agree already). A token the run lacks is a one-line error."""
+    if made.vocab == task.vocab[: len(made.vocab)]:
+        return None
+    index = {token: i for i, token in enumerate(task.vocab)}
+    missing = [token for token in made.vocab if token not in index]
+    if missing:
+        raise ValueError(
+            f"mixture={mixture!r}: {made.name}'s tokens {' '.join(map(repr, missing))} are not in {task.name}'s "
+            "vocabulary"
+        )
+    return np.array([index[token] for token in made.vocab], np.int64)
+
+
+def in_run_vocab(batch, made, task):
+    """`batch`, drawn from the component `made`, in the run's (`task`'s) token ids: the same object where the ids
+    agree (every mixture's batches before the dict's tracking steps, so their runs' data is unchanged)."""
+    ids = vocab_map(made, task)
+    if ids is None:
+        return batch
+    return type(batch)(ids[batch.inputs], ids[batch.targets], batch.mask)  # padding (id 0) is id 0 in both
