@@ -210,7 +210,7 @@ def vocab_map(made, task, mixture: str = "") -> np.ndarray | None:
 
 def in_run_vocab(batch, made, task):
     """`batch`, drawn from the component `made`, in the run's (`task`'s) token ids: the same object where the ids
-    agree (every mixture's batches before the dict's tracking steps, so their runs' data is unchanged)."""
+    agree (every component but pointer_tracking beside a dict run), so the data of every earlier run is unchanged."""
     ids = vocab_map(made, task)
     if ids is None:
         return batch
