@@ -110,3 +110,6 @@ def test_a_resumed_run_reads_the_parts_an_unbroken_one_does(tmp_path, monkeypatc
 def test_a_log_line_names_each_part_by_what_sets_it_apart():
     row = {"pointer_tracking num_vars=2": {"loss": 0.2134}, "indexed_recall": {"loss": 0.5}}
     assert brief(row) == "num_vars=2 0.213, indexed_recall 0.500"
+    row = {"pointer_tracking num_vars=2": {"loss": 0.3}, "state_based_recall num_vars=2": {"loss": 0.6},
+           "state_based_recall num_vars=3": {"loss": 0.7}}  # fmt: skip
+    assert brief(row) == "pointer_tracking num_vars=2 0.300, state_based_recall num_vars=2 0.600, num_vars=3 0.700"

@@ -86,5 +86,10 @@ class Parts:
 
 def brief(parts: dict[str, dict[str, float]]) -> str:
     """A history row's parts in a few words for a log line: "num_vars=2 0.213, num_vars=5 0.612" (a curriculum's
-    value, or a mixture's component name, with its loss)."""
-    return ", ".join(f"{label.split(' ', 1)[-1]} {p['loss']:.3f}" for label, p in parts.items())
+    value, or a mixture's component name, with its loss); the whole label where two components share a value
+    (pointer_tracking and state_based_recall steps at num_vars=2 in all_three with a curriculum over num_vars)."""
+    shorts = [label.split(" ", 1)[-1] for label in parts]
+    return ", ".join(
+        f"{short if shorts.count(short) == 1 else label} {p['loss']:.3f}"
+        for (label, p), short in zip(parts.items(), shorts, strict=True)
+    )
