@@ -24,10 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from expressivity import tasks  # noqa: E402
 from expressivity.runners.execution.store import Store  # noqa: E402
-from expressivity.runners.training.config import (
-    complete,  # noqa: E402
-    run_key,  # noqa: E402
-)
+from expressivity.runners.training.config import complete, run_key  # noqa: E402
 from expressivity.runners.training.evaluate import wilson  # noqa: E402
 from expressivity.runners.training.options import parse_sets  # noqa: E402
 from expressivity.runners.training.train import build_model, load_checkpoint, test_model  # noqa: E402

@@ -193,7 +193,7 @@ def fresh_batch(task, cfg: dict[str, Any], seed: int, step: int, stream: int = T
             lengths = np.array([length_of(int(n)) for n in lengths])
         parts = {int(n): task.sample(rng, int((lengths == n).sum()), int(n)) for n in np.unique(lengths)}
         batch = _interleave(parts, lengths)
-    return batch if task is own else in_run_vocab(batch, task, own)
+    return in_run_vocab(batch, task, own)  # the batch itself unless a mixture's component numbers tokens apart
 
 
 def _interleave(parts: dict[int, Batch], lengths: np.ndarray) -> Batch:
