@@ -17,6 +17,8 @@
 # limit left in flight, most advanced first (those of finished runs are deleted; those carried in are here already),
 # which a later call resumes when carried as results/PRESET/checkpoints:
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
+# Only some fit the 64 MiB that travel: pass --only-checkpointed (grid and reproduce) to resume the carried ones
+# alone, the rest left queued (before 2026-12-05 a call narrowed the grid file by hand to the carried runs' seeds).
 # About 3-4 parts come back at most (8 files and 64 MiB in all, beside the store, logs and Triton's cache): only the
 # most advanced checkpoints that fit whole are shipped, the call's log says how many, and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct

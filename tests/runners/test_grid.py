@@ -208,3 +208,26 @@ def test_sigkill_at_any_moment_then_rerun_finishes_every_run_exactly_once(tmp_pa
     for config in spec.configs:
         expected = json.loads(json.dumps(train(config)["metrics"]))
         assert json.loads(json.dumps(rows[run_key(config)]["metrics"])) == expected
+
+
+def test_only_checkpointed_resumes_the_runs_whose_checkpoints_were_carried_and_leaves_the_rest_queued(tmp_path):
+    # A lent machine's call brings back only a few runs' checkpoints; the next call resumes those alone.
+    path = _write(tmp_path, f'tasks = ["parity"]\narchs = ["lstm"]\nseeds = [0, 1]\n[set]\n{FAST}')
+    store = tmp_path / "r.sqlite"
+    args = ["grid", str(path), "--store", str(store), "--cpu", "--cpu-workers", "1", "--only-checkpointed"]
+    nothing = runner.invoke(app, args)
+    assert nothing.exit_code != 0 and "none of the 2 runs selected has a checkpoint" in nothing.output
+    assert "0 checkpoint files" in nothing.output and len(nothing.output.strip().splitlines()) == 1
+    configs = {c["seed"]: c for c in grids.load(path).configs}
+    folder = tmp_path / "checkpoints"
+    train(configs[1], device="cpu", checkpoint=folder / f"{run_key(configs[1])}.pt")
+    # seed 1's checkpoint under seed 0's name is not seed 0's: a resume would start seed 0 at step 0.
+    (folder / f"{run_key(configs[0])}.pt").write_bytes((folder / f"{run_key(configs[1])}.pt").read_bytes())
+    listed = runner.invoke(app, [*args, "--dry-run"], terminal_width=200)
+    assert listed.exit_code == 0 and "1 runs in grid g (of 2)" in listed.output and "seed1" in listed.output
+    assert "seed0" not in listed.output
+    result = runner.invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "1 of them resume from their checkpoints" in result.output
+    with Store(store) as st:
+        assert {r["seed"]: r["status"] for r in st.rows()} == {0: "queued", 1: "done"}

@@ -327,6 +327,23 @@ def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     assert "90 runs in chomsky-reduced (steps 10000)" in full.output  # the default protocol: Deletang et al.'s, reduced
 
 
+def test_reproduce_only_checkpointed_lists_only_the_runs_whose_checkpoints_are_beside_the_store(tmp_path):
+    from expressivity.runners.training.config import run_key
+    from expressivity.runners.training.train import train
+
+    store = tmp_path / "r.sqlite"
+    grid = NEG.grid(quick=True, sets={"steps": 2, "eval_examples": 8}, columns=["transformer"])
+    args = ["reproduce", "negative-eigenvalues", "--quick", "--set", "steps=2", "--set", "eval_examples=8",
+            "--column", "transformer", "--only-checkpointed", "--store", str(store)]  # fmt: skip
+    refused = runner.invoke(app, [*args, "--dry-run"])
+    assert refused.exit_code != 0 and "none of the 2 runs selected has a checkpoint" in refused.output
+    carried = grid.configs[1]
+    train(carried, device="cpu", checkpoint=tmp_path / "checkpoints" / f"{run_key(carried)}.pt")
+    listed = runner.invoke(app, [*args, "--dry-run"], terminal_width=200)
+    assert listed.exit_code == 0 and "1 runs in negative-eigenvalues-quick" in listed.output, listed.output
+    assert run_key(carried) in listed.output and run_key(grid.configs[0]) not in listed.output
+
+
 def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones_and_logs_where_told(tmp_path):
     store = tmp_path / "r.sqlite"
     grid = NEG.grid(quick=True, sets={"steps": 2, "eval_examples": 8}, columns=["transformer"])

@@ -18,6 +18,7 @@ from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
     LogDirOption,
+    OnlyCheckpointedOption,
     RetryFailedOption,
     StoreOption,
     ThreadsOption,
@@ -26,6 +27,7 @@ from expressivity.runners.cli.shared import (
     fuse_size,
     list_runs,
     make_pool,
+    only_checkpointed,
     run_grid,
     varying_params,
 )
@@ -160,6 +162,7 @@ def reproduce_command(
     ] = False,
     retry_failed: RetryFailedOption = False,
     log_dir: LogDirOption = None,
+    checkpointed: OnlyCheckpointedOption = False,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
@@ -167,6 +170,7 @@ def reproduce_command(
     of it (a pilot; its runs keep their keys, so the whole grid later reuses them)."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
+    from expressivity.runners.training.config import run_key
     from expressivity.runners.training.options import parse_sets
 
     check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
@@ -181,6 +185,7 @@ def reproduce_command(
     if next_depths:
         grid = _next_depths(preset, grid, store)
     keys = grid.keys
+    selected = only_checkpointed(store, grid.configs) if checkpointed and keys else grid.configs
     typer.echo(f"{grid.name}: {preset.summary}")
     if not quick:
         typer.echo(f"Protocol: {preset.describe_protocol(variant)}.")
@@ -196,8 +201,8 @@ def reproduce_command(
             _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant, sets=extra)
         return
     if dry_run:
-        list_runs(store, keys, grid.configs, varying_params(grid.configs))
-        typer.echo(f"{len(keys)} runs in {grid.name} (steps {_steps(grid.configs)})")
+        list_runs(store, [run_key(c) for c in selected], selected, varying_params(grid.configs))
+        typer.echo(f"{len(selected)} runs in {grid.name} (steps {_steps(selected)})")
         return
     if cpu_workers is None and (cpu or not _gpus()):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -210,7 +215,9 @@ def reproduce_command(
         pool = make_pool("local", per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=None,
                          log_dir=log_dir or st.path.parent / "logs" / grid.name, threads=threads)  # fmt: skip
         scored = {} if quick else preset.scored_lengths(variant, extra)
-        counts = run_grid(st, grid.name, grid.configs, pool, metric="scaled_acc", time_limit=time_limit,
+        if checkpointed:
+            typer.echo(f"--only-checkpointed: {len(selected)} of them resume from their checkpoints, the rest wait")
+        counts = run_grid(st, grid.name, selected, pool, metric="scaled_acc", time_limit=time_limit,
                           fuse=fuse_size(fuse, pool), scored=scored)  # fmt: skip
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant, sets=extra)

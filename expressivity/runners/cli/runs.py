@@ -19,6 +19,7 @@ from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
     LogDirOption,
+    OnlyCheckpointedOption,
     RetryFailedOption,
     StoreOption,
     ThreadsOption,
@@ -27,6 +28,7 @@ from expressivity.runners.cli.shared import (
     fuse_size,
     list_runs,
     make_pool,
+    only_checkpointed,
     run_grid,
     run_label,
     varying_params,
@@ -152,12 +154,14 @@ def grid_command(
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = 1,
     fuse: FuseOption = None,
+    checkpointed: OnlyCheckpointedOption = False,
 ) -> None:
     """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes.
     Exits with code 1 when a run of the grid failed (--retry-failed runs them again)."""
     from expressivity.runners.execution import grid as grids
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
+    from expressivity.runners.training.config import run_key
     from expressivity.runners.training.options import parse_sets
 
     if launcher not in ("local", "ray"):
@@ -168,9 +172,10 @@ def grid_command(
     spec = grids.load(path, sets=parse_sets(sets))
     keys = spec.keys
     shown = varying_params(spec.configs)
+    selected = only_checkpointed(store, spec.configs) if checkpointed else spec.configs
     if dry_run:
-        list_runs(store, keys, spec.configs, shown)
-        typer.echo(f"{len(keys)} runs in grid {spec.name}")
+        list_runs(store, [run_key(c) for c in selected], selected, shown)
+        typer.echo(f"{len(selected)} runs in grid {spec.name}" + (f" (of {len(keys)})" if checkpointed else ""))
         return
     with Store(store) as st:
         added = st.enqueue(spec.configs, grid=spec.name)
@@ -180,7 +185,9 @@ def grid_command(
         typer.echo(f"grid {spec.name}: {len(keys)} runs ({added} new); " + counts_text(before))
         pool = make_pool(launcher, per_gpu=per_gpu, cpu_workers=cpu_workers, cpu=cpu, ray_address=ray_address,
                          log_dir=log_dir or st.path.parent / "logs" / spec.name, threads=threads)  # fmt: skip
-        counts = run_grid(st, f"grid {spec.name}", spec.configs, pool, metric="scaled_acc",
+        if checkpointed:
+            typer.echo(f"--only-checkpointed: {len(selected)} of them resume from their checkpoints, the rest wait")
+        counts = run_grid(st, f"grid {spec.name}", selected, pool, metric="scaled_acc",
                           keep_checkpoints=keep_checkpoints, time_limit=time_limit,
                           fuse=fuse_size(fuse, pool))  # fmt: skip
         _print_seed_summary(st.rows(keys=keys), shown)

@@ -39,6 +39,33 @@ TimeLimitOption = Annotated[
     ),
 ]
 
+OnlyCheckpointedOption = Annotated[
+    bool,
+    typer.Option(
+        "--only-checkpointed",
+        help="Only the runs whose checkpoint (in checkpoints/ beside the store) resumes them past step 0: a call "
+        "that carried a few runs' checkpoints resumes those alone, unslowed by the rest starting at step 0; the "
+        "others stay queued.",
+    ),
+]
+
+
+def only_checkpointed(store: Path, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The configs of `configs` whose run has a checkpoint of its own past step 0 beside `store` (as a resume reads
+    it: another run's or an unreadable file does not count). A one-line error when none has."""
+    from expressivity.runners.execution.workers import checkpoint_folder, resume_step
+    from expressivity.runners.training.config import run_key
+
+    folder = checkpoint_folder(store)
+    kept = [c for c in configs if resume_step(folder / f"{run_key(c)}.pt", run_key(c)) > 0]
+    if not kept:
+        found = len(list(folder.glob("*.pt"))) if folder.is_dir() else 0
+        raise ValueError(
+            f"--only-checkpointed: none of the {len(configs)} runs selected has a checkpoint of its own in {folder} "
+            f"({found} checkpoint files there); carry the runs' checkpoints there, or leave the option out"
+        )
+    return kept
+
 
 def _space(config: dict[str, Any], ns: str) -> dict[str, Any]:
     if ns == "eval":

@@ -96,9 +96,14 @@ def resume_step(path: Path, key: str) -> int:
     return int(saved["step"]) if saved is not None and saved.get("key") == key else 0
 
 
+def checkpoint_folder(store_path: Path) -> Path:
+    """Where a store's runs keep their checkpoints: beside it, so a rerun of the same store finds them."""
+    return Path(store_path).parent / "checkpoints"
+
+
 def checkpoint_path(store: Store, key: str) -> Path:
-    """Where a run's checkpoint lives: beside the store, so a rerun of the same store finds it."""
-    return store.path.parent / "checkpoints" / f"{key}.pt"
+    """Where a run's checkpoint lives (in its store's checkpoint folder)."""
+    return checkpoint_folder(store.path) / f"{key}.pt"
 
 
 # ---- the worker process ----------------------------------------------------------------------------------------------
