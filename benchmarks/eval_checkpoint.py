@@ -30,9 +30,9 @@ from expressivity.runners.training.options import parse_sets  # noqa: E402
 from expressivity.runners.training.train import build_model, load_checkpoint, test_model  # noqa: E402
 
 
-def evaluate_checkpoint(store: str, key: str, checkpoint: str, lengths: list[int], sets: dict, examples: int | None):
-    """{length: metrics} of the run `key` of `store` with the weights of `checkpoint`, on its test task with `sets`
-    overriding parameters; `examples` test examples a length (None: the run's own `eval_examples`)."""
+def load_run(store: str, key: str, checkpoint: str, sets: dict):
+    """(config, test task, model in eval mode, step) of the run `key` of `store` with the weights of `checkpoint`, its
+    test task with `sets` overriding parameters. A checkpoint of another run is a one-line error."""
     row = Store(store, readonly=True).get(key)
     if row is None:
         raise ValueError(f"no run {key!r} in {store}")
@@ -46,7 +46,14 @@ def evaluate_checkpoint(store: str, key: str, checkpoint: str, lengths: list[int
     model = build_model(config, len(task.vocab))
     model.load_state_dict(saved["model"])
     model.eval()
-    return test_model(model, task, config, lengths, examples), saved["step"]
+    return config, task, model, saved["step"]
+
+
+def evaluate_checkpoint(store: str, key: str, checkpoint: str, lengths: list[int], sets: dict, examples: int | None):
+    """{length: metrics} of the run `key` of `store` with the weights of `checkpoint`, on its test task with `sets`
+    overriding parameters; `examples` test examples a length (None: the run's own `eval_examples`)."""
+    config, task, model, step = load_run(store, key, checkpoint, sets)
+    return test_model(model, task, config, lengths, examples), step
 
 
 def main(argv: list[str] | None = None) -> dict:
