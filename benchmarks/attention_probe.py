@@ -6,10 +6,11 @@ indexed recall names it in digits. So one checkpoint tells whether attention rea
 written out (the recall half) and where it needs the tracked pointer (the composition of the two halves).
 
     python benchmarks/attention_probe.py --store S.sqlite --key KEY --checkpoint KEY.pt --length 4 \
-        [--set num_vars=2] [--examples 200] [--threads 1]
+        [--set num_vars=2] [--component indexed_recall] [--examples 200] [--threads 1]
 
 The run's config comes from the store and the weights from the checkpoint (as in eval_checkpoint.py); the programs
-are the run's test task at `--length`, drawn from the run's seed, with `--set` overriding task parameters. Needs the
+are the run's test task at `--length`, drawn from the run's seed, with `--set` overriding task parameters, or with
+`--component` one part of the run's training mixture (its dense recall steps, say), in the run's token ids. Needs the
 bits as a dict (`bits_format = "dict"`): in a list an entry is found by its position, not by a key. Prints one line
 per attention layer and head, and a JSON line; asserts nothing.
 """
@@ -116,17 +117,34 @@ def recorded_attention(model):
             del layer.op  # the instance attribute goes; the class's method shows through again
 
 
-def probe(model, task, config: dict, length: int, examples: int) -> dict:
+def test_batch(task, config: dict, length: int, examples: int, component: str | None = None):
+    """`examples` programs of the run's test task at `length` (from the run's seed), or of one component of the run's
+    training mixture (the component's own length for that step length), written in the run's token ids."""
+    from expressivity.runners.training.mixtures import components, in_run_vocab
+
+    rng = test_rng(config["seed"], length)
+    if component is None:
+        return task.sample(rng, examples, length)
+    mixture = config["train"].get("mixture")
+    parts = {made.name: (made, length_of) for _, made, length_of in components(mixture, task)} if mixture else {}
+    if component not in parts:
+        raise ValueError(f"--component {component}: this run's mixture ({mixture}) has components {sorted(parts)}")
+    made, length_of = parts[component]
+    return in_run_vocab(made.sample(rng, examples, length_of(length)), made, task)
+
+
+def probe(model, task, config: dict, length: int, examples: int, component: str | None = None) -> dict:
     """Per attention layer and head, over every scored bit query of `examples` test programs at `length`: the mean
-    share of attention on the named entry and on the whole dict, and how often the named entry is the most read."""
+    share of attention on the named entry and on the whole dict (and on their bit tokens: the values that answer), and
+    how often the named entry is the most read."""
     import torch
 
-    batch = task.sample(test_rng(config["seed"], length), examples, length)
+    batch = test_batch(task, config, length, examples, component)
     inputs = torch.as_tensor(batch.inputs)
     with torch.no_grad(), recorded_attention(model) as weights:
         logits = model(inputs).float()
     predicted = logits.argmax(-1).numpy()
-    named, whole, top, right, m = [], [], [], [], 0
+    named, whole, bit_named, bit_all, top, right, m = [], [], [], [], [], [], 0
     for b in range(examples):
         tokens = task.decode(batch.inputs[b])
         entries = dict_entries(tokens)
@@ -134,6 +152,7 @@ def probe(model, task, config: dict, length: int, examples: int) -> dict:
         keys = sorted(entries)
         spans = [entries[k] for k in keys]
         every = [p for span in spans for p in span]
+        bits = [span[-1] for span in spans]  # each entry's bit, the token whose value answers
         for pos, key in named_keys(tokens):
             if key is None:
                 continue
@@ -143,18 +162,22 @@ def probe(model, task, config: dict, length: int, examples: int) -> dict:
             per_layer = [w[0][b, :, pos].numpy() for w in weights]  # each (H, T)
             named.append([row[:, entries[key]].sum(-1) for row in per_layer])
             whole.append([row[:, every].sum(-1) for row in per_layer])
+            bit_named.append([row[:, entries[key][-1]] for row in per_layer])
+            bit_all.append([row[:, bits].sum(-1) for row in per_layer])
             top.append([np.array([np.argmax([r[s].sum() for s in spans]) for r in row]) == keys.index(key)
                         for row in per_layer])  # fmt: skip
             right.append(predicted[b, pos] == batch.targets[b, pos])
     if not named:
         raise ValueError("no scored bit query in these programs: the probe reads `assert bits[...] == _` lines")
-    named_a, whole_a, top_a = (np.array(x, dtype=float) for x in (named, whole, top))  # (queries, layers, H)
+    named_a, whole_a, bit_a, bits_a, top_a = (np.array(x, dtype=float) for x in (named, whole, bit_named, bit_all, top))
     return {
         "queries": len(named),
         "list_size": m,
         "accuracy": float(np.mean(right)),
         "named_share": named_a.mean(0).tolist(),
         "dict_share": whole_a.mean(0).tolist(),
+        "named_bit_share": bit_a.mean(0).tolist(),
+        "bits_share": bits_a.mean(0).tolist(),
         "named_is_top": top_a.mean(0).tolist(),
     }
 
@@ -167,6 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--length", type=int, required=True)
     parser.add_argument("--set", dest="sets", action="append", default=[], help="task parameter: key=value")
     parser.add_argument("--examples", type=int, default=200)
+    parser.add_argument("--component", help="a part of the run's training mixture (e.g. indexed_recall) instead")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     import torch
@@ -178,17 +202,19 @@ def main(argv: list[str] | None = None) -> dict:
     config, task, model, step = load_run(args.store, args.key, args.checkpoint, sets)
     if getattr(task, "bits_format", "dict") != "dict":
         raise ValueError(f"the probe needs bits_format=dict (this run's test task has {task.bits_format})")
-    out = probe(model, task, config, args.length, args.examples)
+    out = probe(model, task, config, args.length, args.examples, args.component)
     m = out["list_size"]
-    print(f"run {args.key}, checkpoint at step {step}, task parameters set: {sets or 'none'}; {out['queries']} bit "
+    print(f"run {args.key}, checkpoint at step {step}, task parameters set: {sets or 'none'}, programs of "
+          f"{args.component or 'its test task'}; {out['queries']} bit "
           f"queries at length {args.length}, m = {m} (a uniform read over the entries puts 1/{m} = {1 / m:.3f} of "
           f"the dict's share on the named entry); answered right: {out['accuracy']:.3f}")  # fmt: skip
-    shares = zip(out["named_share"], out["dict_share"], out["named_is_top"], strict=True)
-    for layer, (named, whole, top) in enumerate(shares):
-        for head in range(len(named)):
-            print(f"  attention layer {layer} head {head}: {named[head]:.3f} on the named entry, {whole[head]:.3f} "
-                  f"on the dict; the named entry read most at {top[head]:.3f} of queries")  # fmt: skip
-    print(json.dumps({"key": args.key, "step": step, "sets": sets, **out}, sort_keys=True))
+    keys = ("named_share", "dict_share", "named_bit_share", "bits_share", "named_is_top")
+    for layer, (named, whole, bit, bits, top) in enumerate(zip(*(out[k] for k in keys), strict=True)):
+        for h in range(len(named)):
+            print(f"  attention layer {layer} head {h}: {named[h]:.3f} on the named entry ({bit[h]:.3f} on its bit), "
+                  f"{whole[h]:.3f} on the dict ({bits[h]:.3f} on its bits); the named entry read most at "
+                  f"{top[h]:.3f} of queries")  # fmt: skip
+    print(json.dumps({"key": args.key, "step": step, "sets": sets, "component": args.component, **out}, sort_keys=True))
     return out
 
 

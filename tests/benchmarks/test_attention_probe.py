@@ -52,7 +52,7 @@ def test_a_stored_runs_checkpoint_gives_one_share_per_layer_and_head(tmp_path, l
     probe = load_benchmark("attention_probe")
     sets = {"steps": 4, "batch_size": 4, "train_max_length": 4, "train_min_length": 4, "eval_lengths": [4],
             "eval_examples": 4, "checkpoint_every": 2, "d_model": 32, "n_heads": 2, "pattern": "GGA",
-            "m": 12, "bits_format": "dict", "queries": "every_line"}  # fmt: skip
+            "m": 12, "bits_format": "dict", "queries": "every_line", "mixture": "with_dense_recall"}  # fmt: skip
     config = resolve("state_based_recall", "hybrid", sets)
     store, ckpt = tmp_path / "s.sqlite", tmp_path / "run.pt"
     with Store(store) as st:
@@ -64,6 +64,12 @@ def test_a_stored_runs_checkpoint_gives_one_share_per_layer_and_head(tmp_path, l
     named, whole = np.array(out["named_share"]), np.array(out["dict_share"])
     assert named.shape == whole.shape == np.array(out["named_is_top"]).shape == (1, 2)
     assert (named >= 0).all() and (named <= whole + 1e-6).all() and (whole <= 1 + 1e-6).all()
+    bit, bits = np.array(out["named_bit_share"]), np.array(out["bits_share"])
+    assert (bit <= named + 1e-6).all() and (bit <= bits + 1e-6).all() and (bits <= whole + 1e-6).all()
     assert "attention layer 0 head 1" in capsys.readouterr().out
     with pytest.raises(ValueError, match="needs bits_format=dict"):
         probe.main([*args, "--set", "bits_format=list"])
+    recall = probe.main([*args, "--examples", "3", "--component", "indexed_recall"])  # the mixture's recall steps
+    assert recall["list_size"] == 12 and recall["queries"] == 3 * 16  # 16 lookups a recall program
+    with pytest.raises(ValueError, match=r"has components \['indexed_recall', 'state_based_recall'\]"):
+        probe.main([*args, "--component", "pointer_tracking"])
