@@ -46,6 +46,10 @@ shift 2
 CALL_OUT=${OUT:-/tmp/gpu_pilot_out}  # the call's folder (this default outside a lent machine's call)
 OUT=$CALL_OUT${NAME:+/$NAME}  # this pilot's folder
 LOGS=results/$PRESET/logs/${NAME:-$(basename "$OUT")}  # this pilot's worker and call logs
+# A warm machine keeps the last call's files: its logs under this NAME came back with it, and left here they would
+# be appended to and come back again inside this pilot's (on 2026-12-05 a second pilot's worker log began with the
+# first's).
+rm -rf "$LOGS"
 mkdir -p "$OUT" "$LOGS"
 STARTED=$(mktemp)  # checkpoints older than this were carried in: they need not come back
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
