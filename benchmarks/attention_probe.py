@@ -37,7 +37,10 @@ from expressivity.runners.training.options import parse_sets  # noqa: E402
 
 def dict_entries(tokens: list[str]) -> dict[int, list[int]]:
     """{key: positions of its entry's tokens (the key's digits, ':' and the bit)} of the `bits = {...}` line."""
-    start = next(i for i in range(len(tokens) - 2) if tokens[i : i + 3] == ["bits", "=", "{"]) + 3
+    opening = [i for i in range(len(tokens) - 2) if tokens[i : i + 3] == ["bits", "=", "{"]]
+    if not opening:
+        raise ValueError("these programs have no `bits = {...}` dict: the probe reads recall queries into one")
+    start = opening[0] + 3
     end = tokens.index("}", start)
     entries, begin = {}, start
     for i in range(start, end + 1):
@@ -219,4 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ValueError as err:  # bad input: one line, not a traceback
+        sys.exit(f"attention_probe: {err}")

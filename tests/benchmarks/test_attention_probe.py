@@ -73,3 +73,5 @@ def test_a_stored_runs_checkpoint_gives_one_share_per_layer_and_head(tmp_path, l
     assert recall["list_size"] == 12 and recall["queries"] == 3 * 16  # 16 lookups a recall program
     with pytest.raises(ValueError, match=r"has components \['indexed_recall', 'state_based_recall'\]"):
         probe.main([*args, "--component", "pointer_tracking"])
+    with pytest.raises(ValueError, match="no `bits = {...}` dict"):
+        probe.dict_entries(["<bos>", "a", "=", "3", "\n", "assert", "a", "==", "_"])
