@@ -103,7 +103,7 @@ def test_the_olmo_hybrid_redo_moves_n_and_m_apart():
     olmo = full.configs
     n_rows = [c for c in olmo if c["train"]["train_max_length"] == 16]
     m_rows = [c for c in olmo if c["train"]["train_max_length"] == 4]
-    assert len(olmo) == len(n_rows) + len(m_rows) == 6 * 3 * 6
+    assert len(olmo) == len(n_rows) + len(m_rows) == 5 * 3 * 6
     for c in olmo:
         assert c["task_params"]["queries"] == "every_line" and c["eval_task_params"] == {}  # headline: last assert
         assert c["task_params"]["max_vars"] == 5
@@ -113,8 +113,12 @@ def test_the_olmo_hybrid_redo_moves_n_and_m_apart():
         assert c["train"]["curriculum_frac"] == 0.5 and c["train"]["steps"] == 20000
     assert {c["task_params"].get("m") for c in n_rows} == {16, None}  # tracking has no list
     assert {c["train"]["eval_lengths"] for c in n_rows} == {(8, 16, 32, 64)}
-    assert {c["task_params"]["m"] for c in m_rows} == {16, 64, 256, 1024}
+    assert {c["task_params"]["m"] for c in m_rows} == {16, 64, 256}  # GDN's limit, about 128 items, inside
     assert {c["train"]["eval_lengths"] for c in m_rows} == {(4,)}
+    for c in m_rows:  # the bits as a dict, with dense tracking and recall steps beside: what first composed at 64
+        assert c["task_params"]["bits_format"] == "dict" and c["train"]["mixture"] == "all_three_dense"
+        assert c["train"]["curriculum_also"] == "m=16" and c["train"]["batch_size"] == 128
+    assert all(c["task_params"].get("bits_format", "list") == "list" and not c["train"]["mixture"] for c in n_rows)
     patterns = {c["model_params"].get("pattern") for c in olmo if c["arch"] == "hybrid"}
     assert patterns == {"GGGA", "AGGG"}
     # The default (reduced) grid is the n axis's state-based recall row at the same steps: the same runs, fewer rows.
@@ -152,6 +156,22 @@ def test_paper_protocols_are_data_with_sources_and_reduced_only_in_steps_unless_
         else:  # a narrower model with its learning rate fitted: nothing else of the paper's changes
             assert set(protocol.reduced) <= {"steps", "warmup", "lr", "schedule"}
             assert set(protocol.reduced_model) <= set(protocol.model)
+
+
+def test_the_olmo_hybrid_m_axis_runs_are_the_gpu_pilots_runs():
+    """The m axis's cells train exactly as the committed GPU pilots did, so their runs are the grid's (same keys):
+    the hybrid at m = 64 (pilot-m-axis-dict-b128.sqlite, 2 seeds) and the hybrid and GDN [-1,1] at m = 256
+    (pilot-m-axis-dict-b128-m256.sqlite, seed 0 each)."""
+    import sqlite3
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "results" / "olmo-hybrid"
+    keys = set(presets.get("olmo-hybrid").grid(protocol="full").keys)
+    for pilot in ("pilot-m-axis-dict-b128", "pilot-m-axis-dict-b128-m256"):
+        db = sqlite3.connect(folder / f"{pilot}.sqlite")
+        stored = {key for (key,) in db.execute("SELECT key FROM runs")}
+        db.close()
+        assert stored and stored <= keys, (pilot, stored - keys)
 
 
 def test_illusion_reduced_runs_are_the_pilots_that_taught_deltaproduct_and_its_negative_control():
