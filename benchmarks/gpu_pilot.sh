@@ -19,6 +19,11 @@
 # here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
 # Only some fit the 64 MiB that travel: pass --only-checkpointed (grid and reproduce) to resume the carried ones
 # alone, the rest left queued (before 2026-12-05 a call narrowed the grid file by hand to the carried runs' seeds).
+# A call on a warm machine (made within its 30 s of idle after the last) should not need to carry them: the run
+# tool keeps the git-ignored files a call left (results/PRESET/checkpoints among them) unless carry names the path
+# (its description; seen for the logs here, not yet relied on for checkpoints), and carrying two beside .triton and
+# the tree passed the 64 MiB on 2026-12-05. The store still has to be copied in first: the tree's copy replaces the
+# device's.
 # About 3-4 parts come back at most (8 files and 64 MiB in all, beside the store, logs and Triton's cache): only the
 # most advanced checkpoints that fit whole are shipped, the call's log says how many, and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
