@@ -118,10 +118,12 @@ def check_command(
             raise ValueError(f"no runs of grid {grid!r} in {store}; its grids: {', '.join(grids) or 'none'}")
     from expressivity.runners.reports.preset import rescored
     from expressivity.runners.reports.presets import earlier_protocols_apart, scored_lengths
+    from expressivity.runners.training.limits import listing_only
 
     # A protocol's scored lengths, as its preset's table reads them; runs of an earlier protocol under its grid's name
-    # are a cell of their own.
-    cells = check(earlier_protocols_apart(rescored(rows, scored_lengths({r["grid"] for r in rows}))))
+    # are a cell of their own. The presets' runs are only listed here, not trained: no memory check (limits.py).
+    with listing_only():
+        cells = check(earlier_protocols_apart(rescored(rows, scored_lengths({r["grid"] for r in rows}))))
 
     def scope(c) -> str:  # a grid by name; a lone run's training protocol by a short hash of it
         if c.scope.startswith("train "):

@@ -14,13 +14,20 @@ traceback after minutes, and before a run enters the store. The estimates are de
 
 The limit is EXPRESSIVITY_MEMORY_LIMIT (bytes, or with a K, M, G or T suffix) when set; else the memory available
 now (MemAvailable), or less where an address-space limit (ulimit -v) leaves less room.
+
+A report that only lists a preset's runs to read them from a store (`table`, `check`) resolves them inside
+`listing_only()`, which skips the per-run check: they will not train here, so a machine too small to train
+olmo-hybrid's m = 256 runs (about 18 GiB by the estimate) can still read their results.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -130,9 +137,24 @@ def model_bytes(d_model: int, layers: str, vocab: int, batch_size: int, tokens: 
     return 4.0 * batch_size * tokens * (per_layer * len(layers) + 3 * vocab)
 
 
+_LISTING = contextvars.ContextVar("listing_only", default=False)
+
+
+@contextmanager
+def listing_only() -> Iterator[None]:
+    """Within it, `check_run` passes every run: the runs resolved are only listed, to be read from a store."""
+    token = _LISTING.set(True)
+    try:
+        yield
+    finally:
+        _LISTING.reset(token)
+
+
 def check_run(config: dict[str, Any], task, vocab_size: int, eval_task=None) -> None:
     """Refuse a resolved run whose training batch or largest test batch cannot fit (one line naming the key); test
-    batches are `eval_task`'s where the run evaluates on another than it trains on."""
+    batches are `eval_task`'s where the run evaluates on another than it trains on. Nothing inside `listing_only()`."""
+    if _LISTING.get():
+        return
     from expressivity import architectures
 
     train = config["train"]
