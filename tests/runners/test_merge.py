@@ -75,3 +75,32 @@ def test_merge_command_reports_and_a_bad_source_changes_nothing(tmp_path):
         result = runner.invoke(app, ["merge", str(bad), "--store", str(ours)])
         assert result.exit_code == 2 and says in result.output, result.output
     assert ours.read_bytes() == before
+
+
+def test_merge_grid_files_a_pilots_runs_under_the_preset_grid_they_belong_to(tmp_path):
+    """A pilot grid whose runs have a preset grid's keys joins that grid (`--grid`); a run that is not one of the
+    grid's, or a name that is no preset grid, is a one-line error that changes nothing."""
+    from expressivity.runners.reports import presets
+
+    configs = presets.get("olmo-hybrid").grid(protocol="full").configs[:2]
+    pilot, stray, ours = tmp_path / "pilot.sqlite", tmp_path / "stray.sqlite", tmp_path / "ours.sqlite"
+    with Store(pilot) as st:
+        st.enqueue(configs, grid="olmo-hybrid-pilot-x")
+    with Store(stray) as st:
+        st.enqueue([*configs, CONFIGS[0]], grid="olmo-hybrid-pilot-y")
+    with Store(ours) as st:
+        st.enqueue(CONFIGS[:1], grid="g")
+    runner = CliRunner()
+    before = ours.read_bytes()
+    for args, says in (
+        ([str(stray), "--grid", "olmo-hybrid-full"], f"1 run(s) are not in grid olmo-hybrid-full (e.g. {KEYS[0]})"),
+        ([str(pilot), "--grid", "olmo-hybrid-huge"], "valid: olmo-hybrid-reduced, olmo-hybrid-full, olmo-hybrid,"),
+    ):
+        result = runner.invoke(app, ["merge", *args, "--store", str(ours)])
+        assert result.exit_code == 2 and says in result.output, result.output
+    assert ours.read_bytes() == before
+    done = runner.invoke(app, ["merge", str(pilot), "--grid", "olmo-hybrid-full", "--store", str(ours)])
+    assert done.exit_code == 0 and "2 added" in done.output, done.output
+    with Store(ours, readonly=True) as st:
+        grids = {r["key"]: r["grid"] for r in st.rows()}
+    assert grids == {KEYS[0]: "g", **{run_key(c): "olmo-hybrid-full" for c in configs}}

@@ -312,18 +312,48 @@ def rescore_command(store: StoreOption = DEFAULT_STORE) -> None:
 def merge_command(
     sources: Annotated[list[Path], typer.Argument(help="Stores whose runs to bring in (a GPU call's, copied back).")],
     store: StoreOption = DEFAULT_STORE,
+    grid: Annotated[
+        str | None,
+        typer.Option(
+            "--grid",
+            help="File the runs brought in under this preset grid (e.g. olmo-hybrid-full): a pilot "
+            "whose runs are that grid's, every key checked against it.",
+        ),
+    ] = None,
 ) -> None:
     """Bring the runs of other stores into --store without losing any result: a run is taken where it is further along
     there (finished beats failed beats queued), with its events; a run finished in both keeps ours (and says how many
-    of those differ). Safer than copying a returned store over ours, which drops runs it never saw."""
-    from expressivity.runners.execution.merge import merge
+    of those differ). Safer than copying a returned store over ours, which drops runs it never saw. With --grid, a
+    pilot grid's runs join the preset grid they belong to (refused, changing nothing, if one of them does not)."""
+    from expressivity.runners.execution.merge import merge, source_keys
     from expressivity.runners.execution.store import Store
 
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
         raise ValueError(f"no result store at {missing[0]} (give the paths of .sqlite files to bring in)")
+    if grid is not None:
+        keys = _preset_grid_keys(grid)
+        for source in sources:
+            stray = sorted(source_keys(source) - keys)
+            if stray:
+                raise ValueError(f"{source}: {len(stray)} run(s) are not in grid {grid} (e.g. {stray[0]}): --grid "
+                                 "files only runs of that preset grid, with the keys it would give them")  # fmt: skip
     with Store(store) as st:
         for source in sources:
-            counts = merge(st, source)
+            counts = merge(st, source, grid=grid)
             typer.echo(f"{source} -> {store}: {counts['added']} added, {counts['updated']} updated, {counts['kept']} "
                        f"finished in both kept as ours ({counts['differing']} of them differ)")  # fmt: skip
+
+
+def _preset_grid_keys(name: str) -> set[str]:
+    """The run keys of the preset grid named `name` in stores (olmo-hybrid-full, chomsky-reduced, ...); a one-line
+    error naming the valid names otherwise."""
+    from expressivity.runners.reports import presets
+
+    names = []
+    for preset in (presets.get(n) for n in presets.names()):
+        for variant in preset.protocols:
+            names.append(preset.grid_name(protocol=variant))
+            if names[-1] == name:
+                return set(preset.grid(protocol=variant).keys)
+    raise ValueError(f"--grid {name!r} is not a preset grid; valid: {', '.join(names)}")

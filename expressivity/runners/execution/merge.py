@@ -10,6 +10,10 @@ both keeps ours, counted in "kept", and in "differing" where the two results dif
 merge never replaces a result. A run the other store left `running` (its call cut off) comes in `queued`, since
 its owner is on another machine. The other store is only read; it must be a results database of this schema
 (`StoreError`, one line, otherwise), and a merge is one transaction, so a failed one leaves ours as it was.
+
+With `grid`, the runs taken are filed under that grid's name instead of their own: a pilot grid whose runs are a
+preset grid's (the same keys, `expressivity merge --grid`, which checks that) joins it, so `check` reads them in the
+preset's cells and `reproduce` resumes or reuses them there.
 """
 
 from __future__ import annotations
@@ -23,10 +27,16 @@ RANK = {"queued": 0, "running": 0, "failed": 1, "done": 2, "diverged": 2}
 RESULT = ("status", "metrics", "summary", "steps", "stop_reason")  # what "differing" compares
 
 
-def merge(into: Store, source: str | os.PathLike) -> dict[str, int]:
-    """Copy into `into` each run of the store at `source` that is further along there (see the module docstring);
-    returns how many runs were added (new keys), updated (queued or failed here), kept (finished in both: ours kept)
-    and, of those kept, differing."""
+def source_keys(source: str | os.PathLike) -> set[str]:
+    """The run keys of the store at `source` (only read)."""
+    with Store(source, readonly=True) as other:
+        return {key for (key,) in other.conn.execute("SELECT key FROM runs")}
+
+
+def merge(into: Store, source: str | os.PathLike, *, grid: str | None = None) -> dict[str, int]:
+    """Copy into `into` each run of the store at `source` that is further along there (see the module docstring),
+    filed under `grid` when given; returns how many runs were added (new keys), updated (queued or failed here), kept
+    (finished in both: ours kept) and, of those kept, differing."""
     with Store(source, readonly=True) as other:
         theirs = [dict(r) for r in other.conn.execute("SELECT * FROM runs")]
         events = [tuple(r) for r in other.conn.execute("SELECT key, event, owner, at FROM events ORDER BY id")]
@@ -43,6 +53,8 @@ def merge(into: Store, source: str | os.PathLike) -> dict[str, int]:
                 continue
             if row["status"] == "running":  # its owner is another machine's process: queue it here
                 row.update(status="queued", owner=None, heartbeat=None)
+            if grid is not None:
+                row["grid"] = grid
             columns = list(row)
             conn.execute(
                 f"INSERT OR REPLACE INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
