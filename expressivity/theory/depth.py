@@ -5,7 +5,9 @@ cannot score, since each run trains and tests at one length.
     cells[0].min_depths        # {8: 1, 16: 2, 32: 3, 64: None}: the smallest depth whose best seed reaches 90%
     cells[0].verdict           # 'agree', 'contradict' or 'inconclusive', against EXPECT
 
-Only runs trained at one length count (train_min_length = train_max_length, as Illusion of State trains them). A cell
+Only runs trained at one length count (train_min_length = train_max_length, as Illusion of State trains them), and
+only a family swept over depths or trained at depth 1 (the one-layer controls): a deeper model built at one depth
+(olmo-hybrid's m axis trains a 4-layer hybrid at n = 4) has no depth reading. A cell
 is (scope, task with parameters, model family): the family is the architecture class without its depth, so
 the depths 1-4 of one sweep and the lengths 8-64 of one group meet in one cell. At each training length the min
 depth is the smallest `n_layers` whose best run reaches THRESHOLD in-distribution final accuracy (None: no depth
@@ -164,8 +166,8 @@ def depth_growth(rows: Iterable[Mapping[str, Any]]) -> list[DepthCell]:
             passed.setdefault(length, set())
             if _passes(row):
                 passed[length].add(depth)
-        if len(tried) < 2 and expects[key].value == "depth-grows":
-            continue  # not a depth sweep
+        if len(tried) < 2 and (expects[key].value == "depth-grows" or min(tried) > 1):
+            continue  # not a depth sweep: one depth tried, and not a one-layer control (a 4-layer hybrid at one n)
         min_depths = {n: (min(d) if d else None) for n, d in sorted(passed.items())}
         unfinished = _unfinished(min_depths, tried_at, tried)
         settled = {n: d for n, d in min_depths.items() if n not in unfinished}

@@ -96,3 +96,11 @@ def test_a_length_whose_sweep_is_unfinished_is_left_out_of_the_verdict():
     finished = rows + [_row("transformer", d, 32, 0.3) for d in (2, 3)]
     (cell,) = [c for c in depth_growth(finished) if c.family == "transformer"]
     assert cell.unfinished == () and cell.label == "agree"
+
+
+def test_a_deeper_model_trained_at_one_depth_is_no_depth_sweep():
+    """A model trained at one depth above 1 (olmo-hybrid's m axis: a 4-layer hybrid at n = 4) is not read as "depth
+    against length": its min depth would be the depth it was built with, and a "learns" EXPECT would agree on that
+    alone. A one-layer control (the LSTM) still is, as the Illusion of State table reads it."""
+    assert depth_growth([_row("lstm", 4, 4, 0.95)]) == []
+    assert [c.family for c in depth_growth([_row("lstm", 1, 4, 0.95)])] == ["lstm"]
