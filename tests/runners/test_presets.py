@@ -159,19 +159,18 @@ def test_paper_protocols_are_data_with_sources_and_reduced_only_in_steps_unless_
 
 
 def test_the_olmo_hybrid_m_axis_runs_are_the_gpu_pilots_runs():
-    """The m axis's cells train exactly as the committed GPU pilots did, so their runs are the grid's (same keys):
-    the hybrid at m = 64 (pilot-m-axis-dict-b128.sqlite, 2 seeds) and the hybrid and GDN [-1,1] at m = 256
-    (pilot-m-axis-dict-b128-m256.sqlite, seed 0 each)."""
+    """The m axis's cells train exactly as the GPU pilots did (pilot-m-axis-dict-b128.toml and -m256.toml), so their
+    runs, merged into the committed store under olmo-hybrid-full, are the grid's: the same keys."""
     import sqlite3
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[2] / "results" / "olmo-hybrid"
+    store = Path(__file__).resolve().parents[2] / "results" / "olmo-hybrid" / "runs.sqlite"
     keys = set(presets.get("olmo-hybrid").grid(protocol="full").keys)
-    for pilot in ("pilot-m-axis-dict-b128", "pilot-m-axis-dict-b128-m256"):
-        db = sqlite3.connect(folder / f"{pilot}.sqlite")
-        stored = {key for (key,) in db.execute("SELECT key FROM runs")}
-        db.close()
-        assert stored and stored <= keys, (pilot, stored - keys)
+    db = sqlite3.connect(store)
+    merged = {key for (key,) in db.execute("SELECT key FROM runs WHERE config LIKE '%all_three_dense%'")}
+    db.close()
+    pilots = {"492c08cd0075c464", "08d1257d49030271", "ae7a50f5dac5684f", "d61411a1027e06f1"}
+    assert merged == pilots and pilots <= keys, (merged, pilots - keys)
 
 
 def test_illusion_reduced_runs_are_the_pilots_that_taught_deltaproduct_and_its_negative_control():
