@@ -170,7 +170,7 @@ def test_the_olmo_hybrid_m_axis_runs_are_the_gpu_pilots_runs():
     merged = {key for (key,) in db.execute("SELECT key FROM runs WHERE config LIKE '%all_three_dense%'")}
     db.close()
     pilots = {"492c08cd0075c464", "08d1257d49030271", "ae7a50f5dac5684f", "d61411a1027e06f1"}
-    assert merged == pilots and pilots <= keys, (merged, pilots - keys)
+    assert pilots <= merged and pilots <= keys, (pilots - merged, pilots - keys)
 
 
 def test_illusion_reduced_runs_are_the_pilots_that_taught_deltaproduct_and_its_negative_control():
