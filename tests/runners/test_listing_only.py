@@ -22,3 +22,17 @@ def test_reports_read_runs_too_big_to_train_here_and_reproduce_still_refuses_the
     assert refused.exit_code == 2, refused.output[-2000:]
     assert "needs about" in refused.output and "EXPRESSIVITY_MEMORY_LIMIT" in refused.output
     assert not store.exists()  # refused before any store is made
+
+
+def test_merge_grid_reads_a_grid_too_big_to_train_here(monkeypatch, tmp_path):
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.reports import presets
+
+    m256 = [c for c in presets.get("olmo-hybrid").grid(protocol="full").configs if c["task_params"].get("m") == 256]
+    pilot = tmp_path / "pilot.sqlite"
+    with Store(pilot) as st:
+        st.enqueue(m256[:1], grid="olmo-hybrid-pilot")
+    monkeypatch.setenv("EXPRESSIVITY_MEMORY_LIMIT", "1G")
+    args = ["merge", str(pilot), "--grid", "olmo-hybrid-full", "--store", str(tmp_path / "s.sqlite")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0 and "1 added" in result.output, result.output[-2000:]

@@ -349,11 +349,13 @@ def _preset_grid_keys(name: str) -> set[str]:
     """The run keys of the preset grid named `name` in stores (olmo-hybrid-full, chomsky-reduced, ...); a one-line
     error naming the valid names otherwise."""
     from expressivity.runners.reports import presets
+    from expressivity.runners.training.limits import listing_only
 
     names = []
     for preset in (presets.get(n) for n in presets.names()):
         for variant in preset.protocols:
             names.append(preset.grid_name(protocol=variant))
             if names[-1] == name:
-                return set(preset.grid(protocol=variant).keys)
+                with listing_only():  # its keys only: these runs are not trained here
+                    return set(preset.grid(protocol=variant).keys)
     raise ValueError(f"--grid {name!r} is not a preset grid; valid: {', '.join(names)}")
