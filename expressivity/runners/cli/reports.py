@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -89,7 +89,8 @@ def table_command(
     --protocol is shown as asked, its cells "no runs" until it has some; with --set, the runs that `reproduce` made
     with the same --set (a grid of their own). `eval-lm` rows (pretrained models) have a table of their own."""
     from expressivity.runners.execution.store import Store
-    from expressivity.runners.reports.tables import FORMATS
+    from expressivity.runners.reports.pretrained import PRETRAINED, render_pretrained
+    from expressivity.runners.reports.tables import FORMATS, select
     from expressivity.runners.training.limits import listing_only
     from expressivity.runners.training.options import parse_sets
 
@@ -97,39 +98,21 @@ def table_command(
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     with Store(store, readonly=True) as st:
         rows = st.rows()
-    with listing_only():  # the runs are read from the store, not trained here: no memory check (limits.py)
-        _tables(name, rows, quick, fmt, out, plot, protocol, parse_sets(sets), store)
-
-
-def _tables(
-    name: str | None,
-    rows: list[dict[str, Any]],
-    quick: bool,
-    fmt: str,
-    out: Path | None,
-    plot: Path | None,
-    protocol: str | None,
-    extra: dict[str, Any],
-    store: Path,
-) -> None:
-    """table_command's body, once the store is read: every table it asks for, written or printed."""
-    from expressivity.runners.reports.pretrained import PRETRAINED, render_pretrained
-    from expressivity.runners.reports.tables import select
-
     chosen = [] if name == PRETRAINED else [presets.get(name)] if name else [presets.get(n) for n in presets.names()]
-    shown = 0
-    for preset in chosen:
-        variant = preset.check_protocol(protocol) if protocol else next(
-            (v for v in preset.protocols if select(preset, rows, protocol=v, sets=extra)), preset.protocol
-        )  # fmt: skip
-        # Only --quick runs and no protocol asked for: the quick table.
-        use_quick = quick or (protocol is None and not select(preset, rows, protocol=variant, sets=extra))
-        if name is None and not select(preset, rows, quick=use_quick, protocol=variant, sets=extra):
-            continue
-        if len(chosen) > 1 and (out is not None or plot is not None):
-            raise ValueError("--out and --plot need one preset: name it")
-        _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot, protocol=variant, sets=extra)
-        shown += 1
+    shown, extra = 0, parse_sets(sets)
+    with listing_only():  # the runs are read from the store, not trained here: no memory check (limits.py)
+        for preset in chosen:
+            variant = preset.check_protocol(protocol) if protocol else next(
+                (v for v in preset.protocols if select(preset, rows, protocol=v, sets=extra)), preset.protocol
+            )  # fmt: skip
+            # Only --quick runs and no protocol asked for: the quick table.
+            use_quick = quick or (protocol is None and not select(preset, rows, protocol=variant, sets=extra))
+            if name is None and not select(preset, rows, quick=use_quick, protocol=variant, sets=extra):
+                continue
+            if len(chosen) > 1 and (out is not None or plot is not None):
+                raise ValueError("--out and --plot need one preset: name it")
+            _emit(preset, rows, quick=use_quick, fmt=fmt, out=out, plot=plot, protocol=variant, sets=extra)
+            shown += 1
     pretrained = render_pretrained(rows, fmt) if name in (None, PRETRAINED) else None
     if pretrained is not None and (name == PRETRAINED or out is None):
         if out is not None:
