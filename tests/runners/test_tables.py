@@ -344,6 +344,19 @@ def test_reproduce_only_checkpointed_lists_only_the_runs_whose_checkpoints_are_b
     assert run_key(carried) in listed.output and run_key(grid.configs[0]) not in listed.output
 
 
+def test_reproduce_keep_checkpoints_leaves_each_finished_runs_weights_beside_the_store(tmp_path):
+    # A pilot's final weights are what benchmarks/attention_probe.py reads: without the flag they are deleted.
+    grid = NEG.grid(quick=True, sets={"steps": 2, "eval_examples": 8}, columns=["transformer"])
+    for folder, flag in (("plain", []), ("kept", ["--keep-checkpoints"])):
+        store = tmp_path / folder / "r.sqlite"
+        args = ["reproduce", "negative-eigenvalues", "--quick", "--set", "steps=2", "--set", "eval_examples=8",
+                "--column", "transformer", "--store", str(store), "--cpu", "--cpu-workers", "1", *flag]  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert not list((tmp_path / "plain" / "checkpoints").glob("*.pt"))
+    assert {p.stem for p in (tmp_path / "kept" / "checkpoints").glob("*.pt")} == set(grid.keys)
+
+
 def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones_and_logs_where_told(tmp_path):
     store = tmp_path / "r.sqlite"
     grid = NEG.grid(quick=True, sets={"steps": 2, "eval_examples": 8}, columns=["transformer"])

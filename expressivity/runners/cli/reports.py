@@ -17,6 +17,7 @@ from expressivity.runners.cli.app import SetOption, app, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
+    KeepCheckpointsOption,
     LogDirOption,
     OnlyCheckpointedOption,
     RetryFailedOption,
@@ -165,6 +166,7 @@ def reproduce_command(
     retry_failed: RetryFailedOption = False,
     log_dir: LogDirOption = None,
     checkpointed: OnlyCheckpointedOption = False,
+    keep_checkpoints: KeepCheckpointsOption = False,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
@@ -220,7 +222,7 @@ def reproduce_command(
         if checkpointed:
             typer.echo(f"--only-checkpointed: {len(selected)} of them resume from their checkpoints, the rest wait")
         counts = run_grid(st, grid.name, selected, pool, metric="scaled_acc", time_limit=time_limit,
-                          fuse=fuse_size(fuse, pool), scored=scored)  # fmt: skip
+                          fuse=fuse_size(fuse, pool), scored=scored, keep_checkpoints=keep_checkpoints)  # fmt: skip
         rows = st.rows()
     _emit(preset, rows, quick=quick, fmt=fmt, out=None, plot=plot, protocol=variant, sets=extra)
     if quick:

@@ -18,6 +18,7 @@ from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, 
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     FuseOption,
+    KeepCheckpointsOption,
     LogDirOption,
     OnlyCheckpointedOption,
     RetryFailedOption,
@@ -149,7 +150,7 @@ def grid_command(
         str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS or a local one).")
     ] = None,
     retry_failed: RetryFailedOption = False,
-    keep_checkpoints: Annotated[bool, typer.Option(help="Keep each finished run's checkpoint.")] = False,
+    keep_checkpoints: KeepCheckpointsOption = False,
     log_dir: LogDirOption = None,
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = 1,

@@ -27,6 +27,9 @@ FuseOption = Annotated[
                  "model (default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path)."),
 ]  # fmt: skip
 RetryFailedOption = Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")]
+KeepCheckpointsOption = Annotated[
+    bool, typer.Option(help="Keep each finished run's checkpoint (its final weights, for probes).")
+]  # fmt: skip
 LogDirOption = Annotated[
     Path | None, typer.Option(help="Worker logs (default: logs/GRID-NAME beside the store).")
 ]  # fmt: skip
