@@ -21,9 +21,12 @@
 # alone, the rest left queued (before 2026-12-05 a call narrowed the grid file by hand to the carried runs' seeds).
 # A call on a warm machine (made within its 30 s of idle after the last) should not need to carry them: the run
 # tool keeps the git-ignored files a call left (results/PRESET/checkpoints among them) unless carry names the path
-# (its description; seen for the logs here, not yet relied on for checkpoints), and carrying two beside .triton and
-# the tree passed the 64 MiB on 2026-12-05. The store still has to be copied in first: the tree's copy replaces the
-# device's.
+# (its description; seen for the logs here, and on 2026-12-05 for a grid file's checkpoints, resumed by the next call
+# from its folder), but the machine is given back 30 s after a call, and what it held goes with it. Carrying two
+# beside .triton and the tree passed the 64 MiB on 2026-12-05, until save_triton_cache left out the intermediate IR
+# (the cache 8.1 -> 2.2 MB): now .whl, .triton and two 12.8 MB checkpoints travel. Without .triton fla compiles cold:
+# 190-230 s before a group's first step on 2026-12-05. The store still has to be copied in first: the tree's copy
+# replaces the device's.
 # About 3-4 parts come back at most (8 files and 64 MiB in all, beside the store, logs and Triton's cache): only the
 # most advanced checkpoints that fit whole are shipped, the call's log says how many, and carried ones share the
 # call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
@@ -37,8 +40,12 @@
 # matches the call's own command line and waited out a whole call's limit on 2026-12-03), one with SAVE_TRITON=0,
 # if their files number 8 in all (each pilot brings its store and logs.tgz: three pilots and Triton's cache are 9): the preset's
 # one checkpoint folder holds both pilots' runs in flight, so give CHECKPOINTS=1 to one of them only, and share the card
-# only when neither needs its pace (on 2026-12-03 a full-protocol transformer beside a 48-run grid went from ~7 to 23 ms
-# a step, and 11 checkpoint parts left no resumable run among the 8 files that came back). The grid stops
+# only when neither needs its pace (on 2026-12-05, one H100: a state-based recall group of 3 at m = 16 beside two
+# m = 256 runs took 92 ms a step against 22.5 alone, and the two 97 against 72-77; then both m = 256 runs failed at
+# the same second, "illegal memory access", 6 s after the third group stopped at its limit: under MPS one client's
+# fault ends the others', and which process faulted is not known; on 2026-12-03 a full-protocol transformer beside a
+# 48-run grid went from ~7 to 23 ms a step, and 11 checkpoint parts left no resumable run among the 8 files that came
+# back). The grid stops
 # itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue) GRACE s later (default 60) if
 # it has not, so the store still comes back (a fused group's runs that stopped at their target before the limit are in
 # it: each is recorded when it stops, since 2026-12-04): keep LIMIT + GRACE + about 60 s of set-up and copying under
