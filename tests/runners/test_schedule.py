@@ -134,3 +134,27 @@ def test_a_run_resumed_at_another_step_goes_to_a_job_of_its_own_and_every_run_fi
         rows = {r["key"]: r for r in st.rows()}
         assert ["fused x2" in rows[k]["device"] for k in keys] == [False, True, True]
         assert [e["event"] for e in st.events(keys[0])].count("claimed") == 2
+
+
+def test_a_worker_exits_after_a_failed_run_and_its_slot_runs_the_next_job_in_a_fresh_one(tmp_path):
+    """A failure may leave a worker unusable (a CUDA fault is sticky: every later launch in the process fails), so the
+    pool lets go of a worker whose job failed, and the slot's next job trains in a new process."""
+    from expressivity.runners.execution.workers import LocalPool, local_slots
+
+    broken = _config("lstm", steps=2)
+    broken["task_params"]["targets"] = "sometimes"  # as if the store held a config this version rejects
+    good = _config("lstm", steps=2, eval_lengths=[8], eval_examples=8)
+    pool = LocalPool(local_slots(cpu_workers=1, use_gpus=False), log_dir=tmp_path / "logs")
+    try:
+        results, workers = [], []
+        for key, config in (("broken", broken), ("good", good)):
+            pool.submit({"keys": [key], "configs": [config], "checkpoints": [None]})
+            workers.append(pool.procs[0])
+            while not results or results[-1][0] != key:  # an event: the job's result comes back
+                results.extend(pool.poll(timeout=1.0))
+        assert [(k, r["status"]) for k, r in results] == [("broken", "failed"), ("good", "done")]
+        assert workers[1] is not workers[0]  # the good run trained in a process started after the failure
+        assert workers[0].wait(timeout=120) == 0  # the failed job's worker was let go, and left cleanly
+        assert pool.procs[0] is workers[1]  # the good job's worker stays for the slot's next job
+    finally:
+        pool.close()

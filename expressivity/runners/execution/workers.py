@@ -143,6 +143,15 @@ class Pool(Protocol):
 
     capacity: int
 
+    def _retire(self, i: int) -> None:
+        """Let slot i's worker go once its job failed: a failure can leave the process unusable (a CUDA error such
+        as an illegal memory access is sticky: every later kernel launch in the process fails with it; on 2026-12-05
+        one such fault ended two runs at once), so the slot's next job starts a fresh worker. Told by stdin's end,
+        the worker exits; its output's end is then read by `poll` as that of a worker no longer in a slot."""
+        self.failed.discard(i)
+        self.procs[i].stdin.close()
+        self.procs[i] = None
+
     def submit(self, job: dict[str, Any]) -> None: ...
 
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]: ...
@@ -201,6 +210,7 @@ class LocalPool:
         self.sel = selectors.DefaultSelector()
         self.procs: list[subprocess.Popen | None] = [None] * len(slots)
         self.busy: dict[int, set[str]] = {}  # slot -> keys of its job still to come back
+        self.failed: set[int] = set()  # slots whose job in flight has reported a failed run
         self.buffers: dict[int, bytes] = {}
 
     def _start(self, i: int) -> subprocess.Popen:
@@ -216,9 +226,18 @@ class LocalPool:
         )
         log.close()
         os.set_blocking(proc.stdout.fileno(), False)
-        self.sel.register(proc.stdout, selectors.EVENT_READ, i)
+        self.sel.register(proc.stdout, selectors.EVENT_READ, (i, proc))
         self.procs[i], self.buffers[i] = proc, b""
         return proc
+
+    def _retire(self, i: int) -> None:
+        """Let slot i's worker go once its job failed: a failure can leave the process unusable (a CUDA error such
+        as an illegal memory access is sticky: every later kernel launch in the process fails with it; on 2026-12-05
+        one such fault ended two runs at once), so the slot's next job starts a fresh worker. Told by stdin's end,
+        the worker exits; its output's end is then read by `poll` as that of a worker no longer in a slot."""
+        self.failed.discard(i)
+        self.procs[i].stdin.close()
+        self.procs[i] = None
 
     def submit(self, job: dict[str, Any]) -> None:
         i = next(s for s in range(self.capacity) if s not in self.busy)
@@ -231,12 +250,13 @@ class LocalPool:
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         done = []
         for event, _ in self.sel.select(timeout):
-            i = event.data
+            i, proc = event.data
             chunk = os.read(event.fd, 1 << 20)
-            if not chunk:  # the worker died mid-run (segfault, OOM killer, ...)
+            if not chunk:  # the worker exited: retired after a failed run (`_retire`), or died mid-run (segfault, OOM)
                 self.sel.unregister(event.fileobj)
-                proc = self.procs[i]
                 proc.wait()
+                if self.procs[i] is not proc:  # it had reported every run, and its slot has a new worker already
+                    continue
                 self.procs[i] = None
                 keys = self.busy.pop(i, set())
                 if keys:
@@ -249,8 +269,12 @@ class LocalPool:
                 line, self.buffers[i] = self.buffers[i].split(b"\n", 1)
                 message = json.loads(line)
                 self.busy[i].discard(message["key"])
+                if message["result"]["status"] == "failed":
+                    self.failed.add(i)
                 if not self.busy[i]:
                     del self.busy[i]
+                    if i in self.failed:
+                        self._retire(i)
                 done.append((message["key"], message["result"]))
         return done
 
@@ -259,11 +283,12 @@ class LocalPool:
         first and waited for after, so they exit side by side: a CUDA worker's exit (its context, torch.compile's
         compile workers) may take a second or more. Waited for one after the other, 16 workers were the likely cause
         of a grid ending 20 s after its last run had finished (H200, 2026-12-02)."""
-        procs = [(i, proc) for i, proc in enumerate(self.procs) if proc is not None]
+        procs = [key.data for key in self.sel.get_map().values()]  # the slots' workers and retired ones not yet reaped
         for i, proc in procs:
-            if i in self.busy:
+            if i in self.busy and self.procs[i] is proc:
                 proc.kill()
-            proc.stdin.close()
+            if not proc.stdin.closed:
+                proc.stdin.close()
         for _, proc in procs:
             proc.wait()
             proc.stdout.close()
@@ -279,6 +304,15 @@ class InProcessPool:
     def __init__(self, *, device: str = "auto", progress: bool = True):
         self.device, self.progress = device, progress
         self.job: tuple[str, dict[str, Any]] | None = None
+
+    def _retire(self, i: int) -> None:
+        """Let slot i's worker go once its job failed: a failure can leave the process unusable (a CUDA error such
+        as an illegal memory access is sticky: every later kernel launch in the process fails with it; on 2026-12-05
+        one such fault ended two runs at once), so the slot's next job starts a fresh worker. Told by stdin's end,
+        the worker exits; its output's end is then read by `poll` as that of a worker no longer in a slot."""
+        self.failed.discard(i)
+        self.procs[i].stdin.close()
+        self.procs[i] = None
 
     def submit(self, job: dict[str, Any]) -> None:
         self.job = {**job, "device": self.device, "progress": self.progress}
