@@ -143,15 +143,6 @@ class Pool(Protocol):
 
     capacity: int
 
-    def _retire(self, i: int) -> None:
-        """Let slot i's worker go once its job failed: a failure can leave the process unusable (a CUDA error such
-        as an illegal memory access is sticky: every later kernel launch in the process fails with it; on 2026-12-05
-        one such fault ended two runs at once), so the slot's next job starts a fresh worker. Told by stdin's end,
-        the worker exits; its output's end is then read by `poll` as that of a worker no longer in a slot."""
-        self.failed.discard(i)
-        self.procs[i].stdin.close()
-        self.procs[i] = None
-
     def submit(self, job: dict[str, Any]) -> None: ...
 
     def poll(self, timeout: float) -> list[tuple[str, dict[str, Any]]]: ...
@@ -255,7 +246,7 @@ class LocalPool:
             if not chunk:  # the worker exited: retired after a failed run (`_retire`), or died mid-run (segfault, OOM)
                 self.sel.unregister(event.fileobj)
                 proc.wait()
-                if self.procs[i] is not proc:  # it had reported every run, and its slot has a new worker already
+                if self.procs[i] is not proc:  # a retired worker: it had reported every run of its job
                     continue
                 self.procs[i] = None
                 keys = self.busy.pop(i, set())
@@ -304,15 +295,6 @@ class InProcessPool:
     def __init__(self, *, device: str = "auto", progress: bool = True):
         self.device, self.progress = device, progress
         self.job: tuple[str, dict[str, Any]] | None = None
-
-    def _retire(self, i: int) -> None:
-        """Let slot i's worker go once its job failed: a failure can leave the process unusable (a CUDA error such
-        as an illegal memory access is sticky: every later kernel launch in the process fails with it; on 2026-12-05
-        one such fault ended two runs at once), so the slot's next job starts a fresh worker. Told by stdin's end,
-        the worker exits; its output's end is then read by `poll` as that of a worker no longer in a slot."""
-        self.failed.discard(i)
-        self.procs[i].stdin.close()
-        self.procs[i] = None
 
     def submit(self, job: dict[str, Any]) -> None:
         self.job = {**job, "device": self.device, "progress": self.progress}
