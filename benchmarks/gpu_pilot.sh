@@ -15,8 +15,8 @@
 # into FILE.sqlite beside it, with the rest of the arguments passed to `grid` (e.g. --per-gpu 9); the store comes back
 # under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints this call wrote of runs the time
 # limit left in flight, most advanced first (those of finished runs are deleted; those carried in are here already),
-# which a later call resumes when carried as results/PRESET/checkpoints:
-# here, cat the parts | tar x -C results/PRESET. Without them a later call starts those runs again from step 0.
+# which a later call resumes when carried as checkpoints/ beside the store (results/PRESET, or a GRID file's folder):
+# here, cat the parts | tar x -C that folder. Without them a later call starts those runs again from step 0.
 # Only some fit the 64 MiB that travel: pass --only-checkpointed (grid and reproduce) to resume the carried ones
 # alone, the rest left queued (before 2026-12-05 a call narrowed the grid file by hand to the carried runs' seeds).
 # A call on a warm machine (made within its 30 s of idle after the last) should not need to carry them: the run
@@ -100,7 +100,8 @@ cp "$STORE" "$OUT/"
 mkdir -p "$LOGS/call" && mv "$OUT"/*.log "$LOGS/call/"  # one file back for every log
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 [ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it
-if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
+STORE_DIR=$(dirname "$STORE")  # the checkpoints are beside the store: results/PRESET, or a grid file's folder
+if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "$STORE_DIR/checkpoints" ]; then
   # What comes back is at most 8 files and 64 MiB in all, counted over the call's $OUT (CALL_OUT: the folder above
   # a named pilot's), and a part that cannot come back crowds out what could: on 2026-12-04 six checkpoints made 5
   # parts, and the fifth and Triton's cache were left out. So the store, the logs and Triton's cache go first, then
@@ -109,11 +110,11 @@ if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "results/$PRESET/checkpoints" ]; then
   parts=$(((64 - $(du -sm "$CALL_OUT" | cut -f1)) / 15))
   [ "$parts" -gt "$files_left" ] && parts=$files_left
   [ "$parts" -lt 0 ] && parts=0
-  python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" >"$STARTED.all"
-  python3 benchmarks/checkpoints_to_ship.py "results/$PRESET/checkpoints" --newer "$STARTED" \
+  python3 benchmarks/checkpoints_to_ship.py "$STORE_DIR/checkpoints" --newer "$STARTED" >"$STARTED.all"
+  python3 benchmarks/checkpoints_to_ship.py "$STORE_DIR/checkpoints" --newer "$STARTED" \
     --budget-mb $((parts * 15)) >"$STARTED.ship"
   if [ -s "$STARTED.ship" ]; then
-    tar cf - -C "results/$PRESET" -T "$STARTED.ship" | split -b 15M - "$OUT/checkpoints.tar.part-"
+    tar cf - -C "$STORE_DIR" -T "$STARTED.ship" | split -b 15M - "$OUT/checkpoints.tar.part-"
   fi
   echo "checkpoints: $(wc -l <"$STARTED.ship") of the $(wc -l <"$STARTED.all") runs in flight come back" \
     "($((parts * 15)) MiB in $parts parts were left beside the store, logs and Triton's cache); the others restart" \
