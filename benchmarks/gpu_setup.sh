@@ -21,9 +21,15 @@ export PYTHONPATH=/tmp/site:.
 # .ttgir, .llir, .ptx) was 119 of 148 MB unpacked and 5.9 of 8.1 MB packed on 2026-12-05: without it the cache (2.2 MB)
 # travels beside the tree and two 12.8 MB checkpoints, where before a call chose between them (and fla compiled cold,
 # 150-230 s a call).
+# It also prints what torch.compile's kernels, left behind, would add packed the same way: with their IR they could
+# not travel; without it they might, and spare each call their compiling.
 save_triton_cache() {
+  local binaries=(--exclude='*.source' --exclude='*.ttir' --exclude='*.ttgir' --exclude='*.llir' --exclude='*.ptx')
   (cd "$TRITON_CACHE_DIR" && for d in */; do
     compgen -G "${d}__grp__triton_*" >/dev/null || echo "$d"
-  done) | tar c -C "$TRITON_CACHE_DIR" --exclude='*.source' --exclude='*.ttir' --exclude='*.ttgir' --exclude='*.llir' \
-    --exclude='*.ptx' -T - | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
+  done) | tar c -C "$TRITON_CACHE_DIR" "${binaries[@]}" -T - | xz -T0 -6 | split -b 15m - "$OUT/triton_cache.txz.part"
+  (cd "$TRITON_CACHE_DIR" && for d in */; do
+    compgen -G "${d}__grp__triton_*" >/dev/null && echo "$d"
+  done) | tar c -C "$TRITON_CACHE_DIR" "${binaries[@]}" -T - | xz -T0 -6 | wc -c |
+    awk '{printf "torch.compile'"'"'s kernels, left behind: %.1f MB packed without their IR\n", $1 / 1e6}'
 }

@@ -27,8 +27,9 @@ def test_the_saved_cache_holds_kernels_metadata_and_launchers_but_not_their_inte
     script = (ROOT / "benchmarks" / "gpu_setup.sh").read_text()
     function = script[script.index("save_triton_cache() {") :]
     function = function[: function.index("\n}\n") + 3]
-    subprocess.run(["bash", "-c", function + "save_triton_cache"], check=True,
-                   env={"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "OUT": str(out)})  # fmt: skip
+    saved = subprocess.run(["bash", "-c", function + "save_triton_cache"], check=True, capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "OUT": str(out)})  # fmt: skip
+    assert "torch.compile's kernels, left behind:" in saved.stdout  # their size packed, for a later choice
     parts = sorted(out.glob("triton_cache.txz.part*"))
     assert parts
     joined = tmp_path / "cache.txz"
