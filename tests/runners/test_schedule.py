@@ -136,7 +136,7 @@ def test_a_run_resumed_at_another_step_goes_to_a_job_of_its_own_and_every_run_fi
         assert [e["event"] for e in st.events(keys[0])].count("claimed") == 2
 
 
-def test_a_worker_exits_after_a_failed_run_and_its_slot_runs_the_next_job_in_a_fresh_one(tmp_path):
+def test_a_slot_whose_job_failed_runs_its_next_job_in_a_fresh_worker(tmp_path):
     """A failure may leave a worker unusable (a CUDA fault is sticky: every later launch in the process fails), so the
     pool lets go of a worker whose job failed, and the slot's next job trains in a new process."""
     from expressivity.runners.execution.workers import LocalPool, local_slots
