@@ -222,10 +222,8 @@ class LocalPool:
         return proc
 
     def _retire(self, i: int) -> None:
-        """Let slot i's worker go once its job failed: a failure can leave the process unusable (a CUDA error such
-        as an illegal memory access is sticky: every later kernel launch in the process fails with it; on 2026-12-05
-        one such fault ended two runs at once), so the slot's next job starts a fresh worker. Told by stdin's end,
-        the worker exits; its output's end is then read by `poll` as that of a worker no longer in a slot."""
+        """Let slot i's worker go (stdin's end: it exits) once its job failed, so the slot's next job starts a fresh
+        one: a CUDA error such as an illegal memory access is sticky, failing every later launch in the process."""
         self.failed.discard(i)
         self.procs[i].stdin.close()
         self.procs[i] = None
