@@ -24,9 +24,9 @@ done
 # Grids under way at a paper's protocol (issue 14), reduced or full, beside the complete one: "no runs" where a row
 # waits. Each table-VARIANT.md is tested against its store (tests/runners/test_committed_results.py).
 for grid in negative-eigenvalues:reduced chomsky:reduced negative-eigenvalues:full illusion-of-state:reduced \
-  olmo-hybrid:reduced; do
+  olmo-hybrid:reduced olmo-hybrid:full; do
   name=${grid%:*} variant=${grid#*:}
-  plots=()  # the min-depth curves of the depth sweep (issue 16), accuracy against n (issue 15); the others wait
+  plots=()  # the min-depth curves of the depth sweep (issue 16), accuracy against n and m (issue 15); the others wait
   case $name in illusion-of-state | olmo-hybrid) plots=(--plot "results/$name/plots-$variant") ;; esac
   $CLI table "$name" --store "results/$name/runs.sqlite" --protocol "$variant" --out "results/$name/table-$variant.md" \
     "${plots[@]}"

@@ -210,6 +210,23 @@ def test_min_depth_plots_leave_out_a_group_whose_runs_have_not_finished(tmp_path
     assert [p.name for p in paths] == ["min-depth-a5.png"]  # no empty Z60 figure
 
 
+def test_a_swept_parameter_gets_its_plot_once_a_run_of_the_sweep_has_finished(tmp_path):
+    pytest.importorskip("matplotlib")
+    from expressivity.runners.reports.plots import along_axes
+
+    hybrid = presets.get("olmo-hybrid")
+    grid = hybrid.grid(protocol="full")  # the n axis's rows and the m axis's (state-based recall at m = 16, 64, 256)
+    in_sweep = {k for k, c in zip(grid.keys, grid.configs, strict=True) if c["train"].get("curriculum_also")}
+    assert in_sweep and len(in_sweep) < len(grid.keys)
+    for name, finished in (("none", set()), ("some", in_sweep)):
+        status = {k: "done" if k in finished else "failed" for k in grid.keys}
+        _write(tmp_path / f"{name}.sqlite", grid, [0.95] * len(grid.configs), status=status)
+        with Store(tmp_path / f"{name}.sqlite") as store:
+            cells = table_cells(hybrid, store.rows(), protocol="full")
+        paths = along_axes(cells, hybrid, tmp_path, protocol="full")
+        assert [p.name for p in paths] == ([] if name == "none" else ["against-m.png"])
+
+
 def test_a_depth_cell_shows_the_spread_of_its_seeds_min_depths(tmp_path):
     from dataclasses import replace
 

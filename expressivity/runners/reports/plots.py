@@ -149,7 +149,11 @@ def along_axes(
     cells: list[TableCell], preset: Preset, out_dir: Path, *, quick: bool = False, protocol: str | None = None
 ) -> list[Path]:
     """Rows that sweep a task parameter (`Row.axis`, e.g. the list size m of state-based recall): one PNG per axis,
-    each cell's best over seeds against the parameter's value, one line per architecture."""
+    each cell's best over seeds against the parameter's value, one line per architecture, with the capacity reading's
+    thresholds (theory/capacity.py) drawn across and the scaled range in view, so a flat line at 1.0 reads as one."""
+    from expressivity.theory.capacity import FALLS
+    from expressivity.theory.check import LEARNS
+
     plt = _pyplot()
     rows, columns = preset.layout(quick=quick, protocol=protocol)
     by_cell = {(c.row, c.column): c for c in cells}
@@ -160,6 +164,7 @@ def along_axes(
     paths = []
     for axis, members in axes.items():
         fig, ax = plt.subplots(figsize=(6, 4))
+        plotted = False
         for column in columns:
             points = sorted(
                 (row.params[axis], by_cell[(row.label, column.label)].best)
@@ -168,6 +173,13 @@ def along_axes(
             )
             if points:
                 ax.plot(*zip(*points, strict=True), marker="o", label=column.label)
+                plotted = True
+        if not plotted:  # no run of the sweep has finished yet: no empty figure
+            plt.close(fig)
+            continue
+        ax.axhline(LEARNS, color="grey", linestyle=":", label=f"learns ({LEARNS})")
+        ax.axhline(FALLS, color="grey", linestyle="--", label=f"falls ({FALLS})")
+        ax.set_ylim(min(-0.05, ax.get_ylim()[0]), 1.05)
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis)
         split = members[0].split or preset.metric.split
