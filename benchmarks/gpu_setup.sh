@@ -5,13 +5,27 @@
 #   rm -f .triton/* && cp <files_at>/triton_cache.txz.part* .triton/     (.whl/ and .triton/ are git-ignored)
 # Here, once:  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #                --platform manylinux2014_x86_64 -d .whl fla-core==0.4.2
+# benchmarks/fla_triton_cache.txz is such a cache, committed (fla's kernels and autotuning choices on sm_90, the IR
+# left out; Triton finds an entry by a hash of kernel source, options and Triton version, so a stale one is a miss and
+# compiles, never a wrong kernel). A checkout can be new (2026-12-05: .whl, .triton and every checkpoint were gone), and
+# then fla compiled cold for 180-230 s of a 30-minute session. Refresh it from a call's pieces when they cover more:
+#   cat <files_at>/triton_cache.txz.part* > benchmarks/fla_triton_cache.txz
 # torch.compile's caches (compiled stages, FusedModel.compile_stages) stay behind: its FX graphs were 270 MB after one
 # session's probes, and the kernels it compiled through Triton several MB each; the call's 64 MiB could not carry them
 # beside fla's kernels, which travel. So every call compiles its stages cold (tens of seconds a group).
 export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_cache
 mkdir -p "$TRITON_CACHE_DIR" "$OUT"
-# A second script sourcing this in the same call (two pilots side by side) finds both done and leaves them be.
-if ls .triton/triton_cache.txz.part* >/dev/null 2>&1 && [ -z "$(ls -A "$TRITON_CACHE_DIR")" ]; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
+# Triton's cache: the committed copy of fla's kernels first (FLA_TRITON_CACHE, below), then a carried .triton/ over it
+# (the newer, where this checkout has one). A second script sourcing this in the same call (two pilots side by side)
+# finds the cache filled and leaves it be.
+FLA_TRITON_CACHE=benchmarks/fla_triton_cache.txz
+restore_triton_cache() {
+  [ -z "$(ls -A "$TRITON_CACHE_DIR")" ] || return 0
+  [ -f "$FLA_TRITON_CACHE" ] && tar xJf "$FLA_TRITON_CACHE" -C "$TRITON_CACHE_DIR"
+  if ls .triton/triton_cache.txz.part* >/dev/null 2>&1; then cat .triton/triton_cache.txz.part* | tar xJ -C "$TRITON_CACHE_DIR"; fi
+  return 0
+}
+restore_triton_cache
 [ -d /tmp/site/fla ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:.
 

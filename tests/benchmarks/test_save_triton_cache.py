@@ -1,5 +1,7 @@
-"""benchmarks/gpu_setup.sh's save_triton_cache: what a cache hit loads travels, the intermediate IR stays behind."""
+"""benchmarks/gpu_setup.sh's Triton cache: what a cache hit loads travels, the intermediate IR stays behind; the
+committed cache and a carried one are restored in order."""
 
+import io
 import shutil
 import subprocess
 import tarfile
@@ -8,6 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _function(name: str) -> str:
+    """One shell function of benchmarks/gpu_setup.sh, as the GPU scripts define it by sourcing the file (which also
+    installs fla, so the tests take the function alone)."""
+    script = (ROOT / "benchmarks" / "gpu_setup.sh").read_text()
+    function = script[script.index(f"{name}() {{") :]
+    return function[: function.index("\n}\n") + 3]
 
 
 @pytest.mark.skipif(shutil.which("xz") is None, reason="needs xz, as the lent machine has")
@@ -23,12 +33,9 @@ def test_the_saved_cache_holds_kernels_metadata_and_launchers_but_not_their_inte
         (fla / name).write_text(name)
     (compiled / "__grp__triton_poi_fused_0.json").write_text("{}")  # torch.compile's: never saved
     (compiled / "triton_poi_fused_0.cubin").write_text("x")
-    # The function alone, as the GPU scripts get it from `source benchmarks/gpu_setup.sh` (which also installs fla).
-    script = (ROOT / "benchmarks" / "gpu_setup.sh").read_text()
-    function = script[script.index("save_triton_cache() {") :]
-    function = function[: function.index("\n}\n") + 3]
-    saved = subprocess.run(["bash", "-c", function + "save_triton_cache"], check=True, capture_output=True, text=True,
-                           env={"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "OUT": str(out)})  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "OUT": str(out)}
+    command = _function("save_triton_cache") + "save_triton_cache"
+    saved = subprocess.run(["bash", "-c", command], check=True, capture_output=True, text=True, env=env)
     assert "torch.compile's kernels, left behind:" in saved.stdout  # their size packed, for a later choice
     parts = sorted(out.glob("triton_cache.txz.part*"))
     assert parts
@@ -37,3 +44,50 @@ def test_the_saved_cache_holds_kernels_metadata_and_launchers_but_not_their_inte
     with tarfile.open(joined, "r:xz") as tar:
         names = {Path(m.name).name for m in tar.getmembers() if m.isfile()}
     assert names == set(kept)
+
+
+def _archive(path: Path, files: dict[str, str]) -> None:
+    """An xz tar of {relative path: text}, as save_triton_cache writes one."""
+    with tarfile.open(path, "w:xz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _restore(repo: Path, cache: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "FLA_TRITON_CACHE": "benchmarks/fla.txz"}
+    subprocess.run(["bash", "-c", _function("restore_triton_cache") + "restore_triton_cache"], check=True, cwd=repo,
+                   env=env)  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("xz") is None, reason="needs xz, as the lent machine has")
+def test_restore_unpacks_the_committed_cache_then_a_carried_one_over_it_and_only_into_an_empty_cache(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "benchmarks").mkdir(parents=True)
+    _archive(repo / "benchmarks" / "fla.txz", {"A/gdn.cubin": "committed", "B/conv.cubin": "committed"})
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    _restore(repo, alone)  # a new checkout: no .triton/
+    assert {p.relative_to(alone).as_posix(): p.read_text() for p in alone.rglob("*.cubin")} == {
+        "A/gdn.cubin": "committed",
+        "B/conv.cubin": "committed",
+    }
+    (repo / ".triton").mkdir()
+    _archive(repo / ".triton" / "whole.txz", {"A/gdn.cubin": "carried", "C/new.cubin": "carried"})
+    whole = (repo / ".triton" / "whole.txz").read_bytes()  # in pieces, as calls bring them back
+    (repo / ".triton" / "triton_cache.txz.partaa").write_bytes(whole[:100])
+    (repo / ".triton" / "triton_cache.txz.partab").write_bytes(whole[100:])
+    (repo / ".triton" / "whole.txz").unlink()
+    both = tmp_path / "both"
+    both.mkdir()
+    _restore(repo, both)
+    assert {p.relative_to(both).as_posix(): p.read_text() for p in both.rglob("*.cubin")} == {
+        "A/gdn.cubin": "carried",  # the carried cache is the newer
+        "B/conv.cubin": "committed",
+        "C/new.cubin": "carried",
+    }
+    (both / "C" / "new.cubin").write_text("compiled in this call")
+    _restore(repo, both)  # a second pilot of the same call: the cache is left as it is
+    assert (both / "C" / "new.cubin").read_text() == "compiled in this call"
