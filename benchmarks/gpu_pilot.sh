@@ -1,56 +1,39 @@
 #!/usr/bin/env bash
-# A pilot (part of a preset's grid: `reproduce ... --row ... --column ...`) on the lent GPU, as one call, after the GPU
-# tests (TESTS=1; TESTS_K=EXPR keeps only the tests pytest's -k selects; file by file, each at most TEST_LIMIT s, so
-# a slow one cannot hide another's report; the reports in
-# $OUT/gpu_tests.log; a file cut off by its limit gets SIGINT, on which pytest still prints its failures, and -vv
-# (-v past pyproject's -q) names each test's outcome as it ends, so a file killed 20 s after that, in the middle of a
-# compile, still says which test failed: on 2026-12-04 one printed only "F"). The runs go
-# into the preset's committed store (results/PRESET/runs.sqlite), so the whole grid later reuses them; the store, the
-# logs and Triton's cache come back under $OUT.
-#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) TESTS=1 bash benchmarks/gpu_pilot.sh olmo-hybrid 400 \
-#                --protocol reduced --row 'state-based recall (n)' --column transformer", carry=[".whl", ".triton"])
-#   Here afterwards: expressivity merge <files_at>/runs.sqlite --store results/PRESET/runs.sqlite (keeps every run
-#   either store holds; a plain cp drops those of an earlier call not yet copied); cp <files_at>/triton_cache.txz.part* .triton/
-# GRID=FILE.toml runs that grid file instead (a probe that is not part of the preset: other learning rates or steps),
-# into FILE.sqlite beside it, with the rest of the arguments passed to `grid` (e.g. --per-gpu 9); the store comes back
-# under its own name. CHECKPOINTS=1 brings back, as parts of 15 MiB, the checkpoints this call wrote of runs the time
-# limit left in flight, most advanced first (those of finished runs are deleted; those carried in are here already),
-# which a later call resumes when carried as checkpoints/ beside the store (results/PRESET, or a GRID file's folder):
-# here, cat the parts | tar x -C that folder. Without them a later call starts those runs again from step 0.
-# Only some fit the 64 MiB that travel: pass --only-checkpointed (grid and reproduce) to resume the carried ones
-# alone, the rest left queued (before 2026-12-05 a call narrowed the grid file by hand to the carried runs' seeds).
-# A call on a warm machine (made within its 30 s of idle after the last) should not need to carry them: the run
-# tool keeps the git-ignored files a call left (results/PRESET/checkpoints among them) unless carry names the path
-# (its description; seen for the logs here, and on 2026-12-05 for a grid file's checkpoints, resumed by the next call
-# from its folder), but the machine is given back 30 s after a call, and what it held goes with it. Carrying two
-# beside .triton and the tree passed the 64 MiB on 2026-12-05, until save_triton_cache left out the intermediate IR
-# (the cache 8.1 -> 2.2 MB): now .whl, .triton and two 12.8 MB checkpoints travel. Without .triton fla compiles cold:
-# 190-230 s before a group's first step on 2026-12-05. The store still has to be copied in first: the tree's copy
-# replaces the device's.
-# About 3-4 parts come back at most (8 files and 64 MiB in all, beside the store, logs and Triton's cache): only the
-# most advanced checkpoints that fit whole are shipped, the call's log says how many, and carried ones share the
-# call's 64 MiB with the tree and Triton's cache (19 MB): a few runs' checkpoints travel, not a grid's (a DeltaProduct
-# run's is 11-16 MB). NAME=b puts a pilot's files in $OUT/b and its logs under results/PRESET/logs/b, so two pilots
-# in one call keep theirs apart (until 2026-12-04 they shared one folder and file names). Until 2026-12-05 a pilot
-# was named by OUT=$OUT/b, and the checkpoints' room was counted over the folder above OUT: for a pilot left in the
-# call's own $OUT that was the machine's home folder, so no checkpoint came back (12 runs at step 4500 lost).
-# The device returns at most 8 files: the logs (card, grid, tests, workers) come back as one logs.tgz, beside the store,
-# Triton's cache (2 parts; SAVE_TRITON=0 leaves it) and the checkpoint parts. Two pilots can share a call, each with
-# its own NAME, started seconds apart (`A & sleep 20; B & wait`: not `while pgrep -f gpu_pilot.sh`, which
-# matches the call's own command line and waited out a whole call's limit on 2026-12-03), one with SAVE_TRITON=0,
-# if their files number 8 in all (each pilot brings its store and logs.tgz: three pilots and Triton's cache are 9): the preset's
-# one checkpoint folder holds both pilots' runs in flight, so give CHECKPOINTS=1 to one of them only, and share the card
-# only when neither needs its pace (on 2026-12-05, one H100: a state-based recall group of 3 at m = 16 beside two
-# m = 256 runs took 92 ms a step against 22.5 alone, and the two 97 against 72-77; then both m = 256 runs failed at
-# the same second, "illegal memory access", 6 s after the third group stopped at its limit: under MPS one client's
-# fault ends the others', and which process faulted is not known; on 2026-12-03 a full-protocol transformer beside a
-# 48-run grid went from ~7 to 23 ms a step, and 11 checkpoint parts left no resumable run among the 8 files that came
-# back). The grid stops
-# itself at LIMIT; `timeout` stops it with SIGINT (runs in flight go back to the queue) GRACE s later (default 60) if
-# it has not, so the store still comes back (a fused group's runs that stopped at their target before the limit are in
-# it: each is recorded when it stops, since 2026-12-04): keep LIMIT + GRACE + about 60 s of set-up and copying under
-# timeout_s. Merge the store that comes back into results/PRESET before the next call: each call brings this
-# checkout's copy, not the last call's (on 2026-12-04 a call started before the last one's store was copied in).
+# A pilot on the lent GPU as one call: part of a preset's grid (`reproduce PRESET ARGS`: --row, --column, ...), its
+# runs going into the preset's committed store, so the whole grid later reuses them. Its store, logs and Triton's
+# cache come back under $OUT.
+#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) bash benchmarks/gpu_pilot.sh olmo-hybrid 480 \
+#                --protocol full --row 'state-based recall, m = 16' --column 'hybrid GGGA[-1,1]'", carry=[".whl"])
+#   Here afterwards: expressivity merge <files_at>/runs.sqlite --store results/PRESET/runs.sqlite (it keeps every run
+#   either store holds; a plain cp would drop an earlier call's). Merge before the next call: each call brings this
+#   checkout's copy of the store, not the last call's.
+# The grid stops itself at LIMIT s; `timeout` sends SIGINT GRACE s later (default 60) if it has not (runs in flight go
+# back to the queue), so the store still comes back. Keep LIMIT + GRACE + about 60 s of set-up and copying under the
+# call's timeout_s.
+# Settings (environment):
+#   TESTS=1       the GPU tests first, file by file, each at most TEST_LIMIT s (default 150), TESTS_K=EXPR for pytest's
+#                 -k; reports in the call's gpu_tests.log. -vv names each test's outcome as it ends, so a file cut off
+#                 by its limit (SIGINT, on which pytest still prints its failures) still says which test failed.
+#   GRID=FILE     that grid file instead of the preset (a probe that is not part of it), into FILE.sqlite beside it;
+#                 the other arguments go to `grid` (e.g. --per-gpu 9).
+#   CHECKPOINTS=1 bring back, in 15 MiB parts, the checkpoints this call wrote of runs still in flight, most advanced
+#                 first, as many as fit whole beside the store, logs and Triton's cache (checkpoints_to_ship.py; the
+#                 log says how many). Here: cat the parts | tar x -C results/PRESET (or the grid file's folder). A
+#                 later call that carries them there resumes those runs (pass --only-checkpointed to run them alone,
+#                 the rest left queued); without them the runs start again from step 0.
+#   NAME=b        this pilot's files in $OUT/b and its logs in results/PRESET/logs/b: two pilots in one call keep
+#                 theirs apart (start them seconds apart, `A & sleep 20; B & wait`; give CHECKPOINTS=1 to one, since
+#                 the preset has one checkpoint folder, and SAVE_TRITON=0 to the other).
+#   SAVE_TRITON=0 leave Triton's cache behind.
+# Limits that shape a call (the device's README): at most 8 files and 64 MiB come back, counted over the call's $OUT
+# (the store, one logs.tgz, Triton's cache, then checkpoint parts); what travels in, tree and carried paths, is at
+# most 64 MiB (the tree is about 35 MB: two 12.8 MB checkpoints fit beside it, three do not). A warm machine keeps the
+# files a call left for 30 s, so a call made within that window resumes from them without carrying them; after it,
+# and in a new checkout here (git-ignored files are gone: 2026-12-05), a run whose steps do not fit one session's
+# card time cannot be finished by resuming.
+# Share the card only when neither pilot needs its pace: under MPS a state-based recall group of 3 at m = 16 beside two
+# m = 256 runs took 92 ms a step against 22.5 alone, the two 97 against 72-77, and then one client's fault ("illegal
+# memory access") ended both m = 256 runs (2026-12-05, one H100; results/README.md).
 set -uo pipefail
 PRESET=${1:?preset}
 LIMIT=${2:?seconds}
