@@ -235,6 +235,18 @@ def test_a_pilot_of_one_depth_keeps_the_depth_sweeps_keys_and_an_absent_depth_is
         preset.grid(protocol="reduced", rows=["A5 @ 8"], columns=["gdn[-1,1]"], depths=[7])
 
 
+def test_a_pilot_of_one_seed_keeps_the_cells_keys_and_an_absent_seed_is_a_one_line_error():
+    preset = presets.get("olmo-hybrid")  # a cell of 20000 steps at m = 256: one seed fills a session's card time
+    cell = {"protocol": "full", "rows": ["state-based recall, m = 256"], "columns": ["hybrid GGGA[-1,1]"]}
+    full, one = preset.grid(**cell), preset.grid(**cell, seeds=[0])
+    assert sorted(c["seed"] for c in full.configs) == [0, 1, 2]
+    assert [c["seed"] for c in one.configs] == [0] and set(one.keys) < set(full.keys)
+    both = preset.grid(**cell, seeds=[2, 0], depths=[4])  # with a depth too: both filters apply
+    assert sorted(c["seed"] for c in both.configs) == [0, 2]
+    with pytest.raises(ValueError, match=r"has seed \[7\]; valid: \[0, 1, 2\]"):
+        preset.grid(**cell, seeds=[7])
+
+
 def test_a_depth_pilot_reads_the_depth_a_size_or_pattern_gives_where_n_layers_is_not_set():
     preset = presets.get("alternations")  # its quick grid's hybrid patterns AG, GA, AGA: no n_layers in their configs
     full = preset.grid(quick=True)

@@ -342,6 +342,8 @@ def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     full = runner.invoke(app, ["reproduce", "chomsky", "--dry-run", "--store", str(store)])
     assert full.exit_code == 0 and " done " not in full.output
     assert "90 runs in chomsky-reduced (steps 10000)" in full.output  # the default protocol: Deletang et al.'s, reduced
+    seed = runner.invoke(app, ["reproduce", "chomsky", "--dry-run", "--seed", "1", "--store", str(store)])
+    assert seed.exit_code == 0 and "30 runs in chomsky-reduced" in seed.output and "/seed0" not in seed.output
 
 
 def test_reproduce_only_checkpointed_lists_only_the_runs_whose_checkpoints_are_beside_the_store(tmp_path):

@@ -155,6 +155,10 @@ def reproduce_command(
     depth: Annotated[
         list[int] | None, typer.Option(help="Only runs of this depth (n_layers; repeatable): part of a depth sweep.")
     ] = None,
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(help="Only runs of this seed (repeatable): e.g. one seed of a cell whose steps fill a session."),
+    ] = None,
     next_depths: Annotated[
         bool,
         typer.Option(
@@ -170,8 +174,8 @@ def reproduce_command(
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
-    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant; --row, --column and --depth run part
-    of it (a pilot; its runs keep their keys, so the whole grid later reuses them)."""
+    4.4 minutes, inside make demo's 6); --protocol picks the protocol variant; --row, --column, --depth and --seed run
+    part of it (a pilot; its runs keep their keys, so the whole grid later reuses them)."""
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
     from expressivity.runners.training.config import run_key
@@ -184,7 +188,13 @@ def reproduce_command(
     variant = preset.check_protocol(protocol)
     extra = parse_sets(sets)
     grid = preset.grid(
-        quick=quick, sets=extra, protocol=variant, rows=row or (), columns=column or (), depths=depth or ()
+        quick=quick,
+        sets=extra,
+        protocol=variant,
+        rows=row or (),
+        columns=column or (),
+        depths=depth or (),
+        seeds=seed or (),
     )
     if next_depths:
         grid = _next_depths(preset, grid, store)

@@ -258,20 +258,23 @@ class Preset:
         rows: Sequence[str] = (),
         columns: Sequence[str] = (),
         depths: Sequence[int] = (),
+        seeds: Sequence[int] = (),
     ) -> Grid:
         """Every run of the preset under a protocol variant (resolved and validated), parts in order, identical
-        configs once; `rows` and `columns` (labels) keep only those, `depths` only the runs of those n_layers (a run
-        keeps its key: a pilot's runs count for the whole grid later)."""
+        configs once; `rows` and `columns` (labels) keep only those, `depths` only the runs of those n_layers, `seeds`
+        only those seeds (a run keeps its key: a pilot's runs count for the whole grid later)."""
         configs: dict[str, dict[str, Any]] = {}
         name = self.grid_name(quick=quick, protocol=protocol, sets=sets)
         for spec in self.specs(quick=quick, sets=sets, protocol=protocol, rows=rows, columns=columns):
             part = expand(spec, name=name)
             configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)
-        kept = [c for c in configs.values() if not depths or run_depth(c) in depths]
-        if configs and not kept:
-            have = sorted({run_depth(c) for c in configs.values()})
-            raise ValueError(f"no run of {name} has depth (n_layers) {list(depths)}; valid: {have}")
-        return Grid(name=name, configs=kept)
+        for wanted, of, what in ((depths, run_depth, "depth (n_layers)"), (seeds, _seed, "seed")):
+            kept = {k: c for k, c in configs.items() if not wanted or of(c) in wanted}
+            if configs and not kept:
+                have = sorted({of(c) for c in configs.values()})
+                raise ValueError(f"no run of {name} has {what} {list(wanted)}; valid: {have}")
+            configs = kept
+        return Grid(name=name, configs=list(configs.values()))
 
     def scored_lengths(self, variant: str, sets: Mapping[str, Any] | None = None) -> dict[str, tuple[int, ...]]:
         """Run key -> the out-of-distribution lengths its row's protocol scores (Protocol.scored_lengths), for the
@@ -306,3 +309,7 @@ def run_depth(config: Mapping[str, Any]) -> int:
     from expressivity import architectures
 
     return len(architectures.layer_letters(config["arch"], config["size"], **config["model_params"]))
+
+
+def _seed(config: Mapping[str, Any]) -> int:
+    return config["seed"]
