@@ -13,6 +13,7 @@ The vocabulary is fixed by the task's parameters, never by `length`: PAD is id 0
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -136,9 +137,9 @@ class Task(abc.ABC):
     # ---- parameters and metadata ------------------------------------------------------------------------------------
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
-        """The task's parameters and their defaults, read from `__init__`'s signature."""
-        sig = inspect.signature(cls.__init__)
-        return {p.name: p.default for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY}
+        """The task's parameters and their defaults, read from `__init__`'s signature (once a class: grids and
+        tables ask it for every run they resolve, and reading a signature was most of their time)."""
+        return dict(_keyword_defaults(cls.__init__))
 
     @property
     def params(self) -> dict[str, Any]:
@@ -342,3 +343,10 @@ def register(cls: type[Task]) -> type[Task]:
         raise ValueError(f"task name {cls.name!r} is empty or registered twice")
     REGISTRY[cls.name] = cls
     return cls
+
+
+@functools.cache
+def _keyword_defaults(init) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of each keyword-only parameter of a task's `__init__`, in order."""
+    sig = inspect.signature(init)
+    return tuple((p.name, p.default) for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY)
