@@ -1,5 +1,6 @@
-"""Tables and plots from a small synthetic store written through the real Store API: our numbers against a plain
-oracle, the published column, the theory verdicts, each format, the PNGs, and the `table` / `reproduce` commands."""
+"""Tables from a small synthetic store written through the real Store API (synthetic_runs.py): our numbers against a
+plain oracle, the published column, the theory verdicts, each format, and the `table` / `reproduce` commands. The
+PNGs: test_plots.py."""
 
 import csv
 import io
@@ -8,10 +9,10 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from synthetic_runs import write_runs
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
-from expressivity.runners.execution.owners import owner_id
 from expressivity.runners.execution.store import Store
 from expressivity.runners.reports import presets
 from expressivity.runners.reports.tables import render, table_cells
@@ -26,29 +27,6 @@ def _column(config) -> str:
     if config["arch"] == "gdn":
         return "gdn[-1,1]" if config["model_params"]["neg_eigval"] else "gdn[0,1]"
     return config["arch"]
-
-
-def _summary(value: float, lengths) -> dict:
-    metrics = {m: value for m in ("final_acc", "token_acc", "seq_acc", "scaled_acc")}
-    return {**metrics, "lengths": list(lengths)}
-
-
-def _write(path, grid, values, *, status=None) -> None:
-    """One finished run per config of `grid`, its ood (and every per-length) metric set to values[i]."""
-    status = status or {}
-    with Store(path) as store:
-        store.enqueue(grid.configs, grid=grid.name)
-        owner = owner_id()
-        for key, config, value in zip(grid.keys, grid.configs, values, strict=True):
-            store.claim(owner, [key])
-            lengths = config["train"]["eval_lengths"]
-            top = config["train"]["train_max_length"]
-            metrics = {n: _summary(value, []) for n in lengths}
-            summary = {"id": _summary(value, [n for n in lengths if n <= top])}
-            if any(n > top for n in lengths):
-                summary["ood"] = _summary(value, [n for n in lengths if n > top])
-            result = {"status": status.get(key, "done"), "metrics": metrics, "summary": summary, "steps": 1}
-            store.finish(key, owner, result)
 
 
 def _oracle_verdict(column: str, by_column: dict[str, list[float]]) -> str:
@@ -76,7 +54,7 @@ values_strategy = st.lists(st.sampled_from([0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0]
 @given(values=values_strategy)
 def test_cells_summarise_seeds_like_a_plain_oracle(tmp_path_factory, values):
     path = tmp_path_factory.mktemp("store") / "r.sqlite"
-    _write(path, QUICK, values)
+    write_runs(path, QUICK, values)
     with Store(path) as store:
         cells = table_cells(NEG, store.rows(), quick=True)
     by_column: dict[str, list[float]] = {}
@@ -96,7 +74,7 @@ def test_published_numbers_sit_beside_ours_and_runs_not_done_are_not_scored(tmp_
     failed = {
         k for k, c in zip(QUICK.keys, QUICK.configs, strict=True) if c["arch"] == "transformer" and c["seed"] == 1
     }
-    _write(path, QUICK, [0.5] * len(QUICK.configs), status=dict.fromkeys(failed, "failed"))
+    write_runs(path, QUICK, [0.5] * len(QUICK.configs), status=dict.fromkeys(failed, "failed"))
     with Store(path) as store:
         cells = {c.column: c for c in table_cells(NEG, store.rows(), quick=True)}
     # The quick row (running parity) is compared with the table's parity row.
@@ -107,11 +85,11 @@ def test_published_numbers_sit_beside_ours_and_runs_not_done_are_not_scored(tmp_
 
 def test_runs_made_with_other_settings_are_not_the_protocols_even_under_its_grid_name(tmp_path):
     path = tmp_path / "r.sqlite"
-    _write(path, QUICK, [1.0] * len(QUICK.configs))
+    write_runs(path, QUICK, [1.0] * len(QUICK.configs))
     other = NEG.grid(quick=True, sets={"steps": 7})
     assert other.name.startswith(f"{QUICK.name}-set-") and set(other.keys).isdisjoint(QUICK.keys)
     # queued under the protocol's own grid name, as `reproduce --set` did before grids with sets had their own names
-    _write(path, replace(other, name=QUICK.name), [0.0] * len(other.configs))
+    write_runs(path, replace(other, name=QUICK.name), [0.0] * len(other.configs))
     with Store(path) as store:
         rows = store.rows()
     assert {(c.best, c.mean, c.done) for c in table_cells(NEG, rows, quick=True)} == {(1.0, 1.0, 2)}
@@ -123,7 +101,7 @@ def test_runs_made_with_other_settings_are_not_the_protocols_even_under_its_grid
 def test_markdown_csv_and_latex_render_every_cell(tmp_path):
     path = tmp_path / "r.sqlite"
     values = [0.0 if _column(c) in ("transformer", "gdn[0,1]") else 1.0 for c in QUICK.configs]
-    _write(path, QUICK, values)
+    write_runs(path, QUICK, values)
     with Store(path) as store:
         cells = table_cells(NEG, store.rows(), quick=True)
     md = render(cells, NEG, "markdown", quick=True)
@@ -161,7 +139,7 @@ def test_depth_metric_is_the_smallest_depth_whose_best_seed_passes(tmp_path):
         else 0.3
         for c in grid.configs
     ]
-    _write(tmp_path / "r.sqlite", grid, values)
+    write_runs(tmp_path / "r.sqlite", grid, values)
     with Store(tmp_path / "r.sqlite") as store:
         cells = table_cells(illusion, store.rows(), quick=True)
     assert {(c.row, c.best) for c in cells} == {("A5 @ 8", 1.0), ("A5 @ 16", 2.0), ("Z60 @ 8", 2.0), ("Z60 @ 16", 2.0)}
@@ -173,56 +151,11 @@ def test_rows_of_one_task_split_runs_by_their_parameters(tmp_path):
     # alternations has padded and unpadded BFE rows: the unpadded one (defaults) must not also take the padded runs.
     alternations = presets.get("alternations")
     grid = alternations.grid()
-    _write(tmp_path / "r.sqlite", grid, [0.5] * len(grid.configs))
+    write_runs(tmp_path / "r.sqlite", grid, [0.5] * len(grid.configs))
     with Store(tmp_path / "r.sqlite") as store:
         cells = table_cells(alternations, store.rows())
     assert len(cells) == 15
     assert {(c.done, c.runs) for c in cells} == {(3, 3)}
-
-
-def test_plots_write_pngs(tmp_path):
-    pytest.importorskip("matplotlib")
-    from expressivity.runners.reports.plots import write_plots
-
-    _write(tmp_path / "r.sqlite", QUICK, [0.5] * len(QUICK.configs))
-    with Store(tmp_path / "r.sqlite") as store:
-        cells = table_cells(NEG, store.rows(), quick=True)
-    paths = write_plots(cells, NEG, tmp_path / "plots", quick=True)
-    assert sorted(p.name for p in paths) == ["curves-parity-running.png", "heatmap.png"]
-    for p in paths:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_min_depth_plots_leave_out_a_group_whose_runs_have_not_finished(tmp_path):
-    pytest.importorskip("matplotlib")
-    from expressivity.runners.reports.plots import min_depths
-
-    illusion = presets.get("illusion-of-state")
-    grid = illusion.grid(quick=True)  # A5 and Z60 @ 8, 16 x transformer, gdn[-1,1] x depths 1, 2
-    unfinished = {
-        k: "failed" for k, c in zip(grid.keys, grid.configs, strict=True) if c["task_params"]["group"] == "Z60"
-    }
-    assert unfinished and len(unfinished) < len(grid.keys)
-    _write(tmp_path / "r.sqlite", grid, [0.3] * len(grid.configs), status=unfinished)
-    with Store(tmp_path / "r.sqlite") as store:
-        cells = table_cells(illusion, store.rows(), quick=True)
-    paths = min_depths(cells, illusion, tmp_path, quick=True)
-    assert [p.name for p in paths] == ["min-depth-a5.png"]  # no empty Z60 figure
-
-
-def test_a_swept_parameter_gets_its_plot_once_a_run_of_the_sweep_has_finished(tmp_path):
-    pytest.importorskip("matplotlib")
-    from expressivity.runners.reports.plots import along_axes
-
-    hybrid = presets.get("olmo-hybrid")
-    m_rows = [f"state-based recall, m = {m}" for m in (16, 64, 256)]  # the m axis: state-based recall along m
-    grid = hybrid.grid(protocol="full", rows=m_rows, columns=["hybrid GGGA[-1,1]"])
-    for name, status in (("none", "failed"), ("some", "done")):
-        _write(tmp_path / f"{name}.sqlite", grid, [0.95] * len(grid.configs), status=dict.fromkeys(grid.keys, status))
-        with Store(tmp_path / f"{name}.sqlite") as store:
-            cells = table_cells(hybrid, store.rows(), protocol="full")
-        paths = along_axes(cells, hybrid, tmp_path, protocol="full")
-        assert [p.name for p in paths] == ([] if name == "none" else ["against-m.png"])
 
 
 def test_a_depth_cell_shows_the_spread_of_its_seeds_min_depths(tmp_path):
@@ -243,7 +176,7 @@ def test_a_depth_cell_shows_the_spread_of_its_seeds_min_depths(tmp_path):
         0.95 if passing[c["seed"]] is not None and c["model_params"]["n_layers"] >= passing[c["seed"]] else 0.2
         for c in grid.configs
     ]
-    _write(tmp_path / "r.sqlite", grid, values)
+    write_runs(tmp_path / "r.sqlite", grid, values)
     with Store(tmp_path / "r.sqlite") as store:
         cells = table_cells(illusion, store.rows(), protocol="reduced")
     (cell,) = [c for c in cells if c.done]
@@ -253,7 +186,7 @@ def test_a_depth_cell_shows_the_spread_of_its_seeds_min_depths(tmp_path):
     )
     assert "| 1 | - | - | [1, > 4] |" in line
     values = [0.95 if c["model_params"]["n_layers"] >= (1 if c["seed"] == 0 else 3) else 0.2 for c in grid.configs]
-    _write(tmp_path / "s.sqlite", grid, values)
+    write_runs(tmp_path / "s.sqlite", grid, values)
     with Store(tmp_path / "s.sqlite") as store:
         (cell,) = [c for c in table_cells(illusion, store.rows(), protocol="reduced") if c.done]
     assert (cell.best, cell.worst) == (1.0, 3.0)
@@ -266,7 +199,7 @@ def test_a_row_whose_length_no_model_learned_reads_inconclusive_not_the_sweeps_a
     full = illusion.grid(protocol="reduced")
     lstm_s5 = [c for c in full.configs if c["arch"] == "lstm" and c["task_params"]["group"] == "S5"]
     grid = replace(full, configs=lstm_s5)  # lengths 8-64 x seeds 0-2: the control learns all but 64
-    _write(tmp_path / "r.sqlite", grid, [0.99 if c["train"]["train_max_length"] < 64 else 0.5 for c in lstm_s5])
+    write_runs(tmp_path / "r.sqlite", grid, [0.99 if c["train"]["train_max_length"] < 64 else 0.5 for c in lstm_s5])
     with Store(tmp_path / "r.sqlite") as store:
         verdicts = {c.row: c.verdict for c in table_cells(illusion, store.rows(), protocol="reduced") if c.done}
     left_out = "agree (no model learned length 64: left out)"
@@ -283,7 +216,7 @@ def test_a_row_whose_depth_sweep_is_unfinished_reads_so_not_the_sweeps_agree(tmp
     length, depth = (lambda c: c["train"]["train_max_length"]), (lambda c: c["model_params"]["n_layers"])
     ran = [c for c in a5 if length(c) < 64 or depth(c) == 1]  # at 64 only depth 1 has run, as --next-depths leaves it
     needed = {8: 1, 16: 2, 32: 3}  # and at 64 depth 1 fails
-    _write(tmp_path / "r.sqlite", replace(full, configs=ran),
+    write_runs(tmp_path / "r.sqlite", replace(full, configs=ran),
            [0.95 if length(c) < 64 and depth(c) >= needed[length(c)] else 0.2 for c in ran])  # fmt: skip
     with Store(tmp_path / "r.sqlite") as store:
         verdicts = {c.row: c.verdict for c in table_cells(illusion, store.rows(), protocol="reduced") if c.done}
@@ -297,7 +230,7 @@ runner = CliRunner()
 
 def test_table_command_formats_plots_and_errors(tmp_path):
     store = tmp_path / "r.sqlite"
-    _write(store, QUICK, [1.0] * len(QUICK.configs))
+    write_runs(store, QUICK, [1.0] * len(QUICK.configs))
     shown = runner.invoke(app, ["table", "--store", str(store)], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert "negative-eigenvalues-quick" in shown.output and "olmo-hybrid" not in shown.output
@@ -318,7 +251,7 @@ def test_a_protocol_asked_for_is_shown_even_before_it_has_runs(tmp_path):
     """Only quick runs in the store: without --protocol the table falls back to the quick grid; `--protocol reduced`
     shows the reduced table, its cells "no runs", rather than the quick one under another name."""
     store = tmp_path / "r.sqlite"
-    _write(store, QUICK, [1.0] * len(QUICK.configs))
+    write_runs(store, QUICK, [1.0] * len(QUICK.configs))
     plain = runner.invoke(app, ["table", "negative-eigenvalues", "--store", str(store)], terminal_width=200)
     assert plain.exit_code == 0 and "negative-eigenvalues-quick" in plain.output, plain.output
     asked = ["table", "negative-eigenvalues", "--protocol", "reduced", "--store", str(store)]
@@ -330,7 +263,7 @@ def test_a_protocol_asked_for_is_shown_even_before_it_has_runs(tmp_path):
 
 def test_reproduce_dry_run_lists_runs_with_their_stored_status(tmp_path):
     store = tmp_path / "r.sqlite"
-    _write(store, QUICK, [1.0] * len(QUICK.configs))
+    write_runs(store, QUICK, [1.0] * len(QUICK.configs))
     result = runner.invoke(app, ["reproduce", "negative-eigenvalues", "--quick", "--dry-run", "--store", str(store)])
     assert result.exit_code == 0, result.output
     assert (
@@ -378,7 +311,7 @@ def test_reproduce_retry_failed_runs_a_failed_run_again_and_leaves_done_ones_and
     store = tmp_path / "r.sqlite"
     grid = NEG.grid(quick=True, sets={"steps": 2, "eval_examples": 8}, columns=["transformer"])
     failed, done = grid.keys
-    _write(store, grid, [0.5, 0.5], status={failed: "failed"})
+    write_runs(store, grid, [0.5, 0.5], status={failed: "failed"})
     args = ["reproduce", "negative-eigenvalues", "--quick", "--set", "steps=2", "--set", "eval_examples=8",
             "--column", "transformer", "--store", str(store), "--cpu", "--cpu-workers", "1"]  # fmt: skip
     again = runner.invoke(app, args)  # without the flag a failed run is finished: nothing runs
