@@ -336,3 +336,12 @@ def test_a_cell_of_a_grid_under_way_counts_its_runs_done_against_all_the_grid_pl
     assert (cells["A5 @ 8", "gdn[-1,1]"].done, cells["A5 @ 8", "gdn[-1,1]"].runs) == (3, 12)
     assert (cells["A5 @ 16", "gdn[-1,1]"].done, cells["A5 @ 16", "gdn[-1,1]"].runs) == (0, 12)
     assert cells["A5 @ 16", "lstm"].runs == 3 and cells["A5 @ 16", "lstm"].verdict == "no runs"
+
+
+def test_the_metric_line_names_the_rows_that_read_another_split():
+    hybrid = presets.get("olmo-hybrid")  # the m axis's rows are tested in distribution, the n axis's beyond it
+    text = render(table_cells(hybrid, [], protocol="full"), hybrid, protocol="full")
+    metric = next(line for line in text.splitlines() if line.startswith("Metric:"))
+    assert metric.startswith("Metric: ood scaled_acc")
+    assert all(f"row state-based recall, m = {m}: id scaled_acc" in metric for m in (16, 64, 256))
+    assert "state-based recall (n):" not in metric

@@ -332,7 +332,11 @@ def render(
         writer.writerows([name, *line] for line in lines)
         return buf.getvalue()
     if fmt == "markdown":
-        out = [f"### {title}", "", f"Metric: {preset.metric.describe}. Protocol: {ran}.", ""]
+        # Rows that read another summary than the metric's (the m axis: tested in distribution) say so here.
+        rows, _ = preset.layout(quick=quick, protocol=protocol)
+        apart = [r for r in rows if r.split not in (None, preset.metric.split)]
+        metric = preset.metric.describe + "".join(f"; row {r.label}: {r.split} {preset.metric.field}" for r in apart)
+        out = [f"### {title}", "", f"Metric: {metric}. Protocol: {ran}.", ""]
         out.append("| " + " | ".join(HEADER) + " |")
         out.append("|" + "|".join("---" if i < 2 else "---:" if i < 9 else "---" for i in range(len(HEADER))) + "|")
         out += ["| " + " | ".join(line) + " |" for line in lines]
