@@ -12,11 +12,13 @@ log-space kernel, so this op is pure PyTorch: a chunked scan (any T, any dtype, 
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from expressivity.architectures.gdn_layer import init_decay
+from expressivity.architectures.gdn_layer import RESET_LOG_DECAY, init_decay
 from expressivity.architectures.layers import GatedRMSNorm, ShortConv
 
 CHUNK = 64
@@ -105,17 +107,25 @@ class DiagonalMixer(nn.Module):
         self.norm = GatedRMSNorm(self.dv)
         self.out = nn.Linear(vd, d_model, bias=False)
 
-    def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def op_inputs(
+        self, x: torch.Tensor, pos: torch.Tensor | None = None
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """x (B, T, d_model) -> the op's {q, k [B, T, H, dk], v [B, T, H, dv], decay [B, T, H]} (the eigenvalue of
-        each token's transition) and {gate} for `finish`."""
+        each token's transition) and {gate} for `finish`. With `pos` (B, T), positions within packed examples
+        (training/packing.py), each example starts afresh: the convolution reads none of an earlier example, and the
+        decay is exp(RESET_LOG_DECAY), about 1e-13, at each example's first token (where, alone, it would multiply a
+        zero state; not 0, whose log, clamped, would cost the chunk's other log-ratios precision)."""
         B, T, _ = x.shape
         H = self.n_heads
         q, k, v, gate, a = self.proj(x).split(self.splits, dim=-1)
-        q, k, v = self.conv(torch.cat([q, k, v], dim=-1)).split(self.splits[:3], dim=-1)
+        q, k, v = self.conv(torch.cat([q, k, v], dim=-1), pos).split(self.splits[:3], dim=-1)
         q = F.normalize(q.view(B, T, H, self.dk), dim=-1, eps=1e-6)
         k = F.normalize(k.view(B, T, H, self.dk), dim=-1, eps=1e-6)
-        decay = torch.exp(-self.A_log.float().exp() * F.softplus(a.float() + self.dt_bias.float()))
+        wide = torch.promote_types(x.dtype, torch.float32)  # fp32 (under autocast too), fp64 for a float64 model
+        decay = torch.exp(-self.A_log.to(wide).exp() * F.softplus(a.to(wide) + self.dt_bias.to(wide)))
         decay = decay * self.eig_scale - (self.eig_scale - 1.0)  # [0, 1], or 2 decay - 1 in [-1, 1]: both exact
+        if pos is not None:
+            decay = decay.masked_fill((pos == 0)[..., None], math.exp(RESET_LOG_DECAY))
         return {"q": q, "k": k, "v": v.view(B, T, H, self.dv), "decay": decay}, {"gate": gate}
 
     def op(self, q, k, v, decay) -> torch.Tensor:
@@ -127,8 +137,8 @@ class DiagonalMixer(nn.Module):
         o = self.norm(o, rest["gate"].view(B, T, self.n_heads, self.dv))
         return self.out(o.reshape(B, T, -1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        args, rest = self.op_inputs(x)
+    def forward(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
+        args, rest = self.op_inputs(x, pos)
         return self.finish(self.op(**args), rest)
 
     def state_size(self, T: int) -> int:

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from expressivity.architectures.models import SequenceModel
+from expressivity.architectures.models import SequenceModel, packable, unpackable
 
 # Config fields models may differ in: the eigenvalue range is carried by a per-model buffer (beta_scale, eig_scale),
 # the vocabulary by padding the parameters that have one row per token (VOCAB_PARAMS).
@@ -193,9 +193,13 @@ class FusedModel(nn.Module):
         raise KeyError(name)
 
     # ---- forward ---------------------------------------------------------------------------------------------------
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
+        """inputs (M, B, T) -> logits (M, B, T, V); `pos` (M, B, T) for packed rows, as SequenceModel.forward."""
         if inputs.dim() != 3 or inputs.shape[0] != self.M:
             raise ValueError(f"inputs must be token ids of shape (M={self.M}, B, T), got {tuple(inputs.shape)}")
+        if pos is not None and not packable(self.template.cfg.layers):
+            raise ValueError(unpackable(self.template.cfg.layers))
+        where = () if pos is None else (pos,)  # the mixers' extra input when rows are packed
         w = self.stacked()
         t = self.template
 
@@ -209,7 +213,7 @@ class FusedModel(nn.Module):
 
         def mix(block, pre: str, h: torch.Tensor) -> torch.Tensor:
             """The block's mixer: its per-token stages vmapped, its sequence op once over every model."""
-            args, rest = call(block.mixer, f"{pre}.mixer", "op_inputs")(h)
+            args, rest = call(block.mixer, f"{pre}.mixer", "op_inputs")(h, *where)
             how = block.mixer.fold
             o = self._op(block.mixer, pre)(**{k: _fold(v, how) for k, v in args.items()})
             return call(block.mixer, f"{pre}.mixer", "finish")(_unfold(o, how, self.M), rest)

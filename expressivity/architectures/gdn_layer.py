@@ -27,6 +27,12 @@ from torch import nn
 from expressivity.architectures import deltaproduct, gdn
 from expressivity.architectures.layers import GatedRMSNorm, RMSNorm, ShortConv
 
+# The log decay at an example's first token in a packed row (training/packing.py): exp(-30) = 9e-14 of the state the
+# row's earlier example left survives, as good as zero; a deeper reset costs precision instead, since the chunked
+# kernels take differences of cumulative sums of log decays within a chunk (at -80, 6e-6 relative in fp32; at -30,
+# about 5e-6 against each example run alone; at -10 the earlier state leaks at 5e-5: measured on CPU).
+RESET_LOG_DECAY = -30.0
+
 
 def init_decay(n: int, *, a_range=(1.0, 16.0), dt_range=(1e-3, 1e-1)) -> tuple[torch.Tensor, torch.Tensor]:
     """A_log and dt_bias as in Mamba2 / GDN: A uniform in a_range, dt log-uniform in dt_range, dt_bias = softplus^-1."""
@@ -80,45 +86,55 @@ class DeltaRuleMixer(nn.Module):
         self.norm = (GatedRMSNorm if output_gate else RMSNorm)(self.dv, eps=1e-5 if olmo else 1e-6)
         self.out = nn.Linear(vd, d_model, bias=False)
 
-    def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def op_inputs(
+        self, x: torch.Tensor, pos: torch.Tensor | None = None
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """x (B, T, d_model) -> the op's inputs and, for `finish`, {gate [B, T, H * dv]}. With n = num_householder the
         op's inputs are q [B, T, H, dk], k [B, T*n, H, dk], v [B, T*n, H, dv], beta [B, T*n, H], g [B, T, H]. The
-        per-token transition of head h is exp(g) (I - beta_n k_n k_n^T) ... (I - beta_1 k_1 k_1^T)."""
+        per-token transition of head h is exp(g) (I - beta_n k_n k_n^T) ... (I - beta_1 k_1 k_1^T).
+        With `pos` (B, T), positions within packed examples (training/packing.py), each example starts afresh: the
+        convolution reads none of an earlier example, and g is RESET_LOG_DECAY at each example's first token."""
         B, T, _ = x.shape
         H, n = self.n_heads, self.num_householder
         q, k, v, gate, b, *a = self.proj(x).split(self.splits, dim=-1)
-        q, k, v = self.conv(torch.cat([q, k, v], dim=-1)).split(self.splits[:3], dim=-1)
+        q, k, v = self.conv(torch.cat([q, k, v], dim=-1), pos).split(self.splits[:3], dim=-1)
         # Under autocast, normalize and sigmoid may return fp32: give q, k, v, beta one dtype, as the kernels want.
         q = self._l2(q.view(B, T, H, self.dk)).to(v.dtype)
         k = self._l2(k.reshape(B, T * n, H, self.dk)).to(v.dtype)  # '(t n) h d', as fla
         beta = (torch.sigmoid(b) * self.beta_scale).to(v.dtype).reshape(B, T * n, H)
+        wide = torch.promote_types(x.dtype, torch.float32)  # fp64 stays fp64 (the float64 tests)
         if self.decay:  # log decay in fp32, as fla's layers do: g feeds an exp of a cumulative sum
-            g = -self.A_log.float().exp() * F.softplus(a[0].float() + self.dt_bias.float())
+            g = -self.A_log.to(wide).exp() * F.softplus(a[0].to(wide) + self.dt_bias.to(wide))
         else:
-            g = x.new_zeros(B, T, H, dtype=torch.float32)
-        return {"q": q, "k": k, "v": v.reshape(B, T * n, H, self.dv), "g": g, "beta": beta}, {"gate": gate}
+            g = x.new_zeros(B, T, H, dtype=wide)
+        args = {"q": q, "k": k, "v": v.reshape(B, T * n, H, self.dv), "beta": beta}
+        if pos is not None:  # the state restarts at each example (a DeltaProduct without decay takes this g too)
+            args["g"] = g.masked_fill((pos == 0)[..., None], RESET_LOG_DECAY)
+        elif self.decay or n == 1:  # DeltaNet's op takes a zero g; DeltaProduct without decay none
+            args["g"] = g
+        return args, {"gate": gate}
 
     def _l2(self, x: torch.Tensor) -> torch.Tensor:
+        wide = torch.promote_types(x.dtype, torch.float32)  # fp32, or fp64 for a float64 model (tests)
         if self.olmo:  # in fp32, as fla and transformers do
-            x32 = x.float()
+            x32 = x.to(wide)
             return (x32 * torch.rsqrt(x32.pow(2).sum(-1, keepdim=True) + 1e-6)).to(x.dtype)
         # in fp32 too (a no-op on CPU's fp32): a bf16 norm is rounded before the divide, so the eager (evaluation)
         # stages put |k|^2 about 3e-3 off 1 where the compiled (training) ones do not, and a reflection's eigenvalue
         # -1 drifts with it over long inputs; fla's own l2norm kernel computes in fp32 as well
-        return F.normalize(x.float(), dim=-1, eps=1e-6).to(x.dtype)
+        return F.normalize(x.to(wide), dim=-1, eps=1e-6).to(x.dtype)
 
-    def op(self, q, k, v, g, beta) -> torch.Tensor:
+    def op(self, q, k, v, beta, g=None) -> torch.Tensor:
         """The gated delta rule (or product) over q [B, T, H, dk] and the rest as `op_inputs` gives them -> o [B, T, H,
-        dv], for any number of heads H: fused training passes every model's heads at once."""
+        dv], for any number of heads H: fused training passes every model's heads at once. g is None only for a
+        DeltaProduct without decay, in rows of one example each."""
         shape, n = (q.shape[2], self.dk, self.dv), self.num_householder
         if n == 1:
             backend = gdn.resolve_backend(self.backend, q.device, q.dtype, shape=shape)
             o, _ = gdn.gated_delta_rule(q, k, v, g=g, beta=beta, backend=backend)
         else:
             backend = deltaproduct.resolve_backend(self.backend, q.device, q.dtype, shape=(*shape, n))
-            o, _ = deltaproduct.gated_delta_product(
-                q, k, v, g=g if self.decay else None, beta=beta, num_householder=n, backend=backend
-            )
+            o, _ = deltaproduct.gated_delta_product(q, k, v, g=g, beta=beta, num_householder=n, backend=backend)
         self.backend_used = backend  # what ran, recorded with each run's result
         return o
 
@@ -128,8 +144,8 @@ class DeltaRuleMixer(nn.Module):
         o = self.norm(o, rest["gate"].view(B, T, self.n_heads, self.dv)) if self.output_gate else self.norm(o)
         return self.out(o.reshape(B, T, -1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        args, rest = self.op_inputs(x)
+    def forward(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
+        args, rest = self.op_inputs(x, pos)
         return self.finish(self.op(**args), rest)
 
     def state_size(self, T: int) -> int:

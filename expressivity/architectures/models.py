@@ -39,6 +39,7 @@ class LayerKind:
     cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
     # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
     fusable: bool = True  # has a fused form (fused.py): its sequence op runs several models at once
+    packable: bool = True  # reads packed rows (several examples a row: training/packing.py) through `pos`
 
 
 # The one table of layer letters: patterns, the registry, theory's classes and the scheduler all read it.
@@ -51,8 +52,8 @@ LAYER_KINDS: dict[str, LayerKind] = {
         # not measured: the op runs GDN's chunked form on T * n_h steps, so about n_h times GDN's (2 by default)
         LayerKind("P", "DeltaProduct", "householder-product", 4.8),
         LayerKind("M", "diagonal", "diagonal", 2.2),
-        LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False),
-        LayerKind("S", "Stack-RNN", "stack", 3.0),  # cost not measured: a Python loop over steps
+        LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False, packable=False),
+        LayerKind("S", "Stack-RNN", "stack", 3.0, packable=False),  # cost not measured: a Python loop over steps
     )
 }
 LETTERS = {letter: kind.name for letter, kind in LAYER_KINDS.items()}
@@ -79,6 +80,18 @@ def parse_pattern(pattern: str) -> str:
     if depth > MAX_LAYERS:
         raise ValueError(f"pattern {pattern!r} has {depth} layers; at most {MAX_LAYERS} are allowed")
     return block * (int(repeat) if repeat else 1)
+
+
+def packable(layers: str) -> bool:
+    """Whether a stack of these layer letters can train on packed rows (several examples a row)."""
+    return all(LAYER_KINDS[c].packable for c in layers)
+
+
+def unpackable(layers: str) -> str:
+    """Why these layers cannot train on packed rows: a one-line message naming the letters that cannot."""
+    bad = "".join(sorted({c for c in layers if not LAYER_KINDS[c].packable}))
+    can = ", ".join(k.letter for k in LAYER_KINDS.values() if k.packable)
+    return f"packed rows need layers that read them ({can}); {', '.join(bad)} cannot: train these one example a row"
 
 
 @dataclass
@@ -152,13 +165,16 @@ class Block(nn.Module):
         self.norm2 = RMSNorm(d_model, eps) if mlp_width else None
         self.mlp = SwiGLU(d_model, mlp_width) if mlp_width else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
+        def mix(h: torch.Tensor) -> torch.Tensor:
+            return self.mixer(h) if pos is None else self.mixer(h, pos)
+
         if self.plain:  # the mixer alone: an LSTM stack as Deletang et al. train it
-            return self.mixer(x)
+            return mix(x)
         if self.post_norm:
-            x = x + self.norm1(self.mixer(x))
+            x = x + self.norm1(mix(x))
             return x + self.norm2(self.mlp(x)) if self.mlp is not None else x
-        x = x + self.mixer(self.norm1(x))
+        x = x + mix(self.norm1(x))
         if self.mlp is not None:
             x = x + self.mlp(self.norm2(x))
         return x
@@ -223,12 +239,16 @@ class SequenceModel(nn.Module):
         """The full configuration as plain data (for result stores)."""
         return asdict(self.cfg)
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
+        """inputs (B, T) -> logits (B, T, V). `pos` (B, T), for packed rows (training/packing.py): each token's
+        position within its own example, so that every example is computed as if it were alone in its row."""
         if inputs.dim() != 2:
             raise ValueError(f"inputs must be int64 token ids of shape (B, T), got shape {tuple(inputs.shape)}")
+        if pos is not None and not packable(self.cfg.layers):
+            raise ValueError(unpackable(self.cfg.layers))
         x = self.embed(inputs)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, pos)
         return self.head(self.norm(x))
 
     def num_params(self) -> int:
