@@ -8,6 +8,8 @@ with the per-token stages compiled (FusedModel.compile_stages). `--device cpu` r
     PYTHONPATH=. python3 -u benchmarks/fused_probe.py --task word_problem --arch deltaproduct --runs 3 --steps 30 \
         --profile 5 --set group=A5 --set d_model=512 --set n_heads=8 --set mlp_width=2048 --set n_layers=1 \
         --set batch_size=512 --set train_min_length=16 --set train_max_length=16      # the illusion pilot's groups
+    PYTHONPATH=. python3 -u benchmarks/fused_probe.py --task parity_check --arch gdn --runs 6 --steps 60 --pad 42 \
+        --set length_sampling=example --set batch_size=256 --packed 64    # Grazzi's lengths, packed rows
 
 Prints, as it goes (each line flushed), the time of the first steps (compilation, autotuning, capture) and the mean
 step time after them, for each setting, and whether capture fell back to eager. A probe for a lent machine's first
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], help="run only the settings of these labels")
     parser.add_argument("--set", action="append", default=[], help="key=value for the runs (as the CLI's --set)")
     parser.add_argument("--pad", type=int, default=64, help="padded length of a captured or compiled step (default 64)")
+    parser.add_argument("--packed", type=int, default=0, help="rows of this many tokens, several examples each")
     inductor_help = "KEY=VALUE of torch._inductor.config for the compiled stages (e.g. max_pointwise_cat_inputs=1)"
     parser.add_argument("--inductor", action="append", default=[], help=inductor_help)
     args = parser.parse_args()
@@ -92,7 +95,7 @@ def main() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for step in range(args.steps):
-                arrays = _arrays(task, group, step, capture or compiled, args.pad)
+                arrays = _arrays(task, group, step, capture or compiled, args.pad, args.packed)
                 sync()
                 started = time.perf_counter()
                 runner.step(arrays, [lr_at(step, cfg) for cfg in cfgs], [True] * members)
@@ -102,13 +105,16 @@ def main() -> None:
                     _say(f"{label}: step {step} took {times[-1] * 1e3:.1f} ms")
         late = times[10:] or times
         mean = sum(late) / len(late)
+        last = _arrays(task, group, args.steps - 1, capture or compiled, args.pad, args.packed)  # what a step carries
+        _say(f"{label}: a step's rows {tuple(last[0].shape)}, of which scored positions {int(last[2].sum())}")
         _say(f"{label} ({members} run(s), {args.arch} {args.size}): {mean * 1e3:.2f} ms a step after warm-up, "
              f"{mean / members * 1e3:.2f} ms per run-step; first 10 steps {sum(times[:10]):.1f} s; loss window "
              f"{(window[:, 0] / window[:, 5].clamp(min=1)).tolist()}")  # fmt: skip
         for w in caught:
             _say(f"  warning: {str(w.message)[:200]}")
         if args.profile:  # the batches of the steps after the timed ones, made before profiling: only steps count
-            inputs = [(_arrays(task, group, step, capture or compiled, args.pad), [lr_at(step, cfg) for cfg in cfgs])
+            static = capture or compiled
+            inputs = [(_arrays(task, group, step, static, args.pad, args.packed), [lr_at(step, cfg) for cfg in cfgs])
                       for step in range(args.steps, args.steps + args.profile)]  # fmt: skip
             _profile(runner, inputs, members, dev, sync, label)
 
@@ -128,16 +134,19 @@ def _set_inductor(pairs: list[str]) -> None:
         _say(f"torch._inductor.config.{key} = {getattr(config, key)!r}")
 
 
-def _arrays(task, group: list[dict], step: int, static: bool, pad: int = 64):
+def _arrays(task, group: list[dict], step: int, static: bool, pad: int = 64, packed: int = 0):
     """The group's batches of `step`, stacked (M, B, T); padded to `pad` for a captured or compiled step (static
     shapes; a compiled step compiles again for every new shape). A pad shorter than a batch's length cuts the batch:
     the step then times that padded length, which is what `--pad` is for (the cost of a step against its length)."""
     import numpy as np
 
     from expressivity.runners.training.batches import train_batch
+    from expressivity.runners.training.packing import pack_stack
     from expressivity.tasks.base import pad_stack
 
     batches = [train_batch(task, c["train"], c["seed"], step) for c in group]
+    if packed:  # --packed N: rows of N tokens, several examples each (packing.py), as a fused group packs them
+        return pack_stack(batches, packed).arrays()
     if not static:
         return pad_stack(batches)
     arrays = pad_stack(batches, max(pad, *(b.seq_len for b in batches)))

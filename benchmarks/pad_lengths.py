@@ -2,9 +2,11 @@
 would train on (no training; CPU, seconds to minutes): the group's runs are a preset's cell (its seeds), each step's
 length is the longest of their batches, padded to the group's longest example (`longest`, the default: one compile)
 or to that step's own bucket (`bucket`: a compile for each bucket met; a bucket past the group's longest is cut to
-it), beside the exact longest (no padding at all).
+it), beside the exact longest (no padding at all). With `--packed L`, also the tokens a step carries as packed rows
+of L tokens (training key `packed_length`, packing.py: several examples a row, every run's rows rounded up alike).
 
     python3 benchmarks/pad_lengths.py olmo-hybrid --row 'state-based recall (n)' --column 'hybrid GGGA[-1,1]'
+    python3 benchmarks/pad_lengths.py negative-eigenvalues --row 'mod arithmetic' --column 'gdn[-1,1]' --packed 128
 
 Prints the buckets met (steps in each), the mean padded length a step under each padding, and their ratio: an upper
 bound on what `bucket` saves where a step's time grows with its length (the GPU A/B measures the rest: compiles, and
@@ -27,6 +29,7 @@ def main() -> None:
     from expressivity.runners.training.batches import padded_to, train_batch
     from expressivity.runners.training.config import complete
     from expressivity.runners.training.fusion import padded_length
+    from expressivity.runners.training.packing import example_lengths, pack_stack
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("preset")
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument("--column", required=True, help="a column label of the preset's table")
     parser.add_argument("--protocol", default=None, help="the protocol variant (default: the preset's)")
     parser.add_argument("--every", type=int, default=50, help="read every N-th step")
+    parser.add_argument("--packed", type=int, default=0, help="also count packed rows of this many tokens")
     args = parser.parse_args()
     grid = presets.get(args.preset).grid(protocol=args.protocol, rows=[args.row], columns=[args.column])
     configs = [complete(c) for c in grid.configs]
@@ -41,10 +45,14 @@ def main() -> None:
     least = padded_length(configs)
     steps = configs[0]["train"]["steps"]
     met: collections.Counter[int] = collections.Counter()
-    exact = longest = own = 0
+    exact = longest = own = real = packed = 0
     read = range(0, steps, args.every)
     for step in read:
-        T = max(train_batch(t, c["train"], c["seed"], step).seq_len for t, c in zip(made, configs, strict=True))
+        batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(made, configs, strict=True)]
+        T = max(b.seq_len for b in batches)
+        real += sum(int(example_lengths(b).sum()) for b in batches)
+        if args.packed:
+            packed += pack_stack(batches, args.packed).inputs.size
         padded = padded_to(T, cap=least)  # as StepArrays pads under EXPRESSIVITY_PAD=bucket
         met[padded] += 1
         exact += T
@@ -56,6 +64,12 @@ def main() -> None:
     print("buckets met (padded length: steps read): " + ", ".join(f"{b}: {k}" for b, k in sorted(met.items())))
     print(f"mean padded length a step: longest (pad to {least}) {longest / n:.1f}, bucket {own / n:.1f}, "
           f"exact {exact / n:.1f}; bucket / longest = {own / longest:.3f}")  # fmt: skip
+    rows = len(configs) * configs[0]["train"]["batch_size"]
+    padded = rows * longest / n
+    print(f"tokens a step (all runs): padded to the longest {padded:.0f}, examples' own {real / n:.0f} "
+          f"({real / n / padded:.3f} of padded)")  # fmt: skip
+    if args.packed:
+        print(f"packed rows of {args.packed}: {packed / n:.0f} tokens a step, {packed / n / padded:.3f} of padded")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,20 @@ def test_a_captured_group_splits_its_windows_by_part():
             steps = sum(v["steps"] for v in a["parts"].values())
             assert sum(v["loss"] * v["steps"] for v in a["parts"].values()) / steps == pytest.approx(a["loss"], 1e-9)
         _curves_agree(c["history"], e["history"])
+
+
+@pytest.mark.parametrize("arch", ["gdn", "transformer", "diagonal", "deltaproduct"])
+def test_packed_rows_train_as_padded_rows(arch):
+    """Packed rows (packing.py) on the GPU: captured, compiled steps over rows holding several examples each
+    (lengths drawn per example) train as the same runs one example a row (fla's kernels take the gate reset at each
+    example's start; attention its block-diagonal mask). Bounds as captured vs eager."""
+    mixed = {"length_sampling": "example", "train_min_length": 3, "train_max_length": 40}
+    configs = _group(arch, **mixed)
+    padded = train_fused(configs, device="cuda")
+    packed = train_fused(configs, device="cuda", packed_length=128)
+    for p, q in zip(packed, padded, strict=True):
+        assert p["status"] == q["status"] == "done"
+        _curves_agree(p["history"], q["history"])
+        assert p["train_tokens"] < q["train_tokens"] and "packed rows of 128" in p["device"]
+    if arch == "gdn":
+        assert all("gdn backend fla" in r["device"] for r in packed), packed[0]["device"]

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from expressivity.runners.training.mixtures import draw_component, in_run_vocab, task_with
+from expressivity.runners.training.packing import pack_stack
 from expressivity.runners.training.train_set import DATA_KEYS, VALID_STREAM, Stored, drawn_once, epoch_rows
 from expressivity.tasks import PAD_ID, Batch
 from expressivity.tasks.base import pad_stack
@@ -228,12 +229,16 @@ class StepArrays:
     keep data per step independent of when others stop); the step leaves it untouched.
     Picklable (the tasks are rebuilt where it runs), so worker processes can run it; `compact` sends token ids as
     int16 (a third of the bytes through the pipe; every vocabulary is far below 2^15), which the consumer widens
-    back."""
+    back. With `packed` (a row length), every run's batch is packed into rows of that many tokens instead, to one
+    row count for all (packing.pack_stack), and the arrays are (inputs, targets, mask, pos, ends); a run's token
+    count is then its own rows' tokens."""
 
     def __init__(
-        self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0, cap: int = 0
-    ):
+        self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0, cap: int = 0,
+        packed: int = 0,
+    ):  # fmt: skip
         self.configs, self.bucketed, self.compact, self.least, self.cap = configs, bucketed, compact, least, cap
+        self.packed = packed
         self._tasks = None
 
     def __getstate__(self) -> dict:
@@ -245,6 +250,12 @@ class StepArrays:
         if self._tasks is None:
             self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
         batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
+        if self.packed:  # several examples a row, every run to the same row count (packing.py)
+            rows = pack_stack(batches, self.packed)
+            arrays = rows.arrays()
+            if self.compact:
+                arrays = tuple(a.astype(np.int16) if a.dtype == np.int64 else a for a in arrays)
+            return arrays, [int((p != PAD_ID).any(-1).sum()) * self.packed for p in rows.inputs]
         T = max(b.seq_len for b in batches)
         if self.bucketed:
             T = padded_to(T, least=self.least, cap=self.cap)

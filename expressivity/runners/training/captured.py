@@ -2,6 +2,7 @@
 
     runner = StepRunner(fused_model, optimizer, clip, window, capture=True)
     runner.step((inputs, targets, mask), lrs, active)     # numpy (M, B, T) arrays; lrs and active per run
+    runner.step((inputs, targets, mask, pos, ends), ...)  # packed rows (packing.py)
 
 The step: forward (bf16 autocast on CUDA), each run's mean loss over its scored positions, backward of their sum (so
 each run's gradient is that of its own loss: the runs share no weight), each run clipped to its own threshold, one
@@ -45,8 +46,9 @@ class StepRunner:
         self.seen: dict[tuple, int] = {}
         self.failed = ""
 
-    def _body(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> None:
-        """The step on device tensors (M, B, T): everything a graph captures."""
+    def _body(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, pos=None, ends=None) -> None:
+        """The step on device tensors (M, B, T): everything a graph captures. `pos` and `ends` come with packed rows
+        (packing.py): each token's position within its example, and each example's last scored position."""
         if self.model.flat_grad is not None:
             self.model.flat_grad.zero_()
         else:
@@ -55,7 +57,7 @@ class StepRunner:
         cuda = self.device.type == "cuda"
         # No cast cache: a graph must recompute the weights' bf16 copies each replay, not reuse warm-up's stale ones.
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False):
-            logits = self.model(inputs)
+            logits = self.model(inputs, pos)
         logits = logits.float()
         scored = torch.where(mask, targets, -100)
         ce = F.cross_entropy(logits.flatten(0, 2), scored.flatten(), ignore_index=-100, reduction="none")
@@ -65,13 +67,14 @@ class StepRunner:
         self.opt.clip_(self.clip)
         self.opt.step(self.lr, self.active)
         with torch.no_grad():
-            c = stacked_counts(logits, targets, mask)  # (M, 4): final, token correct; scored positions, examples
+            c = stacked_counts(logits, targets, mask, ends)  # (M, 4): final, token correct; scored positions, examples
             ones = torch.ones_like(losses, dtype=torch.float64)
             add = torch.cat([losses.detach().double()[:, None], c.double(), ones[:, None]], dim=1)
             self.last.copy_(add * self.active.double()[:, None])
             self.window += self.last
 
-    def step(self, arrays: tuple[np.ndarray, np.ndarray, np.ndarray], lrs: list[float], active: list[bool]) -> None:
+    def step(self, arrays: tuple[np.ndarray, ...], lrs: list[float], active: list[bool]) -> None:
+        """One step on (inputs, targets, mask), each (M, B, T), and for packed rows (pos, ends) after them."""
         self.lr.copy_(torch.tensor(lrs, dtype=torch.float64))
         self.active.copy_(torch.tensor(active))
         tensors = [torch.from_numpy(a) for a in arrays]

@@ -48,14 +48,22 @@ def last_scored(mask: np.ndarray) -> np.ndarray:
     return mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
 
 
-def batch_counts(logits, targets, mask) -> dict[str, float]:
+def batch_counts(logits, targets, mask, ends=None) -> dict[str, float]:
     """Correct counts of one batch, as torch scalars on the logits' device: no host sync until the caller reads them.
 
-    logits float (B, T, V); targets int64 (B, T); mask bool (B, T).
+    logits float (B, T, V); targets int64 (B, T); mask bool (B, T). `ends` bool (B, T), for packed rows (several
+    examples a row: training/packing.py), marks each example's last scored position; without it a row is an example.
     """
     import torch
 
     correct = (logits.argmax(-1) == targets) & mask
+    if ends is not None:
+        return {
+            "final": (correct & ends).sum(),
+            "token": correct.sum(),
+            "scored": mask.sum(),
+            "examples": ends.sum(),
+        }
     rows = torch.arange(mask.shape[0], device=mask.device)
     last = (mask * torch.arange(mask.shape[1], device=mask.device)).amax(1)  # the last scored position of each row
     return {
@@ -67,12 +75,16 @@ def batch_counts(logits, targets, mask) -> dict[str, float]:
     }
 
 
-def stacked_counts(logits, targets, mask):
+def stacked_counts(logits, targets, mask, ends=None):
     """The counts a training window sums (`batch_counts`' final, token, scored, examples) for M runs' batches at once:
-    logits (M, B, T, V), targets and mask (M, B, T) -> float (M, 4), on the device, with no host sync."""
+    logits (M, B, T, V), targets and mask (M, B, T) (and `ends`, for packed rows, as there) -> float (M, 4), on the
+    device, with no host sync."""
     import torch
 
     correct = (logits.argmax(-1) == targets) & mask
+    if ends is not None:
+        final, examples = (correct & ends).sum((1, 2)), ends.sum((1, 2))
+        return torch.stack([final, correct.sum((1, 2)), mask.sum((1, 2)), examples], dim=1).float()
     T = mask.shape[-1]
     last = (mask * torch.arange(T, device=mask.device)).amax(-1, keepdim=True)  # (M, B, 1): last scored position
     final = correct.gather(-1, last).squeeze(-1) & mask.any(-1)

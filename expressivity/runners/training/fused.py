@@ -35,7 +35,7 @@ from expressivity.runners.training.batches import (
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_stacked, summarize
 from expressivity.runners.training.fused_log import members_line, progress_line
-from expressivity.runners.training.fusion import fusion_key, least_length, padded_length
+from expressivity.runners.training.fusion import fusion_key, least_length, padded_length, row_length
 from expressivity.runners.training.parts import Parts, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
@@ -76,6 +76,7 @@ def train_fused(
     compile_stages: bool | None = None,
     on_result: Callable[[int, dict[str, Any]], None] | None = None,
     shrink: float | None = None,
+    packed_length: int | str | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate the runs of `configs` as one fused model; one result per run, as `train()` returns it.
 
@@ -98,8 +99,10 @@ def train_fused(
     its group, stopped or not (static shapes). Default: the environment's EXPRESSIVITY_SHRINK, else off. Not yet safe
     on a GPU: its first use in a grid (2026-12-04, one H200, EXPRESSIVITY_SHRINK=0.5) ended about 35 s after a
     captured DeltaProduct group of 3 shrank to 1 with "CUDA error: an illegal memory access", which failed the other
-    group of its process too; the GPU test (tests/runners/test_fused_gpu.py, a GDN group) passes. Undiagnosed."""
+    group of its process too; the GPU test (tests/runners/test_fused_gpu.py, a GDN group) passes. Undiagnosed.
+    `packed_length`: rows of several examples each, as train() takes it (packing.py; default: EXPRESSIVITY_PACK)."""
     configs = [complete(c) for c in configs]
+    packed = row_length(configs, packed_length)
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
     if None in keys or len(keys) != 1:
@@ -125,7 +128,7 @@ def train_fused(
         with deterministic(configs[0]["train"]["deterministic"]):  # a shared key (fusion_key)
             report = None if on_result is None else lambda j, result, members=members: on_result(members[j], result)
             group = _Group([configs[i] for i in members], [paths[i] for i in members], [saved[i] for i in members],
-                           dev, data_processes, compile_stages, report)  # fmt: skip
+                           dev, data_processes, compile_stages, report, packed)  # fmt: skip
             finished, carried = group.run(graphs, bucketed, shrink)
         for j, result in enumerate(finished):
             if result is not None:
@@ -141,7 +144,7 @@ class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
     def __init__(self, configs, paths, saved, dev: str, processes: int = 0, compile_stages: bool = False,
-                 on_result: Callable[[int, dict[str, Any]], None] | None = None):  # fmt: skip
+                 on_result: Callable[[int, dict[str, Any]], None] | None = None, packed: int = 0):  # fmt: skip
         import torch
 
         from expressivity import tasks
@@ -149,6 +152,7 @@ class _Group:
         from expressivity.runners.training.optim import StackedAdamW
 
         self.configs, self.paths, self.dev, self.processes = configs, paths, dev, processes
+        self.packed = packed  # rows of several examples (packing.py), or 0
         self.on_result, self.early = on_result, {}  # early: run -> its result, reported when it stopped early
         self.cfgs = [c["train"] for c in configs]
         self.M = len(configs)
@@ -208,7 +212,8 @@ class _Group:
             bucketed = static if bucketed is None else bucketed
             least = least_length(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
             cap = padded_length(self.configs) if bucketed else 0  # no bucket past the group's own longest
-            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least, cap=cap)
+            make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least, cap=cap,
+                              packed=self.packed)  # fmt: skip
             print(members_line(self.configs), file=sys.stderr, flush=True)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:
@@ -359,6 +364,7 @@ class _Group:
             eval_seconds = time.perf_counter() - eval_started
         backends = gdn_backends(self.model.template)
         where = device_name(self.dev) + f", fused x{self.M}" + (f", gdn backend {backends}" if backends else "")
+        where += f", packed rows of {self.packed}" if self.packed else ""
         return {
             "status": "diverged" if stop == "diverged" else "done",
             "stop_reason": stop,

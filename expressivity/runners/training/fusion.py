@@ -5,11 +5,13 @@ itself), and sequences of about one padded length (`longest_sequence`), since a 
 to the longest. Architectures with a layer that has no fused form (an LSTM) have no fusion key.
 
     fusion_key(config)        # a string, equal for runs that may share a fused group; None: never fused
+    row_length(configs)       # the packed row length a group trains with (packing.py), 0 for one example a row
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -93,3 +95,39 @@ def least_length(configs: list[dict[str, Any]], *, bucketed: bool, compiled: boo
     if pad not in PADS:
         raise ValueError(f"EXPRESSIVITY_PAD={pad!r} is not valid; choose one of {', '.join(PADS)}")
     return padded_length(configs) if bucketed and compiled and pad == "longest" else 0
+
+
+# "auto" packed rows: the longest example rounded up to this (fla's chunk length)
+ROW_CHUNK = 64
+
+
+def row_length(configs: list[dict], requested: int | str | None = None) -> int:
+    """The packed row length runs of `configs` (one fused group, or one run) train with, 0 for one example a row.
+
+    `requested`: a row length, "auto" (the group's longest example rounded up to ROW_CHUNK), 0 (off), or None: the
+    environment's EXPRESSIVITY_PACK, off when unset. Packing applies only where it can help and work: lengths drawn
+    per example (`length_sampling="example"`; one length a batch leaves no padding inside a run's batch to remove)
+    and layers that read packed rows (not an LSTM or Stack-RNN). A row shorter than the longest example -> ValueError.
+    """
+    from expressivity import architectures
+    from expressivity.architectures.models import packable
+
+    if requested is None:
+        requested = os.environ.get("EXPRESSIVITY_PACK", "0")
+    if requested in ("0", 0, ""):
+        return 0
+    for c in configs:
+        letters = architectures.layer_letters(c["arch"], c["size"], **c["model_params"])
+        if c["train"]["length_sampling"] != "example" or not packable(letters):
+            return 0
+    longest = padded_length(configs)
+    if requested == "auto":
+        return ROW_CHUNK * math.ceil(longest / ROW_CHUNK)
+    try:
+        row = int(requested)
+    except ValueError:
+        raise ValueError(f"packed row length {requested!r} is not valid: give a number of tokens, auto or 0") from None
+    if row < longest:
+        raise ValueError(f"packed rows of {row} tokens are shorter than these runs' examples ({longest} tokens); give "
+                         f"at least {longest}, auto or 0")  # fmt: skip
+    return row

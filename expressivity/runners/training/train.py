@@ -39,6 +39,8 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
+from expressivity.runners.training.fusion import row_length
+from expressivity.runners.training.packing import pack
 from expressivity.runners.training.parts import Parts, brief, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train_set import validation_accuracy
@@ -163,18 +165,23 @@ def train(
     device: str = "auto",
     checkpoint: str | os.PathLike | None = None,
     progress: bool = False,
+    packed_length: int | str | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one run. Returns a result dict with keys status ("done" or "diverged"), stop_reason
     ("steps", "target_acc" or "diverged"), steps, metrics ({length: {...}} from `evaluate_by_length`), summary
     (in-distribution / out-of-distribution means), history (the checked training curve), num_params, train_seconds,
     eval_seconds, train_tokens and device. Resumes from `checkpoint` when it exists and belongs to this config.
+    `packed_length`: train on rows of that many tokens holding several examples each (packing.py: the same losses
+    to float rounding, less padding; "auto", 0, or None for the environment's EXPRESSIVITY_PACK, off when unset),
+    where lengths are drawn per example and the layers read packed rows; the result's `device` then says so.
     """
     config = complete(config)  # a stored config leaves keys at their defaults out
+    packed = row_length([config], packed_length)
     with deterministic(config["train"]["deterministic"]):
-        return _train(config, device=device, checkpoint=checkpoint, progress=progress)
+        return _train(config, device=device, checkpoint=checkpoint, progress=progress, packed=packed)
 
 
-def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -> dict[str, Any]:
+def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool, packed: int = 0) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
@@ -209,13 +216,19 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
         bar.update(step, state["history"][-1] if state["history"] else None)
         while not stop and step < cfg["steps"]:
             batch = train_batch(task, cfg, seed, step)
+            if packed:  # several examples a row (packing.py): the same examples, less padding
+                batch = pack(batch, packed)
             inputs = torch.from_numpy(batch.inputs).to(dev, non_blocking=True)
             targets = torch.from_numpy(batch.targets).to(dev, non_blocking=True)
             mask = torch.from_numpy(batch.mask).to(dev, non_blocking=True)
+            pos, ends = (None, None) if not packed else (
+                torch.from_numpy(batch.pos).to(dev, non_blocking=True),
+                torch.from_numpy(batch.ends).to(dev, non_blocking=True),
+            )  # fmt: skip
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
             with torch.autocast(torch.device(dev).type, dtype=torch.bfloat16, enabled=dev.startswith("cuda")):
-                logits = model(inputs)
+                logits = model(inputs, pos)
             logits = logits.float()
             # ignore_index rather than logits[mask]: boolean indexing would sync the GPU every step.
             scored = torch.where(mask, targets, -100)
@@ -226,7 +239,7 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
             opt.step()
             with torch.no_grad():
-                c = batch_counts(logits, targets, mask)
+                c = batch_counts(logits, targets, mask, ends)
                 sums = torch.stack([loss.detach().double(), *(c[k].double() for k in COUNTS), one])
                 window += sums
                 if parts is not None:
@@ -268,7 +281,9 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool) -
         "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - eval_started,
         "train_tokens": state["train_tokens"],
-        "device": device_name(dev) + (f", gdn backend {gdn_backends(model)}" if gdn_backends(model) else ""),
+        "device": device_name(dev)
+        + (f", gdn backend {gdn_backends(model)}" if gdn_backends(model) else "")
+        + (f", packed rows of {packed}" if packed else ""),
         "error": None,
     }
 
