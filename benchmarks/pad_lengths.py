@@ -3,10 +3,11 @@ would train on (no training; CPU, seconds to minutes): the group's runs are a pr
 length is the longest of their batches, padded to the group's longest example (`longest`, the default: one compile)
 or to that step's own bucket (`bucket`: a compile for each bucket met; a bucket past the group's longest is cut to
 it), beside the exact longest (no padding at all). With `--packed L`, also the tokens a step carries as packed rows
-of L tokens (training key `packed_length`, packing.py: several examples a row, every run's rows rounded up alike).
+of L tokens, as the group would train on them (EXPRESSIVITY_PACK=L, packing.py: several examples a row, every run
+to one row count, StepArrays.least_rows unless a step needs more), and the row counts met.
 
     python3 benchmarks/pad_lengths.py olmo-hybrid --row 'state-based recall (n)' --column 'hybrid GGGA[-1,1]'
-    python3 benchmarks/pad_lengths.py negative-eigenvalues --row 'mod arithmetic' --column 'gdn[-1,1]' --packed 128
+    python3 benchmarks/pad_lengths.py negative-eigenvalues --row 'mod arithmetic' --column 'gdn[-1,1]' --packed 64
 
 Prints the buckets met (steps in each), the mean padded length a step under each padding, and their ratio: an upper
 bound on what `bucket` saves where a step's time grows with its length (the GPU A/B measures the rest: compiles, and
@@ -26,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from expressivity import tasks
     from expressivity.runners.reports import presets
-    from expressivity.runners.training.batches import padded_to, train_batch
+    from expressivity.runners.training.batches import StepArrays, padded_to, train_batch
     from expressivity.runners.training.config import complete
     from expressivity.runners.training.fusion import padded_length
-    from expressivity.runners.training.packing import example_lengths, pack_stack
+    from expressivity.runners.training.packing import example_lengths
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("preset")
@@ -46,13 +47,17 @@ def main() -> None:
     steps = configs[0]["train"]["steps"]
     met: collections.Counter[int] = collections.Counter()
     exact = longest = own = real = packed = 0
+    make_packed = StepArrays(configs, bucketed=True, packed=args.packed)
+    shapes: collections.Counter[int] = collections.Counter()
     read = range(0, steps, args.every)
     for step in read:
         batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(made, configs, strict=True)]
         T = max(b.seq_len for b in batches)
         real += sum(int(example_lengths(b).sum()) for b in batches)
         if args.packed:
-            packed += pack_stack(batches, args.packed).inputs.size
+            rows = make_packed(step)[0][0].shape[1]
+            shapes[rows] += 1
+            packed += len(configs) * rows * args.packed
         padded = padded_to(T, cap=least)  # as StepArrays pads under EXPRESSIVITY_PAD=bucket
         met[padded] += 1
         exact += T
@@ -69,7 +74,10 @@ def main() -> None:
     print(f"tokens a step (all runs): padded to the longest {padded:.0f}, examples' own {real / n:.0f} "
           f"({real / n / padded:.3f} of padded)")  # fmt: skip
     if args.packed:
-        print(f"packed rows of {args.packed}: {packed / n:.0f} tokens a step, {packed / n / padded:.3f} of padded")
+        print(
+            f"packed rows of {args.packed}: {packed / n:.0f} tokens a step, {packed / n / padded:.3f} of padded; row "
+            "counts met (rows: steps read): " + ", ".join(f"{r}: {k}" for r, k in sorted(shapes.items()))
+        )
 
 
 if __name__ == "__main__":

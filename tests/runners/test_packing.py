@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from expressivity import architectures, tasks
-from expressivity.runners.training.batches import fresh_batch
+from expressivity.runners.training.batches import StepArrays, fresh_batch
 from expressivity.runners.training.config import resolve
 from expressivity.runners.training.fused import train_fused
 from expressivity.runners.training.fusion import row_length
@@ -62,6 +62,19 @@ def test_stacked_runs_share_a_row_count_in_steps_of_row_step():
     M, R, L = packed.inputs.shape
     assert (M, L) == (2, 64) and R % ROW_STEP == 0
     assert packed.mask[0].sum() == _batch(seed=0).mask.sum()
+
+
+def test_a_packed_group_takes_one_row_count_whatever_step_it_starts_at():
+    """StepArrays.least_rows: the most the first steps need, so captured steps meet one shape, and a group resumed
+    later (a fresh StepArrays) takes the same."""
+    configs = [resolve("parity_check", "gdn", {**MIXED, "batch_size": 64, "seed": s}) for s in (0, 1)]
+    first = StepArrays(configs, bucketed=True, packed=64)
+    shapes = {first(step)[0][0].shape for step in range(40)}
+    assert len(shapes) == 1 and shapes.pop()[1] % ROW_STEP == 0
+    resumed = StepArrays(configs, bucketed=True, packed=64)
+    assert resumed(30)[0][0].shape == first(30)[0][0].shape
+    tall = pack_stack([_batch(seed=0, batch_size=200)], 64, least_rows=first._least_rows)  # needs more: its own count
+    assert tall.inputs.shape[1] > first._least_rows
 
 
 MODELS = [

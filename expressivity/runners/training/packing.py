@@ -117,10 +117,16 @@ def _fill(batch: Batch, lengths: np.ndarray, layout: list[list[int]], row_length
     return Packed(inputs, targets, mask, pos, ends)
 
 
-def pack_stack(batches: list[Batch], row_length: int) -> Packed:
-    """M runs' batches packed, each to the same row count (the most any needs, rounded up to ROW_STEP) -> (M, R, L)."""
+def rows_needed(batches: list[Batch], row_length: int) -> int:
+    """The most rows any of these batches fills, packed into rows of `row_length` tokens."""
+    return max(len(first_fit(_checked_lengths(b, row_length), row_length)) for b in batches)
+
+
+def pack_stack(batches: list[Batch], row_length: int, least_rows: int = 0) -> Packed:
+    """M runs' batches packed, each to the same row count -> (M, R, L): `least_rows` where every batch fits in it,
+    else the most any needs rounded up to ROW_STEP (so a captured step meets few shapes)."""
     lengths = [_checked_lengths(b, row_length) for b in batches]
     layouts = [first_fit(n, row_length) for n in lengths]
-    R = ROW_STEP * math.ceil(max(len(rows) for rows in layouts) / ROW_STEP)
+    R = max(least_rows, ROW_STEP * math.ceil(max(len(rows) for rows in layouts) / ROW_STEP))
     packs = [_fill(b, n, rows, row_length, R) for b, n, rows in zip(batches, lengths, layouts, strict=True)]
     return Packed(*(np.stack(parts) for parts in zip(*(p.arrays() for p in packs), strict=True)))
