@@ -25,9 +25,11 @@
 #                 theirs apart (start them seconds apart, `A & sleep 20; B & wait`; give CHECKPOINTS=1 to one, since
 #                 the preset has one checkpoint folder, and SAVE_TRITON=0 to the other).
 #   SAVE_TRITON=0 leave Triton's cache behind.
+#   EXPRESSIVITY_PACK=auto (or a row length) packs several examples a row where lengths are drawn per example
+#                 (training/packing.py; run keys unchanged). Off by default until its GPU test has passed on a card.
 # Limits that shape a call (the device's README): at most 8 files and 64 MiB come back, counted over the call's $OUT
 # (the store, one logs.tgz, Triton's cache, then checkpoint parts); what travels in, tree and carried paths, is at
-# most 64 MiB (the tree is about 35 MB: two 12.8 MB checkpoints fit beside it, three do not). A warm machine keeps the
+# most 64 MiB (the tree is about 37 MB: two 13 MB checkpoints fit beside it, three do not). A warm machine keeps the
 # files a call left for 30 s, so a call made within that window resumes from them without carrying them; after it,
 # and in a new checkout here (git-ignored files are gone: 2026-12-05), a run whose steps do not fit one session's
 # card time cannot be finished by resuming.
