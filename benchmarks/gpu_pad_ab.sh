@@ -8,6 +8,11 @@
 # tokens each padding carries. Prints figures, never asserts.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) bash benchmarks/gpu_pad_ab.sh 2000 \
 #                --row 'state-based recall (n)' --column 'hybrid GGGA[-1,1]'", carry=[".whl", ".triton"])
+# PADS="longest ladder" compares the default with EXPRESSIVITY_PAD=ladder instead, e.g. on the m axis's longest runs
+# (0.36 of the tokens at m = 256 alone; benchmarks/pad_lengths.py):
+#   run(command="PADS='longest ladder' EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) bash benchmarks/gpu_pad_ab.sh \
+#                2000 --protocol full --row 'state-based recall, m = 256' --column 'hybrid GGGA[-1,1]' --seed 0",
+#       carry=[".whl"])
 set -uo pipefail
 STEPS=${1:?steps}
 shift
@@ -18,7 +23,7 @@ source benchmarks/gpu_setup.sh
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; olmo-hybrid $*; steps $STEPS"
 } | tee "$OUT/pad_ab.log"
-for pad in longest bucket; do
+for pad in ${PADS:-longest bucket}; do
   started=$(date +%s)
   EXPRESSIVITY_PAD=$pad TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_$pad timeout -s INT 280 python3 -m expressivity.runners.cli \
     reproduce olmo-hybrid "$@" --set "steps=$STEPS" --store "/tmp/pad_$pad.sqlite" --log-dir "$OUT/logs_$pad" \

@@ -2,7 +2,8 @@
 would train on (no training; CPU, seconds to minutes): the group's runs are a preset's cell (its seeds), each step's
 length is the longest of their batches, padded to the group's longest example (`longest`, the default: one compile)
 or to that step's own bucket (`bucket`: a compile for each bucket met; a bucket past the group's longest is cut to
-it), beside the exact longest (no padding at all). With `--packed L`, also the tokens a step carries as packed rows
+it) or to the first rung of a ladder of sizes that fits (`ladder`: fusion.pad_ladder), beside the exact longest (no
+padding at all). With `--packed L`, also the tokens a step carries as packed rows
 of L tokens, as the group would train on them (EXPRESSIVITY_PACK=L, packing.py: several examples a row, every run
 to one row count, StepArrays.least_rows unless a step needs more), and the row counts met.
 
@@ -29,7 +30,7 @@ def main() -> None:
     from expressivity.runners.reports import presets
     from expressivity.runners.training.batches import StepArrays, padded_to, train_batch
     from expressivity.runners.training.config import complete
-    from expressivity.runners.training.fusion import padded_length
+    from expressivity.runners.training.fusion import ladder, padded_length
     from expressivity.runners.training.packing import example_lengths
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -38,15 +39,20 @@ def main() -> None:
     parser.add_argument("--column", required=True, help="a column label of the preset's table")
     parser.add_argument("--protocol", default=None, help="the protocol variant (default: the preset's)")
     parser.add_argument("--every", type=int, default=50, help="read every N-th step")
+    parser.add_argument("--seed", type=int, action="append", default=[], help="only these seeds (a group of them)")
     parser.add_argument("--packed", type=int, default=0, help="also count packed rows of this many tokens")
     args = parser.parse_args()
-    grid = presets.get(args.preset).grid(protocol=args.protocol, rows=[args.row], columns=[args.column])
+    grid = presets.get(args.preset).grid(
+        protocol=args.protocol, rows=[args.row], columns=[args.column], seeds=args.seed
+    )
     configs = [complete(c) for c in grid.configs]
     made = [tasks.make(c["task"], **c["task_params"]) for c in configs]
     least = padded_length(configs)
     steps = configs[0]["train"]["steps"]
     met: collections.Counter[int] = collections.Counter()
-    exact = longest = own = real = packed = 0
+    exact = longest = own = real = packed = laddered = 0
+    rungs = ladder(least)
+    climbed: collections.Counter[int] = collections.Counter()
     make_packed = StepArrays(configs, bucketed=True, packed=args.packed)
     shapes: collections.Counter[int] = collections.Counter()
     read = range(0, steps, args.every)
@@ -63,12 +69,18 @@ def main() -> None:
         exact += T
         longest += padded_to(T, least=least)  # ... and by default
         own += padded
+        rung = padded_to(T, ladder=rungs)  # as StepArrays pads under EXPRESSIVITY_PAD=ladder
+        climbed[rung] += 1
+        laddered += rung
     n = len(read)
     print(f"{args.preset} / {args.row} / {args.column}: {len(configs)} runs fused, {steps} steps, every "
           f"{args.every}th read ({n} steps)")  # fmt: skip
     print("buckets met (padded length: steps read): " + ", ".join(f"{b}: {k}" for b, k in sorted(met.items())))
     print(f"mean padded length a step: longest (pad to {least}) {longest / n:.1f}, bucket {own / n:.1f}, "
           f"exact {exact / n:.1f}; bucket / longest = {own / longest:.3f}")  # fmt: skip
+    print(f"ladder ({len(rungs)} rungs, {', '.join(map(str, rungs))}): mean {laddered / n:.1f}, "
+          f"{laddered / longest:.3f} of longest; rungs met (length: steps read): "
+          + ", ".join(f"{r}: {k}" for r, k in sorted(climbed.items())))  # fmt: skip
     rows = len(configs) * configs[0]["train"]["batch_size"]
     padded = rows * longest / n
     print(f"tokens a step (all runs): padded to the longest {padded:.0f}, examples' own {real / n:.0f} "

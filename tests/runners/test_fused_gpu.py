@@ -56,12 +56,14 @@ def test_compiled_stages_train_as_plain_stages(arch):
         _curves_agree(c["history"], p["history"])  # fused kernels round differently: bounds as captured vs eager
 
 
-def test_compiled_stages_padded_to_each_steps_bucket_train_as_padded_to_the_longest(monkeypatch):
+@pytest.mark.parametrize("pad", ["bucket", "ladder"])
+def test_compiled_stages_padded_to_each_steps_bucket_train_as_padded_to_the_longest(monkeypatch, pad):
     # EXPRESSIVITY_PAD=bucket: parity's batches vary in length (3-40 here), so the group meets several buckets, a
-    # compile and a capture each, where by default every step is padded to its longest example.
-    configs = _group("gdn")
+    # compile and a capture each, where by default every step is padded to its longest example; =ladder, a few rungs
+    # up to 200 here (not captured, unless graphs=True as here).
+    configs = _group("gdn", **({"train_max_length": 200} if pad == "ladder" else {}))
     longest = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
-    monkeypatch.setenv("EXPRESSIVITY_PAD", "bucket")
+    monkeypatch.setenv("EXPRESSIVITY_PAD", pad)
     bucketed = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
     for b, p in zip(bucketed, longest, strict=True):
         assert b["status"] == p["status"] == "done"

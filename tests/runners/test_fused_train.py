@@ -326,3 +326,32 @@ def test_every_run_of_a_killed_fused_group_resumes_alone(tmp_path):
         saved = torch.load(path, weights_only=True)
         assert 0 < saved["step"] < SETS["steps"]
         _agree(train(config, checkpoint=path), train(config))  # the single trainer picks it up
+
+
+def test_a_ladder_pads_each_step_to_the_first_rung_it_fits_and_changes_nothing_else(monkeypatch):
+    """EXPRESSIVITY_PAD=ladder: a few lengths between 64 and the group's longest, LADDER_RATIO apart, each a bucket;
+    a step pads to the first that fits (the same batches, padded further), and past the top to its own bucket."""
+    from expressivity.runners.training.batches import StepArrays, bucket, padded_to
+    from expressivity.runners.training.fusion import ladder, least_length, pad_ladder, padded_length
+
+    assert ladder(1536) == (64, 128, 192, 320, 384, 576, 768, 1088, 1536) and ladder(42) == (42,)
+    assert padded_to(300, ladder=ladder(1536)) == 320 and padded_to(1600, ladder=ladder(1536)) == bucket(1600)
+    configs = [complete(resolve("parity", "gdn", {**SETS, "seed": s, "train_max_length": 200})) for s in range(2)]
+    assert pad_ladder(configs, bucketed=True, compiled=True) == ()  # the default pads to the longest
+    monkeypatch.setenv("EXPRESSIVITY_PAD", "ladder")
+    rungs = pad_ladder(configs, bucketed=True, compiled=True)
+    assert (
+        rungs[-1] == padded_length(configs)
+        and len(rungs) > 2
+        and least_length(configs, bucketed=True, compiled=True) == 0
+    )
+    assert (
+        pad_ladder(configs, bucketed=True, compiled=False) == pad_ladder(configs, bucketed=False, compiled=True) == ()
+    )
+    for step in range(6):
+        (inputs, targets, mask), tokens = StepArrays(configs, bucketed=True, ladder=rungs)(step)
+        (ref_inputs, ref_targets, ref_mask), ref_tokens = StepArrays(configs, bucketed=False)(step)
+        T = ref_inputs.shape[2]
+        assert inputs.shape[2] == min(r for r in rungs if r >= T) and tokens == ref_tokens
+        assert np.array_equal(inputs[..., :T], ref_inputs) and np.array_equal(targets[..., :T], ref_targets)
+        assert np.array_equal(mask[..., :T], ref_mask) and not mask[..., T:].any()

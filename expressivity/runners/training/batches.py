@@ -216,9 +216,11 @@ def bucket(T: int) -> int:
     return 16 * math.ceil(T / 16) if T <= 64 else 64 * math.ceil(T / 64)
 
 
-def padded_to(T: int, *, least: int = 0, cap: int = 0) -> int:
-    """The length a bucketed step whose longest example is T pads to: `least` if it fits, else T's bucket, cut to
-    `cap` (a group's own longest) when T fits that."""
+def padded_to(T: int, *, least: int = 0, cap: int = 0, ladder: tuple[int, ...] = ()) -> int:
+    """The length a bucketed step whose longest example is T pads to: the first rung of `ladder` (ascending) it fits,
+    else `least` if it fits, else T's bucket, cut to `cap` (a group's own longest) when T fits that."""
+    if ladder and T <= ladder[-1]:
+        return next(rung for rung in ladder if rung >= T)
     return least if T <= least else min(bucket(T), cap) if T <= cap else bucket(T)
 
 
@@ -236,10 +238,10 @@ class StepArrays:
 
     def __init__(
         self, configs: list[dict[str, Any]], *, bucketed: bool, compact: bool = False, least: int = 0, cap: int = 0,
-        packed: int = 0,
+        packed: int = 0, ladder: tuple[int, ...] = (),
     ):  # fmt: skip
         self.configs, self.bucketed, self.compact, self.least, self.cap = configs, bucketed, compact, least, cap
-        self.packed = packed
+        self.packed, self.ladder = packed, ladder
         self._tasks = None
         self._least_rows = None
 
@@ -273,7 +275,7 @@ class StepArrays:
             return arrays, [int((p != PAD_ID).any(-1).sum()) * self.packed for p in rows.inputs]
         T = max(b.seq_len for b in batches)
         if self.bucketed:
-            T = padded_to(T, least=self.least, cap=self.cap)
+            T = padded_to(T, least=self.least, cap=self.cap, ladder=self.ladder)
         inputs, targets, mask = pad_stack(batches, T)
         if self.compact:
             inputs, targets = inputs.astype(np.int16), targets.astype(np.int16)

@@ -35,7 +35,14 @@ from expressivity.runners.training.batches import (
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_stacked, summarize
 from expressivity.runners.training.fused_log import members_line, progress_line
-from expressivity.runners.training.fusion import fusion_key, least_length, padded_length, row_length
+from expressivity.runners.training.fusion import (
+    fusion_key,
+    least_length,
+    pad_ladder,
+    pad_mode,
+    padded_length,
+    row_length,
+)
 from expressivity.runners.training.parts import Parts, has_parts
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train import (
@@ -197,6 +204,8 @@ class _Group:
         from expressivity.runners.training.captured import StepRunner
 
         self.capture = self.dev.startswith("cuda") if graphs is None else bool(graphs and self.dev.startswith("cuda"))
+        if graphs is None and self.model.compile_stages and pad_mode() == "ladder":
+            self.capture = False  # a ladder's steps are long, and each rung's graph would hold its own memory
         stops = [s["stop_reason"] for s in self.state]
         steps = self.cfgs[0]["steps"]
         step = first = self.state[0]["step"]  # runs of a group start at one step (train_fused)
@@ -212,8 +221,9 @@ class _Group:
             bucketed = static if bucketed is None else bucketed
             least = least_length(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
             cap = padded_length(self.configs) if bucketed else 0  # no bucket past the group's own longest
+            ladder = pad_ladder(self.configs, bucketed=bucketed, compiled=self.model.compile_stages)
             make = StepArrays(self.configs, bucketed=bucketed, compact=self.processes > 0, least=least, cap=cap,
-                              packed=self.packed)  # fmt: skip
+                              packed=self.packed, ladder=ladder)  # fmt: skip
             print(members_line(self.configs), file=sys.stderr, flush=True)
             with Prefetcher(make, range(step, steps), depth=8, processes=self.processes) as ahead:
                 for s, (arrays, tokens) in ahead:

@@ -79,7 +79,17 @@ def padded_length(configs: list[dict[str, Any]]) -> int:
     return longest
 
 
-PADS = ("longest", "bucket")  # how a group with compiled stages pads its steps (EXPRESSIVITY_PAD; the first: default)
+PADS = ("longest", "bucket", "ladder")  # how a group with compiled stages pads its steps (EXPRESSIVITY_PAD; the first:
+# the default)
+LADDER_RATIO = 2**0.5  # EXPRESSIVITY_PAD=ladder: each rung this much shorter than the one above
+
+
+def pad_mode() -> str:
+    """EXPRESSIVITY_PAD, checked: one of PADS."""
+    pad = os.environ.get("EXPRESSIVITY_PAD", PADS[0])
+    if pad not in PADS:
+        raise ValueError(f"EXPRESSIVITY_PAD={pad!r} is not valid; choose one of {', '.join(PADS)}")
+    return pad
 
 
 def least_length(configs: list[dict[str, Any]], *, bucketed: bool, compiled: bool) -> int:
@@ -89,12 +99,31 @@ def least_length(configs: list[dict[str, Any]], *, bucketed: bool, compiled: boo
     runs most steps' longest draw is there anyway. A long run whose lengths grow (a curriculum) may gain by its steps'
     own buckets instead, a compile each: EXPRESSIVITY_PAD=bucket (olmo-hybrid's n-axis groups: 235 tokens a step on
     average against 320; testbed-v1's negative-eigenvalues groups, whose buckets StepArrays cuts to their longest,
-    42: 35.3 against 42; benchmarks/pad_lengths.py). Padding is not part of a run's key: the masked loss of a causal
-    model does not see it."""
-    pad = os.environ.get("EXPRESSIVITY_PAD", PADS[0])
-    if pad not in PADS:
-        raise ValueError(f"EXPRESSIVITY_PAD={pad!r} is not valid; choose one of {', '.join(PADS)}")
-    return padded_length(configs) if bucketed and compiled and pad == "longest" else 0
+    42: 35.3 against 42; benchmarks/pad_lengths.py), or a few sizes in between: EXPRESSIVITY_PAD=ladder
+    (`pad_ladder`). Padding is not part of a run's key: the masked loss of a causal model does not see it."""
+    return padded_length(configs) if bucketed and compiled and pad_mode() == "longest" else 0
+
+
+def pad_ladder(configs: list[dict[str, Any]], *, bucketed: bool, compiled: bool) -> tuple[int, ...]:
+    """EXPRESSIVITY_PAD=ladder: the lengths a compiled group pads its steps to (StepArrays' `ladder`), ascending: its
+    longest (`padded_length`) and sizes LADDER_RATIO times shorter each, down to 64, each a `bucket`; () otherwise.
+    For runs whose lengths spread wide, where one size wastes most of each step and a bucket each (multiples of 64)
+    compiles dozens of times: olmo-hybrid's m = 256 runs, whose mixture and list-size curriculum put 0.31 of the
+    tokens of the longest in an average step (about 9 rungs, 1536 down to 64; benchmarks/pad_lengths.py). A group
+    padding by a ladder is not captured as CUDA graphs by default (train_fused): each rung's graph would keep memory
+    of its own, and steps this long are not launch-bound."""
+    if not (bucketed and compiled and pad_mode() == "ladder"):
+        return ()
+    return ladder(padded_length(configs))
+
+
+def ladder(top: int) -> tuple[int, ...]:
+    """`top` and the buckets of top / LADDER_RATIO^k down to 64, ascending (1536: 64, 128, 192, 320, ..., 1088)."""
+    rungs, size = {top}, top / LADDER_RATIO
+    while size > 64:
+        rungs.add(min(bucket(math.ceil(size)), top))
+        size /= LADDER_RATIO
+    return tuple(sorted(rungs | {min(64, top)}))
 
 
 # "auto" packed rows: the longest example rounded up to this (fla's chunk length)
