@@ -249,13 +249,14 @@ class StepArrays:
         return {**self.__dict__, "_tasks": None}
 
     def least_rows(self) -> int:
-        """The row count packed steps take unless one needs more: the most the first ROW_PROBES steps need, rounded
-        up to ROW_STEP. Read from steps 0.. whatever step a group starts at, so a resumed group takes the same shape.
-        A step that needs more pads to its own count, a shape compiled and captured once more (Grazzi et al.'s
-        lengths, rows of 64: 104 rows against a mean need of 95.5, standard deviation 2.1; no step of 1000 read
-        needed more: benchmarks/pad_lengths.py)."""
+        """The row count packed steps take unless one needs more: the most that ROW_PROBES steps spread evenly over
+        the run need (a length curriculum's late steps among them), rounded up to ROW_STEP. The same steps whatever
+        step a group starts at, so a resumed group takes the same shape. A step that needs more pads to its own
+        count, a shape compiled and captured once more (Grazzi et al.'s lengths, rows of 64: 104 rows against a mean
+        need of 95.5, standard deviation 2.1; no step of 1000 read needed more: benchmarks/pad_lengths.py)."""
+        steps = self.configs[0]["train"]["steps"]  # a shared key (fusion_key)
         probes = [[train_batch(t, c["train"], c["seed"], s) for t, c in zip(self._tasks, self.configs, strict=True)]
-                  for s in range(min(ROW_PROBES, self.configs[0]["train"]["steps"]))]  # fmt: skip
+                  for s in sorted({int(s) for s in np.linspace(0, steps - 1, ROW_PROBES)})]  # fmt: skip
         need = max(rows_needed(batches, self.packed) for batches in probes)
         return ROW_STEP * math.ceil(need / ROW_STEP)
 

@@ -109,11 +109,11 @@ def train_fused(
     group of its process too; the GPU test (tests/runners/test_fused_gpu.py, a GDN group) passes. Undiagnosed.
     `packed_length`: rows of several examples each, as train() takes it (packing.py; default: EXPRESSIVITY_PACK)."""
     configs = [complete(c) for c in configs]
-    packed = row_length(configs, packed_length)
     paths = [None if p is None else Path(p) for p in (checkpoints or [None] * len(configs))]
     keys = {fusion_key(c) for c in configs}
     if None in keys or len(keys) != 1:
         raise ValueError("train_fused needs runs of one fusion key (same architecture, shapes and step count)")
+    packed = row_length(configs, packed_length)
     dev = resolve_device(device)
     if data_processes is None:
         data_processes = int(os.environ.get("EXPRESSIVITY_DATA_PROCESSES", 2 if dev.startswith("cuda") else 0))
