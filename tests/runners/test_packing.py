@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from expressivity import architectures, tasks
 from expressivity.runners.training.batches import StepArrays, fresh_batch
-from expressivity.runners.training.config import resolve
+from expressivity.runners.training.config import resolve, run_key
 from expressivity.runners.training.fused import train_fused
 from expressivity.runners.training.fusion import row_length
 from expressivity.runners.training.packing import ROW_STEP, example_lengths, first_fit, pack, pack_stack
@@ -158,7 +158,7 @@ def test_rows_are_packed_only_where_they_help_and_work(monkeypatch):
     assert row_length([resolve("parity_check", "lstm", SETS)], 128) == 0  # an LSTM reads no packed rows
     with pytest.raises(ValueError, match="packed rows of 20 tokens are shorter than these runs' examples"):
         row_length([mixed], 20)
-    with pytest.raises(ValueError, match="is not valid: give a number of tokens, auto or 0"):
+    with pytest.raises(ValueError, match="packing 'wide' is not valid: give a row length in tokens, auto or 0"):
         row_length([mixed], "wide")
 
 
@@ -168,3 +168,25 @@ def test_what_cannot_be_packed_is_refused_in_one_line():
     with pytest.raises(ValueError, match="packed rows need layers that read them") as err:
         architectures.build("lstm", vocab_size=5)(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 4).long())
     assert "\n" not in str(err.value)
+
+
+def test_the_cli_packs_on_request_and_refuses_a_bad_setting(tmp_path, monkeypatch):
+    """`--pack` on train (and grid, reproduce): the run is stored under its usual key, its device says how it ran."""
+    from typer.testing import CliRunner
+
+    from expressivity.runners.cli import app
+    from expressivity.runners.execution.store import Store
+
+    monkeypatch.setenv("EXPRESSIVITY_PACK", "0")  # restored after the test, whatever --pack sets
+    sets = ["--set", "steps=6", "--set", "batch_size=16", "--set", "length_sampling=example", "--set",
+            "eval_lengths=40", "--set", "eval_examples=8", "--set", "check_every=3"]  # fmt: skip
+    store = str(tmp_path / "r.sqlite")
+    done = CliRunner().invoke(app, ["train", "parity_check", "gdn", *sets, "--store", store, "--quiet", "--pack", "64"])
+    assert done.exit_code == 0, done.output
+    with Store(store) as st:
+        (row,) = st.rows()
+    assert row["device"].endswith("packed rows of 64") and row["key"] == run_key(resolve("parity_check", "gdn", {
+        "steps": 6, "batch_size": 16, "length_sampling": "example", "eval_lengths": [40], "eval_examples": 8,
+        "check_every": 3}))  # fmt: skip
+    bad = CliRunner().invoke(app, ["reproduce", "negative-eigenvalues", "--dry-run", "--store", store, "--pack", "x"])
+    assert bad.exit_code == 2 and "packing 'x' is not valid: give a row length in tokens, auto or 0" in bad.output

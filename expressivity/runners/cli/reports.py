@@ -20,10 +20,12 @@ from expressivity.runners.cli.shared import (
     KeepCheckpointsOption,
     LogDirOption,
     OnlyCheckpointedOption,
+    PackOption,
     RetryFailedOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
+    apply_pack,
     counts_text,
     fuse_size,
     list_runs,
@@ -171,6 +173,7 @@ def reproduce_command(
     log_dir: LogDirOption = None,
     checkpointed: OnlyCheckpointedOption = False,
     keep_checkpoints: KeepCheckpointsOption = False,
+    pack: PackOption = None,
 ) -> None:
     """Run a preset's grid (resumable: finished runs are kept), then print its table beside the published numbers.
     --quick runs the reduced grid meant for a CPU, sized for at most about 10 minutes on 2 cores (negative-eigenvalues':
@@ -184,6 +187,7 @@ def reproduce_command(
     check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
     if fuse is not None and fuse < 1:
         raise ValueError(f"--fuse must be >= 1, got {fuse}")
+    apply_pack(pack)
     preset = presets.get(name)
     variant = preset.check_protocol(protocol)
     extra = parse_sets(sets)

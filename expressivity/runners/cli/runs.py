@@ -21,10 +21,12 @@ from expressivity.runners.cli.shared import (
     KeepCheckpointsOption,
     LogDirOption,
     OnlyCheckpointedOption,
+    PackOption,
     RetryFailedOption,
     StoreOption,
     ThreadsOption,
     TimeLimitOption,
+    apply_pack,
     counts_text,
     fuse_size,
     list_runs,
@@ -95,6 +97,7 @@ def train_command(
     keep_checkpoint: Annotated[bool, typer.Option(help="Keep the final checkpoint (the trained weights).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     threads: ThreadsOption = 1,
+    pack: PackOption = None,
 ) -> None:
     """Train one run and print accuracy by test length; the result is stored (a rerun of the same config is skipped).
     A failed run exits with code 1 (--rerun trains it again)."""
@@ -106,6 +109,7 @@ def train_command(
     from expressivity.runners.training.options import parse_sets
 
     check_slots(threads=threads)
+    apply_pack(pack)
     config = resolve(task, arch, parse_sets(sets))
     key = run_key(config)
     torch.set_num_threads(threads)
@@ -156,6 +160,7 @@ def grid_command(
     threads: ThreadsOption = 1,
     fuse: FuseOption = None,
     checkpointed: OnlyCheckpointedOption = False,
+    pack: PackOption = None,
 ) -> None:
     """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes.
     Exits with code 1 when a run of the grid failed (--retry-failed runs them again)."""
@@ -170,6 +175,7 @@ def grid_command(
     check_slots(per_gpu=per_gpu, cpu_workers=cpu_workers, threads=threads)  # before anything touches the store
     if fuse is not None and fuse < 1:
         raise ValueError(f"--fuse must be >= 1, got {fuse}")
+    apply_pack(pack)
     spec = grids.load(path, sets=parse_sets(sets))
     keys = spec.keys
     shown = varying_params(spec.configs)

@@ -6,6 +6,7 @@ with one line as each starts and finishes and says how it ended.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,25 @@ TimeLimitOption = Annotated[
         "them from their last checkpoint): for batch-job allocations and lent machines.",
     ),
 ]
+
+PackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pack",
+        help="Where lengths are drawn per example, lay several examples end to end in rows of this many tokens "
+        "(auto: the longest example rounded up to 64; 0: one example a row), which the models keep apart: the same "
+        "runs with less padding, not part of a run's key (EXPRESSIVITY_PACK; default off).",
+    ),
+]
+
+
+def apply_pack(pack: str | None) -> None:
+    """--pack for this process and the workers it starts (they read EXPRESSIVITY_PACK); a bad value -> ValueError."""
+    if pack is not None:
+        from expressivity.runners.training.fusion import pack_setting
+
+        os.environ["EXPRESSIVITY_PACK"] = pack_setting(pack)
+
 
 OnlyCheckpointedOption = Annotated[
     bool,

@@ -130,6 +130,13 @@ def ladder(top: int) -> tuple[int, ...]:
 ROW_CHUNK = 64
 
 
+def pack_setting(value: str) -> str:
+    """A packing setting (`--pack`, EXPRESSIVITY_PACK) checked: "auto", a row length in tokens, or "0" (off)."""
+    if value == "auto" or value.isdigit():
+        return value
+    raise ValueError(f"packing {value!r} is not valid: give a row length in tokens, auto or 0")
+
+
 def row_length(configs: list[dict], requested: int | str | None = None) -> int:
     """The packed row length runs of `configs` (one fused group, or one run) train with, 0 for one example a row.
 
@@ -150,12 +157,9 @@ def row_length(configs: list[dict], requested: int | str | None = None) -> int:
         if c["train"]["length_sampling"] != "example" or not packable(letters):
             return 0
     longest = padded_length(configs)
-    if requested == "auto":
+    if pack_setting(str(requested)) == "auto":
         return ROW_CHUNK * math.ceil(longest / ROW_CHUNK)
-    try:
-        row = int(requested)
-    except ValueError:
-        raise ValueError(f"packed row length {requested!r} is not valid: give a number of tokens, auto or 0") from None
+    row = int(requested)
     if row < longest:
         raise ValueError(f"packed rows of {row} tokens are shorter than these runs' examples ({longest} tokens); give "
                          f"at least {longest}, auto or 0")  # fmt: skip

@@ -1,7 +1,7 @@
 """Packed training rows: a step's examples laid end to end in rows of one fixed length, instead of one example per row
 padded to the batch's longest. An execution choice, like padding and capture, not part of a run's key: a run trains
-the same whether packed or not, to float rounding (`train(..., packed_length=N)`, `train_fused(...)`, or the
-environment's EXPRESSIVITY_PACK=N or auto for every run of a process; off by default).
+the same whether packed or not, to float rounding (`--pack N` or `--pack auto` on train, grid and reproduce, the
+environment's EXPRESSIVITY_PACK for every run of a process, or `train(..., packed_length=N)`; off by default).
 
     rows = pack(batch, 128)            # Packed: inputs, targets, mask, pos, ends, each (R, 128)
     rows = pack_stack([b0, b1], 128)   # M runs' batches packed, stacked to (M, R, 128) with R a multiple of ROW_STEP
