@@ -123,3 +123,21 @@ def test_compiled_stages_compute_what_the_plain_stages_compute(case):
     with torch.no_grad():
         compiled(torch.randint(0, V, (M, 2, 50)))
     assert sum(key[2] for key in compiled._stages) == compiled_now > 0
+
+
+@pytest.mark.slow
+def test_compiled_stages_read_packed_rows_as_the_plain_stages_do():
+    """Packed rows (training/packing.py) through compiled stages: attention's segment mask and RoPE at positions
+    within each example, the convolutions' and recurrences' resets, as the plain stages compute them."""
+    plain, compiled = (FusedModel(_members(*CASES["olmo hybrid"])) for _ in range(2))
+    compiled.compile_stages = True
+    x = torch.randint(0, V, (M, 3, 24), generator=torch.Generator().manual_seed(0))
+    starts = torch.zeros(M, 3, 24, dtype=torch.bool)
+    starts[..., [0, 5, 13, 14]] = True  # four examples a row, one of a single token
+    pos = torch.arange(24) - torch.cummax(torch.where(starts, torch.arange(24), 0), dim=-1).values
+    for model in (plain, compiled):
+        model(x, pos).square().sum().backward()
+    assert torch.allclose(compiled(x, pos), plain(x, pos), rtol=1e-5, atol=1e-5)
+    for a, b in zip(compiled.stacked_parameters(), plain.stacked_parameters(), strict=True):
+        assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-4 * b.grad.abs().max())
+    assert not torch.allclose(plain(x, pos), plain(x))  # the rows are read as packed
