@@ -132,8 +132,10 @@ ROW_CHUNK = 64
 
 def pack_setting(value: str) -> str:
     """A packing setting (`--pack`, EXPRESSIVITY_PACK) checked: "auto", a row length in tokens, or "0" (off)."""
-    if value == "auto" or value.isdigit():
+    if value == "auto":
         return value
+    if value.isdigit():
+        return str(int(value))  # "064" -> "64", "00" -> "0"
     raise ValueError(f"packing {value!r} is not valid: give a row length in tokens, auto or 0")
 
 
@@ -148,18 +150,17 @@ def row_length(configs: list[dict], requested: int | str | None = None) -> int:
     from expressivity import architectures
     from expressivity.architectures.models import packable
 
-    if requested is None:
-        requested = os.environ.get("EXPRESSIVITY_PACK", "0")
-    if requested in ("0", 0, ""):
+    setting = pack_setting(str((os.environ.get("EXPRESSIVITY_PACK") or "0") if requested is None else requested))
+    if setting == "0":
         return 0
     for c in configs:
         letters = architectures.layer_letters(c["arch"], c["size"], **c["model_params"])
         if c["train"]["length_sampling"] != "example" or not packable(letters):
             return 0
     longest = padded_length(configs)
-    if pack_setting(str(requested)) == "auto":
+    if setting == "auto":
         return ROW_CHUNK * math.ceil(longest / ROW_CHUNK)
-    row = int(requested)
+    row = int(setting)
     if row < longest:
         raise ValueError(f"packed rows of {row} tokens are shorter than these runs' examples ({longest} tokens); give "
                          f"at least {longest}, auto or 0")  # fmt: skip

@@ -77,11 +77,11 @@ def first_fit(lengths: np.ndarray, row_length: int) -> list[list[int]]:
     return rows
 
 
-def pack(batch: Batch, row_length: int, rows: int = 0) -> Packed:
-    """`batch`'s examples packed into rows of `row_length` tokens (at least `rows` of them: extra rows are padding).
-    An example longer than a row -> ValueError naming both."""
+def pack(batch: Batch, row_length: int) -> Packed:
+    """`batch`'s examples packed into as many rows of `row_length` tokens as they fill. An example longer than a row
+    -> ValueError naming both."""
     lengths = _checked_lengths(batch, row_length)
-    return _fill(batch, lengths, first_fit(lengths, row_length), row_length, rows)
+    return _fill(batch, lengths, first_fit(lengths, row_length), row_length, 0)
 
 
 def _checked_lengths(batch: Batch, row_length: int) -> np.ndarray:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,8 @@ from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import batch_counts, evaluate_by_length, summarize
 from expressivity.runners.training.fusion import row_length
 from expressivity.runners.training.packing import pack
-from expressivity.runners.training.parts import Parts, brief, has_parts
+from expressivity.runners.training.parts import Parts, has_parts
+from expressivity.runners.training.progress import Progress
 from expressivity.runners.training.run_tasks import eval_task
 from expressivity.runners.training.train_set import validation_accuracy
 
@@ -208,7 +208,7 @@ def _train(config: dict[str, Any], *, device: str, checkpoint, progress: bool, p
     parts = Parts(task, cfg, seed, saved.get("parts") if saved is not None else None) if has_parts(cfg) else None
 
     label = f"{config['task']}/{config['arch']}/{config['size']}/seed{seed} {key}"  # the key tells like runs apart
-    bar = _Progress(cfg["steps"], enabled=progress, label=label, log_every=cfg["checkpoint_every"])
+    bar = Progress(cfg["steps"], enabled=progress, label=label, log_every=cfg["checkpoint_every"])
     step, stop = state["step"], state["stop_reason"]
     started = time.perf_counter()
     model.train()
@@ -361,45 +361,3 @@ def device_name(dev: str) -> str:
     import platform
 
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-class _Progress:
-    """A rich progress bar with step, loss and current accuracy. Disabled (grid workers), it writes a line to the
-    worker's log every `log_every` steps instead (0: never), as a fused group does at each checkpoint, so a call cut
-    off by its time limit still says how far an unfused run got and at what pace (until 2026-12-05 an unfused run's
-    log stayed empty: 15 Stack-RNN runs on the GPU said nothing of their pace)."""
-
-    def __init__(self, total: int, *, enabled: bool, label: str = "train", log_every: int = 0):
-        self.enabled, self.label, self.log_every = enabled, label, log_every
-        self.started = time.perf_counter()
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(
-                TextColumn("train"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
-                TimeElapsedColumn(),
-            )
-            self.task = self.bar.add_task("train", total=total, loss="-", acc="-")
-
-    def __enter__(self):
-        if self.enabled:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.bar.stop()
-
-    def update(self, step: int, row: dict | None) -> None:
-        if self.enabled:
-            fields = {} if row is None else {"loss": f"{row['loss']:.4f}", "acc": f"{row['token_acc']:.3f}"}
-            self.bar.update(self.task, completed=step, **fields)
-        elif row is not None and self.log_every and step % self.log_every == 0:
-            figures = f"loss {row['loss']:.3f}, accuracy final/token {row['final_acc']:.3f}/{row['token_acc']:.3f}"
-            if "parts" in row:
-                figures += f" ({brief(row['parts'])})"
-            elapsed = time.perf_counter() - self.started
-            print(f"{self.label}: step {step} at {elapsed:.1f}s; {figures}", file=sys.stderr, flush=True)
