@@ -231,3 +231,18 @@ def test_only_checkpointed_resumes_the_runs_whose_checkpoints_were_carried_and_l
     assert "1 of them resume from their checkpoints" in result.output
     with Store(store) as st:
         assert {r["seed"]: r["status"] for r in st.rows()} == {0: "queued", 1: "done"}
+
+
+def test_seed_runs_part_of_a_grid_under_its_keys(tmp_path):
+    path = _write(tmp_path, 'tasks = ["parity"]\narchs = ["lstm"]\nseeds = [0, 1, 2]\n')
+    store = str(tmp_path / "r.sqlite")
+    every = runner.invoke(app, ["grid", str(path), "--dry-run", "--store", store], terminal_width=200)
+    part = runner.invoke(app, ["grid", str(path), "--dry-run", "--store", store, "--seed", "2", "--seed", "0"],
+                         terminal_width=200)  # fmt: skip
+    assert part.exit_code == 0, part.output
+    assert "2 runs in grid g" in part.output and "seed1" not in part.output
+    kept = [line for line in part.output.splitlines() if "seed" in line and "runs in grid" not in line]
+    assert kept and all(line in every.output for line in kept)  # the same keys as in the whole grid
+    bad = runner.invoke(app, ["grid", str(path), "--dry-run", "--store", store, "--seed", "7"])
+    lines = [line for line in bad.output.strip().splitlines() if line]
+    assert bad.exit_code == 2 and len(lines) == 1 and "seed [7]; valid: [0, 1, 2]" in lines[0], bad.output

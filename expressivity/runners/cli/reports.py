@@ -20,6 +20,7 @@ from expressivity.runners.cli.shared import (
     KeepCheckpointsOption,
     LogDirOption,
     OnlyCheckpointedOption,
+    OnlySeedOption,
     PackOption,
     RetryFailedOption,
     StoreOption,
@@ -157,10 +158,7 @@ def reproduce_command(
     depth: Annotated[
         list[int] | None, typer.Option(help="Only runs of this depth (n_layers; repeatable): part of a depth sweep.")
     ] = None,
-    seed: Annotated[
-        list[int] | None,
-        typer.Option(help="Only runs of this seed (repeatable): e.g. one seed of a cell whose steps fill a session."),
-    ] = None,
+    seed: OnlySeedOption = None,
     next_depths: Annotated[
         bool,
         typer.Option(

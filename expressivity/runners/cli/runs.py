@@ -21,6 +21,7 @@ from expressivity.runners.cli.shared import (
     KeepCheckpointsOption,
     LogDirOption,
     OnlyCheckpointedOption,
+    OnlySeedOption,
     PackOption,
     RetryFailedOption,
     StoreOption,
@@ -161,9 +162,11 @@ def grid_command(
     fuse: FuseOption = None,
     checkpointed: OnlyCheckpointedOption = False,
     pack: PackOption = None,
+    seed: OnlySeedOption = None,
 ) -> None:
-    """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes.
-    Exits with code 1 when a run of the grid failed (--retry-failed runs them again)."""
+    """Run every run of a grid file that is not finished yet: resumable, parallel over GPUs or CPU processes;
+    --seed runs part of it (its runs keep their keys). Exits with code 1 when a run of the grid failed
+    (--retry-failed runs them again)."""
     from expressivity.runners.execution import grid as grids
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import check_slots
@@ -176,7 +179,7 @@ def grid_command(
     if fuse is not None and fuse < 1:
         raise ValueError(f"--fuse must be >= 1, got {fuse}")
     apply_pack(pack)
-    spec = grids.load(path, sets=parse_sets(sets))
+    spec = grids.load(path, sets=parse_sets(sets)).only(seed or (), grids.run_seed, "seed")
     keys = spec.keys
     shown = varying_params(spec.configs)
     selected = only_checkpointed(store, spec.configs) if checkpointed else spec.configs

@@ -62,6 +62,11 @@ def apply_pack(pack: str | None) -> None:
         os.environ["EXPRESSIVITY_PACK"] = pack_setting(pack)
 
 
+OnlySeedOption = Annotated[
+    list[int] | None,
+    typer.Option(help="Only runs of this seed (repeatable): e.g. one seed of a cell whose steps fill a session."),
+]
+
 OnlyCheckpointedOption = Annotated[
     bool,
     typer.Option(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,20 @@ class Grid:
     @property
     def keys(self) -> list[str]:
         return [run_key(c) for c in self.configs]
+
+    def only(self, wanted: Sequence[Any], of: Callable[[dict[str, Any]], Any], what: str) -> Grid:
+        """The runs whose `of(config)` is one of `wanted` (every run when nothing is wanted), keys unchanged: part of
+        a grid, e.g. one seed of a cell whose steps fill a session. A one-line error names the valid values when no
+        run is left."""
+        kept = [c for c in self.configs if not wanted or of(c) in wanted]
+        if self.configs and not kept:
+            have = sorted({of(c) for c in self.configs})
+            raise ValueError(f"no run of {self.name} has {what} {list(wanted)}; valid: {have}")
+        return Grid(name=self.name, configs=kept)
+
+
+def run_seed(config: dict[str, Any]) -> int:
+    return config["seed"]
 
 
 def _toml(path: Path) -> dict[str, Any]:

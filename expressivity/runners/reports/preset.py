@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from expressivity.runners.execution.grid import Grid, expand
+from expressivity.runners.execution.grid import Grid, expand, run_seed
 from expressivity.theory.published import FIGURES, PROTOCOLS, task_spec
 
 
@@ -268,13 +268,8 @@ class Preset:
         for spec in self.specs(quick=quick, sets=sets, protocol=protocol, rows=rows, columns=columns):
             part = expand(spec, name=name)
             configs.update((k, c) for k, c in zip(part.keys, part.configs, strict=True) if k not in configs)
-        for wanted, of, what in ((depths, run_depth, "depth (n_layers)"), (seeds, _seed, "seed")):
-            kept = {k: c for k, c in configs.items() if not wanted or of(c) in wanted}
-            if configs and not kept:
-                have = sorted({of(c) for c in configs.values()})
-                raise ValueError(f"no run of {name} has {what} {list(wanted)}; valid: {have}")
-            configs = kept
-        return Grid(name=name, configs=list(configs.values()))
+        grid = Grid(name=name, configs=list(configs.values()))
+        return grid.only(depths, run_depth, "depth (n_layers)").only(seeds, run_seed, "seed")
 
     def scored_lengths(self, variant: str, sets: Mapping[str, Any] | None = None) -> dict[str, tuple[int, ...]]:
         """Run key -> the out-of-distribution lengths its row's protocol scores (Protocol.scored_lengths), for the
@@ -309,7 +304,3 @@ def run_depth(config: Mapping[str, Any]) -> int:
     from expressivity import architectures
 
     return len(architectures.layer_letters(config["arch"], config["size"], **config["model_params"]))
-
-
-def _seed(config: Mapping[str, Any]) -> int:
-    return config["seed"]
