@@ -14,6 +14,9 @@
 #   TESTS=1       the GPU tests first, file by file, each at most TEST_LIMIT s (default 150), TESTS_K=EXPR for pytest's
 #                 -k; reports in the call's gpu_tests.log. -vv names each test's outcome as it ends, so a file cut off
 #                 by its limit (SIGINT, on which pytest still prints its failures) still says which test failed.
+#                 Each test may take 180 s: cold compiles are slow (2026-12-06, one H100: the ladder's test failed with
+#                 no report under a 90 s limit, its file cut off at 100 s; on the same machine, caches warm, it passed
+#                 in 66 s), so give TEST_LIMIT room for a file's tests.
 #   GRID=FILE     that grid file instead of the preset (a probe that is not part of it), into FILE.sqlite beside it;
 #                 the other arguments go to `grid` (e.g. --per-gpu 9).
 #   CHECKPOINTS=1 bring back, in 15 MiB parts, the checkpoints this call wrote of runs still in flight, most advanced
@@ -26,7 +29,8 @@
 #                 the preset has one checkpoint folder, and SAVE_TRITON=0 to the other).
 #   SAVE_TRITON=0 leave Triton's cache behind.
 #   EXPRESSIVITY_PACK=auto (or a row length) packs several examples a row where lengths are drawn per example
-#                 (training/packing.py; run keys unchanged). Off by default until its GPU test has passed on a card.
+#                 (training/packing.py; run keys unchanged). Off by default: its GPU tests passed (2026-12-06, one
+#                 H100), its speed on a card is not yet measured (gpu_pad_ab.sh).
 # Limits that shape a call (the device's README): at most 8 files and 64 MiB come back, counted over the call's $OUT
 # (the store, one logs.tgz, Triton's cache, then checkpoint parts); what travels in, tree and carried paths, is at
 # most 64 MiB (the tree is about 37 MB: two 13 MB checkpoints fit beside it, three do not). A warm machine keeps the
@@ -60,7 +64,7 @@ nvidia-cuda-mps-control -d
 } | tee "$OUT/card.log"
 if [ "${TESTS:-0}" = 1 ]; then
   for f in tests/runners/test_fused_gpu.py tests/architectures/test_arch_deltaproduct_gpu.py; do
-    timeout -s INT -k 20 "${TEST_LIMIT:-150}" python3 -m pytest -p no:cacheprovider -m gpu -vv -rA --tb=short --timeout 90 \
+    timeout -s INT -k 20 "${TEST_LIMIT:-150}" python3 -m pytest -p no:cacheprovider -m gpu -vv -rA --tb=short --timeout 180 \
       ${TESTS_K:+-k "$TESTS_K"} "$f" >>"$OUT/gpu_tests.log" 2>&1
   done
 fi
