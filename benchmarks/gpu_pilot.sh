@@ -12,8 +12,9 @@
 # call's timeout_s.
 # Settings (environment):
 #   TESTS=1       the GPU tests first, file by file, each at most TEST_LIMIT s (default 150), TESTS_K=EXPR for pytest's
-#                 -k; reports in the call's gpu_tests.log. -vv names each test's outcome as it ends, so a file cut off
-#                 by its limit (SIGINT, on which pytest still prints its failures) still says which test failed.
+#                 -k; reports in the call's gpu_tests.log. -vv names each test's outcome as it ends, and each
+#                 failure's report follows at once (EXPRESSIVITY_FAILURES_AT_ONCE, set by gpu_setup.sh), so a file cut
+#                 off by its limit still says which test failed and why.
 #                 Each test may take 180 s: cold compiles are slow (2026-12-06, one H100: the ladder's test failed with
 #                 no report under a 90 s limit, its file cut off at 100 s; on the same machine, caches warm, it passed
 #                 in 66 s), so give TEST_LIMIT room for a file's tests.

@@ -13,7 +13,10 @@
 # torch.compile's caches (compiled stages, FusedModel.compile_stages) stay behind: its FX graphs were 270 MB after one
 # session's probes, and the kernels it compiled through Triton several MB each; the call's 64 MiB could not carry them
 # beside fla's kernels, which travel. So every call compiles its stages cold (tens of seconds a group).
-export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_cache
+# EXPRESSIVITY_FAILURES_AT_ONCE: a GPU test's failure is reported as soon as it ends (tests/conftest.py), since a
+# call's time limit can kill pytest before its summary.
+export PYTHONUNBUFFERED=1 TRITON_CACHE_DIR=/tmp/triton_cache TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_cache \
+  EXPRESSIVITY_FAILURES_AT_ONCE=1
 mkdir -p "$TRITON_CACHE_DIR" "$OUT"
 # Triton's cache: the committed copy of fla's kernels first (FLA_TRITON_CACHE, below), then a carried .triton/ over it
 # (the newer, where this checkout has one). A second script sourcing this in the same call (two pilots side by side)

@@ -1,4 +1,5 @@
-"""Shared test set-up: GPU tests skip without CUDA; hypothesis runs a CI-sized number of examples."""
+"""Shared test set-up: GPU tests skip without CUDA; hypothesis runs a CI-sized number of examples; with
+EXPRESSIVITY_FAILURES_AT_ONCE set, each failure is reported the moment its test ends."""
 
 import os
 
@@ -33,3 +34,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# On the lent GPU a test file runs under a time limit that can kill pytest before its summary, where failures are
+# reported: on 2026-12-06 a test "FAILED" with no reason. The GPU scripts set EXPRESSIVITY_FAILURES_AT_ONCE, and then
+# each failure's report is written as soon as its test (or its set-up or tear-down) ends, besides the summary.
+_config = None
+
+
+def pytest_configure(config):
+    global _config
+    _config = config
+
+
+def pytest_runtest_logreport(report):
+    if not (report.failed and os.environ.get("EXPRESSIVITY_FAILURES_AT_ONCE") and _config is not None):
+        return
+    terminal = _config.pluginmanager.get_plugin("terminalreporter")  # registered after this file's configure
+    if terminal is not None:
+        terminal.write_line(f"\n{report.nodeid} failed in its {report.when}:\n{report.longreprtext}\n")
