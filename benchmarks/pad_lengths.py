@@ -5,7 +5,8 @@ or to that step's own bucket (`bucket`: a compile for each bucket met; a bucket 
 it) or to the first rung of a ladder of sizes that fits (`ladder`: fusion.pad_ladder), beside the exact longest (no
 padding at all). With `--packed L`, also the tokens a step carries as packed rows
 of L tokens, as the group would train on them (EXPRESSIVITY_PACK=L, packing.py: several examples a row, every run
-to one row count, StepArrays.least_rows unless a step needs more), and the row counts met.
+to one row count, StepArrays.least_rows unless a step needs more), the row counts met, and how long a data process
+takes to make a step packed and not (each step from a fresh pickled copy of make(), as Prefetcher's processes get it).
 
     python3 benchmarks/pad_lengths.py olmo-hybrid --row 'state-based recall (n)' --column 'hybrid GGGA[-1,1]'
     python3 benchmarks/pad_lengths.py negative-eigenvalues --row 'mod arithmetic' --column 'gdn[-1,1]' --packed 64
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import pickle
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -90,6 +93,20 @@ def main() -> None:
             f"packed rows of {args.packed}: {packed / n:.0f} tokens a step, {packed / n / padded:.3f} of padded; row "
             "counts met (rows: steps read): " + ", ".join(f"{r}: {k}" for r, k in sorted(shapes.items()))
         )
+        made = {name: StepArrays(configs, bucketed=True, compact=True, least=least, packed=rows)  # as fused.py builds
+                for name, rows in (("packed", args.packed), ("one example a row", 0))}  # fmt: skip
+        print("a data process's step (a fresh copy of make() each, as Prefetcher's processes get it): " + ", ".join(
+            f"{name} {_ms_a_step(make, read):.1f} ms" for name, make in made.items()))  # fmt: skip
+
+
+def _ms_a_step(make, steps: range) -> float:
+    """Mean milliseconds of make(step) over the first 20 of `steps`, each from a fresh unpickled copy."""
+    blob = pickle.dumps(make)
+    taken = list(steps)[:20]
+    started = time.perf_counter()
+    for step in taken:
+        pickle.loads(blob)(step)
+    return 1e3 * (time.perf_counter() - started) / len(taken)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 run's losses and gradients by float rounding only, fused or not; the packer keeps every example, scored position and
 final answer; what cannot be packed is refused in one line."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,17 @@ def test_a_packed_group_takes_one_row_count_whatever_step_it_starts_at():
     assert resumed(30)[0][0].shape == first(30)[0][0].shape
     tall = pack_stack([_batch(seed=0, batch_size=200)], 64, least_rows=first._least_rows)  # needs more: its own count
     assert tall.inputs.shape[1] > first._least_rows
+
+
+def test_a_worker_copy_of_a_packed_group_keeps_its_row_count(monkeypatch):
+    """A data process gets a fresh pickled copy of make() with every step it makes: the row count travels with the
+    copy instead of being probed again (ROW_PROBES steps of every run) each step."""
+    configs = [resolve("parity_check", "gdn", {**MIXED, "batch_size": 64, "seed": s}) for s in (0, 1)]
+    make = StepArrays(configs, bucketed=True, packed=64)
+    copy = pickle.loads(pickle.dumps(make))
+    monkeypatch.setattr(StepArrays, "least_rows", lambda self: pytest.fail("the row count was probed again"))
+    made, again = copy(7)[0], make(7)[0]
+    assert all((a == b).all() for a, b in zip(made, again, strict=True))
 
 
 MODELS = [

@@ -243,10 +243,20 @@ class StepArrays:
         self.configs, self.bucketed, self.compact, self.least, self.cap = configs, bucketed, compact, least, cap
         self.packed, self.ladder = packed, ladder
         self._tasks = None
-        self._least_rows = None
+        # Settled here, once: a worker process receives a fresh pickled copy with every step it makes, so a row count
+        # left to the first call would be recomputed (ROW_PROBES steps of every run) on every step (12x a step's cost).
+        self._least_rows = self.least_rows() if packed else None
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_tasks": None}
+
+    def _made(self) -> list:
+        """The runs' tasks, built on first use where this copy runs (they are not pickled)."""
+        from expressivity import tasks
+
+        if self._tasks is None:
+            self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
+        return self._tasks
 
     def least_rows(self) -> int:
         """The row count packed steps take unless one needs more: the most that ROW_PROBES steps spread evenly over
@@ -255,20 +265,14 @@ class StepArrays:
         count, a shape compiled and captured once more (Grazzi et al.'s lengths, rows of 64: 104 rows against a mean
         need of 95.5, standard deviation 2.1; no step of 1000 read needed more: benchmarks/pad_lengths.py)."""
         steps = self.configs[0]["train"]["steps"]  # a shared key (fusion_key)
-        probes = [[train_batch(t, c["train"], c["seed"], s) for t, c in zip(self._tasks, self.configs, strict=True)]
+        probes = [[train_batch(t, c["train"], c["seed"], s) for t, c in zip(self._made(), self.configs, strict=True)]
                   for s in sorted({int(s) for s in np.linspace(0, steps - 1, ROW_PROBES)})]  # fmt: skip
         need = max(rows_needed(batches, self.packed) for batches in probes)
         return ROW_STEP * math.ceil(need / ROW_STEP)
 
     def __call__(self, step: int):
-        from expressivity import tasks
-
-        if self._tasks is None:
-            self._tasks = [tasks.make(c["task"], **c["task_params"]) for c in self.configs]
-        batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._tasks, self.configs, strict=True)]
+        batches = [train_batch(t, c["train"], c["seed"], step) for t, c in zip(self._made(), self.configs, strict=True)]
         if self.packed:  # several examples a row, every run to the same row count (packing.py)
-            if self._least_rows is None:
-                self._least_rows = self.least_rows()
             rows = pack_stack(batches, self.packed, self._least_rows)
             arrays = rows.arrays()
             if self.compact:
