@@ -12,9 +12,13 @@ but the axis, architecture class); the sweep is the cells of one (scope, task) t
 
 - "state-bound": agrees when the best seed falls below FALLS (0.5 scaled) at the largest value, and a positive control
   of the same sweep (another model) reaches LEARNS (0.9) at every value: the protocol teaches the task at that size, so
-  the fall is the state's. Without such a control: "inconclusive (nothing learned)". Still >= LEARNS at the largest
-  value: "suspect" (its state should not hold that many items; worth a look, as check flags a sign flip learned
-  without negative eigenvalues). Anything between: inconclusive.
+  the fall is the model's, not the protocol's. Without such a control: "inconclusive (nothing learned)". Still >=
+  LEARNS at the largest value: "suspect" (more items than issue 15's estimate of a GDN's recall, heads x key dim, one
+  item a key direction; worth a look, as check flags a sign flip learned without negative eigenvalues). Anything
+  between: inconclusive.
+  The threshold is that estimate, not the state's size: with index keys one head can hold d_k x d_v bits, one a state
+  entry (tests/theory/test_state_capacity.py; 8192 a layer at the small preset), more than any m the presets run. So
+  an agree on this axis says the model did not learn to hold the list, which theory allows but does not force there.
 - "learns": agrees when >= LEARNS at every value, contradicts when below FALLS at a value where a control holds.
 - Anything else (unknown, fails): inconclusive.
 """
