@@ -151,6 +151,19 @@ def test_batches_made_in_worker_processes_are_the_batches_made_in_threads():
                 assert np.array_equal(got.astype(ref.dtype), ref)
 
 
+def test_each_data_process_receives_make_once_not_once_a_step(monkeypatch):
+    """What a data process's make() builds on first use (its tasks, a packed group's row count) serves every step it
+    makes: make() is pickled once a process, when the process starts."""
+    from expressivity.runners.training.batches import Prefetcher, StepArrays
+
+    configs = [complete(resolve(task, "gdn", {**SETS, "length_sampling": "example"})) for task in MIXED]
+    pickled, state = [], StepArrays.__getstate__
+    monkeypatch.setattr(StepArrays, "__getstate__", lambda self: pickled.append(1) or state(self))
+    with Prefetcher(StepArrays(configs, bucketed=True, compact=True), range(12), processes=2) as ahead:
+        assert [step for step, _ in ahead] == list(range(12))
+    assert 1 <= len(pickled) <= 2
+
+
 def test_a_least_length_pads_every_step_to_it_and_changes_nothing_else():
     """What compiled stages use (one padded length a group, so one compile): the same batches, padded further."""
     from expressivity.runners.training.batches import StepArrays

@@ -80,8 +80,8 @@ def test_a_packed_group_takes_one_row_count_whatever_step_it_starts_at():
 
 
 def test_a_worker_copy_of_a_packed_group_keeps_its_row_count(monkeypatch):
-    """A data process gets a fresh pickled copy of make() with every step it makes: the row count travels with the
-    copy instead of being probed again (ROW_PROBES steps of every run) each step."""
+    """A data process gets a pickled copy of make(): the row count travels with the copy instead of being probed
+    again (ROW_PROBES steps of every run) there."""
     configs = [resolve("parity_check", "gdn", {**MIXED, "batch_size": 64, "seed": s}) for s in (0, 1)]
     make = StepArrays(configs, bucketed=True, packed=64)
     copy = pickle.loads(pickle.dumps(make))

@@ -243,8 +243,8 @@ class StepArrays:
         self.configs, self.bucketed, self.compact, self.least, self.cap = configs, bucketed, compact, least, cap
         self.packed, self.ladder = packed, ladder
         self._tasks = None
-        # Settled here, once: a worker process receives a fresh pickled copy with every step it makes, so a row count
-        # left to the first call would be recomputed (ROW_PROBES steps of every run) on every step (12x a step's cost).
+        # Settled here, once: every data process gets a pickled copy (Prefetcher), and a row count left to a copy's
+        # first call would be probed again (ROW_PROBES steps of every run) in each.
         self._least_rows = self.least_rows() if packed else None
 
     def __getstate__(self) -> dict:
@@ -287,13 +287,27 @@ class StepArrays:
         return (inputs, targets, mask), [b.inputs.size for b in batches]
 
 
+_KEPT: Callable[[int], Any] | None = None  # a data process's make(), given once when it starts (Prefetcher)
+
+
+def _keep(make: Callable[[int], Any]) -> None:
+    global _KEPT
+    _KEPT = make
+
+
+def _kept(step: int) -> Any:
+    return _KEPT(step)
+
+
 class Prefetcher:
     """make(step) for the steps to come, `depth` of them in flight in `workers` threads, handed out in step order.
 
     numpy releases the GIL in its array work, so generation overlaps the training step (which mostly waits on the GPU).
     Generators that spend their time in Python (small per-length draws of one-length-per-example batches) hold the
     GIL, and threads do not add up: `processes` > 0 runs make() in that many worker processes instead (`make` must then
-    be picklable; spawned, so a CUDA parent is safe). A make() that raises re-raises in the consumer at that step."""
+    be picklable; spawned, so a CUDA parent is safe). Each process receives `make` once, when it starts, and keeps it,
+    so what make() builds on first use (its tasks) is built once a process, not once a step. A make() that raises
+    re-raises in the consumer at that step."""
 
     def __init__(
         self, make: Callable[[int], Any], steps: Iterable[int], *, depth: int = 8, workers: int = 2, processes: int = 0
@@ -301,7 +315,9 @@ class Prefetcher:
         self.make, self.steps, self.depth = make, iter(steps), depth
         if processes > 0:
             spawn = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=spawn)
+            self.pool = ProcessPoolExecutor(
+                max_workers=processes, mp_context=spawn, initializer=_keep, initargs=(make,)
+            )
             self.depth = max(depth, 4 * processes)
         else:
             self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batches")
@@ -313,7 +329,8 @@ class Prefetcher:
             step = next(self.steps, None)
             if step is None:
                 return
-            self.pending.append((step, self.pool.submit(self.make, step)))
+            call = _kept if isinstance(self.pool, ProcessPoolExecutor) else self.make
+            self.pending.append((step, self.pool.submit(call, step)))
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
         self._fill()
