@@ -55,9 +55,7 @@ rm -rf "$LOGS"
 mkdir -p "$OUT" "$LOGS"
 STARTED=$(mktemp)  # checkpoints older than this were carried in: they need not come back
 source benchmarks/gpu_setup.sh  # the wheel, Triton's cache, save_triton_cache
-export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
-mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-nvidia-cuda-mps-control -d
+start_mps  # gpu_setup.sh: a fresh daemon, checked
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch, fla; print('torch', torch.__version__, 'fla', fla.__version__)"
@@ -84,6 +82,7 @@ else
   echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
 fi
 kill "$sampler" 2>/dev/null
+stop_mps
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
   "$STORE"
 cp "$STORE" "$OUT/"

@@ -27,22 +27,7 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.versio
 echo "commit ${EXPRESSIVITY_GIT_COMMIT:-unknown}; presets $PRESETS; limit $LIMIT s; per-gpu $PER_GPU" | tee -a "$OUT/card.log"
 
 if [ "${MPS:-0}" = 1 ]; then
-  export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
-  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-  nvidia-cuda-mps-control -d 2>/dev/null || true  # fails only when a daemon already runs: that one serves
-  if timeout 60 python3 -c "
-import torch
-for d in range(torch.cuda.device_count()):
-    x = torch.ones(256, 256, device=f'cuda:{d}')
-    assert (x @ x).sum().item() == 256 ** 3
-print('CUDA check passed on', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"; then
-    # A server starts when the first client connects: its pid listed here is what says MPS is really in use.
-    echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')" | tee -a "$OUT/card.log"
-  else
-    echo quit | nvidia-cuda-mps-control
-    unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
-    echo "MPS failed its check: running without it" | tee -a "$OUT/card.log"
-  fi
+  start_mps  # gpu_setup.sh
 fi
 
 if [ "${PACKING:-0}" = 1 ]; then
@@ -63,6 +48,7 @@ for preset in ${PRESETS//,/ }; do
 done
 wait "${pids[@]}"
 kill "$sampler" 2>/dev/null
+stop_mps
 echo "wall $(($(date +%s) - started)) s for: reproduce {$PRESETS} --per-gpu $PER_GPU --time-limit $LIMIT" \
   | tee -a "$OUT/card.log"
 

@@ -50,3 +50,38 @@ save_triton_cache() {
   done) | tar c -C "$TRITON_CACHE_DIR" "${binaries[@]}" -T - | xz -T0 -6 | wc -c |
     awk '{printf "torch.compile'"'"'s kernels, left behind: %.1f MB packed without their IR\n", $1 / 1e6}'
 }
+
+# NVIDIA's multi-process service, so the kernels of runs sharing the card run side by side instead of time-sliced.
+# A daemon left by an earlier call on a warm machine is quit first: on 2026-12-06 a call that reused the last call's
+# failed its first CUDA call ("CUDA-capable device(s) is/are busy or unavailable", one H100) and lost a call's start.
+# MPS is checked on every GPU and left off if the check fails. Call stop_mps at the end, so the card is left as found.
+start_mps() {
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
+  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+  stop_mps
+  nvidia-cuda-mps-control -d
+  if timeout 60 python3 -c "
+import torch
+for d in range(torch.cuda.device_count()):
+    x = torch.ones(256, 256, device=f'cuda:{d}')
+    assert (x @ x).sum().item() == 256 ** 3
+print('CUDA check passed on', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"; then
+    # A server starts when the first client connects: its pid listed here is what says MPS is really in use.
+    echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')" | tee -a "$OUT/card.log"
+  else
+    stop_mps
+    unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+    echo "MPS failed its check: running without it" | tee -a "$OUT/card.log"
+  fi
+}
+
+# Quits the MPS daemon, if one runs, and waits (up to a minute) for it and its server to end.
+stop_mps() {
+  pgrep -f 'nvidia-cuda-mps-(control|server)' >/dev/null || return 0
+  echo quit | CUDA_MPS_PIPE_DIRECTORY=${CUDA_MPS_PIPE_DIRECTORY:-/tmp/nvidia-mps} nvidia-cuda-mps-control
+  for _ in $(seq 60); do
+    pgrep -f 'nvidia-cuda-mps-(control|server)' >/dev/null || return 0
+    sleep 1
+  done
+  echo "MPS did not quit within 60 s" | tee -a "$OUT/card.log"
+}
