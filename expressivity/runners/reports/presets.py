@@ -160,8 +160,9 @@ _OLMO = Preset(
     "groups about 1000 s by GDN [0,1]'s and GGGA's: about 45 card-minutes; full (90 runs; the m axis's 54 at up to "
     "about 1600 tokens a program): not measured in full; on one H100, the m axis's hybrid, a fused group alone, at "
     "m = 16 (3 runs) 22.5 ms a step and at m = 64 (2 runs) 26.5, 1 run 15.7 (20000 steps in about 8, 9 and 5 "
-    "card-minutes); GDN [-1,1] at m = 16 (3 runs) 25.9; at m = 256 72-77 ms a step for one hybrid and one GDN run "
-    "side by side; fla compiles cold for 180-230 s in a call that carries no Triton cache (results/README.md)",
+    "card-minutes); GDN [-1,1] at m = 16 (3 runs) 25.9; at m = 256 one hybrid run alone 36.5 (about 14 "
+    "card-minutes with its compiles, in two calls), one hybrid and one GDN run side by side 72-77; fla compiles cold "
+    "for 180-230 s in a call that carries no Triton cache (results/README.md)",
 )
 
 _CHOMSKY = Preset(
