@@ -30,8 +30,8 @@
 #                 the preset has one checkpoint folder, and SAVE_TRITON=0 to the other).
 #   SAVE_TRITON=0 leave Triton's cache behind.
 #   EXPRESSIVITY_PACK=auto (or a row length) packs several examples a row where lengths are drawn per example
-#                 (training/packing.py; run keys unchanged). Off by default: its GPU tests passed (2026-12-06, one
-#                 H100), its speed on a card is not yet measured (gpu_pad_ab.sh).
+#                 (training/packing.py; run keys unchanged). Off by default: its GPU tests passed, and on one H100
+#                 it saved 3% of a step over 3500 steps (2026-12-06, gpu_pad_ab.sh; BENCHMARKS.md).
 # Limits that shape a call (the device's README): at most 8 files and 64 MiB come back, counted over the call's $OUT
 # (the store, one logs.tgz, Triton's cache, then checkpoint parts); what travels in, tree and carried paths, is at
 # most 64 MiB (the tree is about 37 MB: two 13 MB checkpoints fit beside it, three do not). A warm machine keeps the
