@@ -185,17 +185,23 @@ def probe(model, task, config: dict, length: int, examples: int, component: str 
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def probe_parser(doc: str, examples: int) -> argparse.ArgumentParser:
+    """The arguments of a probe of one stored run's checkpoint on programs of one length (this script's, and
+    pointer_value_probe.py's)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--store", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--length", type=int, required=True)
     parser.add_argument("--set", dest="sets", action="append", default=[], help="task parameter: key=value")
-    parser.add_argument("--examples", type=int, default=200)
+    parser.add_argument("--examples", type=int, default=examples)
     parser.add_argument("--component", help="a part of the run's training mixture (e.g. indexed_recall) instead")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = probe_parser(__doc__, examples=200).parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)

@@ -18,7 +18,6 @@ asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from attention_probe import _split, named_keys, test_batch  # noqa: E402
+from attention_probe import _split, named_keys, probe_parser, test_batch  # noqa: E402
 from eval_checkpoint import load_run  # noqa: E402
 
 from expressivity.runners.training.options import parse_sets  # noqa: E402
@@ -115,20 +114,11 @@ def probe_accuracy(x_fit, y_fit, x_score, y_score, l2: float = 1e-3) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", required=True)
-    parser.add_argument("--key", required=True)
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--length", type=int, required=True)
-    parser.add_argument("--examples", type=int, default=300)
-    parser.add_argument("--component", default=None, help="one part of the run's training mixture")
-    parser.add_argument("--set", action="append", default=[], metavar="K=V", help="task parameter override")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
+    args = probe_parser(__doc__, examples=300).parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    config, task, model, step = load_run(args.store, args.key, args.checkpoint, parse_sets(args.set))
+    config, task, model, step = load_run(args.store, args.key, args.checkpoint, parse_sets(args.sets))
     batch = test_batch(task, config, args.length, args.examples, args.component)
     per_program = [query_labels(task.decode(row)) for row in batch.inputs]
     features = residuals(model, batch.inputs, [[p for p, _ in q] for q in per_program])

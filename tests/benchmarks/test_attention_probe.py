@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from expressivity import tasks
-from expressivity.runners.execution.store import Store
-from expressivity.runners.training.config import resolve, run_key
-from expressivity.runners.training.train import build_model, train
+from expressivity.runners.training.config import resolve
+from expressivity.runners.training.train import build_model
 
 PROGRAMS = [
     ("state_based_recall", {"m": 64, "num_vars": 5, "bits_format": "dict", "queries": "every_line"}, 6),
@@ -48,17 +47,9 @@ def test_the_recorded_weights_are_the_attention_the_layer_computes_and_the_layer
     assert "op" not in vars(layer)
 
 
-def test_a_stored_runs_checkpoint_gives_one_share_per_layer_and_head(tmp_path, load_benchmark, capsys):
+def test_a_stored_runs_checkpoint_gives_one_share_per_layer_and_head(recall_run_args, load_benchmark, capsys):
     probe = load_benchmark("attention_probe")
-    sets = {"steps": 4, "batch_size": 4, "train_max_length": 4, "train_min_length": 4, "eval_lengths": [4],
-            "eval_examples": 4, "checkpoint_every": 2, "d_model": 32, "n_heads": 2, "pattern": "GGA",
-            "m": 12, "bits_format": "dict", "queries": "every_line", "mixture": "with_dense_recall"}  # fmt: skip
-    config = resolve("state_based_recall", "hybrid", sets)
-    store, ckpt = tmp_path / "s.sqlite", tmp_path / "run.pt"
-    with Store(store) as st:
-        st.enqueue([config])
-    train(config, device="cpu", checkpoint=ckpt)
-    args = ["--store", str(store), "--key", run_key(config), "--checkpoint", str(ckpt), "--length", "4"]
+    args = recall_run_args
     out = probe.main([*args, "--examples", "6"])
     assert out["queries"] == 6 * 4 and out["list_size"] == 12 and 0 <= out["accuracy"] <= 1
     named, whole = np.array(out["named_share"]), np.array(out["dict_share"])

@@ -5,9 +5,6 @@ not, and a stored run's checkpoint gives one accuracy per block and label."""
 import numpy as np
 
 from expressivity import tasks
-from expressivity.runners.execution.store import Store
-from expressivity.runners.training.config import resolve, run_key
-from expressivity.runners.training.train import train
 
 WRITTEN = (
     "<bos> bits = { 0 : 1 , 1 : 0 , 1 2 : 1 } \n a , b = 1 2 , 0 \n a , b = b , a \n assert bits [ a ] == _ \n"
@@ -52,17 +49,9 @@ def test_the_probe_reads_a_separable_label_and_not_a_random_one(load_benchmark):
     assert probe.probe_accuracy(x[:400], noise[:400], x[400:], noise[400:]) < 0.5
 
 
-def test_a_stored_runs_checkpoint_gives_one_accuracy_per_block_and_label(tmp_path, load_benchmark, capsys):
+def test_a_stored_runs_checkpoint_gives_one_accuracy_per_block_and_label(recall_run_args, load_benchmark, capsys):
     probe = load_benchmark("pointer_value_probe")
-    sets = {"steps": 4, "batch_size": 4, "train_max_length": 4, "train_min_length": 4, "eval_lengths": [4],
-            "eval_examples": 4, "checkpoint_every": 2, "d_model": 32, "n_heads": 2, "pattern": "GGA",
-            "m": 12, "bits_format": "dict", "queries": "every_line", "mixture": "with_dense_recall"}  # fmt: skip
-    config = resolve("state_based_recall", "hybrid", sets)
-    store, ckpt = tmp_path / "s.sqlite", tmp_path / "run.pt"
-    with Store(store) as st:
-        st.enqueue([config])
-    train(config, device="cpu", checkpoint=ckpt)
-    args = ["--store", str(store), "--key", run_key(config), "--checkpoint", str(ckpt), "--length", "4"]
+    args = recall_run_args
     out = probe.main([*args, "--examples", "10"])
     assert out["queries"] == 10 * 4 and set(out["probes"]) == {"units", "tens", "hundreds", "origin", "name"}
     for result in out["probes"].values():
