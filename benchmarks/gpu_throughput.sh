@@ -23,10 +23,7 @@ export EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
   python3 -c "import torch, triton, fla; print('torch', torch.__version__, 'triton', triton.__version__, 'fla', fla.__version__)"
   echo "triton cache entries restored: $(ls "$TRITON_CACHE_DIR" | wc -l)"
   if [ "${MPS:-0}" = 1 ]; then  # kernels of the worker processes run side by side instead of time-sliced
-    export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
-    mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-    nvidia-cuda-mps-control -d && python3 -c "import torch; print('MPS client ok', torch.ones(2, device='cuda').sum().item())" \
-      && echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')"
+    start_mps  # gpu_setup.sh: a fresh daemon, checked
   fi
   if [ "${PROBE:-1}" = 1 ]; then  # PROBES: fused_probe.py argument lines, one per line
     while IFS= read -r line; do
@@ -42,6 +39,7 @@ export EXPRESSIVITY_GIT_COMMIT=${EXPRESSIVITY_GIT_COMMIT:-unknown}
   if [ "${LIMIT:-300}" != 0 ]; then
     time timeout "${LIMIT:-300}" python3 -u benchmarks/grid_throughput.py $ARGS --out /tmp/gt --log "$OUT/grid_throughput.txt"
   fi
+  stop_mps
 } 2>&1 | tee "$LOG"
 save_triton_cache
 tar czf "$OUT/worker_logs.tgz" -C /tmp/gt logs 2>/dev/null
