@@ -1,7 +1,8 @@
 # Sourced by the GPU scripts (benchmarks/gpu_*.sh) on the lent machine, from the repository root: installs the carried
 # fla-core wheel (.whl/), restores Triton's compile and autotune cache (.triton/, carried xz-compressed: a third of
 # gzip's size, so it fits the call's 64 MiB beside the work tree) and defines `save_triton_cache`, which brings the
-# cache back under $OUT in 15 MB pieces (files over 16 MiB do not come back). Here afterwards:
+# cache back under $OUT in 15 MB pieces (files over 16 MiB do not come back), and `start_mps` / `stop_mps` (NVIDIA's
+# multi-process service, started fresh and checked, quit at the call's end). Here afterwards:
 #   rm -f .triton/* && cp <files_at>/triton_cache.txz.part* .triton/     (.whl/ and .triton/ are git-ignored)
 # Here, once:  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #                --platform manylinux2014_x86_64 -d .whl fla-core==0.4.2
