@@ -19,7 +19,8 @@ but the axis, architecture class); the sweep is the cells of one (scope, task) t
   The threshold is that estimate, not the state's size: with index keys one head can hold d_k x d_v bits, one a state
   entry (tests/theory/test_state_capacity.py; 8192 a layer at the small preset), more than any m the presets run. So
   an agree on this axis says the model did not learn to hold the list, which theory allows but does not force there.
-- "learns": agrees when >= LEARNS at every value, contradicts when below FALLS at a value where a control holds.
+- "learns": agrees when >= LEARNS at every value, contradicts when below FALLS at a value where a control holds;
+  otherwise inconclusive, the reason naming the values it missed and why that is not scored.
 - Anything else (unknown, fails): inconclusive.
 """
 
@@ -58,12 +59,16 @@ def capacity_verdict(
             return "suspect", f"holds {top:.2f} at the largest value, {values[-1]}"
         if top < FALLS:
             return ("agree", "") if held else ("inconclusive", NOTHING_LEARNED)
-        return "inconclusive", ""
+        return "inconclusive", f"{top:.2f} at the largest value, between {FALLS} and {LEARNS}"
     if expected == "learns":
-        if all(by_value[v] >= LEARNS for v in values):
+        missed = [v for v in values if by_value[v] < LEARNS]
+        if not missed:
             return "agree", ""
         if held and any(by_value[v] < FALLS for v in values):
             return "contradict", ""
+        where = ", ".join(f"{v}: {by_value[v]:.2f}" for v in missed)
+        why = f"none below {FALLS}" if held else "no other model held at every value"
+        return "inconclusive", f"below {LEARNS} at {where}; {why}"
     return "inconclusive", ""
 
 

@@ -14,10 +14,11 @@ CASES = [
     ("state-bound", FALLING, [], "inconclusive", "nothing learned"),
     ("state-bound", FALLING, [{**HELD, 1024: 0.6}], "inconclusive", "nothing learned"),  # no control holds everywhere
     ("state-bound", {16: 1.0, 1024: 0.95}, [HELD], "suspect", "largest value, 1024"),
-    ("state-bound", {16: 1.0, 1024: 0.7}, [HELD], "inconclusive", ""),
+    ("state-bound", {16: 1.0, 1024: 0.7}, [HELD], "inconclusive", "0.70 at the largest value, between 0.5 and 0.9"),
     ("learns", HELD, [], "agree", ""),
     ("learns", FALLING, [HELD], "contradict", ""),
-    ("learns", FALLING, [], "inconclusive", ""),
+    ("learns", FALLING, [], "inconclusive", "below 0.9 at 256: 0.55, 1024: 0.20; no other model held at every value"),
+    ("learns", {16: 1.0, 64: 0.7}, [HELD], "inconclusive", "below 0.9 at 64: 0.70; none below 0.5"),
     ("unknown", FALLING, [HELD], "inconclusive", ""),
     ("state-bound", {16: 0.1}, [HELD], "inconclusive", "one value"),
 ]
