@@ -106,8 +106,7 @@ if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "$STORE_DIR/checkpoints" ]; then
     tar cf - -C "$STORE_DIR" -T "$STARTED.ship" | split -b 15M - "$OUT/checkpoints.tar.part-"
   fi
   echo "checkpoints: $(wc -l <"$STARTED.ship") of the $(wc -l <"$STARTED.all") runs in flight come back" \
-    "($((parts * 15)) MiB in $parts parts were left beside the store, logs and Triton's cache); the others restart" \
-    "from step 0"
+    "(room for $parts parts of 15 MiB beside the store, logs and Triton's cache); the others restart from step 0"
 fi
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
 L=$LOGS/call
