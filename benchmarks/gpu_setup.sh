@@ -61,12 +61,13 @@ start_mps() {
   mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
   stop_mps
   nvidia-cuda-mps-control -d
-  if timeout 60 python3 -c "
+  timeout 60 python3 -c "
 import torch
 for d in range(torch.cuda.device_count()):
     x = torch.ones(256, 256, device=f'cuda:{d}')
     assert (x @ x).sum().item() == 256 ** 3
-print('CUDA check passed on', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"; then
+print('CUDA check passed on', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -a "$OUT/card.log"
+  if [ "${PIPESTATUS[0]}" = 0 ]; then  # the check's status, not tee's, whether or not the caller sets pipefail
     # A server starts when the first client connects: its pid listed here is what says MPS is really in use.
     echo "MPS servers: $(echo get_server_list | nvidia-cuda-mps-control 2>&1 | tr '\n' ' ')" | tee -a "$OUT/card.log"
   else

@@ -1,7 +1,9 @@
 """Tests of the scripts in benchmarks/: `load_benchmark("name")` imports benchmarks/name.py as a module, so a test
 calls its functions (or its main) in-process and a test session imports torch once. `recall_run_args` trains a
 tiny state-based recall hybrid (GGA, m = 12, the bits as a dict, dense recall beside it) for 4 steps into a store of
-its own and gives the probes' arguments for its checkpoint."""
+its own and gives the probes' arguments for its checkpoint. `gpu_setup_function("name")` is one shell function of
+benchmarks/gpu_setup.sh, as the GPU scripts define it by sourcing the file (which also installs fla, so the tests take
+the function alone)."""
 
 import importlib.util
 from pathlib import Path
@@ -20,6 +22,16 @@ def load_benchmark():
         return module
 
     return load
+
+
+@pytest.fixture
+def gpu_setup_function():
+    def function(name: str) -> str:
+        script = (BENCHMARKS / "gpu_setup.sh").read_text()
+        body = script[script.index(f"{name}() {{") :]
+        return body[: body.index("\n}\n") + 3]
+
+    return function
 
 
 @pytest.fixture

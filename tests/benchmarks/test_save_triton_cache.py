@@ -12,16 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _function(name: str) -> str:
-    """One shell function of benchmarks/gpu_setup.sh, as the GPU scripts define it by sourcing the file (which also
-    installs fla, so the tests take the function alone)."""
-    script = (ROOT / "benchmarks" / "gpu_setup.sh").read_text()
-    function = script[script.index(f"{name}() {{") :]
-    return function[: function.index("\n}\n") + 3]
-
-
 @pytest.mark.skipif(shutil.which("xz") is None, reason="needs xz, as the lent machine has")
-def test_the_saved_cache_holds_kernels_metadata_and_launchers_but_not_their_intermediate_ir(tmp_path):
+def test_the_saved_cache_holds_kernels_metadata_and_launchers_but_not_their_intermediate_ir(
+    tmp_path, gpu_setup_function
+):
     cache, out = tmp_path / "triton_cache", tmp_path / "out"
     fla, compiled = cache / "FLAKERNEL", cache / "INDUCTORKERNEL"
     fla.mkdir(parents=True)
@@ -34,7 +28,7 @@ def test_the_saved_cache_holds_kernels_metadata_and_launchers_but_not_their_inte
     (compiled / "__grp__triton_poi_fused_0.json").write_text("{}")  # torch.compile's: never saved
     (compiled / "triton_poi_fused_0.cubin").write_text("x")
     env = {"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "OUT": str(out)}
-    command = _function("save_triton_cache") + "save_triton_cache"
+    command = gpu_setup_function("save_triton_cache") + "save_triton_cache"
     saved = subprocess.run(["bash", "-c", command], check=True, capture_output=True, text=True, env=env)
     assert "torch.compile's kernels, left behind:" in saved.stdout  # their size packed, for a later choice
     parts = sorted(out.glob("triton_cache.txz.part*"))
@@ -56,20 +50,23 @@ def _archive(path: Path, files: dict[str, str]) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def _restore(repo: Path, cache: Path) -> None:
+def _restore(repo: Path, cache: Path, restore: str) -> None:
+    """Run `restore` (restore_triton_cache's definition) in `repo` into `cache`."""
     env = {"PATH": "/usr/bin:/bin", "TRITON_CACHE_DIR": str(cache), "FLA_TRITON_CACHE": "benchmarks/fla.txz"}
-    subprocess.run(["bash", "-c", _function("restore_triton_cache") + "restore_triton_cache"], check=True, cwd=repo,
-                   env=env)  # fmt: skip
+    subprocess.run(["bash", "-c", restore + "restore_triton_cache"], check=True, cwd=repo, env=env)
 
 
 @pytest.mark.skipif(shutil.which("xz") is None, reason="needs xz, as the lent machine has")
-def test_restore_unpacks_the_committed_cache_then_a_carried_one_over_it_and_only_into_an_empty_cache(tmp_path):
+def test_restore_unpacks_the_committed_cache_then_a_carried_one_over_it_and_only_into_an_empty_cache(
+    tmp_path, gpu_setup_function
+):
+    restore = gpu_setup_function("restore_triton_cache")
     repo = tmp_path / "repo"
     (repo / "benchmarks").mkdir(parents=True)
     _archive(repo / "benchmarks" / "fla.txz", {"A/gdn.cubin": "committed", "B/conv.cubin": "committed"})
     alone = tmp_path / "alone"
     alone.mkdir()
-    _restore(repo, alone)  # a new checkout: no .triton/
+    _restore(repo, alone, restore)  # a new checkout: no .triton/
     assert {p.relative_to(alone).as_posix(): p.read_text() for p in alone.rglob("*.cubin")} == {
         "A/gdn.cubin": "committed",
         "B/conv.cubin": "committed",
@@ -82,12 +79,12 @@ def test_restore_unpacks_the_committed_cache_then_a_carried_one_over_it_and_only
     (repo / ".triton" / "whole.txz").unlink()
     both = tmp_path / "both"
     both.mkdir()
-    _restore(repo, both)
+    _restore(repo, both, restore)
     assert {p.relative_to(both).as_posix(): p.read_text() for p in both.rglob("*.cubin")} == {
         "A/gdn.cubin": "carried",  # the carried cache is the newer
         "B/conv.cubin": "committed",
         "C/new.cubin": "carried",
     }
     (both / "C" / "new.cubin").write_text("compiled in this call")
-    _restore(repo, both)  # a second pilot of the same call: the cache is left as it is
+    _restore(repo, both, restore)  # a second pilot of the same call: the cache is left as it is
     assert (both / "C" / "new.cubin").read_text() == "compiled in this call"
