@@ -29,7 +29,10 @@ The answers of the two tracking tasks are fair coins, yet a model that tracks no
 time: the answer is the initial value of some variable, which variable depends only on the update lines, so guessing
 the majority of the k initial values (for state_based_recall, the bits at the k initial pointers) is right with
 probability E[max(K, k-K)] / k, K ~ Binomial(k, 1/2): 11/16 for k = 5. That guess is their `chance`, so a scaled
-accuracy of 0 means no tracking (the first GPU grid, results/olmo-hybrid, found every model at that guess).
+accuracy of 0 means no tracking (the first GPU grid, results/olmo-hybrid, found every model at that guess). Short
+programs allow a little more without composing any line (`shortcut_acc`, pointer_lines.py): a variable that no update
+line names still holds its own value, so answering that where it applies and the majority elsewhere is right with
+chance + (1 - chance) (1 - 2/k)^n, 0.875 at one line, 0.728 at four, within 0.01 of chance from seven.
 """
 
 from __future__ import annotations

@@ -95,21 +95,60 @@ def _initial_values(ref: Reference, inputs: np.ndarray, first: int, k: int) -> n
     return _line_numbers(ref, inputs, first, k)
 
 
+def _tracked_bits(ref: Reference, inputs: np.ndarray) -> np.ndarray:
+    """(B, k) the bits the pointer variables start with, in the order the program names them (for
+    state_based_recall, the bits at the initial pointers)."""
+    task, k = ref.task, ref.task.num_vars
+    if task.name == "pointer_tracking":
+        return _initial_values(ref, inputs, 0, k)
+    in_list = _list_bits(ref, inputs)  # state_based_recall: after the bits line
+    bits = np.zeros(inputs.shape, np.int64)
+    bits[:, : in_list.sum(axis=1).max()] = _packed(inputs - task.tok["0"], in_list)
+    return np.take_along_axis(bits, _initial_values(ref, inputs, 1, k), axis=1)
+
+
 @guesser
 def pointer_majority(ref: Reference, batch: Batch) -> np.ndarray:
     """The majority of the values the pointer variables start with (for state_based_recall, the bits at the initial
     pointers), ties "0": the answer is one of them, which one the update lines decide (the pointer tasks' chance)."""
-    task, inputs = ref.task, batch.inputs
-    k = task.num_vars
-    if task.name == "pointer_tracking":
-        tracked = _initial_values(ref, inputs, 0, k)
-    else:  # after the bits line
-        in_list = _list_bits(ref, inputs)
-        bits = np.zeros(inputs.shape, np.int64)
-        bits[:, : in_list.sum(axis=1).max()] = _packed(inputs - task.tok["0"], in_list)
-        tracked = np.take_along_axis(bits, _initial_values(ref, inputs, 1, k), axis=1)
-    ones = tracked.sum(axis=1)
-    return per_row(batch, task.tok["0"] + (2 * ones > k))
+    ones = _tracked_bits(ref, batch.inputs).sum(axis=1)
+    return per_row(batch, ref.task.tok["0"] + (2 * ones > ref.task.num_vars))
+
+
+def _last_query(ref: Reference, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((B,) which of the k variables the last `assert` asks about, 0 for the first the program names; (B,) whether
+    an update line names it). The names are written in alphabetical order (pointer_lines.py), so a variable's place
+    is how many of the row's names sort before it; an update line is one with a name after its `=` (an initial value
+    is a number, and an assert has `==`)."""
+    tok, b, t = ref.task.tok, *inputs.shape
+    rows, cols = np.arange(b)[:, None], np.arange(t)[None, :]
+    row_of, col_of = np.broadcast_to(rows, inputs.shape), np.broadcast_to(cols, inputs.shape)
+    is_name = inputs >= ref.task.name0
+    blank = np.where(inputs == tok["_"], cols, -1).max(axis=1)  # the last query's blank
+    asked = inputs[np.arange(b), np.where(is_name & (cols < blank[:, None]), cols, -1).max(axis=1)]
+    present = np.zeros((b, len(ref.task.vocab)), bool)
+    present[row_of[is_name], inputs[is_name]] = True
+    place = (present & (np.arange(len(ref.task.vocab)) < asked[:, None])).sum(axis=1)
+    line = _line(inputs, tok["\n"])
+    first_eq = np.full((b, int(line.max()) + 1), t)
+    eq = inputs == tok["="]
+    np.minimum.at(first_eq, (row_of[eq], line[eq]), col_of[eq])
+    after_eq = cols > np.take_along_axis(first_eq, line, axis=1)
+    update = np.zeros_like(first_eq, dtype=bool)
+    np.logical_or.at(update, (row_of, line), is_name & after_eq)
+    named = np.take_along_axis(update, line, axis=1) & (inputs == asked[:, None])
+    return place, named.any(axis=1)
+
+
+@guesser
+def pointer_untouched(ref: Reference, batch: Batch) -> np.ndarray:
+    """Where no update line names the variable the last query asks about, its own initial value (it still holds
+    it); elsewhere the majority, as pointer_majority: checks whether a name occurs, composes no line."""
+    tracked = _tracked_bits(ref, batch.inputs)
+    place, touched = _last_query(ref, batch.inputs)
+    own = tracked[np.arange(len(place)), place]
+    majority = 2 * tracked.sum(axis=1) > ref.task.num_vars
+    return per_row(batch, ref.task.tok["0"] + np.where(touched, majority, own))
 
 
 def _packed(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -255,8 +294,8 @@ SPECIFIC.update(
         "parity_check": ("count_tie",),
         "modular_counting": ("count_tie",),
         "indexed_recall": ("list_majority",),
-        "pointer_tracking": ("pointer_majority",),
-        "state_based_recall": ("pointer_majority", "list_majority"),
+        "pointer_tracking": ("pointer_majority", "pointer_untouched"),
+        "state_based_recall": ("pointer_majority", "pointer_untouched", "list_majority"),
         "dyck": ("counts_balance", "depth_check"),
         "reachability": ("direct_edge",),
         "connectivity": ("direct_edge",),

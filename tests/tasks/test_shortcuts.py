@@ -58,6 +58,31 @@ def test_declared_shortcut_is_the_best_guesser_within_3_se(name, params, which):
     assert not off, f"{name} at {length}: {named} measured {acc:.4f} +- {se:.4f}, declared {declared:.4f}"
 
 
+POINTER_LAYOUTS = [
+    ("pointer_tracking", {}),
+    ("pointer_tracking", {"init_format": "lines", "max_vars": 8, "queries": "every_line"}),
+    ("pointer_tracking", {"ops": "mixed"}),
+    ("state_based_recall", {"m": 16, "bits_format": "dict", "queries": "every_line"}),
+    ("state_based_recall", {"init_format": "lines"}),
+]
+
+
+@pytest.mark.parametrize("length", [1, 4])
+@pytest.mark.parametrize(("name", "params"), POINTER_LAYOUTS)
+def test_the_untouched_pointer_shortcut_beats_the_majority_where_few_lines_name_it(name, params, length):
+    """At 1 and 4 update lines (the m axis's n) the queried variable is often named by none: its own value is the
+    answer there, 0.875 and 0.728 in all, against the majority's 0.6875 (the lengths 8 and 64 above barely see it)."""
+    task = tasks.make(name, **params)
+    scores = shortcuts.measure(task, length, np.random.default_rng([15, length]), EXAMPLES, errors=True)
+    declared = task.shortcut_acc(length)
+    assert task.shortcut_name(length) == "pointer_untouched"
+    assert declared == pytest.approx(11 / 16 + 5 / 16 * 0.6**length)
+    acc, se = scores["pointer_untouched"]
+    assert abs(acc - declared) <= 3 * _error(task, declared, se)
+    majority, _ = scores["pointer_majority"]
+    assert acc - majority > 3 * _error(task, declared, se)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_guessers_never_read_targets_or_mask(name):
     task = tasks.make(name)
@@ -104,7 +129,7 @@ def test_shortcut_rejects_a_bad_length():
         ("modular_arithmetic_brackets", 4),  # `d` and `(d)`
         ("solve_equation", 6),  # `x = v _` and `( x ) = v _`
         ("missing_duplicate", 3184),  # w's majority at odd |w|, 1/2 + ~0.4/sqrt(|w|): not before |w| = 1591
-        ("pointer_tracking", 1),  # the shortcut is chance itself
+        ("pointer_tracking", 7),  # the untouched variable's own value: 5/16 * 0.6^n above chance, < 0.01 from 7
         ("dyck", None),  # a one-kind counter: 5/6 at every length
         ("flip_flop", None),  # the bit just before the query: 0.6 at every length
         ("needle", None),  # the last needle's digit: 0.325
@@ -130,7 +155,11 @@ def test_closed_forms_match_hand_counts():
     assert tasks.make("flip_flop").shortcut_acc(8) == pytest.approx(0.5 + 0.5 * 0.9**6)
     assert tasks.make("dyck", negatives="swap").shortcut_acc(8) == 0.5
     assert tasks.make("dyck", negatives="flip").shortcut_acc(8) == 1.0
-    assert tasks.make("state_based_recall").shortcut_acc(16) == tasks.make("state_based_recall").chance == 0.6875
+    # Pointers: the queried variable is named by no update line with probability (3/5)^n, and then holds its own
+    # value; elsewhere the majority guess is right 11/16 of the time.
+    assert tasks.make("state_based_recall").chance == tasks.make("pointer_tracking").chance == 0.6875
+    assert tasks.make("pointer_tracking").shortcut_acc(1) == pytest.approx(3 / 5 + 2 / 5 * 11 / 16)
+    assert tasks.make("state_based_recall").shortcut_acc(4) == pytest.approx(11 / 16 + 5 / 16 * 0.6**4)
 
 
 def test_every_protocols_test_length_is_tabulated_for_every_measured_task():
