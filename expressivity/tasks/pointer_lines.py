@@ -65,6 +65,22 @@ def majority_guess_accuracy(k: int) -> float:
     return sum(math.comb(k, ones) * max(ones, k - ones) for ones in range(k + 1)) / (k * 2**k)
 
 
+def units_majority_accuracy(k: int, m: int) -> float:
+    """P(the commonest units digit among k distinct values drawn uniformly from range(m) is that of one of them,
+    chosen independently of the values) = E[the top count] / k, exact: a dynamic programme over the ten digits'
+    counts (a multivariate hypergeometric draw: digit d has ceil((m - d) / 10) values below m)."""
+    sizes = [max(0, -(-(m - d) // 10)) for d in range(10)]
+    ways: dict[tuple[int, int], int] = {(0, 0): 1}  # (values drawn so far, the top count so far) -> ways
+    for size in sizes:
+        grown: dict[tuple[int, int], int] = {}
+        for (drawn, top), count in ways.items():
+            for here in range(min(size, k - drawn) + 1):
+                key = (drawn + here, max(top, here))
+                grown[key] = grown.get(key, 0) + count * math.comb(size, here)
+        ways = grown
+    return sum(top * count for (drawn, top), count in ways.items() if drawn == k) / (k * math.comb(m, k))
+
+
 def untouched_share(k: int, n: int) -> float:
     """P(none of n update lines names the queried variable): each line names an ordered pair of distinct variables,
     uniform, so it misses a given one with probability 1 - 2/k. Such a variable still holds its own initial value."""

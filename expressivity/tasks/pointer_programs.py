@@ -49,7 +49,7 @@ from expressivity.tasks.code_tokens import (
     CodeTask,
     joined,
 )
-from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy
+from expressivity.tasks.pointer_lines import PointerProgram, majority_guess_accuracy, units_majority_accuracy
 from expressivity.tasks.shortcut_math import majority_share
 
 __all__ = ["BITS_FORMATS", "IndexedRecall", "PointerTracking", "StateBasedRecall", "majority_guess_accuracy"]
@@ -199,6 +199,12 @@ class PointerTracking(PointerProgram):
         b, e = e, b
         assert a == _        # answer: 0
 
+    With m set, the variables hold distinct indices below m instead of bits, drawn and written as state_based_recall's
+    pointers, and each query is answered with the held index in digits, one blank a digit place, all scored at once
+    (`assert a == _ _ _`; a shorter index leaves its leading blanks unscored): to answer, the state must carry the
+    index itself, as state_based_recall's lookup needs it, not one bit a variable. The headline (the last blank) is
+    the units digit, so `chance` is the commonest units digit among the k values.
+
     The tracking half of state_based_recall (same update lines, `ops`, `max_vars`, `queries` and `init_format`); only
     the final `_` is scored (target: the bit), or with queries="every_line" an `assert x == _` after every update line.
     The initial bits are fair coins and the queried variable uniform, so the answer is 50/50. With
@@ -227,8 +233,21 @@ class PointerTracking(PointerProgram):
         max_vars: int | None = None,
         queries: str = "final",
         init_format: str = "tuple",
+        m: int | None = None,
     ):
         self._check_pointer_params(num_vars, max_vars, ops, queries, init_format)
+        if m is not None:
+            check_int(self.name, "m (index values, at least num_vars)", m, self.num_vars, 10**6)
+            m = int(m)
+            self.answer_width, self.num_answers = len(str(m - 1)), m
+            self.scored_by = "final"  # the headline is the last blank, whose digit `chance` is about
+        self.m = m
+
+    @property
+    def chance(self) -> float:
+        """Bits: the majority of the k tracked bits (11/16 for 5). Index values (m set): the headline scores the last
+        blank, the answer's units digit, so the commonest units digit among the k values."""
+        return super().chance if self.m is None else units_majority_accuracy(self.num_vars, self.m)
 
     def _query_slots(self, queried_names: np.ndarray) -> np.ndarray:
         """`assert a` for each (B, q) queried name id."""
@@ -236,11 +255,15 @@ class PointerTracking(PointerProgram):
         return np.concatenate([np.full((b, q, 1), self.tok["assert"]), queried_names[..., None]], axis=2)
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
-        values = rng.integers(0, 2, size=(batch_size, self.num_vars))
+        if self.m is None:
+            values = rng.integers(0, 2, size=(batch_size, self.num_vars))
+            slots = (values + self.digit0)[..., None]
+        else:  # distinct indices, uniform, drawn and written as state_based_recall's pointers
+            values = rng.random((batch_size, self.m)).argsort(axis=1)[:, : self.num_vars]
+            slots = self.number_slots(values, self.answer_width)
         lines, held, names, queried_names = self._sample_pointers(rng, batch_size, length)
         answers = np.take_along_axis(values, held, axis=1)
-        init = self._names_equal_values(names, (values + self.digit0)[..., None])
-        return self._program([init], lines, queried_names, answers)
+        return self._program([self._names_equal_values(names, slots)], lines, queried_names, answers)
 
 
 @register

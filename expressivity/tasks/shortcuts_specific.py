@@ -95,9 +95,9 @@ def _initial_values(ref: Reference, inputs: np.ndarray, first: int, k: int) -> n
     return _line_numbers(ref, inputs, first, k)
 
 
-def _tracked_bits(ref: Reference, inputs: np.ndarray) -> np.ndarray:
-    """(B, k) the bits the pointer variables start with, in the order the program names them (for
-    state_based_recall, the bits at the initial pointers)."""
+def _tracked_values(ref: Reference, inputs: np.ndarray) -> np.ndarray:
+    """(B, k) the values the pointer variables start with, in the order the program names them: bits, or indices
+    (pointer_tracking with m set); for state_based_recall, the bits at the initial pointers."""
     task, k = ref.task, ref.task.num_vars
     if task.name == "pointer_tracking":
         return _initial_values(ref, inputs, 0, k)
@@ -107,12 +107,19 @@ def _tracked_bits(ref: Reference, inputs: np.ndarray) -> np.ndarray:
     return np.take_along_axis(bits, _initial_values(ref, inputs, 1, k), axis=1)
 
 
+def _commonest_digit(values: np.ndarray) -> np.ndarray:
+    """(B,) the commonest units digit of each row of (B, k) values, ties the smallest: of bits, the majority, ties 0."""
+    counts = np.zeros((values.shape[0], 10), np.int64)
+    np.add.at(counts, (np.arange(values.shape[0])[:, None], values % 10), 1)
+    return counts.argmax(axis=1)
+
+
 @guesser
 def pointer_majority(ref: Reference, batch: Batch) -> np.ndarray:
     """The majority of the values the pointer variables start with (for state_based_recall, the bits at the initial
-    pointers), ties "0": the answer is one of them, which one the update lines decide (the pointer tasks' chance)."""
-    ones = _tracked_bits(ref, batch.inputs).sum(axis=1)
-    return per_row(batch, ref.task.tok["0"] + (2 * ones > ref.task.num_vars))
+    pointers), ties "0": the answer is one of them, which one the update lines decide (the pointer tasks' chance).
+    Of index values (pointer_tracking with m set), the commonest units digit, the digit the headline scores."""
+    return per_row(batch, ref.task.tok["0"] + _commonest_digit(_tracked_values(ref, batch.inputs)))
 
 
 def _last_query(ref: Reference, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,11 +151,10 @@ def _last_query(ref: Reference, inputs: np.ndarray) -> tuple[np.ndarray, np.ndar
 def pointer_untouched(ref: Reference, batch: Batch) -> np.ndarray:
     """Where no update line names the variable the last query asks about, its own initial value (it still holds
     it); elsewhere the majority, as pointer_majority: checks whether a name occurs, composes no line."""
-    tracked = _tracked_bits(ref, batch.inputs)
+    tracked = _tracked_values(ref, batch.inputs)
     place, touched = _last_query(ref, batch.inputs)
-    own = tracked[np.arange(len(place)), place]
-    majority = 2 * tracked.sum(axis=1) > ref.task.num_vars
-    return per_row(batch, ref.task.tok["0"] + np.where(touched, majority, own))
+    own = tracked[np.arange(len(place)), place] % 10  # of an index, the units digit the headline scores
+    return per_row(batch, ref.task.tok["0"] + np.where(touched, _commonest_digit(tracked), own))
 
 
 def _packed(values: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -71,7 +71,7 @@ def test_with_recall_draws_indexed_recall_in_the_runs_bits_format():
     assert recall.bits_format == "dict" and recall.vocab == run.vocab[: len(recall.vocab)]
 
 
-@pytest.mark.parametrize("mixture", ["all_three", "all_three_dense"])
+@pytest.mark.parametrize("mixture", ["all_three", "all_three_dense", "all_three_dense_indices"])
 def test_a_dict_runs_tracking_steps_are_written_in_the_runs_token_ids(mixture):
     # pointer_tracking has no `{ } :`, so its variable names sit at other ids than in the dict run's vocabulary: its
     # batches are mapped token by token, and read back through the run's vocabulary they are its own programs.
@@ -94,6 +94,31 @@ def test_a_dict_runs_tracking_steps_are_written_in_the_runs_token_ids(mixture):
     n = int(rng.integers(config["train"]["train_min_length"], config["train"]["train_max_length"] + 1))
     own = recall.sample(rng, config["train"]["batch_size"], length_of(n))
     np.testing.assert_array_equal(train_batch(run, config["train"], 5, step).inputs, own.inputs)
+
+
+def test_the_indices_mixture_tracks_the_runs_index_values_as_its_pointers_are_drawn():
+    # The tracking part takes the step's m (after a curriculum over it) and writes its index values as the run writes
+    # its pointers; each query is answered with the held index's digits. The rest is all_three_dense.
+    sets = {"mixture": "all_three_dense_indices", "bits_format": "dict", "m": 256, "max_vars": 5,
+            "curriculum_param": "num_vars", "curriculum_from": 2, "curriculum_also": "m=16", "steps": 200}  # fmt: skip
+    config = resolve("state_based_recall", "hybrid", sets)
+    seen = {}
+    for step in range(0, 200, 3):
+        component, _ = _component(config, 1, step)
+        stepped = step_task(tasks.make("state_based_recall", m=256, max_vars=5, bits_format="dict"), config["train"],
+                            1, step)  # fmt: skip
+        if component.name == "pointer_tracking":
+            assert component.m == stepped.m and component.num_vars == stepped.num_vars
+            assert component.answer_width == len(str(stepped.m - 1))
+            seen[stepped.m] = step
+    assert len(seen) > 3 and max(seen) <= 256  # list sizes the curriculum draws, each followed by the tracking part
+    dense = {p.name: p for p in MIXTURES["all_three_dense"].parts}
+    indices = {p.name: p for p in MIXTURES["all_three_dense_indices"].parts}
+    assert indices["indexed_recall"] == dense["indexed_recall"] and indices["state_based_recall"] == dense[
+        "state_based_recall"]  # fmt: skip
+    batch = train_batch(tasks.make("state_based_recall", m=256, max_vars=5, bits_format="dict"), config["train"], 1,
+                        seen[max(seen)])  # fmt: skip
+    assert batch.inputs.shape[0] == config["train"]["batch_size"]
 
 
 def test_a_component_token_the_run_lacks_is_a_one_line_error():
@@ -173,7 +198,7 @@ def test_a_mixture_enters_the_run_key_only_when_set():
         resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
     )
     assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first", "tracking_then_all",
-                             "with_dense_recall", "all_three_dense"}  # fmt: skip
+                             "with_dense_recall", "all_three_dense", "all_three_dense_indices"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -181,6 +206,12 @@ def test_a_mixture_enters_the_run_key_only_when_set():
     [
         ("parity", {"mixture": "all_three"}, "mixture='all_three' is for state_based_recall, not parity"),
         ("state_based_recall", {"mixture": "everything"}, "mixture='everything' is not valid; choose one of all_three"),
+        ("state_based_recall", {"mixture": "all_three_dense_indices"}, "needs a fixed list size: set m"),
+        (
+            "state_based_recall",
+            {"mixture": "all_three_dense_indices", "m": 64, "numbers": "tokens"},
+            "tracks indices written in digits, so it needs numbers='digits'",
+        ),
     ],
 )
 def test_bad_mixtures_are_one_line_errors(task, sets, expected):

@@ -46,6 +46,7 @@ PARAMS = {
         st.sampled_from([None, 0, 3]),
         st.sampled_from(["final", "every_line"]),
         st.sampled_from(["tuple", "lines"]),
+        st.sampled_from([None, 0, 5, 300]),  # index values: none (bits), as many as variables, two and three digits
     ).map(
         lambda t: {
             "num_vars": t[0],
@@ -53,6 +54,7 @@ PARAMS = {
             "max_vars": None if t[2] is None else t[0] + t[2],
             "queries": t[3],
             "init_format": t[4],
+            **({} if t[5] is None else {"m": t[0] + t[5]}),
         }
     ),
     "indexed_recall": st.builds(

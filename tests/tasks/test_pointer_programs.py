@@ -1,11 +1,15 @@
 """state_based_recall, pointer_tracking, indexed_recall: the programs read back and run in plain Python."""
 
+import itertools
+from collections import Counter
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from expressivity import tasks
+from expressivity.tasks.pointer_lines import units_majority_accuracy
 
 OPS = ["swap", "assign", "mixed"]
 
@@ -117,6 +121,32 @@ def test_chance_is_the_majority_guess_that_tracks_nothing(name, num_vars, ops):
         hits += str(guess) == task.scored_text(batch, i)
     assert abs(hits / 3000 - task.chance) < 0.03
     assert task.chance == 0.6875  # E[max(K, k-K)] / k for k = 4 and for k = 5
+
+
+@pytest.mark.parametrize(("k", "m"), [(3, 23), (5, 64), (2, 9), (4, 100)])
+def test_index_values_chance_is_the_commonest_units_digit_counted_over_every_draw(k, m):
+    # Every set of k distinct values below m is equally likely: the top count of their units digits, over k.
+    subsets = list(itertools.combinations(range(m), k))
+    top = [max(Counter(v % 10 for v in s).values()) for s in subsets]
+    expected = sum(top) / (k * len(subsets))
+    assert units_majority_accuracy(k, m) == pytest.approx(expected, rel=1e-12)
+    assert tasks.make("pointer_tracking", num_vars=k, m=m).chance == pytest.approx(expected, rel=1e-12)
+    assert units_majority_accuracy(k, 10) == pytest.approx(1 / k)  # ten values, ten digits: all differ
+
+
+def test_index_values_are_distinct_and_the_answer_is_the_held_index_in_digit_blanks():
+    task = tasks.make("pointer_tracking", m=256)
+    batch = task.sample(np.random.default_rng(4), 64, 6)
+    assert task.answer_width == 3 and task.scored_by == "final"
+    for i in range(64):
+        source = task.source(task.example_ids(batch, i))
+        states = run(source)
+        assert len(set(states[0].values())) == 5 and all(0 <= v < 256 for v in states[0].values())
+        queried = source.split("\n")[-1].split()[1]
+        assert task.scored_text(batch, i) == str(states[-1][queried])  # the digits a shorter index has, no more
+    assert ((batch.inputs == task.tok["_"]).sum(axis=1) == 3).all()  # three blanks, whatever the index
+    scored = set(batch.mask.sum(axis=1))  # ... of which an index below 100 scores its last one or two
+    assert scored <= {1, 2, 3} and {2, 3} <= scored
 
 
 def test_indexed_recall_chance_is_a_coin():

@@ -139,6 +139,15 @@ MIXTURES: dict[str, Mixture] = {
             "indices a program), a third each: with the dict, the hybrid learned recall and not the tracking that "
             "feeds it (2026-12-05)",
         ),
+        Mixture(
+            "all_three_dense_indices",
+            ("state_based_recall",),
+            (_ALL_THREE[0], Component("pointer_tracking", 1.0, (*POINTER_PARAMS, "m")), _DENSE_RECALL),
+            "all_three_dense with the tracking part over the run's index values (pointer_tracking with its m, each "
+            "query answered with the held index in digits), so the tracker carries indices, as the lookup needs, "
+            "not bits: at m = 256 a hybrid that learned all_three_dense's halves held no digit of a pointer's "
+            "index at its queries (2026-12-06)",
+        ),
     )
 }
 
@@ -189,6 +198,11 @@ def check_mixture(mixture: str | None, task, drawn_sets: tuple[str, ...] = ()) -
             f"mixture={mixture!r} is staged by step, which a set drawn once ({', '.join(drawn_sets)}) does not "
             "follow; leave train_examples and val_examples unset or choose an unstaged mixture"
         )
+    if any("m" in part.shared for part in spec.parts):  # a part tracks the run's index values
+        if task.params.get("m") is None:
+            raise ValueError(f"mixture={mixture!r} tracks the run's index values, so it needs a fixed list size: set m")
+        if task.params.get("numbers") == "tokens":
+            raise ValueError(f"mixture={mixture!r} tracks indices written in digits, so it needs numbers='digits'")
     for _, made, _ in components(mixture, task):
         vocab_map(made, task, mixture)
 
