@@ -12,7 +12,8 @@ import pytest
 pytestmark = pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep, as the lent machine has")
 
 # The stand-in: `-d` starts a daemon process (a sleep whose name begins nvidia-cuda-mps-control, as stop_mps looks for)
-# unless one runs, `quit` on stdin ends it. `get_server_list` prints a pid, as the real one does.
+# unless one runs, `quit` on stdin ends it and returns when it has ended. `get_server_list` prints a pid, as the real
+# one does.
 CONTROL = """#!/bin/bash
 tag={tag}
 if [ "$1" = -d ]; then
@@ -20,13 +21,16 @@ if [ "$1" = -d ]; then
     echo "An instance of this daemon is already running"
     exit 1
   fi
-  (exec -a "nvidia-cuda-mps-control-$tag" sleep 300) >/dev/null 2>&1 &
+  (exec -a "nvidia-cuda-mps-control-$tag" sleep infinity) >/dev/null 2>&1 &
   echo started >>"$OUT/starts"
   exit 0
 fi
 read -r command
 case "$command" in
-  quit) pkill -f "nvidia-cuda-mps-control-$tag"; echo quit >>"$OUT/quits" ;;
+  quit)  # returns once the daemon has ended, so stop_mps finds it gone at its first look and never waits
+    pkill -f "nvidia-cuda-mps-control-$tag"
+    while pgrep -f "nvidia-cuda-mps-control-$tag" >/dev/null; do :; done
+    echo quit >>"$OUT/quits" ;;
   get_server_list) echo 123 ;;
 esac
 """
@@ -47,7 +51,7 @@ def _run(tmp_path: Path, function, script: str, check_passes: bool) -> tuple[sub
     (tmp_path / "call.sh").write_text(body)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "OUT": str(out), "TAG": tag}
     try:
-        done = subprocess.run(["bash", str(tmp_path / "call.sh")], capture_output=True, text=True, env=env, timeout=120)
+        done = subprocess.run(["bash", str(tmp_path / "call.sh")], capture_output=True, text=True, env=env)
     finally:
         subprocess.run(["pkill", "-f", f"nvidia-cuda-mps-control-{tag}"], check=False)
     return done, tag
