@@ -22,7 +22,8 @@
 #                 the other arguments go to `grid` (e.g. --per-gpu 9).
 #   CHECKPOINTS=1 bring back, in 15 MiB parts, the checkpoints this call wrote of runs still in flight, most advanced
 #                 first, as many as fit whole beside the store, logs and Triton's cache (checkpoints_to_ship.py; the
-#                 log says how many). Here: cat the parts | tar x -C results/PRESET (or the grid file's folder). A
+#                 log says how many). With `--keep-checkpoints` (a grid option) a run that finishes keeps its last
+#                 checkpoint, which then comes back too: the way to probe a finished run's weights here. Here: cat the parts | tar x -C results/PRESET (or the grid file's folder). A
 #                 later call that carries them there resumes those runs (pass --only-checkpointed to run them alone,
 #                 the rest left queued); without them the runs start again from step 0.
 #   NAME=b        this pilot's files in $OUT/b and its logs in results/PRESET/logs/b: two pilots in one call keep
@@ -34,7 +35,9 @@
 #                 it saved 3% of a step over 3500 steps (2026-12-06, gpu_pad_ab.sh; BENCHMARKS.md).
 # Limits that shape a call (the device's README): at most 8 files and 64 MiB come back, counted over the call's $OUT
 # (the store, one logs.tgz, Triton's cache, then checkpoint parts); what travels in, tree and carried paths, is at
-# most 64 MiB (the tree is about 37 MB: two 13 MB checkpoints fit beside it, three do not). A warm machine keeps the
+# most 64 MiB. The tree is about 41 MB (2026-12-06), so beside .whl and .triton one 13 MB checkpoint fits and two
+# do not: for two, move aside for that call tracked stores it does not read (results/negative-eigenvalues and
+# results/illusion-of-state runs.sqlite, 9 MB) and put them back after. A warm machine keeps the
 # files a call left for 30 s, so a call made within that window resumes from them without carrying them; after it,
 # and in a new checkout here (git-ignored files are gone: 2026-12-05), a run whose steps do not fit one session's
 # card time cannot be finished by resuming.
@@ -105,7 +108,7 @@ if [ "${CHECKPOINTS:-0}" = 1 ] && [ -d "$STORE_DIR/checkpoints" ]; then
   if [ -s "$STARTED.ship" ]; then
     tar cf - -C "$STORE_DIR" -T "$STARTED.ship" | split -b 15M - "$OUT/checkpoints.tar.part-"
   fi
-  echo "checkpoints: $(wc -l <"$STARTED.ship") of the $(wc -l <"$STARTED.all") runs in flight come back" \
+  echo "checkpoints: $(wc -l <"$STARTED.ship") of the $(wc -l <"$STARTED.all") written in this call come back" \
     "(room for $parts parts of 15 MiB beside the store, logs and Triton's cache); the others restart from step 0"
 fi
 echo "files back: $(ls "$OUT" | wc -l) (at most 8 come back)"
