@@ -14,7 +14,9 @@ for dir in results/*/; do
   $CLI table "$name" --store "$S" --protocol "$P" --out "$dir/table.md" --plot "$dir/plots"
   $CLI table "$name" --store "$S" --protocol "$P" --format csv --out "$dir/table.csv"
   $CLI table "$name" --store "$S" --protocol "$P" --format latex --out "$dir/table.tex"
-  COLUMNS=150 $CLI check --store "$S" > "$dir/check.txt"
+  also=()  # GPU reruns of the store's runs (same keys, which a merge keeps out), rerun-*.sqlite beside it: scored too
+  for rerun in "$dir"rerun-*.sqlite; do [ -f "$rerun" ] && also+=(--also "$rerun"); done
+  COLUMNS=150 $CLI check --store "$S" "${also[@]}" > "$dir/check.txt"
 done
 # The extra stores some presets keep beside their grid (curricula, probes): their checks.
 for extra in negative-eigenvalues/curriculum olmo-hybrid/curriculum-cpu; do

@@ -4,6 +4,7 @@ state-based recall's list size m), each run trained and tested in distribution a
 
     cells = capacity(store.rows())
     cells[0].by_value          # {16: 1.0, 64: 0.98, 256: 0.61, 1024: 0.12}: best in-distribution scaled accuracy
+    cells[0].runs_by_value     # {16: (1.0, 0.99, 0.97), ...}: every run's, best first (seeds and reruns: the spread)
     cells[0].verdict           # 'agree', 'contradict', 'suspect' or 'inconclusive', against EXPECT
 
 Olmo Hybrid's Theorem 1 separates on this axis: a pure GDN holds all m bits in a fixed-size state, so its recall must
@@ -43,6 +44,7 @@ class CapacityCell(SweepCell):  # task_params without the axis
     axis: str
     arch: str  # the architecture class label
     by_value: Mapping[int, float]  # axis value -> best in-distribution scaled accuracy over the cell's runs
+    runs_by_value: Mapping[int, tuple[float, ...]]  # axis value -> every run's, best first: the verdict reads the best
 
 
 def capacity_verdict(
@@ -92,23 +94,24 @@ def capacity(rows: Iterable[Mapping[str, Any]]) -> list[CapacityCell]:
         key = (scope_of(row), run.task, rest, axis, label, train.get("train_max_length"))
         groups.setdefault(key, []).append(row)
         expects[key] = expect
-    sweeps: dict[tuple, dict[tuple, dict[int, float]]] = {}
+    sweeps: dict[tuple, dict[tuple, dict[int, tuple[float, ...]]]] = {}
     for key, members in groups.items():
-        by_value: dict[int, float] = {}
+        scores: dict[int, list[float]] = {}
         for row in members:
             value = int(row["config"]["task_params"][key[3]])
-            scaled = float(row["summary"]["id"]["scaled_acc"])
-            by_value[value] = max(by_value.get(value, float("-inf")), scaled)
-        sweeps.setdefault((key[0], key[1], key[2], key[3], key[5]), {})[key] = dict(sorted(by_value.items()))
+            scores.setdefault(value, []).append(float(row["summary"]["id"]["scaled_acc"]))
+        runs = {v: tuple(sorted(scores[v], reverse=True)) for v in sorted(scores)}
+        sweeps.setdefault((key[0], key[1], key[2], key[3], key[5]), {})[key] = runs
     cells = []
     for sweep in sweeps.values():
-        for key, by_value in sweep.items():
-            controls = [other for k, other in sweep.items() if k != key]
+        best = {key: {v: runs[0] for v, runs in by_run.items()} for key, by_run in sweep.items()}
+        for key, by_value in best.items():
+            controls = [other for k, other in best.items() if k != key]
             verdict, reason = capacity_verdict(expects[key].value, by_value, controls)
             cells.append(
                 CapacityCell(
                     task=key[1], task_params=json.loads(key[2]), axis=key[3], arch=key[4], expect=expects[key],
-                    by_value=by_value, scope=key[0], verdict=verdict, reason=reason,
+                    by_value=by_value, runs_by_value=sweep[key], scope=key[0], verdict=verdict, reason=reason,
                     keys=tuple(r["key"] for r in groups[key]),
                 )
             )  # fmt: skip

@@ -1,12 +1,14 @@
 """`expressivity merge` (execution/merge.py): another store's runs come in where they are further along, with their
-events; nothing either store holds is lost; a bad source changes nothing."""
+events; nothing either store holds is lost; a bad source changes nothing. And `check --also`: a rerun that a merge
+keeps out is scored beside the run it repeats."""
 
 import shutil
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
-from expressivity.runners.execution.merge import merge
+from expressivity.runners.execution.merge import merge, with_reruns
 from expressivity.runners.execution.owners import owner_id
 from expressivity.runners.execution.store import Store
 from expressivity.runners.training.config import resolve, run_key
@@ -104,3 +106,37 @@ def test_merge_grid_files_a_pilots_runs_under_the_preset_grid_they_belong_to(tmp
     with Store(ours, readonly=True) as st:
         grids = {r["key"]: r["grid"] for r in st.rows()}
     assert grids == {KEYS[0]: "g", **{run_key(c): "olmo-hybrid-full" for c in configs}}
+
+
+def test_reruns_join_the_grid_of_the_run_they_repeat_and_other_runs_keep_theirs(tmp_path):
+    ours, theirs = _stores(tmp_path)
+    with Store(theirs) as st:
+        st.conn.execute("UPDATE runs SET grid = 'rerun'")
+    with Store(ours) as st:
+        rows = st.rows()
+    joined = with_reruns(rows, theirs)
+    assert joined[: len(rows)] == rows
+    added = [(r["key"], r["grid"], r["metrics"][8]["final_acc"]) for r in joined[len(rows) :]]
+    # run 0 again (a rerun: 0.7 beside ours 0.9) and run 1 in ours' grid; run 4, a key ours lacks, in its own; the
+    # failed run 2 and the running run 3 are not results
+    assert sorted(added) == sorted([(KEYS[0], "g", 0.7), (KEYS[1], "g", 0.8), (KEYS[4], "rerun", 1.0)])
+    with Store(ours) as st:
+        assert st.rows() == rows  # only read
+
+
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "olmo-hybrid"
+
+
+def test_check_also_scores_the_committed_gpu_rerun_beside_the_m_64_run_it_repeats():
+    """The m axis's m = 64 hybrid, seed 0, run again on a card with the same key (rerun-m-axis-m64.sqlite): 0.942
+    committed, 0.605 rerun. Its cell then holds 4 runs, best still 1.00 (seed 2), mean 0.61, not 3 with 0.90."""
+    runner, wide = CliRunner(), {"COLUMNS": "250"}
+    alone = runner.invoke(app, ["check", "--store", str(RESULTS / "runs.sqlite")], env=wide)
+    both = runner.invoke(
+        app, ["check", "--store", str(RESULTS / "runs.sqlite"), "--also", str(RESULTS / "rerun-m-axis-m64.sqlite")],
+        env=wide,
+    )  # fmt: skip
+    assert alone.exit_code == both.exit_code == 0, both.output
+    assert " 64:1.00/0.90(3) " in alone.output and " 64:1.00/0.61(4) " in both.output
+    bad = runner.invoke(app, ["check", "--store", str(RESULTS / "runs.sqlite"), "--also", str(RESULTS / "none.sqlite")])
+    assert bad.exit_code != 0 and "no result store at" in bad.output and len(bad.output.strip().splitlines()) == 1

@@ -57,6 +57,7 @@ def test_a_gdn_that_falls_beside_a_hybrid_that_holds_agrees_with_state_bound():
     assert set(cells) == {"gdn[-1,1]", "hybrid GGGA [-1,1]"}
     cell = cells["gdn[-1,1]"]
     assert cell.expect.value == "state-bound" and cell.by_value == FALLING  # best of the seeds at each m
+    assert cell.runs_by_value[16] == (1.0, 0.9, 0.8)  # every seed's, best first
     assert cell.verdict == "agree" and cell.axis == "m" and "m" not in cell.task_params
     assert len(cell.keys) == 12
 

@@ -4,10 +4,12 @@ expressivity predict parity gdn --set neg_eigval=true     # EXPRESS and EXPECT, 
 expressivity construct swap_s5 --max-length 4096          # hand-set weights, accuracy by length
 expressivity construct state_based_recall --pattern GGGA  # the same weights inside a larger stack, other blocks zero
 expressivity check --strict                               # results against predictions; exit 1 on a contradiction
+expressivity check --also rerun.sqlite                    # another store's runs too (GPU reruns of a key)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -98,6 +100,14 @@ def check_command(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on any contradiction or impossibility.")] = False,
     runs: Annotated[bool, typer.Option("--runs", help="List the runs behind every cell.")] = False,
     grid: Annotated[str | None, typer.Option("--grid", help="Only the runs of this grid (by name).")] = None,
+    also: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--also",
+            help="Another store (repeatable) whose finished runs join this one's as further runs "
+            "of their cells: a GPU rerun of a key this store holds is scored beside it, in its grid.",
+        ),
+    ] = None,
 ) -> None:
     """Hold every result in the store against the predictions: agree, contradict, inconclusive, or IMPOSSIBLE (a
     result beating EXPRESS = no: a bug or a leak in the task)."""
@@ -105,12 +115,15 @@ def check_command(
 
     from rich.markup import escape
 
+    from expressivity.runners.execution.merge import with_reruns
     from expressivity.runners.execution.store import Store
     from expressivity.theory import check
     from expressivity.theory.check import FAILS, LEARNS
 
     with Store(store, readonly=True) as opened:
         rows = opened.rows()
+    for other in also or []:
+        rows = with_reruns(rows, other)
     if grid is not None:
         grids = sorted({r["grid"] for r in rows if r["grid"]})
         rows = [r for r in rows if r["grid"] == grid]
@@ -175,12 +188,19 @@ def check_command(
     if held:
         lines = [
             [escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.arch, c.expect.value,
-             " ".join(f"{v}:{a:.2f}" for v, a in c.by_value.items()), c.label]
+             " ".join(f"{v}:{_best_mean_runs(r)}" for v, r in c.runs_by_value.items()), c.label]
             for c in held
         ]  # fmt: skip
-        title = f"state against list size ({len(held)} sweeps; best in-distribution scaled accuracy by {held[0].axis})"
-        emit_table(title, ["task", "model", "EXPECT", "accuracy by value", "verdict"], lines)
+        title = f"state against list size ({len(held)} sweeps; in-distribution scaled accuracy by {held[0].axis})"
+        emit_table(title, ["task", "model", "EXPECT", "best / mean (runs) by value", "verdict"], lines)
     if strict and any(c.verdict == "contradict" for c in [*sweeps, *held]):
         raise typer.Exit(STRICT_EXIT)
     if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
         raise typer.Exit(STRICT_EXIT)
+
+
+def _best_mean_runs(scores: tuple[float, ...]) -> str:
+    """The best run's figure, the mean where there are several, and the count: "1.00/0.67(4)" for four runs,
+    "-0.52(1)" for one. The verdict reads the best; the mean and count show the spread beside it."""
+    mean = f"/{sum(scores) / len(scores):.2f}" if len(scores) > 1 else ""
+    return f"{scores[0]:.2f}{mean}({len(scores)})"

@@ -14,6 +14,9 @@ its owner is on another machine. The other store is only read; it must be a resu
 With `grid`, the runs taken are filed under that grid's name instead of their own: a pilot grid whose runs are a
 preset grid's (the same keys, `expressivity merge --grid`, which checks that) joins it, so `check` reads them in the
 preset's cells and `reproduce` resumes or reuses them there.
+
+A rerun of a key both stores finished cannot be merged (ours is kept), yet it is a further run of the cell: reading
+both, `with_reruns` gives `check --also` one list of rows in which each rerun sits in the grid of the run it repeats.
 """
 
 from __future__ import annotations
@@ -68,3 +71,16 @@ def merge(into: Store, source: str | os.PathLike, *, grid: str | None = None) ->
             [e for e in events if e[0] in taken and e not in have],
         )
     return counts
+
+
+FINISHED = ("done", "diverged")
+
+
+def with_reruns(rows: list[dict[str, Any]], source: str | os.PathLike) -> list[dict[str, Any]]:
+    """`rows` (a store's `rows()`) and after them the finished runs of the store at `source` (only read): reruns of
+    a key `rows` holds, filed under that row's grid so that they are scored in its cell beside it, and runs of other
+    keys (further seeds) under their own grid. Nothing is written; a run is listed as often as it was run."""
+    with Store(source, readonly=True) as other:
+        theirs = [r for r in other.rows() if r["status"] in FINISHED]
+    grid_of = {r["key"]: r["grid"] for r in rows}
+    return [*rows, *({**r, "grid": grid_of.get(r["key"], r["grid"])} for r in theirs)]
