@@ -23,9 +23,10 @@
 #   CHECKPOINTS=1 bring back, in 15 MiB parts, the checkpoints this call wrote of runs still in flight, most advanced
 #                 first, as many as fit whole beside the store, logs and Triton's cache (checkpoints_to_ship.py; the
 #                 log says how many). With `--keep-checkpoints` (a grid option) a run that finishes keeps its last
-#                 checkpoint, which then comes back too: the way to probe a finished run's weights here. Here: cat the parts | tar x -C results/PRESET (or the grid file's folder). A
-#                 later call that carries them there resumes those runs (pass --only-checkpointed to run them alone,
-#                 the rest left queued); without them the runs start again from step 0.
+#                 checkpoint, which then comes back too: the way to probe a finished run's weights here. Here: cat
+#                 the parts | tar x -C results/PRESET (or the grid file's folder). A later call that carries them
+#                 there resumes those runs (pass --only-checkpointed to run them alone, the rest left queued);
+#                 without them the runs start again from step 0.
 #   NAME=b        this pilot's files in $OUT/b and its logs in results/PRESET/logs/b: two pilots in one call keep
 #                 theirs apart (start them seconds apart, `A & sleep 20; B & wait`; give CHECKPOINTS=1 to one, since
 #                 the preset has one checkpoint folder, and SAVE_TRITON=0 to the other).
