@@ -138,5 +138,19 @@ def test_check_also_scores_the_committed_gpu_rerun_beside_the_m_64_run_it_repeat
     )  # fmt: skip
     assert alone.exit_code == both.exit_code == 0, both.output
     assert " 64:1.00/0.90(3) " in alone.output and " 64:1.00/0.61(4) " in both.output
+    listed = runner.invoke(
+        app,
+        [
+            "check",
+            "--store",
+            str(RESULTS / "runs.sqlite"),
+            "--also",
+            str(RESULTS / "rerun-m-axis-m64.sqlite"),
+            "--runs",
+        ],
+        env=wide,
+    )
+    assert "492c08cd0075c464 (seed 0, done), " in listed.output  # the committed run, then its rerun marked as one
+    assert "492c08cd0075c464 (seed 0, done, rerun)" in listed.output
     bad = runner.invoke(app, ["check", "--store", str(RESULTS / "runs.sqlite"), "--also", str(RESULTS / "none.sqlite")])
     assert bad.exit_code != 0 and "no result store at" in bad.output and len(bad.output.strip().splitlines()) == 1

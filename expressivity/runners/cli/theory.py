@@ -159,7 +159,7 @@ def check_command(
     for c in cells:
         where = f"{c.task}/{c.arch} ({scope(c)})"
         if c.verdict in ("impossible", "suspect", "contradict") or runs:
-            keys = ", ".join(f"{r.key} (seed {r.seed}, {r.status})" for r in c.runs)
+            keys = _listed(c.runs)
             if c.verdict == "impossible":
                 typer.echo(
                     f"IMPOSSIBLE {where} learns although EXPRESS = no ({c.express.reason}): "
@@ -204,3 +204,14 @@ def _best_mean_runs(scores: tuple[float, ...]) -> str:
     "-0.52(1)" for one. The verdict reads the best; the mean and count show the spread beside it."""
     mean = f"/{sum(scores) / len(scores):.2f}" if len(scores) > 1 else ""
     return f"{scores[0]:.2f}{mean}({len(scores)})"
+
+
+def _listed(runs) -> str:
+    """ "KEY (seed 0, done), ..." for a cell's runs; a key met again (a rerun, from `--also`: listed after the store's
+    own runs) is marked as one."""
+    seen: set[str] = set()
+    parts = []
+    for r in runs:
+        parts.append(f"{r.key} (seed {r.seed}, {r.status}{', rerun' if r.key in seen else ''})")
+        seen.add(r.key)
+    return ", ".join(parts)
