@@ -152,5 +152,6 @@ def test_check_also_scores_the_committed_gpu_rerun_beside_the_m_64_run_it_repeat
     )
     assert "492c08cd0075c464 (seed 0, done), " in listed.output  # the committed run, then its rerun marked as one
     assert "492c08cd0075c464 (seed 0, done, rerun)" in listed.output
-    bad = runner.invoke(app, ["check", "--store", str(RESULTS / "runs.sqlite"), "--also", str(RESULTS / "none.sqlite")])
-    assert bad.exit_code != 0 and "no result store at" in bad.output and len(bad.output.strip().splitlines()) == 1
+    for other, says in (("none.sqlite", "no result store at"), ("runs.sqlite", "is the --store itself")):
+        bad = runner.invoke(app, ["check", "--store", str(RESULTS / "runs.sqlite"), "--also", str(RESULTS / other)])
+        assert bad.exit_code != 0 and says in bad.output and len(bad.output.strip().splitlines()) == 1

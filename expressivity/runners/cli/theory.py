@@ -123,6 +123,8 @@ def check_command(
     with Store(store, readonly=True) as opened:
         rows = opened.rows()
     for other in also or []:
+        if Path(other).resolve() == Path(store).resolve():  # every run would be counted twice, as its own rerun
+            raise ValueError(f"--also {other} is the --store itself; name another store (a GPU call's rerun store)")
         rows = with_reruns(rows, other)
     if grid is not None:
         grids = sorted({r["grid"] for r in rows if r["grid"]})
