@@ -6,16 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLI="python3 -m expressivity.runners.cli"
+reruns() {  # --also for each GPU rerun store beside a preset's (rerun-*.sqlite: same keys, which a merge keeps out)
+  for rerun in "results/$1/"rerun-*.sqlite; do [ -f "$rerun" ] && printf -- '--also\n%s\n' "$rerun"; done
+  return 0
+}
 for dir in results/*/; do
   name=$(basename "$dir")
   S=$dir/runs.sqlite
   [ -f "$S" ] || continue
   P=$(cat "$dir/PROTOCOL" 2>/dev/null || echo testbed-v1)  # the protocol variant its runs followed
-  $CLI table "$name" --store "$S" --protocol "$P" --out "$dir/table.md" --plot "$dir/plots"
-  $CLI table "$name" --store "$S" --protocol "$P" --format csv --out "$dir/table.csv"
-  $CLI table "$name" --store "$S" --protocol "$P" --format latex --out "$dir/table.tex"
-  also=()  # GPU reruns of the store's runs (same keys, which a merge keeps out), rerun-*.sqlite beside it: scored too
-  for rerun in "$dir"rerun-*.sqlite; do [ -f "$rerun" ] && also+=(--also "$rerun"); done
+  mapfile -t also < <(reruns "$name")
+  $CLI table "$name" --store "$S" --protocol "$P" --out "$dir/table.md" --plot "$dir/plots" "${also[@]}"
+  $CLI table "$name" --store "$S" --protocol "$P" --format csv --out "$dir/table.csv" "${also[@]}"
+  $CLI table "$name" --store "$S" --protocol "$P" --format latex --out "$dir/table.tex" "${also[@]}"
   COLUMNS=150 $CLI check --store "$S" "${also[@]}" > "$dir/check.txt"
 done
 # The extra stores some presets keep beside their grid (curricula, probes): their checks.
@@ -30,7 +33,8 @@ for grid in negative-eigenvalues:reduced chomsky:reduced negative-eigenvalues:fu
   name=${grid%:*} variant=${grid#*:}
   plots=()  # the min-depth curves of the depth sweep (issue 16), accuracy against n and m (issue 15); the others wait
   case $name in illusion-of-state | olmo-hybrid) plots=(--plot "results/$name/plots-$variant") ;; esac
+  mapfile -t also < <(reruns "$name")
   $CLI table "$name" --store "results/$name/runs.sqlite" --protocol "$variant" --out "results/$name/table-$variant.md" \
-    "${plots[@]}"
+    "${plots[@]}" "${also[@]}"
 done
 exit 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from expressivity.runners.execution.merge import with_reruns
 from expressivity.runners.execution.store import Store
 from expressivity.runners.reports import presets
 from expressivity.runners.reports.tables import render, select, table_cells
@@ -18,6 +19,14 @@ def _rows(path: Path) -> list[dict]:
     assert path.is_file(), f"{path} is committed with results/README.md and must stay"
     with Store(path, readonly=True) as st:
         return st.rows()
+
+
+def _rows_and_reruns(name: str) -> list[dict]:
+    """A preset's store rows with the GPU reruns beside it (rerun-*.sqlite), as results/render.sh reads them."""
+    rows = _rows(RESULTS / name / "runs.sqlite")
+    for rerun in sorted((RESULTS / name).glob("rerun-*.sqlite")):
+        rows = with_reruns(rows, rerun)
+    return rows
 
 
 # A preset's results are checked once its folder is committed: a new preset does not fail the suite before its GPU
@@ -46,8 +55,9 @@ def test_negative_eigenvalues_is_complete_and_renders_what_results_readme_report
 
 @pytest.mark.parametrize("name", COMMITTED)
 def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store(name):
-    # The table.md under results/ is what `expressivity table NAME --store results/NAME/runs.sqlite` prints today:
-    # a change to scoring, matching or rendering must regenerate it (results/PRESET/PROVENANCE.md has the commands).
+    # The table.md under results/ is what `expressivity table NAME --store results/NAME/runs.sqlite` (with --also for
+    # each rerun-*.sqlite beside it) prints today: a change to scoring, matching or rendering must regenerate it
+    # (results/render.sh; results/PRESET/PROVENANCE.md has the commands).
     rows = _rows(RESULTS / name / "runs.sqlite")
     preset, protocol = presets.get(name), _protocol(name)
     chosen = select(preset, rows, protocol=protocol)
@@ -55,7 +65,7 @@ def test_every_preset_is_complete_and_its_committed_table_renders_from_its_store
     # The committed protocol's runs are all done on the card; runs of a reduced grid under way may be queued.
     assert all(r["status"] == "done" and "H200" in r["device"] for r in chosen)
     assert all(r["status"] in ("done", "queued") for r in rows)
-    cells = table_cells(preset, rows, protocol=protocol)
+    cells = table_cells(preset, _rows_and_reruns(name), protocol=protocol)
     assert all(c.done == c.runs > 0 for c in cells), "every cell has its runs, each done"
     assert (RESULTS / name / "table.md").read_text().strip() == render(cells, preset, protocol=protocol).strip()
 
@@ -68,7 +78,7 @@ def test_a_committed_paper_protocol_table_renders_from_its_store(table):
     # A grid under way at a paper's protocol (reduced or full): its table-VARIANT.md (results/render.sh) shows the
     # runs done so far.
     name, variant = table.split("/")
-    rows = _rows(RESULTS / name / "runs.sqlite")
+    rows = _rows_and_reruns(name)
     preset = presets.get(name)
     cells = table_cells(preset, rows, protocol=variant)
     assert any(c.done for c in cells), f"a {variant} table is committed once some of its runs are"

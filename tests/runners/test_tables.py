@@ -13,6 +13,7 @@ from synthetic_runs import write_runs
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
+from expressivity.runners.execution.merge import with_reruns
 from expressivity.runners.execution.store import Store
 from expressivity.runners.reports import presets
 from expressivity.runners.reports.tables import render, table_cells
@@ -125,6 +126,26 @@ def test_markdown_csv_and_latex_render_every_cell(tmp_path):
     )
     with pytest.raises(ValueError, match="markdown, csv, latex"):
         render(cells, NEG, "html")
+
+
+def test_reruns_from_another_store_widen_a_cells_spread_and_are_counted_apart(tmp_path):
+    """`table --also`: every run of the grid run again elsewhere (same keys, other results): best, mean and spread
+    read all four runs of a cell, its done count stays 2 of 2, and the table says 2 reruns."""
+    ours, theirs = tmp_path / "r.sqlite", tmp_path / "rerun.sqlite"
+    write_runs(ours, QUICK, [1.0] * len(QUICK.configs))
+    write_runs(theirs, QUICK, [0.5] * len(QUICK.configs))
+    with Store(ours) as store:
+        rows = with_reruns(store.rows(), theirs)
+    cells = {c.column: c for c in table_cells(NEG, rows, quick=True)}
+    cell = cells["gdn[-1,1]"]
+    assert (cell.best, cell.mean, cell.worst, cell.done, cell.runs, cell.reruns) == (1.0, 0.75, 0.5, 2, 2, 2)
+    md = render(list(cells.values()), NEG, "markdown", quick=True)
+    assert "| gdn[-1,1] | 1.000 | - | 0.750 | [0.500, 1.000] | 2/2 +2 reruns |" in md
+    table = ["table", "negative-eigenvalues", "--quick", "--store", str(ours), "--also"]
+    shown = runner.invoke(app, [*table, str(theirs)])
+    assert shown.exit_code == 0 and "2/2 +2 reruns" in shown.output, shown.output
+    itself = runner.invoke(app, [*table, str(ours)])
+    assert itself.exit_code != 0 and "is the --store itself" in itself.output
 
 
 def test_depth_metric_is_the_smallest_depth_whose_best_seed_passes(tmp_path):

@@ -16,6 +16,7 @@ import typer
 from expressivity.runners.cli.app import SetOption, app, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
+    AlsoOption,
     FuseOption,
     KeepCheckpointsOption,
     LogDirOption,
@@ -32,6 +33,7 @@ from expressivity.runners.cli.shared import (
     list_runs,
     make_pool,
     only_checkpointed,
+    rows_with_reruns,
     run_grid,
     varying_params,
 )
@@ -86,13 +88,13 @@ def table_command(
     store: StoreOption = DEFAULT_STORE,
     protocol: ProtocolOption = None,
     sets: SetOption = None,
+    also: AlsoOption = None,
 ) -> None:
     """A preset's table: our numbers beside the published ones, and the theory verdict of every cell. Without
     --quick or --protocol, a preset with no full-grid runs shows its quick grid; without --protocol, the preset's
     default protocol (or, when the store has no run of it, the first protocol it has runs of); a protocol named with
     --protocol is shown as asked, its cells "no runs" until it has some; with --set, the runs that `reproduce` made
     with the same --set (a grid of their own). `eval-lm` rows (pretrained models) have a table of their own."""
-    from expressivity.runners.execution.store import Store
     from expressivity.runners.reports.pretrained import PRETRAINED, render_pretrained
     from expressivity.runners.reports.tables import FORMATS, select
     from expressivity.runners.training.limits import listing_only
@@ -100,8 +102,7 @@ def table_command(
 
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    with Store(store, readonly=True) as st:
-        rows = st.rows()
+    rows = rows_with_reruns(store, also)
     chosen = [] if name == PRETRAINED else [presets.get(name)] if name else [presets.get(n) for n in presets.names()]
     shown, extra = 0, parse_sets(sets)
     with listing_only():  # the runs are read from the store, not trained here: no memory check (limits.py)

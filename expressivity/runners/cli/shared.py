@@ -1,6 +1,7 @@
 """What the run commands of the CLI share (`grid` in runs.py, `reproduce` in reports.py): the store, thread and
 time-limit options, run labels, the `--dry-run` listing, the worker pool, and `run_grid`, which drives a grid's runs
-with one line as each starts and finishes and says how it ended.
+with one line as each starts and finishes and says how it ended. And what the reading commands share (`table`,
+`check`): a store's rows with another store's reruns (`--also`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ import typer
 from expressivity.runners.execution.store import DEFAULT_PATH as DEFAULT_STORE  # noqa: F401  (re-exported)
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite result store.")]
+AlsoOption = Annotated[
+    list[Path] | None,
+    typer.Option("--also", help="Another store (repeatable) whose finished runs join this one's as further runs of "
+                 "their cells: a GPU rerun of a key this store holds is scored beside it, in its grid."),
+]  # fmt: skip
 ThreadsOption = Annotated[
     int,
     typer.Option(help="torch threads per run (default 1; recorded in each run's device): CPU results are bitwise "
@@ -52,6 +58,21 @@ PackOption = Annotated[
         "runs with less padding, not part of a run's key (EXPRESSIVITY_PACK; default off).",
     ),
 ]
+
+
+def rows_with_reruns(store: Path, also: Sequence[Path] | None) -> list[dict[str, Any]]:
+    """The rows of `store`, then the finished runs of each `also` store (execution/merge.py's `with_reruns`: a rerun
+    of a key in the grid of the run it repeats); ValueError where an `also` store is `store` itself."""
+    from expressivity.runners.execution.merge import with_reruns
+    from expressivity.runners.execution.store import Store
+
+    with Store(store, readonly=True) as opened:
+        rows = opened.rows()
+    for other in also or []:
+        if Path(other).resolve() == Path(store).resolve():  # every run would be counted twice, as its own rerun
+            raise ValueError(f"--also {other} is the --store itself; name another store (a GPU call's rerun store)")
+        rows = with_reruns(rows, other)
+    return rows
 
 
 def apply_pack(pack: str | None) -> None:

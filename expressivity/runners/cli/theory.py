@@ -9,13 +9,12 @@ expressivity check --also rerun.sqlite                    # another store's runs
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from expressivity.runners.cli.app import ArchArgument, SetOption, TaskArgument, app, emit_table, friendly_errors
-from expressivity.runners.cli.shared import DEFAULT_STORE, StoreOption
+from expressivity.runners.cli.shared import DEFAULT_STORE, AlsoOption, StoreOption, rows_with_reruns
 
 STRICT_EXIT = 1  # --strict and a contradiction (2 is bad input, as everywhere in the CLI)
 
@@ -100,14 +99,7 @@ def check_command(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on any contradiction or impossibility.")] = False,
     runs: Annotated[bool, typer.Option("--runs", help="List the runs behind every cell.")] = False,
     grid: Annotated[str | None, typer.Option("--grid", help="Only the runs of this grid (by name).")] = None,
-    also: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--also",
-            help="Another store (repeatable) whose finished runs join this one's as further runs "
-            "of their cells: a GPU rerun of a key this store holds is scored beside it, in its grid.",
-        ),
-    ] = None,
+    also: AlsoOption = None,
 ) -> None:
     """Hold every result in the store against the predictions: agree, contradict, inconclusive, or IMPOSSIBLE (a
     result beating EXPRESS = no: a bug or a leak in the task)."""
@@ -115,17 +107,10 @@ def check_command(
 
     from rich.markup import escape
 
-    from expressivity.runners.execution.merge import with_reruns
-    from expressivity.runners.execution.store import Store
     from expressivity.theory import check
     from expressivity.theory.check import FAILS, LEARNS
 
-    with Store(store, readonly=True) as opened:
-        rows = opened.rows()
-    for other in also or []:
-        if Path(other).resolve() == Path(store).resolve():  # every run would be counted twice, as its own rerun
-            raise ValueError(f"--also {other} is the --store itself; name another store (a GPU call's rerun store)")
-        rows = with_reruns(rows, other)
+    rows = rows_with_reruns(store, also)
     if grid is not None:
         grids = sorted({r["grid"] for r in rows if r["grid"]})
         rows = [r for r in rows if r["grid"] == grid]

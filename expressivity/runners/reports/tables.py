@@ -44,7 +44,7 @@ class TableCell:
     column: str
     best: float | None  # the headline (best over seeds); with a depth metric, the smallest depth that passed
     mean: float | None
-    done: int  # finished runs (status done)
+    done: int  # finished runs (status done), each key once
     runs: int  # runs of the cell in the protocol's grid, made or not (a grid under way: done < runs)
     max_depth: int | None = None  # depth metric: the deepest model tried (a cell of None reads "> max_depth")
     published: Published | None = None
@@ -56,6 +56,7 @@ class TableCell:
     interval: tuple[float, float] | None = None  # 95% Wilson interval of the best run's figure
     baseline: str = "-"  # the task's chance / shortcut at the lengths the metric reads
     proxy: str = ""  # the task the published figure is for, where it is not the row's own
+    reruns: int = 0  # finished runs of a key already counted (`table --also`): in best, mean and spread, not in done
 
 
 LENGTH_KEYS = ("train_min_length", "train_max_length")  # what tells rows of one task apart (more --sets may differ)
@@ -182,7 +183,7 @@ def table_cells(
                     column=column.label,
                     best=best,
                     mean=mean,
-                    done=len(done),
+                    done=len({r["key"] for r in done}),
                     runs=sum(_matches(c, row, column, settings) for c in planned),
                     max_depth=max_depth,
                     published=published.get((row.label, column.label)),
@@ -194,6 +195,7 @@ def table_cells(
                     interval=interval,
                     baseline=_baseline(row, done, metric),
                     proxy=row.ref if row.ref and row.ref != task_spec(row.task, row.params) else "",
+                    reruns=len(done) - len({r["key"] for r in done}),
                 )
             )
     return out
@@ -296,7 +298,8 @@ def _fields(cell: TableCell, preset: Preset) -> list[str]:
     published = "-" if pub is None else pub.value if isinstance(pub.value, str) else _number(pub.value, preset)
     if pub is not None and cell.proxy:
         published += " (proxy)"
-    return [cell.row, cell.column, ours, interval, mean, spread, f"{cell.done}/{cell.runs}", cell.baseline, published,
+    runs = f"{cell.done}/{cell.runs}" + (f" +{cell.reruns} rerun{'s' * (cell.reruns > 1)}" if cell.reruns else "")
+    return [cell.row, cell.column, ours, interval, mean, spread, runs, cell.baseline, published,
             "-" if pub is None else pub.source, cell.express, cell.expect, cell.verdict]  # fmt: skip
 
 
