@@ -141,6 +141,8 @@ def test_reruns_from_another_store_widen_a_cells_spread_and_are_counted_apart(tm
     assert (cell.best, cell.mean, cell.worst, cell.done, cell.runs, cell.reruns) == (1.0, 0.75, 0.5, 2, 2, 2)
     md = render(list(cells.values()), NEG, "markdown", quick=True)
     assert "| gdn[-1,1] | 1.000 | - | 0.750 | [0.500, 1.000] | 2/2 +2 reruns |" in md
+    assert "counts its GPU reruns (same run keys) in best, mean and spread" in md
+    assert "GPU reruns" not in render(table_cells(NEG, rows[: len(QUICK.configs)], quick=True), NEG, quick=True)
     table = ["table", "negative-eigenvalues", "--quick", "--store", str(ours), "--also"]
     shown = runner.invoke(app, [*table, str(theirs)])
     assert shown.exit_code == 0 and "2/2 +2 reruns" in shown.output, shown.output

@@ -339,6 +339,8 @@ def render(
         rows, _ = preset.layout(quick=quick, protocol=protocol)
         apart = [r for r in rows if r.split not in (None, preset.metric.split)]
         metric = preset.metric.describe + "".join(f"; row {r.label}: {r.split} {preset.metric.field}" for r in apart)
+        if any(c.reruns for c in cells):  # `table --also`: a cell's best, mean and spread read its reruns too
+            metric += "; a cell marked +N reruns counts its GPU reruns (same run keys) in best, mean and spread"
         out = [f"### {title}", "", f"Metric: {metric}. Protocol: {ran}.", ""]
         out.append("| " + " | ".join(HEADER) + " |")
         out.append("|" + "|".join("---" if i < 2 else "---:" if i < 9 else "---" for i in range(len(HEADER))) + "|")
