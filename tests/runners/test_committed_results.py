@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from expressivity.runners.execution.merge import with_reruns
+from expressivity.runners.cli.shared import rows_with_reruns
 from expressivity.runners.execution.store import Store
 from expressivity.runners.reports import presets
 from expressivity.runners.reports.tables import render, select, table_cells
@@ -23,10 +23,7 @@ def _rows(path: Path) -> list[dict]:
 
 def _rows_and_reruns(name: str) -> list[dict]:
     """A preset's store rows with the GPU reruns beside it (rerun-*.sqlite), as results/render.sh reads them."""
-    rows = _rows(RESULTS / name / "runs.sqlite")
-    for rerun in sorted((RESULTS / name).glob("rerun-*.sqlite")):
-        rows = with_reruns(rows, rerun)
-    return rows
+    return rows_with_reruns(RESULTS / name / "runs.sqlite", sorted((RESULTS / name).glob("rerun-*.sqlite")))
 
 
 # A preset's results are checked once its folder is committed: a new preset does not fail the suite before its GPU

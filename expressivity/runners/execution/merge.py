@@ -16,7 +16,8 @@ preset grid's (the same keys, `expressivity merge --grid`, which checks that) jo
 preset's cells and `reproduce` resumes or reuses them there.
 
 A rerun of a key both stores finished cannot be merged (ours is kept), yet it is a further run of the cell: reading
-both, `with_reruns` gives `check --also` one list of rows in which each rerun sits in the grid of the run it repeats.
+both, `with_reruns` gives `check --also` and `table --also` one list of rows in which each rerun sits in the grid of
+the run it repeats.
 """
 
 from __future__ import annotations

@@ -163,6 +163,7 @@ def table_cells(
                 values = [metric_value(r, metric) for r in done]
                 best, mean, worst = max(values), sum(values) / len(values), min(values)
                 interval = _interval(done[values.index(best)], metric)
+            distinct = len({r["key"] for r in done})  # a rerun (`table --also`) repeats a key: counted apart below
             verdict = express = expect = "-"
             if members:
                 cells = sorted({id(checked[r["key"]]): checked[r["key"]] for r in members}.values(), key=_loudness)
@@ -183,7 +184,7 @@ def table_cells(
                     column=column.label,
                     best=best,
                     mean=mean,
-                    done=len({r["key"] for r in done}),
+                    done=distinct,
                     runs=sum(_matches(c, row, column, settings) for c in planned),
                     max_depth=max_depth,
                     published=published.get((row.label, column.label)),
@@ -195,7 +196,7 @@ def table_cells(
                     interval=interval,
                     baseline=_baseline(row, done, metric),
                     proxy=row.ref if row.ref and row.ref != task_spec(row.task, row.params) else "",
-                    reruns=len(done) - len({r["key"] for r in done}),
+                    reruns=len(done) - distinct,
                 )
             )
     return out
