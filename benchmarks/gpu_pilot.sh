@@ -36,9 +36,11 @@
 #                 it saved 3% of a step over 3500 steps (2026-12-06, gpu_pad_ab.sh; BENCHMARKS.md).
 # Limits that shape a call (the device's README): at most 8 files and 64 MiB come back, counted over the call's $OUT
 # (the store, one logs.tgz, Triton's cache, then checkpoint parts); what travels in, tree and carried paths, is at
-# most 64 MiB. The tree is about 41 MB (2026-12-06), so beside .whl and .triton one 13 MB checkpoint fits and two
-# do not: for two, move aside for that call tracked stores it does not read (results/negative-eigenvalues and
-# results/illusion-of-state runs.sqlite, 9 MB) and put them back after. A warm machine keeps the
+# most 64 MiB. The tree is about 20 MB by `git ls-files -co --exclude-standard | du` since the committed stores'
+# training curves were compressed (2026-12-06, `expressivity compact`; before, this measure gave 33 MB and the device
+# counted 41, refusing two 13 MB checkpoints beside .whl and .triton), so two checkpoints now fit beside them. If a
+# call is refused for size, move aside for that call tracked stores it does not read (results/negative-eigenvalues
+# and results/illusion-of-state runs.sqlite) and put them back after. A warm machine keeps the
 # files a call left for 30 s, so a call made within that window resumes from them without carrying them; after it,
 # and in a new checkout here (git-ignored files are gone: 2026-12-05), a run whose steps do not fit one session's
 # card time cannot be finished by resuming.
