@@ -161,7 +161,8 @@ _OLMO = Preset(
     "about 1600 tokens a program): not measured in full; on one H100, the m axis's hybrid, a fused group alone, at "
     "m = 16 (3 runs) 22.5 ms a step and at m = 64 (2 runs) 26.5, 1 run 15.7 (20000 steps in about 8, 9 and 5 "
     "card-minutes); GDN [-1,1] at m = 16 (3 runs) 25.9; at m = 256 one hybrid run alone 36.5 (about 14 "
-    "card-minutes with its compiles, in two calls), one hybrid and one GDN run side by side 72-77; fla compiles cold "
+    "card-minutes with its compiles, in two calls), one hybrid and one GDN run side by side 72-77, two hybrid runs as "
+    "one fused group 79-80 (2.2x one alone: fusing does not pay at this length); fla compiles cold "
     "for 180-230 s in a call that carries no Triton cache (results/README.md)",
 )
 
