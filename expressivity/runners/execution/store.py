@@ -2,9 +2,8 @@
 
 A row holds the full resolved config as JSON, the run key hashed from it, the status
 (queued -> running -> done | diverged | failed), metrics by length, the training curve, timings, seed, package version,
-git commit and device. The training curve (`history`, most of a row's bytes: a point every 50 steps) is stored as
-zlib-compressed JSON, 5-6x smaller, so the committed stores travel to a GPU call beside checkpoints; schema 1, whose
-curves are plain JSON, reads as it is, and `compact()` rewrites its curves. The `events` table logs every claim and
+git commit and device. The training curve (`history`, most of a row's bytes) is zlib-compressed JSON, 5-6x smaller
+than schema 1's plain JSON, which still reads (`compact()` rewrites it). The `events` table logs every claim and
 finish, so "each run finished exactly once" can be checked after the fact.
 
 Concurrency: WAL mode, and every write is one `BEGIN IMMEDIATE` transaction, so several grid drivers may share a file.
