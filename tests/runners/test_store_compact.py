@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
+from expressivity.runners.execution.merge import merge
 from expressivity.runners.execution.owners import owner_id
 from expressivity.runners.execution.store import SCHEMA_VERSION, Store, StoreError
 from expressivity.runners.training.config import resolve
@@ -111,3 +112,15 @@ def test_the_compact_command_reports_what_it_did_and_names_a_missing_store(tmp_p
     assert "3 training curves compressed" in result.output
     missing = runner.invoke(app, ["compact", "--store", str(tmp_path / "none.sqlite")])
     assert missing.exit_code != 0 and "no result store at" in missing.output
+
+
+def test_a_schema_1_stores_runs_merge_into_a_schema_2_store_and_read_back_as_recorded(tmp_path):
+    old, new = tmp_path / "old.sqlite", tmp_path / "new.sqlite"
+    keys = _finished(old, range(2))
+    _as_schema_1(old)
+    _finished(new, range(2, 3))
+    with Store(new) as st:
+        assert merge(st, old)["added"] == 2
+        assert [st.get(k)["history"] for k in keys] == [_curve(200)] * 2
+        assert st.compact()[0] == 2  # the merged rows came in as stored; compact rewrites them
+    assert _version(old) == 1  # the source is only read
