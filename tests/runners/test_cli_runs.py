@@ -1,4 +1,5 @@
-"""The run commands as a user types them: train, status (with CSV export), and their one-line errors."""
+"""The run commands as a user types them: train, status (with CSV export and the runs that resume from checkpoints),
+and their one-line errors."""
 
 import csv
 import sqlite3
@@ -7,7 +8,8 @@ from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
 from expressivity.runners.execution.store import SCHEMA_VERSION, Store
-from expressivity.runners.training.config import resolve
+from expressivity.runners.training.config import resolve, run_key
+from expressivity.runners.training.train import train
 
 runner = CliRunner()
 SHORT = [
@@ -120,3 +122,18 @@ def test_rescore_derives_scaled_accuracy_with_the_tasks_current_chance(tmp_path)
         assert [e["event"] for e in st.events(new["key"])] == ["claimed", "done", "rescored", "rescored"]
     missing = runner.invoke(app, ["rescore", "--store", str(tmp_path / "none.sqlite")])
     assert missing.exit_code != 0 and "no result store" in missing.output
+
+
+def test_status_lists_queued_runs_that_resume_from_their_checkpoints_with_the_step(tmp_path):
+    configs = [resolve("parity", "lstm", {"steps": 8, "batch_size": 32, "seed": s}) for s in (0, 1, 2)]
+    keys = [run_key(c) for c in configs]
+    with Store(tmp_path / "r.sqlite") as st:
+        st.enqueue(configs)
+    folder = tmp_path / "checkpoints"  # as a GPU call's checkpoints come back, beside the store
+    train(configs[1], device="cpu", checkpoint=folder / f"{keys[1]}.pt")
+    # seed 1's checkpoint under seed 2's name is not seed 2's: a resume would start seed 2 at step 0
+    (folder / f"{keys[2]}.pt").write_bytes((folder / f"{keys[1]}.pt").read_bytes())
+    result = runner.invoke(app, ["status", "--store", str(tmp_path / "r.sqlite")], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    resumes = [line for line in result.output.splitlines() if "resumes from its checkpoint" in line]
+    assert len(resumes) == 1 and keys[1] in resumes[0] and "at step 8" in resumes[0]

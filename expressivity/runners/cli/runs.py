@@ -246,8 +246,9 @@ def status_command(
         Path | None, typer.Option(help="Also export every run (one row per test length) to this CSV.")
     ] = None,
 ) -> None:
-    """Counts of runs by status, the runs in flight, the slowest runs and every failed or diverged one. Reads the
-    store only: a run whose driver died shows as `abandoned` (the next grid or train of it resumes it)."""
+    """Counts of runs by status, the runs in flight, the queued runs that resume from a checkpoint beside the store
+    (and from which step), the slowest runs and every failed or diverged one. Writes nothing: a run whose driver died
+    shows as `abandoned` (the next grid or train of it resumes it)."""
     from expressivity.runners.execution.owners import owner_pid
     from expressivity.runners.execution.store import Store
 
@@ -269,12 +270,16 @@ def status_command(
         typer.echo("grids: " + "; ".join(f"{name} {done}/{n} done" for name, (done, n) in sorted(grids.items())))
     now = time.time()
     in_flight = [r for r in rows if r["status"] == "running"]
+    resumable = _checkpointed_steps(store, [r["key"] for r in rows if r["status"] == "queued"])
+    waiting = [r for r in rows if r["key"] in resumable]
     slowest = sorted((r for r in rows if r["status"] == "done"), key=lambda r: -(r["train_seconds"] or 0))[:top]
     bad = [r for r in rows if r["status"] in ("failed", "diverged")]
     table = []
-    for r in in_flight + slowest + bad:
+    for r in in_flight + waiting + slowest + bad:
         state = states[r["key"]]
-        if state == "abandoned":
+        if r["key"] in resumable:
+            note = f"resumes from its checkpoint at step {resumable[r['key']]} (beside the store)"
+        elif state == "abandoned":
             note = f"owner pid {owner_pid(r['owner'])} is gone; attempt {r['attempts']} (a rerun resumes it)"
         elif state == "running":
             note = f"owner {r['owner']}, heartbeat {now - (r['heartbeat'] or now):.0f}s ago, attempt {r['attempts']}"
@@ -289,6 +294,16 @@ def status_command(
         table.append([state, r["key"], run_label(r["config"]), str(r["steps"] or ""), seconds, note])
     if table:
         emit_table("runs", ["status", "key", "run", "steps", "train s", "note"], table, right=("steps", "train s"))
+
+
+def _checkpointed_steps(store: Path, keys: list[str]) -> dict[str, int]:
+    """{key: the step its checkpoint beside `store` resumes from} for those of `keys` that have one of their own past
+    step 0 (a GPU call's, carried back), as `--only-checkpointed` reads them."""
+    from expressivity.runners.execution.workers import checkpoint_folder, resume_step
+
+    folder = checkpoint_folder(store)
+    steps = {k: resume_step(folder / f"{k}.pt", k) for k in keys if (folder / f"{k}.pt").is_file()}
+    return {k: step for k, step in steps.items() if step > 0}
 
 
 @app.command("rescore")
