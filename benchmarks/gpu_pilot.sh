@@ -4,9 +4,10 @@
 # cache come back under $OUT.
 #   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) bash benchmarks/gpu_pilot.sh olmo-hybrid 480 \
 #                --protocol full --row 'state-based recall, m = 16' --column 'hybrid GGGA[-1,1]'", carry=[".whl"])
-#   Here afterwards: expressivity merge <files_at>/runs.sqlite --store results/PRESET/runs.sqlite (it keeps every run
-#   either store holds; a plain cp would drop an earlier call's). Merge before the next call: each call brings this
-#   checkout's copy of the store, not the last call's.
+#   Here afterwards: bash benchmarks/gpu_collect.sh <files_at> results/PRESET (or the grid file's folder): it merges
+#   the store (`expressivity merge`, which keeps every run either store holds; a plain cp would drop an earlier
+#   call's), unpacks the checkpoints, replaces .triton and unpacks the logs into a new folder. Collect before the next
+#   call: each call brings this checkout's copy of the store, not the last call's.
 # The grid stops itself at LIMIT s; `timeout` sends SIGINT GRACE s later (default 60) if it has not (runs in flight go
 # back to the queue), so the store still comes back. Keep LIMIT + GRACE + about 60 s of set-up and copying under the
 # call's timeout_s.
