@@ -28,6 +28,7 @@ from expressivity.runners.cli.shared import (
     ThreadsOption,
     TimeLimitOption,
     apply_pack,
+    checkpointed_steps,
     counts_text,
     fuse_size,
     list_runs,
@@ -270,7 +271,7 @@ def status_command(
         typer.echo("grids: " + "; ".join(f"{name} {done}/{n} done" for name, (done, n) in sorted(grids.items())))
     now = time.time()
     in_flight = [r for r in rows if r["status"] == "running"]
-    resumable = _checkpointed_steps(store, [r["key"] for r in rows if r["status"] == "queued"])
+    resumable = checkpointed_steps(store, [r["key"] for r in rows if r["status"] == "queued"])
     waiting = [r for r in rows if r["key"] in resumable]
     slowest = sorted((r for r in rows if r["status"] == "done"), key=lambda r: -(r["train_seconds"] or 0))[:top]
     bad = [r for r in rows if r["status"] in ("failed", "diverged")]
@@ -294,16 +295,6 @@ def status_command(
         table.append([state, r["key"], run_label(r["config"]), str(r["steps"] or ""), seconds, note])
     if table:
         emit_table("runs", ["status", "key", "run", "steps", "train s", "note"], table, right=("steps", "train s"))
-
-
-def _checkpointed_steps(store: Path, keys: list[str]) -> dict[str, int]:
-    """{key: the step its checkpoint beside `store` resumes from} for those of `keys` that have one of their own past
-    step 0 (a GPU call's, carried back), as `--only-checkpointed` reads them."""
-    from expressivity.runners.execution.workers import checkpoint_folder, resume_step
-
-    folder = checkpoint_folder(store)
-    steps = {k: resume_step(folder / f"{k}.pt", k) for k in keys if (folder / f"{k}.pt").is_file()}
-    return {k: step for k, step in steps.items() if step > 0}
 
 
 @app.command("rescore")

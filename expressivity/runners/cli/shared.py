@@ -99,14 +99,25 @@ OnlyCheckpointedOption = Annotated[
 ]
 
 
-def only_checkpointed(store: Path, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The configs of `configs` whose run has a checkpoint of its own past step 0 beside `store` (as a resume reads
-    it: another run's or an unreadable file does not count). A one-line error when none has."""
+def checkpointed_steps(store: Path, keys: list[str]) -> dict[str, int]:
+    """{key: the step its checkpoint resumes from} for those of `keys` whose run has a checkpoint of its own past
+    step 0 beside `store` (as a resume reads it: another run's or an unreadable file does not count)."""
     from expressivity.runners.execution.workers import checkpoint_folder, resume_step
+
+    folder = checkpoint_folder(store)
+    steps = {k: resume_step(folder / f"{k}.pt", k) for k in keys if (folder / f"{k}.pt").is_file()}
+    return {k: step for k, step in steps.items() if step > 0}
+
+
+def only_checkpointed(store: Path, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The configs of `configs` whose run has a checkpoint of its own past step 0 beside `store`
+    (`checkpointed_steps`). A one-line error when none has."""
+    from expressivity.runners.execution.workers import checkpoint_folder
     from expressivity.runners.training.config import run_key
 
     folder = checkpoint_folder(store)
-    kept = [c for c in configs if resume_step(folder / f"{run_key(c)}.pt", run_key(c)) > 0]
+    resumable = checkpointed_steps(store, [run_key(c) for c in configs])
+    kept = [c for c in configs if run_key(c) in resumable]
     if not kept:
         found = len(list(folder.glob("*.pt"))) if folder.is_dir() else 0
         raise ValueError(

@@ -74,7 +74,7 @@ def merge(into: Store, source: str | os.PathLike, *, grid: str | None = None) ->
     return counts
 
 
-FINISHED = ("done", "diverged")
+SCORED = ("done", "diverged")  # the finished runs a table scores (store.FINISHED adds failed)
 
 
 def with_reruns(rows: list[dict[str, Any]], source: str | os.PathLike) -> list[dict[str, Any]]:
@@ -82,6 +82,6 @@ def with_reruns(rows: list[dict[str, Any]], source: str | os.PathLike) -> list[d
     a key `rows` holds, filed under that row's grid so that they are scored in its cell beside it, and runs of other
     keys (further seeds) under their own grid. Nothing is written; a run is listed as often as it was run."""
     with Store(source, readonly=True) as other:
-        theirs = [r for r in other.rows() if r["status"] in FINISHED]
+        theirs = [r for r in other.rows() if r["status"] in SCORED]
     grid_of = {r["key"]: r["grid"] for r in rows}
     return [*rows, *({**r, "grid": grid_of.get(r["key"], r["grid"])} for r in theirs)]
