@@ -1,8 +1,9 @@
-"""The report commands of the CLI: `table` and `reproduce` (main.py registers them on the app).
+"""The report commands of the CLI: `table`, `reproduce` and `milestones` (main.py registers them on the app).
 
 expressivity reproduce negative-eigenvalues --quick        # the reduced CPU grid (~10 min on 2 cores), then its table
 expressivity reproduce chomsky --dry-run                   # list the full grid's runs and their stored status
 expressivity table negative-eigenvalues --format latex --plot results/negative-eigenvalues
+expressivity milestones --store results/olmo-hybrid/runs.sqlite --key 95a6   # when each mixture part was learned
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from expressivity.runners.cli.app import SetOption, app, friendly_errors
+from expressivity.runners.cli.app import SetOption, app, emit_table, friendly_errors
 from expressivity.runners.cli.shared import (
     DEFAULT_STORE,
     AlsoOption,
@@ -35,6 +36,7 @@ from expressivity.runners.cli.shared import (
     only_checkpointed,
     rows_with_reruns,
     run_grid,
+    run_label,
     varying_params,
 )
 from expressivity.runners.reports import presets
@@ -270,3 +272,47 @@ def _gpus() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+@app.command("milestones")
+@friendly_errors
+def milestones_command(
+    store: StoreOption = DEFAULT_STORE,
+    key: Annotated[
+        list[str] | None, typer.Option("--key", help="A run's key or a prefix of it (repeatable); default: every run.")
+    ] = None,
+    below: Annotated[float, typer.Option(help="The loss a part must fall below to count as learned.")] = 0.05,
+) -> None:
+    """When each part of a run's training mixture (or curriculum) was learned: per run and part, the first logged
+    window whose loss is below --below, the lowest and the last loss. Reads each run's curve from the store, or a
+    queued run's from its checkpoint beside the store (a run the time limit stopped). Writes nothing."""
+    from expressivity.runners.execution.store import Store
+    from expressivity.runners.execution.workers import checkpoint_folder
+    from expressivity.runners.reports.milestones import milestones
+    from expressivity.runners.training.train import load_checkpoint
+
+    with Store(store, readonly=True) as st:
+        rows = st.rows()
+    if key:
+        rows = [r for r in rows if any(r["key"].startswith(k) for k in key)]
+        if not rows:
+            raise ValueError(f"no run of {store} has a key starting with {', '.join(key)}; `status` lists the keys")
+    table = []
+    for r in rows:
+        history, source = r["history"], "store"
+        path = checkpoint_folder(store) / f"{r['key']}.pt"
+        if not history and path.is_file():
+            saved = load_checkpoint(path, "cpu")
+            if saved is not None and saved.get("key") == r["key"]:
+                history, source = saved.get("history"), f"checkpoint at step {saved['step']}"
+        if not history:
+            continue
+        label = f"{run_label(r['config'])} ({r['status']}, {source})"
+        for i, m in enumerate(milestones(history, below=below)):
+            below_at = "never" if m.below_at is None else str(m.below_at)
+            lowest, last = f"{m.lowest:.3f} at {m.lowest_at}", f"{m.last:.3f} at {m.last_at}"
+            table.append([r["key"], label if i == 0 else "", m.part, str(m.first_seen), below_at, lowest, last])
+    if not table:
+        raise ValueError(f"none of the {len(rows)} runs selected in {store} has a training curve yet")
+    columns = ["key", "run", "part", "from step", f"loss < {below:g} at", "lowest", "last"]
+    emit_table(f"when each part was learned ({store})", columns, table, right=("from step", f"loss < {below:g} at"))
