@@ -50,6 +50,32 @@ def test_both_rise_over_the_same_steps_and_cover_their_ranges():
     assert ms[:50].mean() < ms[300:].mean()
 
 
+def test_a_held_second_curriculum_stays_at_its_from_then_rises_while_the_first_draws_as_before():
+    # The staged m axis: the pointers rise first while m stays at 16, then m rises (curriculum_also_hold).
+    plain = resolve("state_based_recall", "gdn", {**BOTH, "steps": 400, "curriculum_frac": 0.25})["train"]
+    held = resolve("state_based_recall", "gdn", {**BOTH, "steps": 400, "curriculum_frac": 0.25,
+                                                 "curriculum_also_hold": 0.5})["train"]  # fmt: skip
+    task = tasks.make("state_based_recall", m=64, max_vars=5)
+    tops = [curriculum_range(s, held, 64, 16, held["curriculum_also_hold"])[1] for s in range(400)]
+    assert set(tops[:201]) == {16} and tops[205] > 16 and tops[290] < 64 == tops[299] == tops[-1]
+    assert all(a <= b for a, b in zip(tops, tops[1:], strict=False))  # it only rises
+    drawn = [curriculum_values(task, held, 3, s) for s in range(400)]
+    assert {d["m"] for d in drawn[:200]} == {16} and max(d["m"] for d in drawn[300:]) > 56
+    assert [d["num_vars"] for d in drawn] == [curriculum_values(task, plain, 3, s)["num_vars"] for s in range(400)]
+    # the hold is a fraction of the steps: held longer than the rise leaves, the rise takes what is left
+    late = {**held, "curriculum_also_hold": 0.9}
+    assert curriculum_range(359, late, 64, 16, 0.9)[1] == 16 and curriculum_range(399, late, 64, 16, 0.9)[1] == 64
+
+
+def test_a_hold_enters_the_run_key_only_when_set():
+    assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also_hold": 0.0})) == run_key(
+        resolve("state_based_recall", "gdn", BOTH)
+    )
+    assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also_hold": 0.5})) != run_key(
+        resolve("state_based_recall", "gdn", BOTH)
+    )
+
+
 def test_a_steps_batch_is_the_batch_of_the_task_at_both_values():
     config = resolve("state_based_recall", "gdn", {**BOTH, "steps": 40, "queries": "every_line"})
     plain = resolve("state_based_recall", "gdn", {"m": 64, "max_vars": 5, "steps": 40, "queries": "every_line"})
@@ -84,6 +110,9 @@ def test_a_second_curriculum_enters_the_run_key():
     ("sets", "expected"),
     [
         ({**POINTERS, "curriculum_also": "m"}, "curriculum_also='m' is not NAME=FROM with an integer FROM"),
+        ({**POINTERS, "curriculum_also_hold": 0.5}, "curriculum_also_hold=0.5 holds the second curriculum, which is "
+         "not set"),
+        ({**BOTH, "curriculum_also_hold": 1.0}, "curriculum_also_hold"),
         ({**POINTERS, "curriculum_also": "m=x"}, "is not NAME=FROM with an integer FROM"),
         ({"m": 64, "curriculum_also": "m=16"}, "rises beside curriculum_param, which is not set"),
         ({**POINTERS, "curriculum_also": "num_vars=3"}, "names num_vars, which curriculum_param raises"),
@@ -110,7 +139,7 @@ SETS = {"steps": 30, "batch_size": 8, "check_every": 5, "warmup": 5, "clip": 1.0
 def test_fused_runs_with_two_curricula_train_as_their_single_runs():
     per_run = [
         {**BOTH, "m": 24, "curriculum_also": "m=8", "lr": 2.5e-4},
-        {**BOTH, "m": 24, "curriculum_also": "m=12", "lr": 5e-4, "seed": 1},
+        {**BOTH, "m": 24, "curriculum_also": "m=12", "curriculum_also_hold": 0.4, "lr": 5e-4, "seed": 1},
         {**POINTERS, "m": 24, "lr": 7.5e-4, "seed": 2},
     ]
     configs = [resolve("state_based_recall", "gdn", {**SETS, **p}) for p in per_run]

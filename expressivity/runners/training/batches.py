@@ -73,10 +73,16 @@ def length_range(step: int, cfg: dict[str, Any]) -> tuple[int, int]:
     return lo, hi
 
 
-def risen(lo: int, top: int, step: int, cfg: dict[str, Any]) -> int:
+def risen(lo: int, top: int, step: int, cfg: dict[str, Any], hold: float = 0.0) -> int:
     """A curriculum's top at step `step`: from `lo` linearly up to `top` over the first `curriculum_frac` of the steps
-    (all of them by default: `top` at the last step), then `top` for the rest of training."""
+    (all of them by default: `top` at the last step), then `top` for the rest of training. With `hold` (a fraction
+    of the steps) it stays at `lo` for those steps first, then rises over `curriculum_frac` of the steps (or what is
+    left of them)."""
     frac = cfg.get("curriculum_frac", 1.0)
+    if hold > 0.0:
+        held = hold * cfg["steps"]
+        rise = max(1.0, min(frac * cfg["steps"], cfg["steps"] - held))
+        return lo + round((top - lo) * min(1.0, max(0.0, step + 1 - held) / rise))
     if frac >= 1.0:  # the original formula, kept bit for bit: committed runs draw the same lengths
         return lo + round((top - lo) * (step + 1) / cfg["steps"])
     return lo + round((top - lo) * min(1.0, (step + 1) / max(1.0, frac * cfg["steps"])))
@@ -88,12 +94,14 @@ def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int
     return hi if cfg["length_schedule"] == "fixed" else int(rng.integers(lo, hi + 1))
 
 
-def curriculum_range(step: int, cfg: dict[str, Any], top: int, start: int | None = None) -> tuple[int, int]:
+def curriculum_range(
+    step: int, cfg: dict[str, Any], top: int, start: int | None = None, hold: float = 0.0
+) -> tuple[int, int]:
     """The values step `step` draws a curriculum parameter from: [start (default `curriculum_from`), a top rising
-    linearly to `top`, the run's configured value, at the last step (or by `curriculum_frac` of the steps)], as
-    `length_range` does for "increasing"."""
+    linearly to `top`, the run's configured value, at the last step (or by `curriculum_frac` of the steps, after
+    `hold` of them at `start`)], as `length_range` does for "increasing"."""
     lo = cfg["curriculum_from"] if start is None else start
-    return lo, risen(lo, top, step, cfg)
+    return lo, risen(lo, top, step, cfg, hold)
 
 
 def curriculum_also(cfg: dict[str, Any]) -> tuple[str, int] | None:
@@ -121,7 +129,7 @@ def curriculum_values(task, cfg: dict[str, Any], seed: int, step: int) -> dict[s
     also = curriculum_also(cfg)
     if also is not None:
         param, start = also
-        lo, hi = curriculum_range(step, cfg, task.params[param], start)
+        lo, hi = curriculum_range(step, cfg, task.params[param], start, cfg.get("curriculum_also_hold", 0.0))
         values[param] = int(rng_for(seed, CURRICULUM_ALSO_STREAM, step).integers(lo, hi + 1))
     return values
 

@@ -23,7 +23,7 @@ PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
     "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
     "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "curriculum_frac", "mixture",
-    "train_examples", "curriculum_also",
+    "train_examples", "curriculum_also", "curriculum_also_hold",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
 

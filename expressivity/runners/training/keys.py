@@ -80,6 +80,14 @@ TRAIN_KEYS: dict[str, Key] = {
         "None: one curriculum)",
         optional=True,
     ),
+    "curriculum_also_hold": Key(
+        0.0,
+        float,
+        "the fraction of the steps the second curriculum (curriculum_also) holds at its FROM before it rises, over "
+        "curriculum_frac of the steps, to the run's value (0: it rises with the first)",
+        lo=0.0,
+        hi=0.95,
+    ),
     "curriculum_frac": Key(
         1.0,
         float,
