@@ -8,8 +8,9 @@ than a script per session.
 
     milestones(history, below=0.05)  ->  [PartMilestone("indexed_recall", first_seen=50, below_at=6950, ...), ...]
 
-A run without parts gives one part, `all`, the window's loss. A window's loss is the mean over the steps of that
-part in the window, so a part drawn rarely (a curriculum's newest value) is noisier; `steps` says how many.
+A run without parts gives one part, `all`, the window's loss. A part's loss in a window is the mean over the steps
+that drew it there, so a part drawn rarely (a curriculum's newest value) is noisier (the curve's
+`parts[name]["steps"]` says how many steps each window averaged).
 """
 
 from __future__ import annotations
