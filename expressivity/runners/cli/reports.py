@@ -287,9 +287,8 @@ def milestones_command(
     window whose loss is below --below, the lowest and the last loss. Reads each run's curve from the store, or a
     queued run's from its checkpoint beside the store (a run the time limit stopped). Writes nothing."""
     from expressivity.runners.execution.store import Store
-    from expressivity.runners.execution.workers import checkpoint_folder
+    from expressivity.runners.execution.workers import checkpoint_folder, own_checkpoint
     from expressivity.runners.reports.milestones import milestones
-    from expressivity.runners.training.train import load_checkpoint
 
     with Store(store, readonly=True) as st:
         rows = st.rows()
@@ -300,11 +299,8 @@ def milestones_command(
     table = []
     for r in rows:
         history, source = r["history"], "store"
-        path = checkpoint_folder(store) / f"{r['key']}.pt"
-        if not history and path.is_file():
-            saved = load_checkpoint(path, "cpu")
-            if saved is not None and saved.get("key") == r["key"]:
-                history, source = saved.get("history"), f"checkpoint at step {saved['step']}"
+        if not history and (saved := own_checkpoint(checkpoint_folder(store) / f"{r['key']}.pt", r["key"])):
+            history, source = saved.get("history"), f"checkpoint at step {saved['step']}"
         if not history:
             continue
         label = f"{run_label(r['config'])} ({r['status']}, {source})"

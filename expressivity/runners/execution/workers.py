@@ -88,12 +88,17 @@ def _fusion_keys(store: Store, keys: list[str]) -> dict[str, tuple[str, int] | N
     return {k: None if f is None else (f, resume_step(checkpoint_path(store, k), k)) for k, f in keyed.items()}
 
 
-def resume_step(path: Path, key: str) -> int:
-    """The step a run's checkpoint holds (0: none, another run's, or unreadable, as train_fused reads it)."""
+def own_checkpoint(path: Path, key: str) -> dict | None:
+    """The checkpoint at `path` if it is run `key`'s own (None: no file, another run's, or unreadable)."""
     from expressivity.runners.training.train import load_checkpoint
 
     saved = load_checkpoint(path, "cpu") if path.exists() else None
-    return int(saved["step"]) if saved is not None and saved.get("key") == key else 0
+    return saved if saved is not None and saved.get("key") == key else None
+
+
+def resume_step(path: Path, key: str) -> int:
+    """The step a run's checkpoint holds (0: none, another run's, or unreadable, as train_fused reads it)."""
+    return int((own_checkpoint(path, key) or {"step": 0})["step"])
 
 
 def checkpoint_folder(store_path: Path) -> Path:
