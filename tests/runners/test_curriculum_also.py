@@ -67,6 +67,24 @@ def test_a_held_second_curriculum_stays_at_its_from_then_rises_while_the_first_d
     assert curriculum_range(359, late, 64, 16, 0.9)[1] == 16 and curriculum_range(399, late, 64, 16, 0.9)[1] == 64
 
 
+def test_a_held_second_curriculum_rises_over_its_own_fraction_when_given_one():
+    # curriculum_also_frac: the pointers over half the steps, m held to step 200, then up to 64 in 40 steps.
+    base = {**BOTH, "steps": 400, "curriculum_frac": 0.5, "curriculum_also_hold": 0.5}
+    quick = resolve("state_based_recall", "gdn", {**base, "curriculum_also_frac": 0.1})["train"]
+    plain = resolve("state_based_recall", "gdn", base)["train"]
+    same = resolve("state_based_recall", "gdn", {**base, "curriculum_also_frac": 0.5})["train"]
+    task = tasks.make("state_based_recall", m=64, max_vars=5)
+    tops = [curriculum_range(s, quick, 64, 16, 0.5, 0.1)[1] for s in range(400)]
+    assert set(tops[:200]) == {16} and 16 < tops[220] < 64 and tops[238] < 64 == tops[239] == tops[-1]
+    drawn = [curriculum_values(task, quick, 3, s) for s in range(400)]
+    assert {d["m"] for d in drawn[:200]} == {16} and max(d["m"] for d in drawn[250:]) > 56
+    assert [d["num_vars"] for d in drawn] == [curriculum_values(task, plain, 3, s)["num_vars"] for s in range(400)]
+    # unset, it is curriculum_frac: the same draws as given that value
+    assert [curriculum_values(task, plain, 3, s) for s in range(400)] == [
+        curriculum_values(task, same, 3, s) for s in range(400)
+    ]
+
+
 def test_a_hold_enters_the_run_key_only_when_set():
     assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also_hold": 0.0})) == run_key(
         resolve("state_based_recall", "gdn", BOTH)
@@ -74,6 +92,48 @@ def test_a_hold_enters_the_run_key_only_when_set():
     assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also_hold": 0.5})) != run_key(
         resolve("state_based_recall", "gdn", BOTH)
     )
+    assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also_frac": None})) == run_key(
+        resolve("state_based_recall", "gdn", BOTH)
+    )
+    assert run_key(resolve("state_based_recall", "gdn", {**BOTH, "curriculum_also_frac": 0.1})) != run_key(
+        resolve("state_based_recall", "gdn", BOTH)
+    )
+
+
+def test_a_held_group_pads_its_held_steps_to_their_own_longest(monkeypatch):
+    """By default a compiled group pads every step to its longest; while every run holds m at its FROM the steps
+    are far shorter (m = 16 against 256: 38 ms a step against 6.6 on one H100), so a held group has two rungs: the
+    held steps' longest, the group's longest. The same batches, padded less; a group with a run that holds nothing
+    pads as before."""
+    from expressivity.runners.training.batches import StepArrays
+    from expressivity.runners.training.config import complete
+    from expressivity.runners.training.fusion import held_length, pad_ladder, padded_length
+
+    sets = {**BOTH, "steps": 60, "batch_size": 8, "queries": "every_line", "bits_format": "dict",
+            "curriculum_frac": 0.25, "train_min_length": 4, "train_max_length": 4,
+            "length_schedule": "fixed"}  # fmt: skip
+    configs = [complete(resolve("state_based_recall", "gdn", {**sets, "curriculum_also_hold": 0.5, "seed": s}))
+               for s in range(2)]  # fmt: skip
+    at_from = [complete(resolve("state_based_recall", "gdn", {**POINTERS, **{k: v for k, v in sets.items() if k
+               != "curriculum_also"}, "m": 16, "seed": s})) for s in range(2)]  # fmt: skip
+    rungs = pad_ladder(configs, bucketed=True, compiled=True)
+    assert rungs == (held_length(configs), padded_length(configs)) and rungs[0] == padded_length(at_from) < rungs[1]
+    assert pad_ladder(configs, bucketed=True, compiled=False) == ()
+    assert pad_ladder(configs, bucketed=False, compiled=True) == ()
+    unheld = [configs[0], complete(resolve("state_based_recall", "gdn", {**sets, "seed": 1}))]
+    assert held_length(unheld) == 0 and pad_ladder(unheld, bucketed=True, compiled=True) == ()
+    padded, plain = StepArrays(configs, bucketed=True, ladder=rungs), StepArrays(configs, bucketed=False)
+    widths = {}
+    for step in (0, 13, 29, 31, 45, 59):
+        (inputs, targets, mask), tokens = padded(step)
+        (ref_inputs, ref_targets, ref_mask), ref_tokens = plain(step)
+        T = widths[step] = ref_inputs.shape[2]
+        assert inputs.shape[2] == (rungs[0] if T <= rungs[0] else rungs[1]) and tokens == ref_tokens
+        assert np.array_equal(inputs[..., :T], ref_inputs) and np.array_equal(targets[..., :T], ref_targets)
+        assert np.array_equal(mask[..., :T], ref_mask) and not mask[..., T:].any()
+    assert max(widths[s] for s in (0, 13, 29)) <= rungs[0] < max(widths[s] for s in (45, 59))  # held, then not
+    monkeypatch.setenv("EXPRESSIVITY_PAD", "bucket")
+    assert pad_ladder(configs, bucketed=True, compiled=True) == ()
 
 
 def test_a_steps_batch_is_the_batch_of_the_task_at_both_values():
@@ -110,9 +170,12 @@ def test_a_second_curriculum_enters_the_run_key():
     ("sets", "expected"),
     [
         ({**POINTERS, "curriculum_also": "m"}, "curriculum_also='m' is not NAME=FROM with an integer FROM"),
-        ({**POINTERS, "curriculum_also_hold": 0.5}, "curriculum_also_hold=0.5 holds the second curriculum, which is "
+        ({**POINTERS, "curriculum_also_hold": 0.5}, "curriculum_also_hold=0.5 shapes the second curriculum, which is "
          "not set"),
         ({**BOTH, "curriculum_also_hold": 1.0}, "curriculum_also_hold"),
+        ({**POINTERS, "curriculum_also_frac": 0.1}, "curriculum_also_frac=0.1 shapes the second curriculum, which is "
+         "not set"),
+        ({**BOTH, "curriculum_also_frac": 1.5}, "curriculum_also_frac"),
         ({**POINTERS, "curriculum_also": "m=x"}, "is not NAME=FROM with an integer FROM"),
         ({"m": 64, "curriculum_also": "m=16"}, "rises beside curriculum_param, which is not set"),
         ({**POINTERS, "curriculum_also": "num_vars=3"}, "names num_vars, which curriculum_param raises"),

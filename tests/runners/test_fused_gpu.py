@@ -56,14 +56,24 @@ def test_compiled_stages_train_as_plain_stages(arch):
         _curves_agree(c["history"], p["history"])  # fused kernels round differently: bounds as captured vs eager
 
 
-@pytest.mark.parametrize("pad", ["bucket", "ladder"])
+# A second curriculum held at its FROM (m = 8 for half the steps, then up to 64): by default two rungs, captured.
+HELD = {"m": 64, "max_vars": 5, "queries": "every_line", "bits_format": "dict", "curriculum_param": "num_vars",
+        "curriculum_from": 2, "curriculum_frac": 0.25, "curriculum_also": "m=8", "curriculum_also_hold": 0.5,
+        "train_min_length": 4, "train_max_length": 4, "length_schedule": "fixed", "eval_lengths": [4]}  # fmt: skip
+
+
+@pytest.mark.parametrize("pad", ["bucket", "ladder", "held"])
 def test_compiled_stages_padded_to_each_steps_bucket_train_as_padded_to_the_longest(monkeypatch, pad):
     # EXPRESSIVITY_PAD=bucket: parity's batches vary in length (3-40 here), so the group meets several buckets, a
     # compile and a capture each, where by default every step is padded to its longest example; =ladder, a few rungs
-    # up to 200 here (not captured, unless graphs=True as here).
-    configs = _group("gdn", **({"train_max_length": 200} if pad == "ladder" else {}))
+    # up to 200 here (not captured, unless graphs=True as here); held: state-based recall with m held at 8 for half
+    # the steps, whose default is two rungs (fusion.held_length), against each step's own bucket.
+    if pad == "held":
+        configs = _group("gdn", ("state_based_recall",) * 3, **HELD)
+    else:
+        configs = _group("gdn", **({"train_max_length": 200} if pad == "ladder" else {}))
     longest = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
-    monkeypatch.setenv("EXPRESSIVITY_PAD", pad)
+    monkeypatch.setenv("EXPRESSIVITY_PAD", "bucket" if pad == "held" else pad)
     bucketed = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
     for b, p in zip(bucketed, longest, strict=True):
         assert b["status"] == p["status"] == "done"

@@ -73,12 +73,12 @@ def length_range(step: int, cfg: dict[str, Any]) -> tuple[int, int]:
     return lo, hi
 
 
-def risen(lo: int, top: int, step: int, cfg: dict[str, Any], hold: float = 0.0) -> int:
-    """A curriculum's top at step `step`: from `lo` linearly up to `top` over the first `curriculum_frac` of the steps
-    (all of them by default: `top` at the last step), then `top` for the rest of training. With `hold` (a fraction
-    of the steps) it stays at `lo` for those steps first, then rises over `curriculum_frac` of the steps (or what is
-    left of them)."""
-    frac = cfg.get("curriculum_frac", 1.0)
+def risen(lo: int, top: int, step: int, cfg: dict[str, Any], hold: float = 0.0, frac: float | None = None) -> int:
+    """A curriculum's top at step `step`: from `lo` linearly up to `top` over the first `frac` of the steps (default
+    `curriculum_frac`; all of them by default: `top` at the last step), then `top` for the rest of training. With
+    `hold` (a fraction of the steps) it stays at `lo` for those steps first, then rises over `frac` of the steps (or
+    what is left of them)."""
+    frac = cfg.get("curriculum_frac", 1.0) if frac is None else frac
     if hold > 0.0:
         held = hold * cfg["steps"]
         rise = max(1.0, min(frac * cfg["steps"], cfg["steps"] - held))
@@ -95,13 +95,13 @@ def draw_length(rng: np.random.Generator, step: int, cfg: dict[str, Any]) -> int
 
 
 def curriculum_range(
-    step: int, cfg: dict[str, Any], top: int, start: int | None = None, hold: float = 0.0
+    step: int, cfg: dict[str, Any], top: int, start: int | None = None, hold: float = 0.0, frac: float | None = None
 ) -> tuple[int, int]:
     """The values step `step` draws a curriculum parameter from: [start (default `curriculum_from`), a top rising
-    linearly to `top`, the run's configured value, at the last step (or by `curriculum_frac` of the steps, after
-    `hold` of them at `start`)], as `length_range` does for "increasing"."""
+    linearly to `top`, the run's configured value, at the last step (or by `frac`, default `curriculum_frac`, of the
+    steps, after `hold` of them at `start`)], as `length_range` does for "increasing"."""
     lo = cfg["curriculum_from"] if start is None else start
-    return lo, risen(lo, top, step, cfg, hold)
+    return lo, risen(lo, top, step, cfg, hold, frac)
 
 
 def curriculum_also(cfg: dict[str, Any]) -> tuple[str, int] | None:
@@ -129,7 +129,8 @@ def curriculum_values(task, cfg: dict[str, Any], seed: int, step: int) -> dict[s
     also = curriculum_also(cfg)
     if also is not None:
         param, start = also
-        lo, hi = curriculum_range(step, cfg, task.params[param], start, cfg.get("curriculum_also_hold", 0.0))
+        hold, frac = cfg.get("curriculum_also_hold", 0.0), cfg.get("curriculum_also_frac")
+        lo, hi = curriculum_range(step, cfg, task.params[param], start, hold, frac)
         values[param] = int(rng_for(seed, CURRICULUM_ALSO_STREAM, step).integers(lo, hi + 1))
     return values
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from expressivity.runners.training.batches import bucket, draws_other_tasks
+from expressivity.runners.training.batches import bucket, curriculum_also, draws_other_tasks
 
 PER_RUN_TRAIN = (
     "lr", "weight_decay", "beta2", "warmup", "schedule", "decay_frac", "min_lr_frac", "clip", "target_acc",
     "diverge_loss", "train_min_length", "train_max_length", "length_schedule", "length_sampling", "eval_lengths",
     "eval_examples", "eval_batch_size", "curriculum_param", "curriculum_from", "curriculum_frac", "mixture",
-    "train_examples", "curriculum_also", "curriculum_also_hold",
+    "train_examples", "curriculum_also", "curriculum_also_hold", "curriculum_also_frac",
 )  # fmt: skip
 PER_RUN_MODEL = ("neg_eigval",)
 
@@ -105,16 +105,36 @@ def least_length(configs: list[dict[str, Any]], *, bucketed: bool, compiled: boo
 
 
 def pad_ladder(configs: list[dict[str, Any]], *, bucketed: bool, compiled: bool) -> tuple[int, ...]:
-    """EXPRESSIVITY_PAD=ladder: the lengths a compiled group pads its steps to (StepArrays' `ladder`), ascending: its
-    longest (`padded_length`) and sizes LADDER_RATIO times shorter each, down to 64, each a `bucket`; () otherwise.
-    For runs whose lengths spread wide, where one size wastes most of each step and a bucket each (multiples of 64)
-    compiles dozens of times: olmo-hybrid's m = 256 runs, whose mixture and list-size curriculum put 0.31 of the
-    tokens of the longest in an average step (about 9 rungs, 1536 down to 64; benchmarks/pad_lengths.py). A group
-    padding by a ladder is not captured as CUDA graphs by default (train_fused): each rung's graph would keep memory
-    of its own, and steps this long are not launch-bound."""
-    if not (bucketed and compiled and pad_mode() == "ladder"):
+    """The lengths a compiled group pads its steps to (StepArrays' `ladder`), ascending; () for one length.
+    EXPRESSIVITY_PAD=ladder: its longest (`padded_length`) and sizes LADDER_RATIO times shorter each, down to 64, each
+    a `bucket`. For runs whose lengths spread wide, where one size wastes most of each step and a bucket each
+    (multiples of 64) compiles dozens of times: olmo-hybrid's m = 256 runs, whose mixture and list-size curriculum
+    put 0.31 of the tokens of the longest in an average step (about 9 rungs, 1536 down to 64;
+    benchmarks/pad_lengths.py). A group padding by a ladder is not captured as CUDA graphs by default (train_fused):
+    each rung's graph would keep memory of its own, and steps this long are not launch-bound.
+    The default (`longest`) pads to one length, except where every run holds its second curriculum at its FROM for
+    a while (curriculum_also_hold): two rungs then, the held steps' longest (`held_length`) and the group's, each
+    compiled and captured once. The staged m axis's first 8000 steps, at m = 16, padded to m = 256's length ran
+    38 ms a step against 8.6 at m = 16's own (2026-12-06, one H100; results/README.md)."""
+    if not (bucketed and compiled):
         return ()
-    return ladder(padded_length(configs))
+    if pad_mode() == "ladder":
+        return ladder(padded_length(configs))
+    held, longest = held_length(configs), padded_length(configs)
+    return (held, longest) if pad_mode() == "longest" and 0 < held < longest else ()
+
+
+def held_length(configs: list[dict[str, Any]]) -> int:
+    """`padded_length` of the runs with their second curriculum's parameter at its FROM, the value it holds for
+    curriculum_also_hold of the steps; 0 where some run holds none (its steps are long from the start)."""
+    held = []
+    for config in configs:
+        also = curriculum_also(config["train"])
+        if also is None or config["train"].get("curriculum_also_hold", 0.0) <= 0.0:
+            return 0
+        param, start = also
+        held.append({**config, "task_params": {**config["task_params"], param: start}})
+    return padded_length(held)
 
 
 def ladder(top: int) -> tuple[int, ...]:

@@ -84,9 +84,18 @@ TRAIN_KEYS: dict[str, Key] = {
         0.0,
         float,
         "the fraction of the steps the second curriculum (curriculum_also) holds at its FROM before it rises, over "
-        "curriculum_frac of the steps, to the run's value (0: it rises with the first)",
+        "curriculum_also_frac (else curriculum_frac) of the steps, to the run's value (0: it rises with the first)",
         lo=0.0,
         hi=0.95,
+    ),
+    "curriculum_also_frac": Key(
+        None,
+        float,
+        "the fraction of the steps over which the second curriculum (curriculum_also) rises, after its hold (None: "
+        "curriculum_frac, the first curriculum's)",
+        lo=0.0,
+        hi=1.0,
+        optional=True,
     ),
     "curriculum_frac": Key(
         1.0,

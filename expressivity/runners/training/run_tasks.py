@@ -52,10 +52,10 @@ def _also(train: dict[str, Any], param: str | None) -> tuple[str, int] | None:
     """The second curriculum (`curriculum_also`, NAME=FROM), checked: only beside a first, over another parameter."""
     spec = train.get("curriculum_also")
     if spec is None:
-        if train.get("curriculum_also_hold", 0.0) > 0.0:
-            hold = train["curriculum_also_hold"]
-            raise ValueError(f"curriculum_also_hold={hold} holds the second curriculum, which is not set; set "
-                             "curriculum_also (e.g. curriculum_also=m=16) or leave it out")  # fmt: skip
+        for key, unset in (("curriculum_also_hold", 0.0), ("curriculum_also_frac", None)):
+            if train.get(key, unset) not in (unset, None):
+                raise ValueError(f"{key}={train[key]} shapes the second curriculum, which is not set; set "
+                                 "curriculum_also (e.g. curriculum_also=m=16) or leave it out")  # fmt: skip
         return None
     name, sep, start = spec.partition("=")
     if not sep or not name.strip() or not start.strip().lstrip("-").isdigit():
