@@ -143,7 +143,13 @@ def test_a_packed_run_trains_as_its_padded_run(arch):
     for a, b in zip(padded["history"], packed["history"], strict=True):
         assert abs(a["loss"] - b["loss"]) <= 1e-5 * a["loss"]
         assert a["final_acc"] == b["final_acc"]  # the window counts examples, not rows
-    assert packed["metrics"] == padded["metrics"]
+    # The same test metrics; the test loss to float rounding (packed rows sum in another order: 7e-8 apart on one
+    # CPU, 2026-12-06, equal on another).
+    assert packed["metrics"].keys() == padded["metrics"].keys()
+    for n, m in padded["metrics"].items():
+        rest = {k: v for k, v in m.items() if k != "loss"}
+        assert {k: v for k, v in packed["metrics"][n].items() if k != "loss"} == rest
+        assert packed["metrics"][n]["loss"] == pytest.approx(m["loss"], rel=1e-5)
     assert packed["train_tokens"] < padded["train_tokens"]
     assert packed["device"].endswith("packed rows of 64") and "packed" not in padded["device"]
 
