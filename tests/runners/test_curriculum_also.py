@@ -102,7 +102,7 @@ def test_a_hold_enters_the_run_key_only_when_set():
 
 def test_a_held_group_pads_its_held_steps_to_their_own_longest(monkeypatch):
     """By default a compiled group pads every step to its longest; while every run holds m at its FROM the steps
-    are far shorter (m = 16 against 256: 38 ms a step against 6.6 on one H100), so a held group has two rungs: the
+    are far shorter (m = 16 against 256: 36 ms a step against 6.6 on one H100), so a held group has two rungs: the
     held steps' longest, the group's longest. The same batches, padded less; a group with a run that holds nothing
     pads as before."""
     from expressivity.runners.training.batches import StepArrays

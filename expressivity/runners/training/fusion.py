@@ -115,7 +115,7 @@ def pad_ladder(configs: list[dict[str, Any]], *, bucketed: bool, compiled: bool)
     The default (`longest`) pads to one length, except where every run holds its second curriculum at its FROM for
     a while (curriculum_also_hold): two rungs then, the held steps' longest (`held_length`) and the group's, each
     compiled and captured once. The staged m axis's first 8000 steps, at m = 16, padded to m = 256's length ran
-    38 ms a step against 8.6 at m = 16's own (2026-12-06, one H100; results/README.md)."""
+    36 ms a step against 6.6 for the same batches at m = 16's own (2026-12-06, one H100; BENCHMARKS.md)."""
     if not (bucketed and compiled):
         return ()
     if pad_mode() == "ladder":
