@@ -11,7 +11,7 @@ from expressivity.runners.training.batches import rng_for, step_component, step_
 from expressivity.runners.training.config import resolve, run_key
 from expressivity.runners.training.fused import train_fused
 from expressivity.runners.training.fusion import fusion_key
-from expressivity.runners.training.mixtures import MIXTURES, vocab_map
+from expressivity.runners.training.mixtures import MIXTURES, VALUE_DIGITS, vocab_map
 from expressivity.runners.training.train import train
 
 
@@ -71,7 +71,9 @@ def test_with_recall_draws_indexed_recall_in_the_runs_bits_format():
     assert recall.bits_format == "dict" and recall.vocab == run.vocab[: len(recall.vocab)]
 
 
-@pytest.mark.parametrize("mixture", ["all_three", "all_three_dense", "all_three_dense_indices"])
+@pytest.mark.parametrize(
+    "mixture", ["all_three", "all_three_dense", "all_three_dense_indices", "all_three_dense_values"]
+)
 def test_a_dict_runs_tracking_steps_are_written_in_the_runs_token_ids(mixture):
     # pointer_tracking has no `{ } :`, so its variable names sit at other ids than in the dict run's vocabulary: its
     # batches are mapped token by token, and read back through the run's vocabulary they are its own programs.
@@ -119,6 +121,34 @@ def test_the_indices_mixture_tracks_the_runs_index_values_as_its_pointers_are_dr
     batch = train_batch(tasks.make("state_based_recall", m=256, max_vars=5, bits_format="dict"), config["train"], 1,
                         seen[max(seen)])  # fmt: skip
     assert batch.inputs.shape[0] == config["train"]["batch_size"]
+
+
+def test_the_values_mixture_tracks_one_digit_values_whatever_the_runs_list_size():
+    # The tracking part is pointer_tracking with m = VALUE_DIGITS at the step's pointers: distinct digits, one token
+    # each, each query answered with the held one; the list size follows the curriculum in the other parts alone.
+    sets = {"mixture": "all_three_dense_values", "bits_format": "dict", "m": 256, "max_vars": 5,
+            "queries": "every_line", "curriculum_param": "num_vars", "curriculum_from": 2, "curriculum_also": "m=16",
+            "steps": 200}  # fmt: skip
+    config = resolve("state_based_recall", "hybrid", sets)
+    run = tasks.make("state_based_recall", m=256, max_vars=5, bits_format="dict", queries="every_line")
+    digits = {str(d) for d in range(VALUE_DIGITS)}
+    tracked = 0
+    for step in range(0, 200, 3):
+        component, _ = _component(config, 1, step)
+        if component.name != "pointer_tracking":
+            continue
+        stepped = step_task(run, config["train"], 1, step)
+        assert component.m == VALUE_DIGITS and component.num_vars == stepped.num_vars and component.answer_width == 1
+        batch = train_batch(run, config["train"], 1, step)
+        answers = {run.vocab[t] for t in batch.targets[batch.mask]}
+        assert answers <= digits and len(answers) > 2  # a digit each, not a bit
+        tracked += 1
+    assert tracked > 10
+    dense = {p.name: p for p in MIXTURES["all_three_dense"].parts}
+    values = {p.name: p for p in MIXTURES["all_three_dense_values"].parts}
+    assert values["indexed_recall"] == dense["indexed_recall"] and values["state_based_recall"] == dense[
+        "state_based_recall"]  # fmt: skip
+    assert run_key(config) != run_key(resolve("state_based_recall", "hybrid", {**sets, "mixture": "all_three_dense"}))
 
 
 def test_a_component_token_the_run_lacks_is_a_one_line_error():
@@ -198,7 +228,8 @@ def test_a_mixture_enters_the_run_key_only_when_set():
         resolve("state_based_recall", "gdn", {"steps": 4, "mixture": None})
     )
     assert set(MIXTURES) == {"all_three", "with_tracking", "with_recall", "tracking_first", "tracking_then_all",
-                             "with_dense_recall", "all_three_dense", "all_three_dense_indices"}  # fmt: skip
+                             "with_dense_recall", "all_three_dense", "all_three_dense_indices",
+                             "all_three_dense_values"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

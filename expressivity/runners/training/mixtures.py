@@ -6,6 +6,7 @@ the mixture, drawn with the mixture's weights; evaluation stays on the run's own
     MIXTURES["tracking_then_all"] pointer_tracking alone for the first third, then all_three's thirds
     MIXTURES["with_dense_recall"] state_based_recall and indexed_recall with 16 lookups a program, half each
     MIXTURES["all_three_dense"] all_three with with_dense_recall's indexed_recall
+    MIXTURES["all_three_dense_values"] all_three_dense with the tracking part over one-digit values, not bits
     components(mixture, task)  -> [(weight, task, length_of)] for the step's task (after a curriculum, if any)
     in_run_vocab(batch, component, task) -> the component's batch in the run's token ids
 
@@ -40,6 +41,7 @@ import numpy as np
 POINTER_PARAMS = ("num_vars", "ops", "max_vars", "queries", "init_format")  # pointer_tracking lays out as the run
 RECALL_PARAMS = ("bits_format", "numbers")  # indexed_recall writes its bits and indices as the run's programs do
 DENSE_LOOKUPS = 16  # with_dense_recall's lookups a program: at m = 16, 8 made recall exact (pilots-cpu, 2026-12-05)
+VALUE_DIGITS = 10  # all_three_dense_values' tracked values: distinct digits below this, one token each
 
 
 def _same_lines(task, n: int) -> int:
@@ -147,6 +149,20 @@ MIXTURES: dict[str, Mixture] = {
             "query answered with the held index in digits), so the tracker carries indices, as the lookup needs, "
             "not bits: at m = 256 a hybrid that learned all_three_dense's halves held no digit of a pointer's "
             "index at its queries (2026-12-06)",
+        ),
+        Mixture(
+            "all_three_dense_values",
+            ("state_based_recall",),
+            (
+                _ALL_THREE[0],
+                Component("pointer_tracking", 1.0, POINTER_PARAMS, fixed=(("m", VALUE_DIGITS),)),
+                _DENSE_RECALL,
+            ),
+            f"all_three_dense with the tracking part over one-digit values (pointer_tracking with m = {VALUE_DIGITS}: "
+            "distinct digits, each query answered with the held one), so the tracker learns to carry a value through "
+            "the swaps, not a bit, whatever the run's m: of three m = 16 runs only the one that composed carried its "
+            "pointer's index to the query, and tracking over the run's own index values (all_three_dense_indices) "
+            "learned nothing at m = 64 or 256 (2026-12-06)",
         ),
     )
 }
