@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from expressivity.runners.execution.workers import resume_step
+from expressivity.runners.execution.checkpoints import resume_step
 
 TAR_HEADER, TAR_BLOCK, TAR_END = 512, 512, 10240  # a member's header; data padded to blocks; the archive's end, at most
 

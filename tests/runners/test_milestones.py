@@ -4,9 +4,9 @@ from a finished run's curve in the store, and from a queued run's checkpoint bes
 from typer.testing import CliRunner
 
 from expressivity.runners.cli import app
+from expressivity.runners.execution.checkpoints import checkpoint_folder
 from expressivity.runners.execution.owners import owner_id
 from expressivity.runners.execution.store import Store
-from expressivity.runners.execution.workers import checkpoint_folder
 from expressivity.runners.reports.milestones import WHOLE_RUN, milestones, part_curves
 from expressivity.runners.training.config import resolve
 from expressivity.runners.training.train import save_checkpoint

@@ -114,7 +114,8 @@ def test_a_run_resumed_at_another_step_goes_to_a_job_of_its_own_and_every_run_fi
     """Runs of one fusion key fuse only at one starting step: one run stopped once it checkpointed (an event) is
     resumed in a job apart from its two fresh mates, which fuse with each other, so it does not wait behind them in
     one slot. All three then finish, the resumed one from its checkpoint."""
-    from expressivity.runners.execution.workers import LocalPool, _fusion_keys, checkpoint_path, drive, local_slots
+    from expressivity.runners.execution.checkpoints import checkpoint_path
+    from expressivity.runners.execution.workers import LocalPool, _fusion_keys, drive, local_slots
 
     sets = {"steps": 300, "batch_size": 8, "check_every": 5, "checkpoint_every": 10, "eval_lengths": [8],
             "eval_examples": 8, "lr": 5e-4}  # fmt: skip

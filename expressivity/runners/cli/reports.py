@@ -286,8 +286,8 @@ def milestones_command(
     """When each part of a run's training mixture (or curriculum) was learned: per run and part, the first logged
     window whose loss is below --below, the lowest and the last loss. Reads each run's curve from the store, or a
     queued run's from its checkpoint beside the store (a run the time limit stopped). Writes nothing."""
+    from expressivity.runners.execution.checkpoints import checkpoint_folder, own_checkpoint
     from expressivity.runners.execution.store import Store
-    from expressivity.runners.execution.workers import checkpoint_folder, own_checkpoint
     from expressivity.runners.reports.milestones import milestones
 
     with Store(store, readonly=True) as st:

@@ -102,7 +102,7 @@ OnlyCheckpointedOption = Annotated[
 def checkpointed_steps(store: Path, keys: list[str]) -> dict[str, int]:
     """{key: the step its checkpoint resumes from} for those of `keys` whose run has a checkpoint of its own past
     step 0 beside `store` (as a resume reads it: another run's or an unreadable file does not count)."""
-    from expressivity.runners.execution.workers import checkpoint_folder, resume_step
+    from expressivity.runners.execution.checkpoints import checkpoint_folder, resume_step
 
     folder = checkpoint_folder(store)
     steps = {k: resume_step(folder / f"{k}.pt", k) for k in keys if (folder / f"{k}.pt").is_file()}
@@ -112,7 +112,7 @@ def checkpointed_steps(store: Path, keys: list[str]) -> dict[str, int]:
 def only_checkpointed(store: Path, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The configs of `configs` whose run has a checkpoint of its own past step 0 beside `store`
     (`checkpointed_steps`). A one-line error when none has."""
-    from expressivity.runners.execution.workers import checkpoint_folder
+    from expressivity.runners.execution.checkpoints import checkpoint_folder
     from expressivity.runners.training.config import run_key
 
     folder = checkpoint_folder(store)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from expressivity.runners.execution.checkpoints import checkpoint_path, resume_step
 from expressivity.runners.execution.owners import owner_id
 from expressivity.runners.execution.store import Store
 
@@ -86,29 +87,6 @@ def _fusion_keys(store: Store, keys: list[str]) -> dict[str, tuple[str, int] | N
 
     keyed = {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
     return {k: None if f is None else (f, resume_step(checkpoint_path(store, k), k)) for k, f in keyed.items()}
-
-
-def own_checkpoint(path: Path, key: str) -> dict | None:
-    """The checkpoint at `path` if it is run `key`'s own (None: no file, another run's, or unreadable)."""
-    from expressivity.runners.training.train import load_checkpoint
-
-    saved = load_checkpoint(path, "cpu") if path.exists() else None
-    return saved if saved is not None and saved.get("key") == key else None
-
-
-def resume_step(path: Path, key: str) -> int:
-    """The step a run's checkpoint holds (0: none, another run's, or unreadable, as train_fused reads it)."""
-    return int((own_checkpoint(path, key) or {"step": 0})["step"])
-
-
-def checkpoint_folder(store_path: Path) -> Path:
-    """Where a store's runs keep their checkpoints: beside it, so a rerun of the same store finds them."""
-    return Path(store_path).parent / "checkpoints"
-
-
-def checkpoint_path(store: Store, key: str) -> Path:
-    """Where a run's checkpoint lives (in its store's checkpoint folder)."""
-    return checkpoint_folder(store.path) / f"{key}.pt"
 
 
 # ---- the worker process ----------------------------------------------------------------------------------------------

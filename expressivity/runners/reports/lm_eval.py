@@ -68,8 +68,8 @@ def _from_run(key: str, store: Path | None):
 
     from expressivity import tasks
     from expressivity.architectures.hf import to_hf
+    from expressivity.runners.execution.checkpoints import checkpoint_path
     from expressivity.runners.execution.store import Store
-    from expressivity.runners.execution.workers import checkpoint_path
     from expressivity.runners.training.train import build_model
 
     if store is None or not Path(store).is_file():
