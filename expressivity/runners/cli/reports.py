@@ -286,7 +286,7 @@ def milestones_command(
     """When each part of a run's training mixture (or curriculum) was learned: per run and part, the first logged
     window whose loss is below --below, the lowest and the last loss. Reads each run's curve from the store, or a
     queued run's from its checkpoint beside the store (a run the time limit stopped). Writes nothing."""
-    from expressivity.runners.execution.checkpoints import checkpoint_folder, own_checkpoint
+    from expressivity.runners.execution.checkpoints import checkpoint_file, checkpoint_folder, own_checkpoint
     from expressivity.runners.execution.store import Store
     from expressivity.runners.reports.milestones import milestones
 
@@ -299,7 +299,7 @@ def milestones_command(
     table = []
     for r in rows:
         history, source = r["history"], "store"
-        if not history and (saved := own_checkpoint(checkpoint_folder(store) / f"{r['key']}.pt", r["key"])):
+        if not history and (saved := own_checkpoint(checkpoint_file(checkpoint_folder(store), r["key"]), r["key"])):
             history, source = saved.get("history"), f"checkpoint at step {saved['step']}"
         if not history:
             continue

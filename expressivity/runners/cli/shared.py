@@ -102,10 +102,10 @@ OnlyCheckpointedOption = Annotated[
 def checkpointed_steps(store: Path, keys: list[str]) -> dict[str, int]:
     """{key: the step its checkpoint resumes from} for those of `keys` whose run has a checkpoint of its own past
     step 0 beside `store` (as a resume reads it: another run's or an unreadable file does not count)."""
-    from expressivity.runners.execution.checkpoints import checkpoint_folder, resume_step
+    from expressivity.runners.execution.checkpoints import checkpoint_file, checkpoint_folder, resume_step
 
     folder = checkpoint_folder(store)
-    steps = {k: resume_step(folder / f"{k}.pt", k) for k in keys if (folder / f"{k}.pt").is_file()}
+    steps = {k: resume_step(checkpoint_file(folder, k), k) for k in keys}  # 0 where there is no file
     return {k: step for k, step in steps.items() if step > 0}
 
 

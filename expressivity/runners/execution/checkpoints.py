@@ -31,6 +31,11 @@ def checkpoint_folder(store_path: Path) -> Path:
     return Path(store_path).parent / "checkpoints"
 
 
+def checkpoint_file(folder: Path, key: str) -> Path:
+    """Run `key`'s checkpoint file in a checkpoint folder."""
+    return Path(folder) / f"{key}.pt"
+
+
 def checkpoint_path(store: Store, key: str) -> Path:
     """Where a run's checkpoint lives (in its store's checkpoint folder)."""
-    return checkpoint_folder(store.path) / f"{key}.pt"
+    return checkpoint_file(checkpoint_folder(store.path), key)
