@@ -33,8 +33,9 @@ def _write_by_length(path, configs, grid_name, by_length_of) -> None:
             top = config["train"]["train_max_length"]
             metrics = {n: _summary(v, []) for n, v in by_length.items()}
             ood = [n for n in by_length if n > top]
-            summary = {"id": _summary(by_length[top], [n for n in by_length if n <= top]),
-                       "ood": _summary(sum(by_length[n] for n in ood) / len(ood), ood)}  # fmt: skip
+            summary = {"id": _summary(by_length[top], [n for n in by_length if n <= top])}
+            if ood:  # an in-distribution sweep (the m axis) tests at its trained length alone
+                summary["ood"] = _summary(sum(by_length[n] for n in ood) / len(ood), ood)
             st_.finish(key, owner, {"status": "done", "metrics": metrics, "summary": summary, "steps": 1})
 
 
@@ -82,6 +83,27 @@ def test_check_keeps_runs_of_an_earlier_protocol_under_a_grids_name_apart(tmp_pa
     with Store(store, readonly=True) as opened:
         cells = table_cells(olmo, opened.rows(), protocol="reduced")
     assert next(c for c in cells if c.column == "transformer").done == 0
+
+
+def test_checks_list_size_sweep_leaves_an_earlier_protocols_run_in_a_sweep_of_its_own(tmp_path):
+    """The m axis's m = 256 cell changed protocol (the list held at 16 first) and its earlier runs keep the grid's
+    name in the store: the sweep over m reads today's runs at 16, 64 and 256 alone, and the earlier m = 256 run is a
+    sweep line of its own, named so, not a second run of today's cell."""
+    olmo = presets.get("olmo-hybrid")
+    rows = [f"state-based recall, m = {m}" for m in (16, 64, 256)]
+    grid = olmo.grid(protocol="full", rows=rows, columns=["hybrid GGGA[-1,1]"], seeds=[0])
+    latest = next(c for c in grid.configs if c["task_params"]["m"] == 256)
+    old = {**latest, "train": {k: v for k, v in latest["train"].items() if not k.startswith("curriculum_also_")}}
+    store = tmp_path / "r.sqlite"
+    _write_by_length(store, grid.configs, grid.name, lambda c: {4: 1.0})
+    _write_by_length(store, [old], grid.name, lambda c: {4: -0.5})
+    checked = runner.invoke(app, ["check", "--store", str(store)], terminal_width=300)
+    assert checked.exit_code == 0, checked.output
+    sweep = checked.output.split("state against list size")[1].splitlines()
+    today = next(x for x in sweep if "16:" in x)
+    assert "256:1.00(1)" in today and "earlier protocol" not in today and today.rstrip().endswith("agree"), today
+    earlier = next(x for x in sweep if "earlier protocol #" in x)
+    assert "256:-0.50(1)" in earlier and "16:" not in earlier, earlier
 
 
 def test_an_earlier_protocols_hash_ignores_keys_added_since_at_their_default():

@@ -124,6 +124,7 @@ def check_command(
     # are a cell of their own. The presets' runs are only listed here, not trained: no memory check (limits.py).
     with listing_only():
         cells = check(earlier_protocols_apart(rescored(rows, scored_lengths({r["grid"] for r in rows}))))
+        apart = earlier_protocols_apart(rows)  # the sweeps below pool no earlier protocol's runs either
 
     def scope(c) -> str:  # a grid by name; a lone run's training protocol by a short hash of it
         if c.scope.startswith("train "):
@@ -162,24 +163,25 @@ def check_command(
             typer.echo(f"note {where}: {c.note}")
     from expressivity.theory.depth import depth_growth
 
-    sweeps = depth_growth(rows)  # depth against length: the sweeps of fixed-length runs (Illusion of State)
+    sweeps = depth_growth(apart)  # depth against length: the sweeps of fixed-length runs (Illusion of State)
     if sweeps:
         depth_lines = [[escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.family,
-                        c.expect.value, " ".join(f"{n}:{d if d is not None else '-'}" for n, d in c.min_depths.items()),
+                        scope(c), c.expect.value,
+                        " ".join(f"{n}:{d if d is not None else '-'}" for n, d in c.min_depths.items()),
                         c.label] for c in sweeps]  # fmt: skip
         emit_table(f"depth against length ({len(sweeps)} sweeps; min depth reaching 0.9 by training length)",
-                   ["task", "model", "EXPECT", "min depth by length", "verdict"], depth_lines)  # fmt: skip
+                   ["task", "model", "grid", "EXPECT", "min depth by length", "verdict"], depth_lines)  # fmt: skip
     from expressivity.theory.capacity import capacity
 
-    held = capacity(rows)  # state against list size: the sweeps of in-distribution runs over m (Olmo Hybrid Thm 1)
+    held = capacity(apart)  # state against list size: the sweeps of in-distribution runs over m (Olmo Hybrid Thm 1)
     if held:
         lines = [
-            [escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.arch, c.expect.value,
-             " ".join(f"{v}:{_best_mean_runs(r)}" for v, r in c.runs_by_value.items()), c.label]
+            [escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.arch, scope(c),
+             c.expect.value, " ".join(f"{v}:{_best_mean_runs(r)}" for v, r in c.runs_by_value.items()), c.label]
             for c in held
         ]  # fmt: skip
         title = f"state against list size ({len(held)} sweeps; in-distribution scaled accuracy by {held[0].axis})"
-        emit_table(title, ["task", "model", "EXPECT", "best / mean (runs) by value", "verdict"], lines)
+        emit_table(title, ["task", "model", "grid", "EXPECT", "best / mean (runs) by value", "verdict"], lines)
     if strict and any(c.verdict == "contradict" for c in [*sweeps, *held]):
         raise typer.Exit(STRICT_EXIT)
     if strict and any(c.verdict in ("impossible", "contradict") for c in cells):
