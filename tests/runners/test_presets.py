@@ -159,8 +159,10 @@ def test_paper_protocols_are_data_with_sources_and_reduced_only_in_steps_unless_
 
 
 def test_the_olmo_hybrid_m_axis_runs_are_the_gpu_pilots_runs():
-    """The m axis's cells train exactly as the GPU pilots did (pilot-m-axis-dict-b128.toml and -m256.toml), so their
-    runs, merged into the committed store under olmo-hybrid-full, are the grid's: the same keys."""
+    """The m axis's cells train exactly as the GPU pilots did (pilot-m-axis-dict-b128.toml at m = 16 and 64,
+    pilot-m-axis-staged-late.toml at m = 256), so their runs, merged into the committed store under
+    olmo-hybrid-full, are the grid's: the same keys. The m = 256 runs of the earlier, unstaged protocol stay in the
+    store and leave the grid."""
     import sqlite3
     from pathlib import Path
 
@@ -169,8 +171,10 @@ def test_the_olmo_hybrid_m_axis_runs_are_the_gpu_pilots_runs():
     db = sqlite3.connect(store)
     merged = {key for (key,) in db.execute("SELECT key FROM runs WHERE config LIKE '%all_three_dense%'")}
     db.close()
-    pilots = {"492c08cd0075c464", "08d1257d49030271", "ae7a50f5dac5684f", "d61411a1027e06f1"}
+    pilots = {"492c08cd0075c464", "08d1257d49030271", "24956867ec634c06", "c15323a38247ba7d", "f98eaaa85d027cc4"}
     assert pilots <= merged and pilots <= keys, (pilots - merged, pilots - keys)
+    unstaged = {"ae7a50f5dac5684f", "d61411a1027e06f1"}  # GGGA [-1,1] and GDN [-1,1] at m = 256, seed 0
+    assert unstaged <= merged and not unstaged & keys
 
 
 def test_illusion_reduced_runs_are_the_pilots_that_taught_deltaproduct_and_its_negative_control():

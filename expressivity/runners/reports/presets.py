@@ -93,6 +93,12 @@ _M_AXIS = {
     "curriculum_also": "m=16",
     "eval_examples": 1000,
 }  # fmt: skip
+# At m = 256 the list is held at 16 for the first 60% of the steps and grown to 256 over the next 10%: trained at
+# full size from the start, no hybrid run composed there (0 of 2 protocols, seeds that finished: -0.517, -0.533),
+# while at m = 16 the same curricula composed 3 of 3. Held so, GGGA [-1,1] composed at m = 16 by the hold's end in
+# seeds 1 and 2 and kept it at 256 in seed 2 (pilot-m-axis-staged-late.toml, 2026-12-06; results/README.md). GDN
+# [-1,1] trains the same way, so the cell compares the two under one protocol; m = 16 and 64 keep theirs.
+_M_STAGED = {"curriculum_also_hold": 0.6, "curriculum_also_frac": 0.1}
 _NEW, _FULL, _V1 = ("reduced", "full"), ("full",), (TESTBED,)
 
 _OLMO = Preset(
@@ -122,7 +128,7 @@ _OLMO = Preset(
                 {**_DENSE, "m": m, "bits_format": "dict"},
                 protocol="olmo-hybrid-dense",
                 variants=_FULL,
-                own=_M_AXIS,
+                own={**_M_AXIS, **(_M_STAGED if m == 256 else {})},
                 split="id",
                 axis="m",
             )  # fmt: skip
