@@ -95,9 +95,10 @@ _M_AXIS = {
 }  # fmt: skip
 # At m = 256 the list is held at 16 for the first 60% of the steps and grown to 256 over the next 10%: trained at
 # full size from the start, no hybrid run composed there (0 of 2 protocols, seeds that finished: -0.517, -0.533),
-# while at m = 16 the same curricula composed 3 of 3. Held so, GGGA [-1,1] composed at m = 16 by the hold's end in
-# seeds 1 and 2 and kept it at 256 in seed 2 (pilot-m-axis-staged-late.toml, 2026-12-06; results/README.md). GDN
-# [-1,1] trains the same way, so the cell compares the two under one protocol; m = 16 and 64 keep theirs.
+# while at m = 16 the same curricula composed 3 of 3. Held so, GGGA [-1,1] composed at m = 16 during the hold in
+# 3 of 3 seeds (training loss at 5 pointers below 0.5 by steps 8400-9400) and kept it at 256 in one (0.981 at step
+# 19500), partly in another (0.635; pilot-m-axis-staged-late.toml, 2026-12-06; results/README.md). GDN [-1,1] trains
+# the same way, so the cell compares the two under one protocol; m = 16 and 64 keep theirs.
 _M_STAGED = {"curriculum_also_hold": 0.6, "curriculum_also_frac": 0.1}
 _NEW, _FULL, _V1 = ("reduced", "full"), ("full",), (TESTBED,)
 
@@ -168,7 +169,8 @@ _OLMO = Preset(
     "m = 16 (3 runs) 22.5 ms a step and at m = 64 (2 runs) 26.5, 1 run 15.7 (20000 steps in about 8, 9 and 5 "
     "card-minutes); GDN [-1,1] at m = 16 (3 runs) 25.9; at m = 256 one hybrid run alone 36.5 (about 14 "
     "card-minutes with its compiles, in two calls), one hybrid and one GDN run side by side 72-77, two hybrid runs as "
-    "one fused group 79-80 (2.2x one alone: fusing does not pay at this length); fla compiles cold "
+    "one fused group 79-80 (2.2x one alone: fusing does not pay at this length); since the list is held at 16 "
+    "there first, one hybrid run alone 16 ms a held step and 26 after, 20000 steps in 406-459 s; fla compiles cold "
     "for 180-230 s in a call that carries no Triton cache (results/README.md)",
 )
 
