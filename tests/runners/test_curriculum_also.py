@@ -100,6 +100,27 @@ def test_a_hold_enters_the_run_key_only_when_set():
     )
 
 
+def test_every_held_step_of_a_mixture_fits_the_held_rung():
+    """A mixture's other parts can be longer than the run's own task (all_three_dense's dense recall, 16 lookups:
+    277 tokens at m = 16 against state-based recall's 163): the held rung covers them, else those steps pad to the
+    group's longest (38% of the held steps on 2026-12-06)."""
+    from expressivity.runners.training.batches import StepArrays
+    from expressivity.runners.training.config import complete
+    from expressivity.runners.training.fusion import held_length, padded_length
+
+    sets = {**BOTH, "steps": 60, "batch_size": 4, "queries": "every_line", "bits_format": "dict",
+            "mixture": "all_three_dense", "curriculum_also_hold": 0.5, "train_min_length": 4,
+            "train_max_length": 4, "length_schedule": "fixed", "seed": 0}  # fmt: skip
+    configs = [complete(resolve("state_based_recall", "hybrid", {**sets, "pattern": "GGGA", "pos": "nope"}))]
+    held = held_length(configs)
+    own = {**configs[0], "task_params": {**configs[0]["task_params"], "m": 16}, "train": {**configs[0]["train"],
+           "mixture": None}}  # fmt: skip
+    plain = StepArrays(configs, bucketed=False)
+    widths = [plain(step)[0][0].shape[2] for step in range(30)]  # the held half of the steps
+    assert max(widths) <= held < padded_length(configs), (widths, held)
+    assert max(widths) > padded_length([own])  # some held step is longer than the run's own task alone
+
+
 def test_a_held_group_pads_its_held_steps_to_their_own_longest(monkeypatch):
     """By default a compiled group pads every step to its longest; while every run holds m at its FROM the steps
     are far shorter (m = 16 against 256: 36 ms a step against 6.6 on one H100), so a held group has two rungs: the

@@ -170,7 +170,8 @@ _OLMO = Preset(
     "card-minutes); GDN [-1,1] at m = 16 (3 runs) 25.9; at m = 256 one hybrid run alone 36.5 (about 14 "
     "card-minutes with its compiles, in two calls), one hybrid and one GDN run side by side 72-77, two hybrid runs as "
     "one fused group 79-80 (2.2x one alone: fusing does not pay at this length); since the list is held at 16 "
-    "there first, one hybrid run alone 16 ms a held step and 26 after, 20000 steps in 406-459 s; fla compiles cold "
+    "there first, one hybrid run alone 16 ms a held step and 26 after, 20000 steps in 406-459 s (38% of the held "
+    "steps then padded to 1536, since fixed: fusion.mixture_length); fla compiles cold "
     "for 180-230 s in a call that carries no Triton cache (results/README.md)",
 )
 

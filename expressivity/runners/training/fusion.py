@@ -125,8 +125,12 @@ def pad_ladder(configs: list[dict[str, Any]], *, bucketed: bool, compiled: bool)
 
 
 def held_length(configs: list[dict[str, Any]]) -> int:
-    """`padded_length` of the runs with their second curriculum's parameter at its FROM, the value it holds for
-    curriculum_also_hold of the steps; 0 where some run holds none (its steps are long from the start)."""
+    """The longest held step of the runs (their second curriculum's parameter at its FROM, the value it holds for
+    curriculum_also_hold of the steps), bucketed: `padded_length` of the held runs, or longer where a mixture's other
+    parts are (`mixture_length`); 0 where some run holds none (its steps are long from the start). A held step
+    longer than this rung pads to the group's longest: on 2026-12-06 the rung was the run's own task's bucket (192
+    tokens at m = 16) and all_three_dense's dense recall part (277) sent 38% of the held steps to 1536, 15.9 ms a
+    held step on one H100 against 6.6 for the m = 16 pilot's (BENCHMARKS.md)."""
     held = []
     for config in configs:
         also = curriculum_also(config["train"])
@@ -134,7 +138,23 @@ def held_length(configs: list[dict[str, Any]]) -> int:
             return 0
         param, start = also
         held.append({**config, "task_params": {**config["task_params"], param: start}})
-    return padded_length(held)
+    return max(padded_length(held), *(mixture_length(config) for config in held))
+
+
+def mixture_length(config: dict[str, Any]) -> int:
+    """The bucket of the longest of PROBES examples of each part of the run's mixture at the run's longest training
+    length (each part at its own unit: `mixtures.components`); 0 for a run without a mixture."""
+    from expressivity import tasks
+    from expressivity.runners.training.mixtures import components
+
+    mixture = config["train"].get("mixture")
+    if mixture is None:
+        return 0
+    task = tasks.make(config["task"], **config["task_params"])
+    length = config["train"]["train_max_length"]
+    longest = max(made.sample(np.random.default_rng(s), 1, length_of(length)).seq_len
+                  for _, made, length_of in components(mixture, task) for s in range(PROBES))  # fmt: skip
+    return bucket(longest)
 
 
 def ladder(top: int) -> tuple[int, ...]:
