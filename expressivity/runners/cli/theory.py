@@ -123,8 +123,8 @@ def check_command(
     # A protocol's scored lengths, as its preset's table reads them; runs of an earlier protocol under its grid's name
     # are a cell of their own. The presets' runs are only listed here, not trained: no memory check (limits.py).
     with listing_only():
-        cells = check(earlier_protocols_apart(rescored(rows, scored_lengths({r["grid"] for r in rows}))))
         apart = earlier_protocols_apart(rows)  # the sweeps below pool no earlier protocol's runs either
+        cells = check(rescored(apart, scored_lengths({r["grid"] for r in rows})))
 
     def scope(c) -> str:  # a grid by name; a lone run's training protocol by a short hash of it
         if c.scope.startswith("train "):

@@ -56,7 +56,11 @@ def _example_lengths(config: dict[str, Any], count: int) -> list[int]:
     from expressivity import tasks
 
     task = tasks.make(config["task"], **config["task_params"])
-    length = config["train"]["train_max_length"]
+    return _probe(task, config["train"]["train_max_length"], count)
+
+
+def _probe(task, length: int, count: int) -> list[int]:
+    """The sequence lengths of `count` examples of `task` at `length` (seeds 0, 1, ...)."""
     return [task.sample(np.random.default_rng(s), 1, length).seq_len for s in range(count)]
 
 
@@ -152,9 +156,7 @@ def mixture_length(config: dict[str, Any]) -> int:
         return 0
     task = tasks.make(config["task"], **config["task_params"])
     length = config["train"]["train_max_length"]
-    longest = max(made.sample(np.random.default_rng(s), 1, length_of(length)).seq_len
-                  for _, made, length_of in components(mixture, task) for s in range(PROBES))  # fmt: skip
-    return bucket(longest)
+    return bucket(max(max(_probe(made, length_of(length), PROBES)) for _, made, length_of in components(mixture, task)))
 
 
 def ladder(top: int) -> tuple[int, ...]:
