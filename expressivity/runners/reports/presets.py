@@ -171,8 +171,10 @@ _OLMO = Preset(
     "card-minutes with its compiles, in two calls), one hybrid and one GDN run side by side 72-77, two hybrid runs as "
     "one fused group 79-80 (2.2x one alone: fusing does not pay at this length); since the list is held at 16 "
     "there first, one hybrid run alone 16 ms a held step and 26 after, 20000 steps in 406-459 s (38% of the held "
-    "steps then padded to 1536, since fixed: fusion.mixture_length); fla compiles cold "
-    "for 180-230 s in a call that carries no Triton cache (results/README.md)",
+    "steps then padded to 1536, since fixed: fusion.mixture_length), one GDN [-1,1] run alone 10.2 ms a held step "
+    "(the rung fixed) and 29 after, 20000 steps in 361-381 s; the 27 runs done by 2026-12-06 (the m axis's 5 cells, "
+    "85 card-minutes on H100s; the n axis's 4, 28 on H200s) took 113 card-minutes: the full grid does not fit 40; "
+    "fla compiles cold for 180-230 s in a call that carries no Triton cache (results/README.md)",
 )
 
 _CHOMSKY = Preset(
