@@ -129,3 +129,29 @@ def test_reproduce_prints_each_run_at_its_protocols_scored_length(tmp_path):
     shown = runner.invoke(app, args, terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert shown.output.count("ood@32 scaled_acc") == 3, shown.output
+
+
+def test_each_cell_of_a_list_size_sweep_says_what_its_sweep_reads(tmp_path):
+    """An m-axis cell tests at its trained n alone, so alone it is inconclusive; its sweep over m decides (GDN
+    [-1,1] holding 16 entries and not 256 beside a hybrid that holds both: agree). `check`'s line for each cell says
+    so, as the table's cell does, and a cell of no sweep says nothing more."""
+    olmo = presets.get("olmo-hybrid")
+    rows = [f"state-based recall, m = {m}" for m in (16, 256)]
+    grid = olmo.grid(protocol="full", rows=rows, columns=["hybrid GGGA[-1,1]", "gdn[-1,1]"], seeds=[0])
+    store = tmp_path / "r.sqlite"
+
+    def by_length(config):
+        bounded = config["arch"] == "gdn" and config["task_params"]["m"] == 256
+        return {4: -0.2 if bounded else 1.0}
+
+    _write_by_length(store, grid.configs, grid.name, by_length)
+    checked = runner.invoke(app, ["check", "--store", str(store)], terminal_width=300)
+    assert checked.exit_code == 0, checked.output
+    cells_part, sweep_part = checked.output.split("state against list size")
+    cell_lines = [x for x in cells_part.splitlines() if x.startswith("state_based_recall")]
+    assert len(cell_lines) == 4, cells_part
+    assert all(x.rstrip().endswith("; over m: agree") for x in cell_lines), cell_lines
+    assert sum("agree" in x for x in sweep_part.splitlines()) == 2, sweep_part
+    with Store(store, readonly=True) as opened:
+        cells = table_cells(olmo, opened.rows(), protocol="full")
+    assert {c.verdict for c in cells if c.done} == {"agree"}  # the table reads the sweep the same way

@@ -131,6 +131,15 @@ def check_command(
             return "train #" + hashlib.sha256(c.scope.encode()).hexdigest()[:6]
         return c.scope.removeprefix("grid ")
 
+    from expressivity.theory.capacity import capacity
+    from expressivity.theory.depth import depth_growth
+
+    sweeps = depth_growth(apart)  # depth against length: the sweeps of fixed-length runs (Illusion of State)
+    held = capacity(apart)  # state against list size: the sweeps of in-distribution runs over m (Olmo Hybrid Thm 1)
+    # A sweep's runs test no longer than they train, so each of its cells alone is inconclusive; the sweep is read
+    # across them (the tables below), and each such cell's line says what its sweep reads.
+    swept = {key: f"depth against length: {sweep.label}" for sweep in sweeps for key in sweep.keys}
+    swept |= {key: f"over {sweep.axis}: {sweep.label}" for sweep in held for key in sweep.keys}
     style = {"impossible": "bold red", "suspect": "yellow", "contradict": "red", "agree": "green"}
     lines = []
     for c in cells:
@@ -138,6 +147,8 @@ def check_command(
         obs = c.observed
         seen = "-" if obs is None else f"{obs.category}: {obs.best:.3f} / {obs.mean:.3f} ({obs.runs})"
         verdict = c.label.upper() if c.verdict in ("impossible", "suspect") else c.label
+        if c.verdict == "inconclusive":
+            verdict += "".join(sorted({f"; {swept[r.key]}" for r in c.runs if r.key in swept}))
         task = escape(f"{c.task} {params}".strip())
         shown = f"[{style.get(c.verdict, 'dim')}]{verdict}[/]"
         lines.append([task, c.arch, scope(c), c.express.value, c.expect.value, seen, shown])
@@ -161,9 +172,6 @@ def check_command(
                 typer.echo(f"{where}: {keys}")
         if c.note and c.verdict != "suspect":
             typer.echo(f"note {where}: {c.note}")
-    from expressivity.theory.depth import depth_growth
-
-    sweeps = depth_growth(apart)  # depth against length: the sweeps of fixed-length runs (Illusion of State)
     if sweeps:
         depth_lines = [[escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.family,
                         scope(c), c.expect.value,
@@ -171,9 +179,6 @@ def check_command(
                         c.label] for c in sweeps]  # fmt: skip
         emit_table(f"depth against length ({len(sweeps)} sweeps; min depth reaching 0.9 by training length)",
                    ["task", "model", "grid", "EXPECT", "min depth by length", "verdict"], depth_lines)  # fmt: skip
-    from expressivity.theory.capacity import capacity
-
-    held = capacity(apart)  # state against list size: the sweeps of in-distribution runs over m (Olmo Hybrid Thm 1)
     if held:
         lines = [
             [escape(f"{c.task} " + " ".join(f"{k}={v}" for k, v in c.task_params.items())), c.arch, scope(c),
