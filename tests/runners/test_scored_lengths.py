@@ -134,7 +134,7 @@ def test_reproduce_prints_each_run_at_its_protocols_scored_length(tmp_path):
 def test_each_cell_of_a_list_size_sweep_says_what_its_sweep_reads(tmp_path):
     """An m-axis cell tests at its trained n alone, so alone it is inconclusive; its sweep over m decides (GDN
     [-1,1] holding 16 entries and not 256 beside a hybrid that holds both: agree). `check`'s line for each cell says
-    so, as the table's cell does, and a cell of no sweep says nothing more."""
+    so, as the table's cell does."""
     olmo = presets.get("olmo-hybrid")
     rows = [f"state-based recall, m = {m}" for m in (16, 256)]
     grid = olmo.grid(protocol="full", rows=rows, columns=["hybrid GGGA[-1,1]", "gdn[-1,1]"], seeds=[0])
