@@ -96,9 +96,10 @@ _M_AXIS = {
 # At m = 256 the list is held at 16 for the first 60% of the steps and grown to 256 over the next 10%: trained at
 # full size from the start, no hybrid run composed there (0 of 2 protocols, seeds that finished: -0.517, -0.533),
 # while at m = 16 the same curricula composed 3 of 3. Held so, GGGA [-1,1] composed at m = 16 during the hold in
-# 3 of 3 seeds (training loss at 5 pointers below 0.5 by steps 8400-9400) and kept it at 256 in one (0.981 at step
-# 19500), partly in another (0.635; pilot-m-axis-staged-late.toml, 2026-12-06; results/README.md). GDN [-1,1] trains
-# the same way, so the cell compares the two under one protocol; m = 16 and 64 keep theirs.
+# 3 of 3 seeds (training loss at 5 pointers below 0.5 by steps 8400-9400) and kept it at 256 in one (0.994), partly
+# in another (0.635; pilot-m-axis-staged-late.toml, 2026-12-06; results/README.md). GDN [-1,1] trains the same way,
+# so the cell compares the two under one protocol (it composed at 16 in 3 of 3 and at 256 in none); m = 16 and 64
+# keep theirs.
 _M_STAGED = {"curriculum_also_hold": 0.6, "curriculum_also_frac": 0.1}
 _NEW, _FULL, _V1 = ("reduced", "full"), ("full",), (TESTBED,)
 
