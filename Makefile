@@ -23,7 +23,7 @@ CLI = $(PY) -m expressivity.runners.cli
 
 # The demo's constructions: all but the dict-layout variants of the recall ones (the same stacks; the tests run them
 # at 2000), which would add about 3 minutes to the demo's 6.
-DEMO_CONSTRUCTIONS = parity swap_s5 word_problem_a5 word_problem_s5 reverse_string indexed_recall state_based_recall
+DEMO_CONSTRUCTIONS = parity swap_s5 word_problem_a5 word_problem_s5 word_problem_a4xz5 reverse_string indexed_recall state_based_recall
 
 demo: setup
 	@echo "== the headline task: state-based recall (track pointers, then read bits[pointer])"

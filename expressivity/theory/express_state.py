@@ -79,11 +79,13 @@ CONSTRUCTIONS = (
         ("grazzi", "deltaproduct", "this-package"), "one layer"),
     yes("reflection-word-problem", REFLECTING,
         "a layer with n_h Householder steps per token (beta = 2, or 0 for unused steps) applies rho(element) to its "
-        "state when every element is a product of at most n_h reflections; BOS writes a reference, the read-out "
-        "compares the state with each element's matrix",
+        "state when every element is a product of at most n_h reflections (a head may carry one direct factor of the "
+        "group, so the count is per head); BOS writes a reference, the read-out compares the state with each "
+        "element's matrix",
         ("deltaproduct", "this-package"),
-        "one layer with n_h >= the group's reflection count (S_n: n - 1 transpositions, Siems et al.; rotations of "
-        "R^3 such as A5's: 2); finite precision (the constructions are exact in float32 at length 2000)",
+        "one layer with n_h >= the group's reflection count per head (S_n: n - 1 transpositions, Siems et al.; "
+        "rotations of R^3 such as A5's: 2; A4xZ5 with a head per factor: 2) and as many heads as the representation "
+        "takes; finite precision (the constructions are exact in float32 at length 2000)",
         when=enough_reflections),
     yes("dihedral-word-problem", REFLECTING,
         "two DeltaNet layers with beta in [0,2] solve dihedral word problems (Siems et al. sec. 4); a cyclic group is "

@@ -14,8 +14,9 @@ Properties (what a rule can match):
 
 - kind of task: `word-problem` (a group's word problem, one element per step), `solvable-word-problem`,
   `parity-task` (the word problem of Z2), `swap-word-problem` (S_n over its transpositions), `reflection-word-problem`
-  (a word problem whose group has a faithful orthogonal representation: every element a product of at most
-  `group.reflections` reflections, `representations.py`), `dihedral-word-problem` (the group is cyclic or dihedral),
+  (a word problem whose group has a faithful orthogonal representation, split across a layer's heads where that
+  helps: every element a product of at most `group.reflections` reflections per head, `representations.py`),
+  `dihedral-word-problem` (the group is cyclic or dihedral),
   `star-free`, `regular`, `solvable-monoid` (a regular language whose transition monoid has only solvable groups),
   `tc0` (in uniform TC0), `indexed-recall`, `state-recall`, `key-recall` (an answer found by content: the token after
   an earlier key), `position-recall` (an answer read at an input position computed from the output's), `padded-formula`
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from expressivity.tasks.groups import group as make_group
-from expressivity.theory.representations import best_representation, element_orders
+from expressivity.theory.representations import element_orders, head_representations
 
 KIND_PROPERTIES = (
     "word-problem",
@@ -79,8 +80,8 @@ class GroupFacts:
     abelian: bool
     max_order: int = 0  # the largest order of an element (0: not computed)
     dihedral: bool = False  # cyclic or dihedral (a cyclic subgroup of index <= 2, every element outside it of order 2)
-    reflections: int | None = None  # every element is a product of at most this many reflections in `representation`
-    representation: str = ""  # the faithful orthogonal representation that count is read from
+    reflections: int | None = None  # every element: at most this many reflections per head of `representation`
+    representation: str = ""  # the faithful orthogonal representation (one head, or a head per direct factor)
 
     @property
     def odd_prime(self) -> int | None:
@@ -99,7 +100,7 @@ class GroupFacts:
     def of(cls, name: str) -> GroupFacts:
         g = make_group(name)
         orders = element_orders(g)
-        rep = best_representation(name)
+        heads = head_representations(name)
         return cls(
             name=g.name,
             order=g.order,
@@ -107,9 +108,16 @@ class GroupFacts:
             abelian=g.is_abelian,
             max_order=int(orders.max()),
             dihedral=_cyclic_or_dihedral(g, orders),
-            reflections=None if rep is None else rep.reflections,
-            representation="" if rep is None else f"{rep.name}, dimension {rep.dim}",
+            reflections=None if heads is None else max(h.reflections for h in heads),
+            representation="" if heads is None else _heads_text(heads),
         )
+
+
+def _heads_text(heads) -> str:
+    if len(heads) == 1:
+        return f"{heads[0].name}, dimension {heads[0].dim}"
+    each = "; ".join(f"{h.name}, dimension {h.dim}" for h in heads)
+    return f"a head per direct factor, {each}"
 
 
 def _cyclic_or_dihedral(g, orders) -> bool:
@@ -166,9 +174,10 @@ def _word_problem(g: GroupFacts, why: dict[str, str]) -> None:
     if g.order == 2:
         why["parity-task"] = "the word problem of Z2 is parity"
     if g.reflections is not None:
+        per_head = " per head" if g.representation.startswith("a head per") else ""
         why["reflection-word-problem"] = (
-            f"every element of {g.name} is a product of at most {g.reflections} reflections in a faithful orthogonal "
-            f"representation ({g.representation}; rank(rho(g) - I) reflections each, Cartan-Dieudonne)"
+            f"every element of {g.name} is a product of at most {g.reflections} reflections{per_head} in a faithful "
+            f"orthogonal representation ({g.representation}; rank(rho(g) - I) reflections each, Cartan-Dieudonne)"
         )
     if g.dihedral:
         why["dihedral-word-problem"] = f"{g.name} is cyclic or dihedral"

@@ -14,6 +14,13 @@ irreducible representations, split off the regular representation by the eigensp
 that commutes with it (a generic element of its commutant, so each eigenspace is one irreducible copy); for cyclic
 groups the rotation of the plane; for direct products (names with "x") the block sum of the factors' best. The best is
 the faithful one with the fewest reflections, then the smallest dimension.
+
+A layer has several heads, each with its own state, so the representation may also be split across them
+(`head_representations`): a direct product's factors each in a head of their own, whose block sum is faithful. A4xZ5
+then needs 2 reflections per head (A4 on R^3, Z5 on the plane) where one head needs 4. No single head does with 2: if
+every rho(g) had rank(rho(g) - I) <= 2, an element (a, z) of order 15 would move one plane P only, and so would its
+powers (1, z) and (a, 1); every 3-cycle a of A4 would then act on P alone, and A4, which they generate, would embed in
+GL_2(R), whose finite subgroups are cyclic or dihedral.
 """
 
 from __future__ import annotations
@@ -156,6 +163,27 @@ def best_representation(name: str) -> Representation | None:
             candidates.append(block_sum(first, rest))
     faithful = [c for c in candidates if c is not None and c.faithful()]
     return min(faithful, key=lambda c: (c.reflections, c.dim), default=None)
+
+
+@functools.lru_cache(maxsize=32)
+def head_representations(name: str) -> tuple[Representation, ...] | None:
+    """Representations of group `name`, one per head of a layer, whose block sum is faithful: each direct factor's
+    best (pulled back to the product's elements: head h reads only factor h of each element) when that needs fewer
+    reflections per element in every head than `best_representation` needs in one; else that one alone. None where
+    `best_representation` is None."""
+    best = best_representation(name)
+    parts = name.split("x")
+    if best is None or len(parts) == 1:
+        return None if best is None else (best,)
+    reps = [best_representation(part) for part in parts]
+    if any(rep is None for rep in reps):
+        return (best,)
+    # an element's index is its factors' indices in mixed radix, the first factor most significant (direct_product)
+    digits = np.unravel_index(np.arange(best.matrices.shape[0]), [len(rep.matrices) for rep in reps])
+    heads = tuple(
+        Representation(f"{part}: {rep.name}", rep.matrices[d]) for part, rep, d in zip(parts, reps, digits, strict=True)
+    )
+    return heads if max(h.reflections for h in heads) < best.reflections else (best,)
 
 
 def reflection_keys(Q: np.ndarray) -> list[np.ndarray]:

@@ -35,6 +35,7 @@ def predict(name, inputs):
         ("indexed_recall_dict", 8),
         ("word_problem_a5", 8),
         ("word_problem_s5", 8),
+        ("word_problem_a4xz5", 8),
         ("reverse_string", 8),
     ],  # fmt: skip
 )
@@ -145,30 +146,51 @@ def test_deltaproduct_word_problems_follow_permutation_composition(name, seed, l
     assert predict(name, [tokens])[0, 1:].tolist() == expected
 
 
-@pytest.mark.parametrize(("name", "n_h"), [("word_problem_a5", 2), ("word_problem_s5", 4)])
-def test_each_token_applies_its_elements_representation(name, n_h):
-    """The layer's own op inputs per token (k, beta over its n_h steps) multiply to rho(element) on the tracked key
-    dims, and leave the constant dim alone: the weights implement the reflections, not just the answers."""
-    from expressivity.theory.representations import best_representation
+@given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 300))
+def test_the_a4xz5_construction_follows_both_factors(seed, length):
+    """A4 as permutations of 4 points composed, Z5 as residues added: the oracle never reads the Cayley table."""
+    task = built("word_problem_a4xz5").task
+    group = task.elements
+    elements = np.random.default_rng(seed).integers(0, group.order, size=length)
+    state, turn, expected = [0, 1, 2, 3], 0, []
+    for x in elements:
+        perm, residue = group.tokens[x].split("x")
+        state = [int(perm[s]) for s in state]  # state_t(i) = x_t(state_{t-1}(i))
+        turn = (turn + int(residue)) % 5
+        expected.append(task.token_id[f"{''.join(map(str, state))}x{turn}"])
+    tokens = [task.token_id["<bos>"], *(task.token_id[group.tokens[x]] for x in elements)]
+    assert predict("word_problem_a4xz5", [tokens])[0, 1:].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "n_h", "heads"), [("word_problem_a5", 2, 1), ("word_problem_s5", 4, 1), ("word_problem_a4xz5", 2, 2)]
+)
+def test_each_token_applies_its_elements_representation(name, n_h, heads):
+    """The layer's own op inputs per token (k, beta over its n_h steps) multiply, in each head, to that head's
+    rho(element) on the tracked key dims, and leave the other dims alone: the weights implement the reflections, not
+    just the answers. A4xZ5 takes a head per factor (A4, then Z5), each needing 2 reflections where one head needs 4."""
+    from expressivity.theory.representations import head_representations
 
     b = built(name)
     group, model = b.task.elements, b.model
-    rep = best_representation(group.name)
+    reps = head_representations(group.name)
     mixer = model.blocks[0].mixer
+    assert len(reps) == mixer.n_heads == heads
     ids = torch.tensor([[b.task.token_id[t] for t in group.tokens]])  # every element once, as one sequence
     with torch.no_grad():
         x = model.blocks[0].norm1(model.embed(ids))
         # the short convolution reads only the current token (taps), so one sequence serves every element
         p, _ = mixer.op_inputs(x)
-    k = p["k"].double().numpy().reshape(group.order, n_h, mixer.dk)
-    beta = p["beta"].double().numpy().reshape(group.order, n_h)
-    d = rep.dim
-    for g in range(group.order):
-        M = np.eye(mixer.dk)
-        for j in range(n_h):
-            M = (np.eye(mixer.dk) - beta[g, j] * np.outer(k[g, j], k[g, j])) @ M
-        np.testing.assert_allclose(M[:d, :d], rep.matrices[g], atol=1e-5)
-        np.testing.assert_allclose(M[d:, d:], np.eye(mixer.dk - d), atol=1e-5)
+    k = p["k"].double().numpy().reshape(group.order, n_h, heads, mixer.dk)
+    beta = p["beta"].double().numpy().reshape(group.order, n_h, heads)
+    for h, rep in enumerate(reps):
+        d = rep.dim
+        for g in range(group.order):
+            M = np.eye(mixer.dk)
+            for j in range(n_h):
+                M = (np.eye(mixer.dk) - beta[g, j, h] * np.outer(k[g, j, h], k[g, j, h])) @ M
+            np.testing.assert_allclose(M[:d, :d], rep.matrices[g], atol=1e-5)
+            np.testing.assert_allclose(M[d:, d:], np.eye(mixer.dk - d), atol=1e-5)
 
 
 RECALL = ["indexed_recall", "state_based_recall", "indexed_recall_dict", "state_based_recall_dict"]

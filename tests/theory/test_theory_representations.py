@@ -10,6 +10,7 @@ from expressivity.tasks.groups import group
 from expressivity.theory.representations import (
     best_representation,
     element_orders,
+    head_representations,
     irreducibles,
     is_homomorphism,
     permutation,
@@ -38,6 +39,21 @@ def test_best_representation_is_faithful_orthogonal_with_the_known_reflection_co
     rep = best_representation(name)
     assert is_homomorphism(rep, g) and rep.faithful()
     assert (rep.reflections, rep.dim) == KNOWN[name], rep.name
+
+
+@pytest.mark.parametrize(
+    ("name", "heads"),
+    [("A4xZ5", [(2, 3), (2, 2)]), ("A5", [(2, 3)]), ("S5", [(4, 4)]), ("Z60", [(2, 2)]), ("S3xZ2", [(2, 2)])],
+)
+def test_heads_take_a_direct_factor_each_only_where_that_needs_fewer_reflections(name, heads):
+    """A4xZ5: a head per factor, 2 reflections each (one head needs 4); S3xZ2 (the hexagon's symmetries) needs 2 in
+    one head, so it stays whole. Each head is a representation of the whole group, and their block sum is faithful."""
+    g = group(name)
+    reps = head_representations(name)
+    assert [(rep.reflections, rep.dim) for rep in reps] == heads
+    assert all(is_homomorphism(rep, g) for rep in reps)
+    moved = np.stack([rep.reflection_counts > 0 for rep in reps]).any(axis=0)
+    assert moved.sum() == g.order - 1  # only the identity is the identity in every head
 
 
 @pytest.mark.parametrize("name", ["A5", "S5", "S4", "Z60", "Q8", "A4xZ5"])

@@ -2,7 +2,7 @@
 
     from expressivity.theory import constructions
     constructions.names()    # ['indexed_recall', 'indexed_recall_dict', 'parity', 'reverse_string',
-                             #  'state_based_recall', 'state_based_recall_dict', 'swap_s5', 'word_problem_a5', ...]
+                             #  'state_based_recall', 'state_based_recall_dict', 'swap_s5', 'word_problem_a4xz5', ...]
     built = constructions.build("swap_s5")      # Construction(task, model, ...)
     evaluate_by_length(built.model, built.task, [4096], rng)   # the runners' own evaluation: accuracy 1.0
     constructions.build("state_based_recall", pattern="GGGA")  # inside a larger stack, other blocks zeroed
@@ -102,7 +102,7 @@ def _word_problem(group: str, num_householder: int):
 
         task = tasks.make("word_problem", group=group)
         summary = (f"1-layer DeltaProduct, n_h = {num_householder}, beta = 2: each {group} element is a product of at "
-                   f"most {num_householder} reflections of a faithful orthogonal representation")  # fmt: skip
+                   f"most {num_householder} reflections per head of a faithful orthogonal representation")  # fmt: skip
         return task, reflections.word_problem_model(task, num_householder), summary
 
     return make
@@ -133,14 +133,15 @@ REGISTRY: dict[str, Spec] = {
     "parity": Spec("gdn", MappingProxyType(_GDN1), _parity),
     "swap_s5": Spec("gdn", MappingProxyType(_GDN1), _swap),
     "reverse_string": Spec("stack_rnn", MappingProxyType({"n_layers": 1}), _reverse_string),
-    # the icosahedron's rotations: two reflections each; S5's standard representation on R^4: up to four
+    # the icosahedron's rotations: two reflections each; S5's standard representation on R^4: up to four; A4xZ5 with
+    # a head per factor (the tetrahedron's rotations, the plane's): two per head (one head would need four)
     **{
         f"word_problem_{group.lower()}": Spec(
             "deltaproduct",
             MappingProxyType({"neg_eigval": True, "num_householder": n_h, "gated": False, "n_layers": 1}),
             _word_problem(group, n_h),
         )
-        for group, n_h in (("A5", 2), ("S5", 4))
+        for group, n_h in (("A5", 2), ("S5", 4), ("A4xZ5", 2))
     },
 }
 

@@ -6,7 +6,9 @@ by its standard representation, up to four). A `deltaproduct` layer with `num_ho
 decay applies, for token x, the reflections H(k_1), ..., H(k_r) of rho(x) (r <= n_h; unused steps have k = 0, which
 changes nothing), so its state follows rho(x_t) ... rho(x_1) = rho(running product), left-multiplied as fla's K x V
 state is, which is exactly "apply x_1 first" (rho(a then b) = rho(b) rho(a)). Exact at every length; float32 rounding
-only, far below the read-out's margin.
+only, far below the read-out's margin. Where the representation is split across heads (`head_representations`: a
+direct product's factors each in a head, A4xZ5 with 2 reflections per head where one head needs 4), each head tracks
+its factor the same way, and the read-out adds the heads' scores.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from expressivity.theory.constructions.wiring import BIG, Wiring, silu_inv
-from expressivity.theory.representations import Representation, best_representation, reflection_keys
+from expressivity.theory.representations import Representation, head_representations, reflection_keys
 
 ALPHA = 0.25  # keys enter SiLU as ALPHA * k: |ALPHA * k_i| <= 0.25 stays where silu is invertible (> -0.278)
 S = 0.25  # scale of the tracked part of the state (values are -S k, also within silu's invertible range)
@@ -37,9 +39,9 @@ def _query(rep: Representation, rng: np.random.Generator, tries: int = 400) -> n
 
 def word_problem_model(task, num_householder: int):
     """A one-layer `deltaproduct` (beta in [0, 2], no decay, n_h = `num_householder`) that outputs the running product
-    of `task` (a `word_problem`), exact at every length, if every element needs at most n_h reflections.
+    of `task` (a `word_problem`), exact at every length, if every element needs at most n_h reflections per head.
 
-    State, in fla's layout h [K, V] with rho on key dims 0..d-1 and a constant key dim d:
+    State of head h, in fla's layout h [K, V] with rho_h on key dims 0..d-1 and a constant key dim d:
 
         h_t = S (rho_t - I) E + e_d w^T       E: key dim i -> value dim i (i < d),  w = S c / GAMMA
 
@@ -47,33 +49,50 @@ def word_problem_model(task, num_householder: int):
     beside it, since H S (rho - I) E + 2 k (-S E^T k)^T = S (H rho - I) E: the tracked part keeps its form, and
     H e_d = e_d (k lives on dims < d). The query
     q = (c, GAMMA) (normalised) reads h^T q ~ S rho_t^T c: one point of the orbit of c, all of one norm and distinct
-    (faithful rho, generic c). After the gated RMSNorm, each element's logit is its own orbit point, unit length,
-    dotted with the output: the running product is the unique maximum.
+    (faithful rho, generic c). After the gated RMSNorm (per head), each element's logit is the sum over heads of its
+    own orbit point, unit length, dotted with the head's output: each term is largest at the head's part of the
+    running product, so their sum is largest at the running product alone (the heads' block sum is faithful).
 
         input : <bos> x_1 x_2 ...        state rho(x_1), rho(x_2) rho(x_1), ...
     """
     from expressivity import architectures
 
     group = task.elements
-    rep = best_representation(group.name)
-    if rep is None or rep.reflections > num_householder:
-        needed = "none found" if rep is None else f"{rep.reflections}"
-        raise ValueError(f"{group.name} needs more reflections per element ({needed}) than n_h={num_householder}")
-    d, N = rep.dim, group.order
-    width = 8 * -(-(2 + N + d) // 8)  # anchor, BOS, one channel per element, d outputs
+    reps = head_representations(group.name)
+    needed = None if reps is None else max(rep.reflections for rep in reps)
+    if needed is None or needed > num_householder:
+        raise ValueError(f"{group.name} needs more reflections per element ({needed or 'none found'}) than "
+                         f"n_h={num_householder}")  # fmt: skip
+    N, H = group.order, len(reps)
+    channels = 2 + N + sum(rep.dim for rep in reps)  # anchor, BOS, one channel per element, every head's outputs
+    head_dim = 8 * -(-max(-(-channels // H), max(rep.dim for rep in reps) + 1) // 8)
     model = architectures.build(
-        "deltaproduct", vocab_size=len(task.vocab), n_layers=1, d_model=width, n_heads=1, mlp_width=0,
+        "deltaproduct", vocab_size=len(task.vocab), n_layers=1, d_model=H * head_dim, n_heads=H, mlp_width=0,
         neg_eigval=True, num_householder=num_householder, gated=False, expand_v=1, tie_embeddings=False,
     )  # fmt: skip
     w = Wiring(model)
-    c = _query(rep, np.random.default_rng(0))
     bos = w.channel("bos")[0]
     tok = w.channel("elements", N)  # tok[g]: element g's token
-    out = w.channel("rho^T c", d)
     w.embed(task.token_id["<bos>"], {bos: 1.0})
     for g in range(N):
         w.embed(task.token_id[group.tokens[g]], {tok[g]: 1.0})
-    head = w.delta_head(0, 0)
+    scores = np.zeros((N, w.d))  # scores[g]: element g's logit row over the residual channels
+    for h, rep in enumerate(reps):
+        out = w.channel(f"rho^T c, head {h}", rep.dim)
+        c = _track(w.delta_head(0, h), rep, bos, tok, out, num_householder, np.random.default_rng(h))
+        for g in range(N):
+            point = rep.matrices[g].T @ c
+            scores[g, out] = point / np.linalg.norm(point)
+    for g in range(N):
+        w.logits(task.token_id[group.tokens[g]], {i: float(v) for i, v in enumerate(scores[g]) if v})
+    return w.model
+
+
+def _track(head, rep: Representation, bos: int, tok: list[int], out: list[int], num_householder: int, rng):
+    """Wire `head` to apply rep(element) at each element's token (BOS writes the reference) and to write its read
+    rho^T c (normalised) to channels `out`; returns the query c (d,)."""
+    d, N = rep.dim, len(tok)
+    c = _query(rep, rng)
     for i in range(d):
         head.q(i, const=silu_inv(c[i]))
     head.q(d, const=silu_inv(GAMMA))
@@ -99,7 +118,4 @@ def word_problem_model(task, num_householder: int):
     head.gate()
     for i in range(d):
         head.out(i, {out[i]: 1.0})
-    for g in range(N):
-        point = rep.matrices[g].T @ c
-        w.logits(task.token_id[group.tokens[g]], {out[i]: float(point[i] / np.linalg.norm(point)) for i in range(d)})
-    return w.model
+    return c
