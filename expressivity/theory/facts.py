@@ -82,6 +82,7 @@ class GroupFacts:
     dihedral: bool = False  # cyclic or dihedral (a cyclic subgroup of index <= 2, every element outside it of order 2)
     reflections: int | None = None  # every element: at most this many reflections per head of `representation`
     representation: str = ""  # the faithful orthogonal representation (one head, or a head per direct factor)
+    heads: int = 1  # how many heads of a layer that representation takes
 
     @property
     def odd_prime(self) -> int | None:
@@ -110,6 +111,7 @@ class GroupFacts:
             dihedral=_cyclic_or_dihedral(g, orders),
             reflections=None if heads is None else max(h.reflections for h in heads),
             representation="" if heads is None else _heads_text(heads),
+            heads=1 if heads is None else len(heads),
         )
 
 
@@ -174,7 +176,7 @@ def _word_problem(g: GroupFacts, why: dict[str, str]) -> None:
     if g.order == 2:
         why["parity-task"] = "the word problem of Z2 is parity"
     if g.reflections is not None:
-        per_head = " per head" if g.representation.startswith("a head per") else ""
+        per_head = " per head" if g.heads > 1 else ""
         why["reflection-word-problem"] = (
             f"every element of {g.name} is a product of at most {g.reflections} reflections{per_head} in a faithful "
             f"orthogonal representation ({g.representation}; rank(rho(g) - I) reflections each, Cartan-Dieudonne)"

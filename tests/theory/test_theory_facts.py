@@ -83,6 +83,13 @@ def test_word_problem_facts_match_the_group(spec):
     assert facts.has("regular") and facts.has("word-problem")
 
 
+@pytest.mark.parametrize(("name", "reflections", "heads"), [("A5", 2, 1), ("S5", 4, 1), ("A4xZ5", 2, 2)])
+def test_the_reflection_count_is_per_head_where_the_group_splits_across_heads(name, reflections, heads):
+    facts = task_facts(tasks.make("word_problem", group=name))
+    assert (facts.group.reflections, facts.group.heads) == (reflections, heads)
+    assert ("per head" in facts.why["reflection-word-problem"]) == (heads > 1)
+
+
 @given(st.integers(3, 6))
 def test_swap_tracking_obstacles_follow_the_number_of_items(n):
     facts = task_facts(tasks.make("swap_word_problem", n=n))
