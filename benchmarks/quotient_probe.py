@@ -30,17 +30,6 @@ from expressivity.runners.training.evaluate import wilson  # noqa: E402
 from expressivity.tasks.groups import Group  # noqa: E402
 
 
-def derived_series(g: Group) -> list[np.ndarray]:
-    """[G, G', G'', ...] down to the first repeat (the trivial group for a solvable G, the perfect core otherwise)."""
-    series = [np.arange(g.order)]
-    while len(series[-1]) > 1:
-        nxt = g.commutator_subgroup(series[-1])
-        if len(nxt) == len(series[-1]):
-            break
-        series.append(nxt)
-    return series
-
-
 def quotient_accuracy(g: Group, predicted: np.ndarray, target: np.ndarray) -> list[dict]:
     """predicted, target (B,) element indices (-1 for a prediction that is no element) -> one row a quotient: the
     share of answers right modulo N (predicted * target^-1 in N, the same coset: N is normal) for each N of the
@@ -48,7 +37,7 @@ def quotient_accuracy(g: Group, predicted: np.ndarray, target: np.ndarray) -> li
     with chance 1 / |G/N| (the running product of uniform letters is uniform)."""
     rows, valid = [], predicted >= 0
     quotient = g.table[np.where(valid, predicted, 0), g.inverses[target]]  # pred * target^-1
-    normals = derived_series(g)[1:]  # empty for a perfect group
+    normals = list(g.derived_series[1:])  # empty for a perfect group
     if not normals or len(normals[-1]) > 1:
         normals.append(np.array([g.identity]))
     for n, sub in enumerate(normals, start=1):

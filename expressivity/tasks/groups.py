@@ -80,17 +80,21 @@ class Group:
         return self.closure(np.unique(comm))
 
     @cached_property
+    def derived_series(self) -> tuple[np.ndarray, ...]:
+        """(G, G', G'', ...) as sorted element indices, down to the trivial group (solvable) or to the first term that
+        repeats (its perfect core: A5 for S5), which ends it."""
+        series = [np.arange(self.order)]
+        while len(series[-1]) > 1:
+            nxt = self.commutator_subgroup(series[-1])
+            if len(nxt) == len(series[-1]):
+                break
+            series.append(nxt)
+        return tuple(series)
+
+    @cached_property
     def is_solvable(self) -> bool:
-        """The derived series G >= G' >= G'' ... reaches the trivial group (solvable) or stalls above it (not)."""
-        if self.is_abelian:
-            return True
-        sub = np.arange(self.order)
-        while len(sub) > 1:
-            nxt = self.commutator_subgroup(sub)
-            if len(nxt) == len(sub):
-                return False
-            sub = nxt
-        return True
+        """The derived series reaches the trivial group (solvable) or stalls above it (not)."""
+        return self.is_abelian or len(self.derived_series[-1]) == 1
 
     @cached_property
     def _by_input(self) -> np.ndarray:

@@ -56,6 +56,17 @@ def test_known_groups(name, order, abelian, solvable):
     assert g.is_abelian is abelian and g.is_solvable is solvable
 
 
+@pytest.mark.parametrize(
+    "name, orders",
+    [("S4", [24, 12, 4, 1]), ("A4xZ5", [60, 4, 1]), ("S5", [120, 60]), ("A5", [60]), ("Z60", [60, 1])],
+)
+def test_derived_series_ends_at_the_trivial_group_or_the_perfect_core(name, orders):
+    """S4 > A4 > V4 > 1; A4xZ5's commutator subgroup is V4 x 1; S5's series stops at A5, which is perfect."""
+    series = group(name).derived_series
+    assert [len(s) for s in series] == orders
+    assert all(np.isin(inner, outer).all() for outer, inner in zip(series, series[1:], strict=False))
+
+
 @pytest.mark.parametrize("n", range(3, 11))
 def test_dihedral_order_and_closure(n):
     g = group(f"D{n}")
