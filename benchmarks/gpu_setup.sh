@@ -55,12 +55,31 @@ save_triton_cache() {
 # NVIDIA's multi-process service, so the kernels of runs sharing the card run side by side instead of time-sliced.
 # A daemon left by an earlier call on a warm machine is quit first: on 2026-12-06 a call that reused the last call's
 # failed its first CUDA call ("CUDA-capable device(s) is/are busy or unavailable", one H100) and lost a call's start.
-# MPS is checked on every GPU and left off if the check fails. Call stop_mps at the end, so the card is left as found.
+# But a daemon another pilot of this call started, and still uses, is joined, not quit: on 2026-12-07 the second of
+# two pilots started 25 s apart quit the first's daemon, and every run of the first failed in torch.compile ("Could
+# not find an active GPU backend", one H100). The users are the pids in $MPS_USERS, kept under a lock; a daemon whose
+# users have all ended is an earlier call's. MPS is checked on every GPU and left off if the check fails. Call
+# stop_mps at the end: the last user quits the daemon, so the card is left as found.
+MPS_USERS=/tmp/nvidia-mps-users
 start_mps() {
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
   mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-  stop_mps
-  nvidia-cuda-mps-control -d
+  local joined=0 lock
+  exec {lock}>"$MPS_USERS.lock"
+  flock "$lock"
+  if [ -n "$(live_mps_users)" ] && pgrep -f nvidia-cuda-mps-control >/dev/null; then
+    joined=1
+  else
+    quit_mps
+    : >"$MPS_USERS"
+    nvidia-cuda-mps-control -d {lock}>&-  # the daemon must not keep the lock's file open
+  fi
+  echo $$ >>"$MPS_USERS"
+  flock -u "$lock"
+  exec {lock}>&-
+  if [ $joined = 1 ]; then
+    echo "MPS: joined the daemon of pids $(live_mps_users | { grep -vx $$ || true; } | tr '\n' ' ')" | tee -a "$OUT/card.log"
+  fi
   timeout 60 python3 -c "
 import torch
 for d in range(torch.cuda.device_count()):
@@ -77,8 +96,29 @@ print('CUDA check passed on', torch.cuda.device_count(), 'GPU(s)')" 2>&1 | tee -
   fi
 }
 
-# Quits the MPS daemon, if one runs, and waits (up to a minute) for it and its server to end.
+# The pids in $MPS_USERS still running, one a line.
+live_mps_users() {
+  local pid
+  [ -f "$MPS_USERS" ] || return 0
+  while read -r pid; do
+    kill -0 "$pid" 2>/dev/null && echo "$pid"
+  done <"$MPS_USERS"
+}
+
+# This shell stops using MPS; the last user quits the daemon.
 stop_mps() {
+  local lock
+  exec {lock}>"$MPS_USERS.lock"
+  flock "$lock"
+  live_mps_users | { grep -vx $$ || true; } >"$MPS_USERS.new"
+  mv "$MPS_USERS.new" "$MPS_USERS"
+  [ -s "$MPS_USERS" ] || quit_mps
+  flock -u "$lock"
+  exec {lock}>&-
+}
+
+# Quits the MPS daemon, if one runs, and waits (up to a minute) for it and its server to end.
+quit_mps() {
   pgrep -f 'nvidia-cuda-mps-(control|server)' >/dev/null || return 0
   echo quit | CUDA_MPS_PIPE_DIRECTORY=${CUDA_MPS_PIPE_DIRECTORY:-/tmp/nvidia-mps} nvidia-cuda-mps-control
   for _ in $(seq 60); do
