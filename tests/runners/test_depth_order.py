@@ -34,6 +34,8 @@ def test_each_cell_takes_the_shallowest_depth_not_yet_finished_and_stops_at_a_pa
     assert _next(lambda d: [_row(k, 0.5) for k in d[1][:2]] + [_row(d[1][2], None, "diverged")])[:2] == ([2], 3)
     # depth 1 half finished: only its unfinished seed, even though depth 2 waits
     assert _next(lambda d: [_row(k, 0.5) for k in d[1][:2]])[:2] == ([1], 1)
+    # a failed run (an error, not an outcome) leaves its depth the next step: depth 1's failed seed, not depth 2
+    assert _next(lambda d: [_row(k, 0.5) for k in d[1][:2]] + [_row(d[1][2], None, "failed")])[:2] == ([1], 1)
     # one seed of depth 2 passes: the cell is settled, depths 3 and 4 are never run
     assert _next(lambda d: [_row(k, 0.5) for k in d[1]] + [_row(d[2][0], 0.95)])[:2] == ([], 0)
     # every depth finished without a pass: nothing left ("> 4" in the table)

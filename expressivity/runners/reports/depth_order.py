@@ -7,10 +7,12 @@ A min-depth cell (a preset whose metric has `depth_threshold`: illusion-of-state
 seed reaches the threshold. So in each cell (one task and length, one column: the runs that differ only in depth and
 seed), depths are taken in increasing order: a depth whose finished runs include a pass settles the cell (deeper runs
 cannot change it); a depth with runs not yet finished is the cell's next step (those runs are kept); a depth finished
-without a pass sends the cell one depth deeper. Repeating `reproduce --next-depths` after each call walks every
-sweep down to its answer, running no depth beyond the first that passes. The runs keep their keys, so the full grid
-later reuses them, and the tables read an unfinished sweep as they always do ("> 2" when depths 1 and 2 ran and
-neither passed).
+without a pass sends the cell one depth deeper. A failed run (an error, not a training outcome: 2026-12-07, a GPU
+call's compile lost its device) says nothing about its depth, so its depth stays the next step, and `reproduce
+--retry-failed` runs it again; a diverged run is an outcome, and counts as finished without a pass. Repeating
+`reproduce --next-depths` after each call walks every sweep down to its answer, running no depth beyond the first
+that passes. The runs keep their keys, so the full grid later reuses them, and the tables read an unfinished sweep as
+they always do ("> 2" when depths 1 and 2 ran and neither passed).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from expressivity.runners.execution.grid import Grid
-from expressivity.runners.execution.store import FINISHED
 from expressivity.runners.reports.preset import Metric, run_depth
 from expressivity.runners.reports.tables import metric_value
 
@@ -47,13 +48,14 @@ def next_depth_configs(grid: Grid, rows: Iterable[Mapping[str, Any]], metric: Me
         value = None if row is None or row["status"] != "done" else metric_value(row, metric)
         return value is not None and value >= metric.depth_threshold
 
+    settled = ("done", "diverged")  # a failed run did not answer for its depth (module docstring)
     kept: set[str] = set()
     for by_depth in cells.values():
         for depth in sorted(by_depth):
             keys = by_depth[depth]
             if any(passes(k) for k in keys):
                 break  # settled: no deeper run can change the cell
-            waiting = [k for k in keys if k not in status or status[k]["status"] not in FINISHED]
+            waiting = [k for k in keys if k not in status or status[k]["status"] not in settled]
             if waiting:
                 kept.update(waiting)
                 break
