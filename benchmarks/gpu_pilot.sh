@@ -2,8 +2,10 @@
 # A pilot on the lent GPU as one call: part of a preset's grid (`reproduce PRESET ARGS`: --row, --column, ...), its
 # runs going into the preset's committed store, so the whole grid later reuses them. Its store, logs and Triton's
 # cache come back under $OUT.
-#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) bash benchmarks/gpu_pilot.sh olmo-hybrid 480 \
+#   run(command="EXPRESSIVITY_GIT_COMMIT=COMMIT bash benchmarks/gpu_pilot.sh olmo-hybrid 480 \
 #                --protocol full --row 'state-based recall, m = 16' --column 'hybrid GGGA[-1,1]'", carry=[".whl"])
+#   COMMIT is this checkout's `git rev-parse --short HEAD`, written into the command here: on the machine the same
+#   command reads a copy of .git that can lag the tree it runs (2026-12-07: calls from a8bb246 recorded 5a10276).
 #   Here afterwards: bash benchmarks/gpu_collect.sh <files_at> results/PRESET (or the grid file's folder): it merges
 #   the store (`expressivity merge`, which keeps every run either store holds; a plain cp would drop an earlier
 #   call's), unpacks the checkpoints, replaces .triton and unpacks the logs into a new folder. Collect before the next

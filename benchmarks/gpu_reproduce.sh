@@ -3,8 +3,10 @@
 # runs or resumes the grids for at most LIMIT seconds (`reproduce --time-limit`), several presets side by side (each
 # with PER_GPU slots on every GPU, so one preset's tail is filled by another's runs), then brings back each store
 # (WAL checkpointed: one file) and its logs (logs.tgz) under $OUT/PRESET/.
-#   run(command="EXPRESSIVITY_GIT_COMMIT=$(git rev-parse HEAD) MPS=1 bash benchmarks/gpu_reproduce.sh \
+#   run(command="EXPRESSIVITY_GIT_COMMIT=COMMIT MPS=1 bash benchmarks/gpu_reproduce.sh \
 #                olmo-hybrid,chomsky 480 6", kind="nvidia-h200-x2", carry=[".whl", ".triton"])
+#   COMMIT is this checkout's `git rev-parse --short HEAD`, written into the command here: on the machine the same
+#   command reads a copy of .git that can lag the tree it runs (2026-12-07: calls from a8bb246 recorded 5a10276).
 # Here afterwards, before the next call (the stores travel as files of the work tree and would overwrite the
 # machine's): expressivity merge <files_at>/PRESET/runs.sqlite --store results/PRESET/runs.sqlite (keeps every run
 # either store holds; a plain cp drops those of an earlier call not yet brought in). The checkpoints of runs left in
