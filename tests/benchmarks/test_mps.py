@@ -1,6 +1,7 @@
 """benchmarks/gpu_setup.sh's start_mps and stop_mps, against a stand-in for NVIDIA's MPS control program: a daemon left
 by an earlier call is quit before a fresh one starts (on 2026-12-06 a call that reused one failed at its first CUDA
-call), a failed check leaves MPS off, and stop_mps returns at once when no daemon runs."""
+call), a failed check leaves MPS off, stop_mps returns at once when no daemon runs, and two pilots of one call share
+one daemon, the last to stop quitting it (on 2026-12-07 the second pilot quit the first's, failing all its runs)."""
 
 import shutil
 import subprocess
@@ -47,8 +48,9 @@ def _run(tmp_path: Path, function, script: str, check_passes: bool) -> tuple[sub
     (bin_dir / "python3").write_text(f"#!/bin/bash\nexit {0 if check_passes else 1}\n")
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
-    body = function("stop_mps") + function("start_mps") + script
-    (tmp_path / "call.sh").write_text(body)
+    functions = "".join(function(name) for name in ("quit_mps", "live_mps_users", "stop_mps", "start_mps"))
+    (tmp_path / "mps.sh").write_text(f"MPS_USERS={tmp_path}/mps-users\n" + functions)
+    (tmp_path / "call.sh").write_text(f"source {tmp_path}/mps.sh\n" + script)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "OUT": str(out), "TAG": tag}
     try:
         done = subprocess.run(["bash", str(tmp_path / "call.sh")], capture_output=True, text=True, env=env)
@@ -92,4 +94,29 @@ echo "pipe=${CUDA_MPS_PIPE_DIRECTORY:-unset}"
     assert "nothing to stop" in done.stdout and "MPS failed its check: running without it" in done.stdout
     assert "pipe=unset" in done.stdout
     assert (tmp_path / "out" / "quits").read_text().split() == ["quit"]  # the failed daemon, by start_mps
+    assert not _running(tag)
+
+
+def test_two_pilots_share_one_daemon_and_the_last_to_stop_quits_it(tmp_path, gpu_setup_function):
+    """Each pilot is its own bash process (its own $$), as two gpu_pilot.sh started side by side are; each waits for a
+    file before it stops, so the order is set by events, not by time."""
+    script = """
+pilot() { bash -c "source $(dirname "$0")/mps.sh; start_mps >/dev/null; touch $OUT/in-$1
+  while [ ! -f $OUT/go-$1 ]; do sleep 0.05; done; stop_mps"; }
+pilot a & a=$!
+while [ ! -f "$OUT/in-a" ]; do sleep 0.05; done
+pilot b & b=$!
+while [ ! -f "$OUT/in-b" ]; do sleep 0.05; done
+touch "$OUT/go-a"; wait $a
+pgrep -f "nvidia-cuda-mps-control-$TAG" >/dev/null && echo "running after the first stopped"
+touch "$OUT/go-b"; wait $b
+pgrep -f "nvidia-cuda-mps-control-$TAG" >/dev/null || echo "gone after the last stopped"
+"""
+    done, tag = _run(tmp_path, gpu_setup_function, script, check_passes=True)
+    out = tmp_path / "out"
+    assert done.returncode == 0, done.stderr
+    assert (out / "starts").read_text().split() == ["started"]  # the second pilot joined the first's daemon
+    assert (out / "quits").read_text().split() == ["quit"]  # by the last to stop, not by the second to start
+    assert "running after the first stopped" in done.stdout and "gone after the last stopped" in done.stdout
+    assert "MPS: joined the daemon of pids" in (out / "card.log").read_text()
     assert not _running(tag)
