@@ -44,7 +44,9 @@
 # counted 41, refusing two 13 MB checkpoints beside .whl and .triton), so two checkpoints now fit beside them. If a
 # call is refused for size, move aside for that call tracked stores it does not read (results/negative-eigenvalues
 # and results/illusion-of-state runs.sqlite) and put them back after. A warm machine keeps the
-# files a call left for 30 s, so a call made within that window resumes from them without carrying them; after it,
+# files a call left for 30 s, so a call made within that window resumes from them without carrying them (pass
+# --only-checkpointed then: the store is this checkout's copy, in which a run the last call finished is still queued,
+# and having left no checkpoint it would train again from step 0, as on 2026-12-07); after it,
 # and in a new checkout here (git-ignored files are gone: 2026-12-05), a run whose steps do not fit one session's
 # card time cannot be finished by resuming.
 # Share the card only when neither pilot needs its pace: under MPS a state-based recall group of 3 at m = 16 beside two
