@@ -5,12 +5,12 @@ a preset cell's runs with only the step cap changed."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from expressivity.runners.execution import grid
+from expressivity.runners.execution.store import Store
 from expressivity.runners.training.config import canonical, run_key
 
 RESULTS = Path(__file__).parents[2] / "results"
@@ -36,8 +36,9 @@ def test_a_cap_probe_is_its_preset_cell_with_only_the_step_cap_raised(name):
     """Each probe run, with `steps` put back to the reduced protocol's 8000, is a run the committed store holds in
     the reduced grid: same model, data, seed and every other training key."""
     probe = grid.load(RESULTS / "illusion-of-state" / name)
-    with sqlite3.connect(RESULTS / "illusion-of-state" / "runs.sqlite") as db:
-        reduced = {key for (key,) in db.execute("SELECT key FROM runs WHERE grid = 'illusion-of-state-reduced'")}
+    with Store(RESULTS / "illusion-of-state" / "runs.sqlite", readonly=True) as store:
+        rows = store.conn.execute("SELECT key FROM runs WHERE grid = 'illusion-of-state-reduced'")
+        reduced = {key for (key,) in rows}
     assert len(probe.configs) == 3
     for config in probe.configs:
         assert config["train"]["steps"] == 24000
