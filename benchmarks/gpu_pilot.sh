@@ -44,9 +44,8 @@
 # counted 41, refusing two 13 MB checkpoints beside .whl and .triton), so two checkpoints now fit beside them. If a
 # call is refused for size, move aside for that call tracked stores it does not read (results/negative-eigenvalues
 # and results/illusion-of-state runs.sqlite) and put them back after. A warm machine keeps the
-# files a call left for 30 s, so a call made within that window resumes from them without carrying them (pass
-# --only-checkpointed then: the store is this checkout's copy, in which a run the last call finished is still queued,
-# and having left no checkpoint it would train again from step 0, as on 2026-12-07); after it,
+# files a call left for 30 s, so a call made within that window resumes from them without carrying them (the store
+# the last call left there is merged in first: gpu_setup.sh's merge_last_call_store); after it,
 # and in a new checkout here (git-ignored files are gone: 2026-12-05), a run whose steps do not fit one session's
 # card time cannot be finished by resuming.
 # Share the card only when neither pilot needs its pace: under MPS a state-based recall group of 3 at m = 16 beside two
@@ -78,16 +77,17 @@ if [ "${TESTS:-0}" = 1 ]; then
       ${TESTS_K:+-k "$TESTS_K"} "$f" >>"$OUT/gpu_tests.log" 2>&1
   done
 fi
+STORE=results/$PRESET/runs.sqlite
+[ -n "${GRID:-}" ] && STORE=${GRID%.toml}.sqlite
+merge_last_call_store "$STORE" | tee -a "$OUT/card.log"  # gpu_setup.sh: on a warm machine, the last call's runs
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 30 >>"$OUT/card.log" &
 sampler=$!
 started=$(date +%s)
 if [ -n "${GRID:-}" ]; then
-  STORE=${GRID%.toml}.sqlite
   timeout -s INT -k 30 $((LIMIT + ${GRACE:-60})) python3 -m expressivity.runners.cli grid "$GRID" --store "$STORE" --time-limit "$LIMIT" \
     --log-dir "$LOGS" "$@" >"$OUT/reproduce.log" 2>&1
   echo "wall $(($(date +%s) - started)) s: grid $GRID $*" | tee -a "$OUT/card.log"
 else
-  STORE=results/$PRESET/runs.sqlite
   timeout -s INT -k 30 $((LIMIT + ${GRACE:-60})) python3 -m expressivity.runners.cli reproduce "$PRESET" --store "$STORE" --time-limit "$LIMIT" \
     --log-dir "$LOGS" "$@" >"$OUT/reproduce.log" 2>&1
   echo "wall $(($(date +%s) - started)) s: reproduce $PRESET $*" | tee -a "$OUT/card.log"
@@ -97,6 +97,7 @@ stop_mps
 python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
   "$STORE"
 cp "$STORE" "$OUT/"
+keep_store_for_next_call "$STORE"  # gpu_setup.sh: for a call made on this machine while it is warm
 mkdir -p "$LOGS/call" && mv "$OUT"/*.log "$LOGS/call/"  # one file back for every log
 tar czf "$OUT/logs.tgz" -C "results/$PRESET" logs
 [ "${SAVE_TRITON:-1}" = 1 ] && save_triton_cache  # SAVE_TRITON=0: a second pilot in the same call leaves it

@@ -44,6 +44,7 @@ started=$(date +%s)
 pids=()
 for preset in ${PRESETS//,/ }; do
   mkdir -p "$OUT/$preset" "results/$preset/logs"
+  merge_last_call_store "results/$preset/runs.sqlite" | tee -a "$OUT/card.log"  # gpu_setup.sh: a warm machine's
   python3 -m expressivity.runners.cli reproduce "$preset" --store "results/$preset/runs.sqlite" --per-gpu "$PER_GPU" \
     --time-limit "$LIMIT" >>"results/$preset/logs/reproduce.log" 2>&1 &
   pids+=($!)
@@ -61,6 +62,7 @@ for preset in ${PRESETS//,/ }; do
   python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" \
     "$dir/runs.sqlite"
   cp "$dir/runs.sqlite" "$OUT/$preset/runs.sqlite"
+  keep_store_for_next_call "$dir/runs.sqlite"  # gpu_setup.sh
   # At most 8 files come back from a call: the logs (reproduce's, the workers') travel as one archive, the
   # checkpoints as parts of 15 MiB.
   tar czf "$OUT/$preset/logs.tgz" -C "$dir" logs

@@ -2,7 +2,8 @@
 # fla-core wheel (.whl/), restores Triton's compile and autotune cache (.triton/, carried xz-compressed: a third of
 # gzip's size, so it fits the call's 64 MiB beside the work tree) and defines `save_triton_cache`, which brings the
 # cache back under $OUT in 15 MB pieces (files over 16 MiB do not come back), and `start_mps` / `stop_mps` (NVIDIA's
-# multi-process service, started fresh and checked, quit at the call's end). Here afterwards:
+# multi-process service, started fresh and checked, quit at the call's end), and `keep_store_for_next_call` /
+# `merge_last_call_store` (a warm machine's next call starts from the store the last call left; below). Here afterwards:
 #   rm -f .triton/* && cp <files_at>/triton_cache.txz.part* .triton/     (.whl/ and .triton/ are git-ignored)
 # Here, once:  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #                --platform manylinux2014_x86_64 -d .whl fla-core==0.4.2
@@ -126,4 +127,18 @@ quit_mps() {
     sleep 1
   done
   echo "MPS did not quit within 60 s" | tee -a "$OUT/card.log"
+}
+# A warm machine keeps the git-ignored files a call left there (for 30 s), but a call's tracked files are this
+# checkout's: a store the last call advanced is back at its older copy, in which a run the last call finished is still
+# queued, and having left no checkpoint it trains again from step 0 (2026-12-07: a finished DeltaProduct run did). So
+# each script leaves its store beside it under an ignored name (.last-call.NAME, .gitignore) and the next call on the
+# same machine merges it in first; a fresh machine has none. `expressivity merge` keeps every result either holds.
+keep_store_for_next_call() {  # STORE, closed (WAL checkpointed)
+  cp "$1" "$(dirname "$1")/.last-call.$(basename "$1")"
+}
+merge_last_call_store() {  # STORE
+  local last
+  last="$(dirname "$1")/.last-call.$(basename "$1")"
+  [ -f "$last" ] || return 0
+  python3 -m expressivity.runners.cli merge "$last" --store "$1" && echo "warm machine: the last call's store merged ($last)"
 }
