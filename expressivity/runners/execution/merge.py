@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from expressivity.runners.execution.store import Store
+from expressivity.runners.execution.store import OUTCOMES, Store
 
 RANK = {"queued": 0, "running": 0, "failed": 1, "done": 2, "diverged": 2}
 RESULT = ("status", "metrics", "summary", "steps", "stop_reason")  # what "differing" compares
@@ -74,14 +74,11 @@ def merge(into: Store, source: str | os.PathLike, *, grid: str | None = None) ->
     return counts
 
 
-SCORED = ("done", "diverged")  # the finished runs a table scores (store.FINISHED adds failed)
-
-
 def with_reruns(rows: list[dict[str, Any]], source: str | os.PathLike) -> list[dict[str, Any]]:
     """`rows` (a store's `rows()`) and after them the finished runs of the store at `source` (only read): reruns of
     a key `rows` holds, filed under that row's grid so that they are scored in its cell beside it, and runs of other
     keys (further seeds) under their own grid. Nothing is written; a run is listed as often as it was run."""
     with Store(source, readonly=True) as other:
-        theirs = [r for r in other.rows() if r["status"] in SCORED]
+        theirs = [r for r in other.rows() if r["status"] in OUTCOMES]
     grid_of = {r["key"]: r["grid"] for r in rows}
     return [*rows, *({**r, "grid": grid_of.get(r["key"], r["grid"])} for r in theirs)]

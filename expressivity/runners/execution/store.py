@@ -34,6 +34,7 @@ SCHEMA_VERSION = 2  # 2: `history` zlib-compressed JSON (a BLOB); 1: plain JSON,
 DEFAULT_PATH = Path("runs/results.sqlite")
 STATUSES = ("queued", "running", "done", "diverged", "failed")
 FINISHED = ("done", "diverged", "failed")
+OUTCOMES = ("done", "diverged")  # finished by training, so scored; a failed run ended in an error
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from expressivity.runners.execution.checkpoints import checkpoint_path, resume_step
 from expressivity.runners.execution.owners import owner_id
-from expressivity.runners.execution.store import Store
+from expressivity.runners.execution.store import OUTCOMES, Store
 
 
 def run_job(
@@ -321,7 +321,7 @@ def drive(
     keys = longest_first(store, keys)
     if not keep_checkpoints:  # a driver killed between recording a result and deleting its checkpoint leaves one
         for row in store.rows(keys=keys):
-            if row["status"] in ("done", "diverged"):
+            if row["status"] in OUTCOMES:
                 checkpoint_path(store, row["key"]).unlink(missing_ok=True)
     in_flight: dict[str, str] = {}  # key -> checkpoint path
     jobs: list[set[str]] = []  # the keys of each job in flight not yet back: one pool slot each

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from expressivity.runners.execution.grid import Grid
+from expressivity.runners.execution.store import OUTCOMES
 from expressivity.runners.reports.preset import Metric, run_depth
 from expressivity.runners.reports.tables import metric_value
 
@@ -48,14 +49,14 @@ def next_depth_configs(grid: Grid, rows: Iterable[Mapping[str, Any]], metric: Me
         value = None if row is None or row["status"] != "done" else metric_value(row, metric)
         return value is not None and value >= metric.depth_threshold
 
-    settled = ("done", "diverged")  # a failed run did not answer for its depth (module docstring)
     kept: set[str] = set()
     for by_depth in cells.values():
         for depth in sorted(by_depth):
             keys = by_depth[depth]
             if any(passes(k) for k in keys):
                 break  # settled: no deeper run can change the cell
-            waiting = [k for k in keys if k not in status or status[k]["status"] not in settled]
+            # a failed run has not answered for its depth (module docstring): it waits with the unfinished
+            waiting = [k for k in keys if k not in status or status[k]["status"] not in OUTCOMES]
             if waiting:
                 kept.update(waiting)
                 break
