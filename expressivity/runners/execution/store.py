@@ -1,10 +1,9 @@
 """The result store: one embedded SQLite file (default `runs/results.sqlite`), one row per run.
 
-A row holds the full resolved config as JSON, the run key hashed from it, the status
-(queued -> running -> done | diverged | failed), metrics by length, the training curve, timings, seed, package version,
-git commit and device. The training curve (`history`, most of a row's bytes) is zlib-compressed JSON, 5-6x smaller
-than schema 1's plain JSON, which still reads (`compact()` rewrites it). The `events` table logs every claim and
-finish, so "each run finished exactly once" can be checked after the fact.
+A row holds the resolved config as JSON, the run key hashed from it, the status (queued -> running -> done | diverged |
+failed), metrics by length, the training curve, timings, seed, package version, git commit and device. The training
+curve (`history`) is zlib-compressed JSON, 5-6x smaller than schema 1's plain JSON, which still reads (`compact()`
+rewrites it). The `events` table logs every claim and finish, so "each run finished exactly once" can be checked later.
 
 Concurrency: WAL mode, and every write is one `BEGIN IMMEDIATE` transaction, so several grid drivers may share a file.
 A run is claimed by an owner ("host:pid:start-time", owners.py); only that owner may finish it, and a run whose owner
