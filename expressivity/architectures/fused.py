@@ -17,8 +17,8 @@ Models of different tasks fuse too: they may differ in `vocab_size`. The embeddi
 with zero rows to the largest vocabulary, and each model's logits for tokens beyond its own vocabulary are -inf, so
 those rows get no gradient, stay zero under AdamW, and no model can predict a token it does not have.
 
-The LSTM (letter L) has no such fold: a model with an L layer cannot be fused (`fusable`). The Stack-RNN's op takes the
-models as they are (`fold = "models"`), its per-model weights among its arguments.
+The LSTM's and the Stack-RNN's ops take the models as they are (`fold = "models"`), their per-model weights among
+their arguments. A layer without a fused form (no `fold`) makes its model unfusable (`fusable`).
 """
 
 from __future__ import annotations

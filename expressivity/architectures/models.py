@@ -52,7 +52,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
         # not measured: the op runs GDN's chunked form on T * n_h steps, so about n_h times GDN's (2 by default)
         LayerKind("P", "DeltaProduct", "householder-product", 4.8),
         LayerKind("M", "diagonal", "diagonal", 2.2),
-        LayerKind("L", "LSTM", "nonlinear", 0.85, fusable=False, packable=False),
+        LayerKind("L", "LSTM", "nonlinear", 0.85, packable=False),
         LayerKind("S", "Stack-RNN", "stack", 3.0, packable=False),  # cost not measured: a Python loop over steps
     )
 }

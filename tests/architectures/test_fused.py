@@ -6,6 +6,7 @@ import torch
 
 from expressivity import architectures
 from expressivity.architectures.fused import FusedModel, fusable
+from expressivity.architectures.lstm import LSTMMixer
 
 CASES = {
     "transformer": ("transformer", {}),
@@ -18,6 +19,8 @@ CASES = {
     "olmo hybrid": ("hybrid", {"pattern": "GGGA", "block": "olmo", "tie_embeddings": False, "neg_eigval": None}),
     "stack_rnn": ("stack_rnn", {}),  # plain blocks; its op takes the models' own weights
     "stack_rnn 2 layers untied": ("stack_rnn", {"n_layers": 2, "tie_embeddings": False}),
+    "lstm": ("lstm", {}),  # pre-norm blocks; its op takes the models' own weights, as the Stack-RNN's
+    "lstm plain": ("lstm", {"n_layers": 1, "lstm_hidden": 32, "block": "plain"}),  # Deletang et al.'s form
 }
 M, V = 3, 11
 
@@ -85,7 +88,7 @@ def test_models_of_different_vocabularies_fuse_and_never_predict_beyond_their_ow
         assert torch.allclose(fresh(x[i]), m(x[i]))
 
 
-def test_models_of_different_shapes_or_an_lstm_do_not_fuse():
+def test_models_of_different_shapes_or_with_a_layer_of_no_fused_form_do_not_fuse(monkeypatch):
     with pytest.raises(ValueError, match="d_model"):
         FusedModel(
             [
@@ -94,6 +97,8 @@ def test_models_of_different_shapes_or_an_lstm_do_not_fuse():
             ]
         )
     lstm = architectures.build("lstm", vocab_size=V, size="tiny")
+    assert fusable(lstm) == ""
+    monkeypatch.delattr(LSTMMixer, "fold")  # a mixer without a fused form, as a new layer kind may come
     assert "LSTMMixer" in fusable(lstm)
     with pytest.raises(ValueError, match="no fused form"):
         FusedModel([lstm, lstm])

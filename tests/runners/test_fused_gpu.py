@@ -25,11 +25,11 @@ def _curves_agree(history: list[dict], reference: list[dict]) -> None:
 
 
 def _group(arch: str, tasks=("parity",) * 3, **params) -> list[dict]:
-    ranges = {} if arch in ("transformer", "stack_rnn") else {"neg_eigval": True}
+    ranges = {} if arch in ("transformer", "stack_rnn", "lstm") else {"neg_eigval": True}
     return [resolve(task, arch, {**SETS, "seed": s, **ranges, **params}) for s, task in enumerate(tasks)]
 
 
-@pytest.mark.parametrize("arch", ["gdn", "transformer", "diagonal", "stack_rnn", "gdn, three tasks"])
+@pytest.mark.parametrize("arch", ["gdn", "transformer", "diagonal", "stack_rnn", "lstm", "gdn, three tasks"])
 def test_captured_steps_train_as_eager_steps(arch):
     mixed = arch.endswith("three tasks")  # vocabularies of 4, 5 and 11 tokens, padded in the fused model
     arch = arch.split(",")[0]

@@ -28,7 +28,7 @@ SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.
         "eval_examples": 32, "checkpoint_every": 10}  # fmt: skip
 LRS = (2.5e-4, 5e-4, 7.5e-4)
 MIXED = ("parity", "parity_check", "modular_arithmetic")  # vocabularies of 4, 5 and 11 tokens
-NO_EIGENVALUES = ("transformer", "stack_rnn")  # architectures without an eigenvalue range
+NO_EIGENVALUES = ("transformer", "stack_rnn", "lstm")  # architectures without an eigenvalue range
 
 
 def _group(arch: str, **extra) -> list[dict]:
@@ -74,7 +74,7 @@ def test_clipping_is_active_in_these_runs():
     assert torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) > 1.0
 
 
-@pytest.mark.parametrize("arch", ["transformer", "gdn", "deltanet", "diagonal", "stack_rnn"])
+@pytest.mark.parametrize("arch", ["transformer", "gdn", "deltanet", "diagonal", "stack_rnn", "lstm"])
 def test_fused_runs_train_as_their_single_runs(arch):
     configs = _group(arch)
     assert len({fusion_key(c) for c in configs}) == 1
@@ -242,10 +242,17 @@ def test_runs_of_very_different_sequence_lengths_do_not_fuse():
     assert fusion_key(resolve("parity", "gdn", {**SETS, "train_max_length": 200})) != fusion_key(short)
 
 
-def test_an_lstm_has_no_fused_form():
-    assert fusion_key(resolve("parity", "lstm", SETS)) is None
+def test_a_layer_kind_without_a_fused_form_has_no_fusion_key(monkeypatch):
+    from dataclasses import replace
+
+    from expressivity import architectures
+
+    config = resolve("parity", "lstm", SETS)
+    assert fusion_key(config) is not None
+    monkeypatch.setitem(architectures.LAYER_KINDS, "L", replace(architectures.LAYER_KINDS["L"], fusable=False))
+    assert fusion_key(config) is None
     with pytest.raises(ValueError, match="fusion key"):
-        train_fused([resolve("parity", "lstm", SETS)], device="cpu")
+        train_fused([config], device="cpu")
 
 
 def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):

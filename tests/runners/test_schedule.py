@@ -78,7 +78,7 @@ def test_runs_of_one_fusion_key_go_as_one_job_and_finish_each_on_its_own(tmp_pat
 
     sets = {"steps": 20, "batch_size": 8, "check_every": 5, "eval_lengths": [8], "eval_examples": 8, "lr": 5e-4}
     configs = [resolve("parity", "gdn", {**sets, "seed": s, "neg_eigval": s == 1}) for s in (0, 1, 2)]
-    configs.append(resolve("parity", "lstm", sets))  # no fused form: a job of its own
+    configs.append(resolve("parity", "lstm", sets))  # another fusion key and no mate: a job of its own
     keys = [run_key(c) for c in configs]
     with Store(tmp_path / "s.sqlite") as st:
         st.enqueue(configs, grid="g")

@@ -2,7 +2,7 @@
 (`PER_RUN_TRAIN`, `PER_RUN_MODEL`: the seed, the eigenvalue range, the optimiser's settings, the schedule, early
 stop and divergence thresholds, the training lengths, a curriculum or a mixture, the test protocol, and the task
 itself), and sequences of about one padded length (`longest_sequence`), since a fused step pads every run's batch
-to the longest. Architectures with a layer that has no fused form (an LSTM) have no fusion key.
+to the longest. Architectures with a layer that has no fused form (LayerKind.fusable) have no fusion key.
 
     fusion_key(config)        # a string, equal for runs that may share a fused group; None: never fused
     row_length(configs)       # the packed row length a group trains with (packing.py), 0 for one example a row
