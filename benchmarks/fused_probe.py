@@ -41,7 +41,7 @@ def main() -> None:
     from expressivity import tasks
     from expressivity.architectures.fused import FusedModel
     from expressivity.runners.training.captured import StepRunner
-    from expressivity.runners.training.config import resolve
+    from expressivity.runners.training.config import resolve, valid_keys
     from expressivity.runners.training.optim import StackedAdamW
     from expressivity.runners.training.options import parse_sets
     from expressivity.runners.training.train import build_model, lr_at
@@ -65,7 +65,7 @@ def main() -> None:
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     sets = {"steps": args.steps, "size": args.size}
-    if args.arch != "transformer":
+    if "neg_eigval" in valid_keys(args.task, args.arch):  # not the transformer's, the LSTM's or the Stack-RNN's
         sets["neg_eigval"] = True
     sets.update(parse_sets(args.set))  # e.g. the illusion pilot's --set group=A5 --set d_model=512 --set batch_size=512
     configs = [resolve(args.task, args.arch, {**sets, "seed": s}) for s in range(args.runs)]

@@ -105,7 +105,7 @@ def test_models_of_different_shapes_or_with_a_layer_of_no_fused_form_do_not_fuse
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["gdn", "deltaproduct", "diagonal", "olmo hybrid"])
+@pytest.mark.parametrize("case", ["gdn", "deltaproduct", "diagonal", "olmo hybrid", "lstm"])
 def test_compiled_stages_compute_what_the_plain_stages_compute(case):
     """torch.compile of the per-token stages (what fused training on a GPU runs by default) changes no output or
     gradient beyond fp32 rounding, for every kind of stage (the olmo hybrid holds attention with RoPE) and the
@@ -122,8 +122,9 @@ def test_compiled_stages_compute_what_the_plain_stages_compute(case):
         assert torch.allclose(compiled(x), plain(x), rtol=1e-5, atol=1e-5)
         for a, b in zip(compiled.stacked_parameters(), plain.stacked_parameters(), strict=True):
             assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-4 * b.grad.abs().max())
-    # the diagonal recurrence is plain PyTorch: its op compiles with the stages; fla's and our GDN ops do not
-    assert any(key[1] == "op" for key in compiled._stages) == (case == "diagonal")
+    # the diagonal recurrence and the LSTM's cells are plain PyTorch: their ops compile with the stages; fla's and
+    # our GDN ops do not
+    assert any(key[1] == "op" for key in compiled._stages) == (case in ("diagonal", "lstm"))
     compiled_now = sum(key[2] for key in compiled._stages)
     with torch.no_grad():
         compiled(torch.randint(0, V, (M, 2, 50)))

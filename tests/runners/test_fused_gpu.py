@@ -46,7 +46,7 @@ def test_captured_steps_train_as_eager_steps(arch):
         assert all("gdn backend fla" in r["device"] for r in captured), captured[0]["device"]
 
 
-@pytest.mark.parametrize("arch", ["gdn", "transformer"])
+@pytest.mark.parametrize("arch", ["gdn", "transformer", "lstm"])
 def test_compiled_stages_train_as_plain_stages(arch):
     configs = _group(arch)
     compiled = train_fused(configs, device="cuda", graphs=True, compile_stages=True)
