@@ -45,8 +45,8 @@ class LSTMMixer(nn.Module):
     # Stack-RNN's does. `forward` above stays the single-model path.
     fold = "models"  # the op takes every model's tensors with their leading model dim, weights included
     # `op` is plain PyTorch: fused training compiles it with the stages (fused.py), fusing each step's gate arithmetic
-    # into a kernel or two. On this project's CPU (12 tiny models, batch 32, 42 tokens) that halved a training step
-    # (0.35 -> 0.18 s) for 32 s more of compiling at the first step; on a GPU, not yet measured.
+    # into a kernel or two. On this project's CPU that nearly halved a fused step of 12 tiny models, for about half a
+    # minute more of compiling at the first step (BENCHMARKS.md, issue 13's levers); on a GPU, not yet measured.
     compile_op = True
 
     def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
