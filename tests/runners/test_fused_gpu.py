@@ -3,7 +3,7 @@ eagerly, and against the single-run trainer, on the GPU."""
 
 import pytest
 
-from expressivity.runners.training.config import resolve
+from expressivity.runners.training.config import resolve, valid_keys
 from expressivity.runners.training.fused import train_fused
 from expressivity.runners.training.train import train
 
@@ -25,7 +25,7 @@ def _curves_agree(history: list[dict], reference: list[dict]) -> None:
 
 
 def _group(arch: str, tasks=("parity",) * 3, **params) -> list[dict]:
-    ranges = {} if arch in ("transformer", "stack_rnn", "lstm") else {"neg_eigval": True}
+    ranges = {"neg_eigval": True} if "neg_eigval" in valid_keys("parity", arch) else {}
     return [resolve(task, arch, {**SETS, "seed": s, **ranges, **params}) for s, task in enumerate(tasks)]
 
 

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from expressivity import tasks
-from expressivity.runners.training.config import complete, resolve, run_key
+from expressivity.runners.training.config import complete, resolve, run_key, valid_keys
 from expressivity.runners.training.fused import train_fused
 from expressivity.runners.training.fusion import fusion_key
 from expressivity.runners.training.train import build_model, make_optimizer, train
@@ -28,15 +28,14 @@ SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.
         "eval_examples": 32, "checkpoint_every": 10}  # fmt: skip
 LRS = (2.5e-4, 5e-4, 7.5e-4)
 MIXED = ("parity", "parity_check", "modular_arithmetic")  # vocabularies of 4, 5 and 11 tokens
-NO_EIGENVALUES = ("transformer", "stack_rnn", "lstm")  # architectures without an eigenvalue range
 
 
 def _group(arch: str, **extra) -> list[dict]:
-    ranges = {"neg_eigval": None} if arch in NO_EIGENVALUES else {}
+    has_range = "neg_eigval" in valid_keys("parity", arch)  # not the transformer, the LSTM or the Stack-RNN
     configs = []
     for seed, lr in enumerate(LRS):
         sets = {**SETS, "seed": seed, "lr": lr, **extra}
-        if not ranges:
+        if has_range:
             sets["neg_eigval"] = bool(seed % 2)  # runs may differ in their eigenvalue range too
         configs.append(resolve("parity", arch, sets))
     return configs
