@@ -79,6 +79,7 @@ def preset_grid(name: str, steps: int, protocol: str) -> list[dict]:
 
 
 def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int | None = None) -> dict:
+    from expressivity.runners.execution.checkpoints import checkpoint_path
     from expressivity.runners.execution.store import Store
     from expressivity.runners.execution.workers import LocalPool, drive, local_slots
     from expressivity.runners.training.config import run_key
@@ -95,6 +96,11 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
     log_dir = Path(log_dir) / store.stem  # one folder a run of the benchmark: its data-wait lines are its own
     with Store(store) as st:
         st.enqueue(configs, grid=mode)
+        # Every pass trains its runs from step 0. Modes share run keys and one checkpoint folder (beside the stores),
+        # and a warm machine keeps /tmp between calls: on 2026-12-07 three runs of a "new" pass resumed from the
+        # checkpoints of an "old" pass cut off by the previous call's limit.
+        for config in configs:
+            checkpoint_path(st, run_key(config)).unlink(missing_ok=True)
         pool = LocalPool(local_slots(per_gpu=per_gpu or slots), log_dir=log_dir)
         started = time.monotonic()
         counts = drive(st, [run_key(c) for c in configs], pool, fuse=fuse, graphs=graphs, on_finish=progress)

@@ -15,3 +15,34 @@ def test_modes_name_their_slots_group_cap_and_capture(load_benchmark):
 def test_an_unknown_mode_is_refused_with_the_valid_ones(mode, load_benchmark):
     with pytest.raises(SystemExit, match="valid are old, new, and newN"):
         load_benchmark("grid_throughput").mode_settings(mode)
+
+
+def test_a_pass_trains_from_step_0_though_a_checkpoint_of_its_key_is_left_beside_its_store(
+    tmp_path, monkeypatch, load_benchmark
+):
+    """Modes share run keys and a checkpoint folder, and a warm GPU machine keeps /tmp between calls: a checkpoint left
+    by a pass that was cut off must not be resumed by the next pass (it would time part of a run as the whole)."""
+    from expressivity.runners.execution import workers
+    from expressivity.runners.execution.checkpoints import checkpoint_folder
+    from expressivity.runners.training.config import resolve, run_key
+
+    bench = load_benchmark("grid_throughput")
+    config = resolve("parity", "transformer", {"steps": 2})
+    store = tmp_path / "new.sqlite"
+    stale = checkpoint_folder(store) / f"{run_key(config)}.pt"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"a checkpoint of an earlier pass")
+    seen = []
+
+    class Started(Exception):
+        pass
+
+    def drive(store, keys, pool, **kwargs):  # where the real driver would resume from the checkpoint
+        seen.append(stale.exists())
+        raise Started
+
+    monkeypatch.setattr(workers, "drive", drive)
+    monkeypatch.setattr(workers, "LocalPool", lambda slots, log_dir: None)
+    with pytest.raises(Started):
+        bench.run([config], store, "new", tmp_path / "logs")
+    assert seen == [False]
