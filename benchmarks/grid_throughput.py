@@ -22,6 +22,7 @@ given; the speed-up is then read from runs/min, and the old wall for the whole g
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -34,17 +35,27 @@ BF16_DENSE = 990e12  # H100/H200 SXM datasheet, dense bf16 FLOP/s (H200.md); BEN
 MODES = {  # name -> (slots per GPU, runs per fused group at most, capture the step as CUDA graphs)
     "old": (4, 1, False),
     "new": (4, 32, True),
-}  # and "newN": the new way with groups of at most N runs (`grid --fuse N`), e.g. new12
+}  # and "newN": the new way with groups of at most N runs (`grid --fuse N`), e.g. new12; a suffix "-LETTERS" trains
+# the runs of those layers unfused (EXPRESSIVITY_UNFUSED, training/fusion.py), e.g. new-L: the LSTM's runs one each
+NEW_MODE = re.compile(r"new([1-9][0-9]*)?(?:-([A-Z]+))?")
 
 
 def mode_settings(mode: str) -> tuple[int, int, bool]:
-    """(slots, fuse cap, captured) of a mode name: "old", "new" or "new<N>"."""
-    if mode in MODES:
-        return MODES[mode]
-    cap = re.fullmatch(r"new([1-9][0-9]*)", mode)
-    if not cap:
-        raise SystemExit(f"unknown mode {mode!r}: valid are old, new, and newN (fused groups of at most N runs)")
-    return (MODES["new"][0], int(cap.group(1)), MODES["new"][2])
+    """(slots, fuse cap, captured) of a mode name: "old", "new", "new<N>", each "new" with an optional "-LETTERS"."""
+    if mode == "old":
+        return MODES["old"]
+    new = NEW_MODE.fullmatch(mode)
+    if not new:
+        raise SystemExit(f"unknown mode {mode!r}: valid are old, new, and newN (fused groups of at most N runs), "
+                         "each new with an optional -LETTERS (those layers' runs unfused, e.g. new-L)")  # fmt: skip
+    slots, cap, graphs = MODES["new"]
+    return (slots, int(new.group(1)) if new.group(1) else cap, graphs)
+
+
+def unfused_of(mode: str) -> str:
+    """The layer letters a mode trains unfused (its "-LETTERS" suffix; "" for none)."""
+    new = NEW_MODE.fullmatch(mode)
+    return (new.group(2) or "") if new else ""
 
 
 def subset(steps: int) -> list[dict]:
@@ -101,10 +112,18 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
         # checkpoints of an "old" pass cut off by the previous call's limit.
         for config in configs:
             checkpoint_path(st, run_key(config)).unlink(missing_ok=True)
-        pool = LocalPool(local_slots(per_gpu=per_gpu or slots), log_dir=log_dir)
-        started = time.monotonic()
-        counts = drive(st, [run_key(c) for c in configs], pool, fuse=fuse, graphs=graphs, on_finish=progress)
-        wall = time.monotonic() - started
+        before = os.environ.get("EXPRESSIVITY_UNFUSED")
+        os.environ["EXPRESSIVITY_UNFUSED"] = unfused_of(mode)  # the driver groups by it; its workers inherit it
+        try:
+            pool = LocalPool(local_slots(per_gpu=per_gpu or slots), log_dir=log_dir)
+            started = time.monotonic()
+            counts = drive(st, [run_key(c) for c in configs], pool, fuse=fuse, graphs=graphs, on_finish=progress)
+            wall = time.monotonic() - started
+        finally:
+            if before is None:
+                os.environ.pop("EXPRESSIVITY_UNFUSED", None)
+            else:
+                os.environ["EXPRESSIVITY_UNFUSED"] = before
         rows = st.rows()
     tokens = sum(r["train_tokens"] or 0 for r in rows)
     flops = sum(6.0 * (r["num_params"] or 0) * (r["train_tokens"] or 0) for r in rows)
@@ -139,7 +158,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per run (0: the preset's own)")
     parser.add_argument("--preset", default=None, help="a preset's whole grid instead of the fixed subset")
     parser.add_argument("--protocol", default="testbed-v1", help="the preset's protocol variant (default testbed-v1)")
-    parser.add_argument("--modes", default="old,new", help="old, new, newN (groups of at most N runs), comma-separated")
+    parser.add_argument(
+        "--modes", default="old,new", help="old, new, newN (groups of at most N runs), new-L (the LSTM unfused), ..."
+    )
     parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--no-warmup", action="store_true")

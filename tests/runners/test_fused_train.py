@@ -254,6 +254,15 @@ def test_a_layer_kind_without_a_fused_form_has_no_fusion_key(monkeypatch):
         train_fused([config], device="cpu")
 
 
+def test_layers_named_in_expressivity_unfused_train_unfused_and_an_unknown_letter_is_refused(monkeypatch):
+    lstm, gdn = resolve("parity", "lstm", SETS), resolve("parity", "gdn", SETS)
+    monkeypatch.setenv("EXPRESSIVITY_UNFUSED", "L")
+    assert fusion_key(lstm) is None and fusion_key(gdn) is not None
+    monkeypatch.setenv("EXPRESSIVITY_UNFUSED", "Q")
+    with pytest.raises(ValueError, match="names no layer Q; valid letters are ADGLMPS"):
+        fusion_key(gdn)
+
+
 def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):
     configs = _group("gdn")
     configs[1]["train"]["target_acc"] = 0.0  # stops at its first check

@@ -2,7 +2,8 @@
 (`PER_RUN_TRAIN`, `PER_RUN_MODEL`: the seed, the eigenvalue range, the optimiser's settings, the schedule, early
 stop and divergence thresholds, the training lengths, a curriculum or a mixture, the test protocol, and the task
 itself), and sequences of about one padded length (`longest_sequence`), since a fused step pads every run's batch
-to the longest. Architectures with a layer that has no fused form (LayerKind.fusable) have no fusion key.
+to the longest. Architectures with a layer that has no fused form (LayerKind.fusable), or one named in
+EXPRESSIVITY_UNFUSED (`unfused_letters`), have no fusion key.
 
     fusion_key(config)        # a string, equal for runs that may share a fused group; None: never fused
     row_length(configs)       # the packed row length a group trains with (packing.py), 0 for one example a row
@@ -33,7 +34,8 @@ def fusion_key(config: dict[str, Any]) -> str | None:
     from expressivity import architectures
 
     letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
-    if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
+    kept_apart = unfused_letters()
+    if not all(architectures.LAYER_KINDS[letter].fusable and letter not in kept_apart for letter in letters):
         return None
     shared = {
         "sequence": longest_sequence(config),
@@ -43,6 +45,21 @@ def fusion_key(config: dict[str, Any]) -> str | None:
         "train": {k: v for k, v in config["train"].items() if k not in PER_RUN_TRAIN},
     }
     return json.dumps(shared, sort_keys=True, default=str)
+
+
+def unfused_letters() -> str:
+    """EXPRESSIVITY_UNFUSED, checked: layer letters whose runs train unfused, one process each, though the layer has a
+    fused form (default: none). For reading both ways on a card: the LSTM's fused group of 12 was the benchmark
+    grid's long pole on 2026-12-07 (a loop of small kernels over the positions, 34 ms a step), where 12 cuDNN runs
+    side by side might end sooner (BENCHMARKS.md); EXPRESSIVITY_UNFUSED=L trains them so."""
+    from expressivity.architectures import LAYER_KINDS
+
+    letters = os.environ.get("EXPRESSIVITY_UNFUSED", "")
+    unknown = sorted(set(letters) - set(LAYER_KINDS))
+    if unknown:
+        raise ValueError(f"EXPRESSIVITY_UNFUSED={letters!r} names no layer {', '.join(unknown)}; valid letters are "
+                         f"{''.join(sorted(LAYER_KINDS))}")  # fmt: skip
+    return letters
 
 
 def longest_sequence(config: dict[str, Any]) -> int:
