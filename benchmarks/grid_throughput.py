@@ -35,27 +35,33 @@ BF16_DENSE = 990e12  # H100/H200 SXM datasheet, dense bf16 FLOP/s (H200.md); BEN
 MODES = {  # name -> (slots per GPU, runs per fused group at most, capture the step as CUDA graphs)
     "old": (4, 1, False),
     "new": (4, 32, True),
-}  # and "newN": the new way with groups of at most N runs (`grid --fuse N`), e.g. new12; a suffix "-LETTERS" trains
-# the runs of those layers unfused (EXPRESSIVITY_UNFUSED, training/fusion.py), e.g. new-L: the LSTM's runs one each
-NEW_MODE = re.compile(r"new([1-9][0-9]*)?(?:-([A-Z]+))?")
+}  # and "newN": the new way with groups of at most N runs (`grid --fuse N`), e.g. new12. The new way keeps the runs
+# of some layers unfused (EXPRESSIVITY_UNFUSED, training/fusion.py; by default the LSTM's); a suffix "-all" fuses
+# every layer that can (new-all: the LSTM's runs fused too), "-LETTERS" keeps those layers' runs unfused instead
+NEW_MODE = re.compile(r"new([1-9][0-9]*)?(?:-(all|[A-Z]+))?")
 
 
 def mode_settings(mode: str) -> tuple[int, int, bool]:
-    """(slots, fuse cap, captured) of a mode name: "old", "new", "new<N>", each "new" with an optional "-LETTERS"."""
+    """(slots, fuse cap, captured) of a mode name: "old", "new", "new<N>", each new with an optional "-all" or
+    "-LETTERS"."""
     if mode == "old":
         return MODES["old"]
     new = NEW_MODE.fullmatch(mode)
     if not new:
         raise SystemExit(f"unknown mode {mode!r}: valid are old, new, and newN (fused groups of at most N runs), "
-                         "each new with an optional -LETTERS (those layers' runs unfused, e.g. new-L)")  # fmt: skip
+                         "each new with an optional -all (every layer fused, the LSTM too) or -LETTERS (those "
+                         "layers' runs unfused)")  # fmt: skip
     slots, cap, graphs = MODES["new"]
     return (slots, int(new.group(1)) if new.group(1) else cap, graphs)
 
 
 def unfused_of(mode: str) -> str:
-    """The layer letters a mode trains unfused (its "-LETTERS" suffix; "" for none)."""
+    """EXPRESSIVITY_UNFUSED for a mode: its "-LETTERS", "" for "-all", else the grid's default."""
+    from expressivity.runners.training.fusion import UNFUSED_BY_DEFAULT
+
     new = NEW_MODE.fullmatch(mode)
-    return (new.group(2) or "") if new else ""
+    suffix = new.group(2) if new else None
+    return UNFUSED_BY_DEFAULT if suffix is None else "" if suffix == "all" else suffix
 
 
 def subset(steps: int) -> list[dict]:
@@ -159,7 +165,7 @@ def main() -> None:
     parser.add_argument("--preset", default=None, help="a preset's whole grid instead of the fixed subset")
     parser.add_argument("--protocol", default="testbed-v1", help="the preset's protocol variant (default testbed-v1)")
     parser.add_argument(
-        "--modes", default="old,new", help="old, new, newN (groups of at most N runs), new-L (the LSTM unfused), ..."
+        "--modes", default="old,new", help="old, new, newN (groups of at most N runs), new-all (the LSTM fused too)"
     )
     parser.add_argument("--out", type=Path, default=Path("/tmp/grid_throughput"))
     parser.add_argument("--log", type=Path, default=None)

@@ -9,11 +9,12 @@ def test_modes_name_their_slots_group_cap_and_capture(load_benchmark):
     assert bench.mode_settings("old") == (4, 1, False)
     assert bench.mode_settings("new") == (4, 32, True)
     assert bench.mode_settings("new12") == (4, 12, True)
-    assert bench.mode_settings("new8-L") == (4, 8, True) and bench.unfused_of("new8-L") == "L"
-    assert bench.mode_settings("new-L") == (4, 32, True) and bench.unfused_of("new") == ""
+    assert bench.mode_settings("new8-all") == (4, 8, True) and bench.unfused_of("new8-all") == ""
+    assert bench.mode_settings("new-LS") == (4, 32, True) and bench.unfused_of("new-LS") == "LS"
+    assert bench.unfused_of("new") == bench.unfused_of("new12") == "L"  # the grid's default: the LSTM apart
 
 
-@pytest.mark.parametrize("mode", ["nw", "new0", "new-3", "old2", "old-L", "new-l", ""])
+@pytest.mark.parametrize("mode", ["nw", "new0", "new-3", "old2", "old-L", "new-l", "new-All", ""])
 def test_an_unknown_mode_is_refused_with_the_valid_ones(mode, load_benchmark):
     with pytest.raises(SystemExit, match="valid are old, new, and newN"):
         load_benchmark("grid_throughput").mode_settings(mode)

@@ -21,7 +21,7 @@ import torch
 from expressivity import tasks
 from expressivity.runners.training.config import complete, resolve, run_key, valid_keys
 from expressivity.runners.training.fused import train_fused
-from expressivity.runners.training.fusion import fusion_key
+from expressivity.runners.training.fusion import fusion_key, grid_fusion_key
 from expressivity.runners.training.train import build_model, make_optimizer, train
 
 SETS = {"steps": 50, "batch_size": 16, "check_every": 5, "warmup": 5, "clip": 1.0, "eval_lengths": [8, 60],
@@ -254,13 +254,18 @@ def test_a_layer_kind_without_a_fused_form_has_no_fusion_key(monkeypatch):
         train_fused([config], device="cpu")
 
 
-def test_layers_named_in_expressivity_unfused_train_unfused_and_an_unknown_letter_is_refused(monkeypatch):
+def test_a_grid_keeps_the_lstm_apart_unless_told_and_an_unknown_letter_is_refused(monkeypatch):
     lstm, gdn = resolve("parity", "lstm", SETS), resolve("parity", "gdn", SETS)
-    monkeypatch.setenv("EXPRESSIVITY_UNFUSED", "L")
-    assert fusion_key(lstm) is None and fusion_key(gdn) is not None
+    monkeypatch.delenv("EXPRESSIVITY_UNFUSED", raising=False)
+    assert grid_fusion_key(lstm) is None and grid_fusion_key(gdn) == fusion_key(gdn) is not None
+    assert fusion_key(lstm) is not None  # train_fused still fuses LSTM runs it is given
+    monkeypatch.setenv("EXPRESSIVITY_UNFUSED", "")
+    assert grid_fusion_key(lstm) == fusion_key(lstm)
+    monkeypatch.setenv("EXPRESSIVITY_UNFUSED", "G")
+    assert grid_fusion_key(gdn) is None and grid_fusion_key(lstm) is not None
     monkeypatch.setenv("EXPRESSIVITY_UNFUSED", "Q")
     with pytest.raises(ValueError, match="names no layer Q; valid letters are ADGLMPS"):
-        fusion_key(gdn)
+        grid_fusion_key(gdn)
 
 
 def test_an_early_stop_freezes_one_run_and_the_others_go_on(capsys):

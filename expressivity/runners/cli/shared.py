@@ -32,7 +32,7 @@ FuseOption = Annotated[
     int | None,
     typer.Option(help="At most this many runs that share architecture and shapes (tasks may differ) train fused as one "
                  "model (default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path). "
-                 "EXPRESSIVITY_UNFUSED=LETTERS keeps those layers' runs unfused (e.g. L: the LSTM's, one run each)."),
+                 "The LSTM's runs stay unfused (EXPRESSIVITY_UNFUSED: the layer letters kept apart, default L)."),
 ]  # fmt: skip
 RetryFailedOption = Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")]
 KeepCheckpointsOption = Annotated[

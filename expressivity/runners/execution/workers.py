@@ -79,13 +79,14 @@ def longest_first(store: Store, keys: list[str]) -> list[str]:
 
 
 def _fusion_keys(store: Store, keys: list[str]) -> dict[str, tuple[str, int] | None]:
-    """Each run's fusion key and the step its checkpoint resumes from (None: no fused form): runs of one key may
+    """Each run's fusion key and the step its checkpoint resumes from (None: it trains alone, having no fused form or
+    a layer EXPRESSIVITY_UNFUSED keeps apart: fusion.grid_fusion_key): runs of one key may
     train as one model. A fused group steps in lockstep, so train_fused trains runs saved at different steps as
     separate groups one after the other in its one slot: on 2026-12-04 two runs resumed at step 3000 waited behind a
     fresh run of their job for a whole call. Runs at different steps therefore go to separate jobs."""
-    from expressivity.runners.training.fusion import fusion_key
+    from expressivity.runners.training.fusion import grid_fusion_key
 
-    keyed = {row["key"]: fusion_key(row["config"]) for row in store.rows(keys=keys)}
+    keyed = {row["key"]: grid_fusion_key(row["config"]) for row in store.rows(keys=keys)}
     return {k: None if f is None else (f, resume_step(checkpoint_path(store, k), k)) for k, f in keyed.items()}
 
 

@@ -2,10 +2,12 @@
 (`PER_RUN_TRAIN`, `PER_RUN_MODEL`: the seed, the eigenvalue range, the optimiser's settings, the schedule, early
 stop and divergence thresholds, the training lengths, a curriculum or a mixture, the test protocol, and the task
 itself), and sequences of about one padded length (`longest_sequence`), since a fused step pads every run's batch
-to the longest. Architectures with a layer that has no fused form (LayerKind.fusable), or one named in
-EXPRESSIVITY_UNFUSED (`unfused_letters`), have no fusion key.
+to the longest. Architectures with a layer that has no fused form (LayerKind.fusable) have no fusion key. A grid
+fuses by `grid_fusion_key`: the fusion key, except for runs whose layers EXPRESSIVITY_UNFUSED keeps apart (by
+default the LSTM's: `UNFUSED_BY_DEFAULT`).
 
     fusion_key(config)        # a string, equal for runs that may share a fused group; None: never fused
+    grid_fusion_key(config)   # what the grid's driver groups by: fusion_key, or None for a layer kept apart
     row_length(configs)       # the packed row length a group trains with (packing.py), 0 for one example a row
 """
 
@@ -34,8 +36,7 @@ def fusion_key(config: dict[str, Any]) -> str | None:
     from expressivity import architectures
 
     letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
-    kept_apart = unfused_letters()
-    if not all(architectures.LAYER_KINDS[letter].fusable and letter not in kept_apart for letter in letters):
+    if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
         return None
     shared = {
         "sequence": longest_sequence(config),
@@ -47,19 +48,34 @@ def fusion_key(config: dict[str, Any]) -> str | None:
     return json.dumps(shared, sort_keys=True, default=str)
 
 
+# Layers whose runs a grid trains unfused, one process each, unless EXPRESSIVITY_UNFUSED says otherwise. The LSTM's
+# fused op is a loop of small kernels over the positions, so its step costs about the same whatever the group's size:
+# on one H100 (2026-12-07) a fused group of 12 took 101.5 s for 3000 steps at length 42 and was the benchmark grid's
+# long pole, where 12 cuDNN runs side by side had taken about 40 s each (2026-12-02, one H200); a group of 3 at
+# length 64 (an illusion-of-state row) would lose more. BENCHMARKS.md, "Old way against new with the LSTM fused".
+UNFUSED_BY_DEFAULT = "L"
+
+
 def unfused_letters() -> str:
-    """EXPRESSIVITY_UNFUSED, checked: layer letters whose runs train unfused, one process each, though the layer has a
-    fused form (default: none). For reading both ways on a card: the LSTM's fused group of 12 was the benchmark
-    grid's long pole on 2026-12-07 (a loop of small kernels over the positions, 34 ms a step), where 12 cuDNN runs
-    side by side might end sooner (BENCHMARKS.md); EXPRESSIVITY_UNFUSED=L trains them so."""
+    """EXPRESSIVITY_UNFUSED, checked: the layer letters whose runs a grid trains unfused though the layer has a fused
+    form; UNFUSED_BY_DEFAULT when unset, and "" fuses every layer that can."""
     from expressivity.architectures import LAYER_KINDS
 
-    letters = os.environ.get("EXPRESSIVITY_UNFUSED", "")
+    letters = os.environ.get("EXPRESSIVITY_UNFUSED", UNFUSED_BY_DEFAULT)
     unknown = sorted(set(letters) - set(LAYER_KINDS))
     if unknown:
         raise ValueError(f"EXPRESSIVITY_UNFUSED={letters!r} names no layer {', '.join(unknown)}; valid letters are "
-                         f"{''.join(sorted(LAYER_KINDS))}")  # fmt: skip
+                         f"{''.join(sorted(LAYER_KINDS))} (or nothing, to fuse every layer that can)")  # fmt: skip
     return letters
+
+
+def grid_fusion_key(config: dict[str, Any]) -> str | None:
+    """What a grid's driver groups runs by: `fusion_key`, or None (a job of its own) for a run with a layer that
+    `unfused_letters` keeps apart. `train_fused` itself fuses any runs of one fusion key it is given."""
+    from expressivity import architectures
+
+    letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
+    return None if set(letters) & set(unfused_letters()) else fusion_key(config)
 
 
 def longest_sequence(config: dict[str, Any]) -> int:
