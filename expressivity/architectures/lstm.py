@@ -43,13 +43,11 @@ class LSTMMixer(nn.Module):
     # cuDNN runs one model's weights at a time, so M runs side by side are M processes of small kernels; fused, each
     # launch serves all M models, and a captured training step (CUDA graphs) replays the loop without Python, as the
     # Stack-RNN's does. `forward` above stays the single-model path. A grid keeps LSTM runs unfused all the same
-    # (training/fusion.py's UNFUSED_BY_DEFAULT): the loop's T steps of small kernels cost a fused group about as
-    # much a step whatever its size, and on a card 12 fused runs ended well after 12 cuDNN runs would have.
+    # (training/fusion.py's UNFUSED_BY_DEFAULT says why); `train_fused` and EXPRESSIVITY_UNFUSED= use this form.
     fold = "models"  # the op takes every model's tensors with their leading model dim, weights included
     # `op` is plain PyTorch: fused training compiles it with the stages (fused.py), fusing each step's gate arithmetic
     # into a kernel or two. On this project's CPU that nearly halved a fused step of 12 tiny models, for about half a
-    # minute more of compiling at the first step; on one H100 a fused, captured group of 12 ran 34 ms a step at
-    # length 42 (BENCHMARKS.md, issue 13).
+    # minute more of compiling at the first step; its pace on a card is in BENCHMARKS.md (issue 13).
     compile_op = True
 
     def op_inputs(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

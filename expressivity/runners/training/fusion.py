@@ -49,11 +49,10 @@ def fusion_key(config: dict[str, Any]) -> str | None:
 
 
 # Layers whose runs a grid trains unfused, one process each, unless EXPRESSIVITY_UNFUSED says otherwise. The LSTM's
-# fused op is a loop of small kernels over the positions: on one H100 (2026-12-07) a fused group of 12 took 101.5 s
-# for 3000 steps at length 42 and was the benchmark grid's long pole, where 12 cuDNN runs side by side had taken
-# about 40 s each (2026-12-03, one H200). A loop of small kernels should cost a step about the same whatever the
-# group's size, so a group of 3 at length 64 (an illusion-of-state row) would lose more (not measured).
-# BENCHMARKS.md, "Old way against new with the LSTM fused".
+# fused op is a loop of small kernels over the positions: on a card its fused group of 12 was the benchmark grid's
+# long pole, ending well after 12 cuDNN runs side by side had in an earlier call (BENCHMARKS.md, "Old way against new
+# with the LSTM fused"). Such a loop should cost a step about the same whatever the group's size, so smaller groups
+# (an illusion-of-state row's 3 seeds) would lose more (not measured).
 UNFUSED_BY_DEFAULT = "L"
 
 
