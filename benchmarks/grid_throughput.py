@@ -51,6 +51,10 @@ def mode_settings(mode: str) -> tuple[int, int, bool]:
         raise SystemExit(f"unknown mode {mode!r}: valid are old, new, and newN (fused groups of at most N runs), "
                          "each new with an optional -all (every layer fused, the LSTM too) or -LETTERS (those "
                          "layers' runs unfused)")  # fmt: skip
+    from expressivity.architectures import LAYER_KINDS
+
+    if new.group(2) not in (None, "all") and set(new.group(2)) - set(LAYER_KINDS):
+        raise SystemExit(f"mode {mode!r} names a layer letter that does not exist; valid are {''.join(sorted(LAYER_KINDS))}")
     slots, cap, graphs = MODES["new"]
     return (slots, int(new.group(1)) if new.group(1) else cap, graphs)
 

@@ -20,6 +20,11 @@ def test_an_unknown_mode_is_refused_with_the_valid_ones(mode, load_benchmark):
         load_benchmark("grid_throughput").mode_settings(mode)
 
 
+def test_a_mode_naming_no_layer_is_refused_before_any_run(load_benchmark):
+    with pytest.raises(SystemExit, match="names a layer letter that does not exist; valid are"):
+        load_benchmark("grid_throughput").mode_settings("new-Q")
+
+
 def test_a_pass_trains_from_step_0_though_a_checkpoint_of_its_key_is_left_beside_its_store(
     tmp_path, monkeypatch, load_benchmark
 ):
