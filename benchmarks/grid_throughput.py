@@ -54,7 +54,8 @@ def mode_settings(mode: str) -> tuple[int, int, bool]:
     from expressivity.architectures import LAYER_KINDS
 
     if new.group(2) not in (None, "all") and set(new.group(2)) - set(LAYER_KINDS):
-        raise SystemExit(f"mode {mode!r} names a layer letter that does not exist; valid are {''.join(sorted(LAYER_KINDS))}")
+        valid = "".join(sorted(LAYER_KINDS))
+        raise SystemExit(f"mode {mode!r} names a layer letter that does not exist; valid are {valid}")
     slots, cap, graphs = MODES["new"]
     return (slots, int(new.group(1)) if new.group(1) else cap, graphs)
 
