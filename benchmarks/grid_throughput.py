@@ -62,11 +62,11 @@ def mode_settings(mode: str) -> tuple[int, int, bool]:
 
 def unfused_of(mode: str) -> str:
     """EXPRESSIVITY_UNFUSED for a mode: its "-LETTERS", "" for "-all", else the grid's default."""
-    from expressivity.runners.training.fusion import UNFUSED_BY_DEFAULT
+    from expressivity.runners.training.fusion import default_unfused
 
     new = NEW_MODE.fullmatch(mode)
     suffix = new.group(2) if new else None
-    return UNFUSED_BY_DEFAULT if suffix is None else "" if suffix == "all" else suffix
+    return default_unfused() if suffix is None else "" if suffix == "all" else suffix
 
 
 def subset(steps: int) -> list[dict]:

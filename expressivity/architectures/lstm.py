@@ -43,7 +43,7 @@ class LSTMMixer(nn.Module):
     # cuDNN runs one model's weights at a time, so M runs side by side are M processes of small kernels; fused, each
     # launch serves all M models, and a captured training step (CUDA graphs) replays the loop without Python, as the
     # Stack-RNN's does. `forward` above stays the single-model path. A grid keeps LSTM runs unfused all the same
-    # (training/fusion.py's UNFUSED_BY_DEFAULT says why); `train_fused` and EXPRESSIVITY_UNFUSED= use this form.
+    # (LayerKind L's fused_in_grids, models.py, says why); `train_fused` and EXPRESSIVITY_UNFUSED= use this form.
     fold = "models"  # the op takes every model's tensors with their leading model dim, weights included
     # `op` is plain PyTorch: fused training compiles it with the stages (fused.py), fusing each step's gate arithmetic
     # into a kernel or two. On this project's CPU that nearly halved a fused step of 12 tiny models, for about half a

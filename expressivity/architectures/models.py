@@ -39,6 +39,7 @@ class LayerKind:
     cost: float  # relative GPU time of one layer per token at the tiny size, for scheduling only (BENCHMARKS.md:
     # ms per step of 2-layer models: attention 10.0, GDN and DeltaNet 24.3, diagonal 22.0, LSTM 8.5)
     fusable: bool = True  # has a fused form (fused.py): its sequence op runs several models at once
+    fused_in_grids: bool = True  # a grid fuses its runs by default (training/fusion.py's EXPRESSIVITY_UNFUSED)
     packable: bool = True  # reads packed rows (several examples a row: training/packing.py) through `pos`
 
 
@@ -52,7 +53,9 @@ LAYER_KINDS: dict[str, LayerKind] = {
         # not measured: the op runs GDN's chunked form on T * n_h steps, so about n_h times GDN's (2 by default)
         LayerKind("P", "DeltaProduct", "householder-product", 4.8),
         LayerKind("M", "diagonal", "diagonal", 2.2),
-        LayerKind("L", "LSTM", "nonlinear", 0.85, packable=False),
+        # Fusable, but grids keep its runs apart: its fused op is a loop of small kernels over the positions, and on
+        # a card a fused group of 12 ended well after 12 cuDNN runs had (BENCHMARKS.md, issue 13).
+        LayerKind("L", "LSTM", "nonlinear", 0.85, packable=False, fused_in_grids=False),
         LayerKind("S", "Stack-RNN", "stack", 3.0, packable=False),  # cost not measured: a Python loop over steps
     )
 }

@@ -4,7 +4,7 @@ stop and divergence thresholds, the training lengths, a curriculum or a mixture,
 itself), and sequences of about one padded length (`longest_sequence`), since a fused step pads every run's batch
 to the longest. Architectures with a layer that has no fused form (LayerKind.fusable) have no fusion key. A grid
 fuses by `grid_fusion_key`: the fusion key, except for runs whose layers EXPRESSIVITY_UNFUSED keeps apart (by
-default the LSTM's: `UNFUSED_BY_DEFAULT`).
+default those of LayerKind.fused_in_grids False: the LSTM's).
 
     fusion_key(config)        # a string, equal for runs that may share a fused group; None: never fused
     grid_fusion_key(config)   # what the grid's driver groups by: fusion_key, or None for a layer kept apart
@@ -33,10 +33,9 @@ PER_RUN_MODEL = ("neg_eigval",)
 
 def fusion_key(config: dict[str, Any]) -> str | None:
     """What runs must share to train fused (None: this run cannot be fused: it has a layer without a fused form)."""
-    from expressivity import architectures
+    from expressivity.architectures import LAYER_KINDS
 
-    letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
-    if not all(architectures.LAYER_KINDS[letter].fusable for letter in letters):
+    if not all(LAYER_KINDS[letter].fusable for letter in _letters(config)):
         return None
     shared = {
         "sequence": longest_sequence(config),
@@ -48,20 +47,27 @@ def fusion_key(config: dict[str, Any]) -> str | None:
     return json.dumps(shared, sort_keys=True, default=str)
 
 
-# Layers whose runs a grid trains unfused, one process each, unless EXPRESSIVITY_UNFUSED says otherwise. The LSTM's
-# fused op is a loop of small kernels over the positions: on a card its fused group of 12 was the benchmark grid's
-# long pole, ending well after 12 cuDNN runs side by side had in an earlier call (BENCHMARKS.md, "Old way against new
-# with the LSTM fused"). Such a loop should cost a step about the same whatever the group's size, so smaller groups
-# (an illusion-of-state row's 3 seeds) would lose more (not measured).
-UNFUSED_BY_DEFAULT = "L"
+def _letters(config: dict[str, Any]) -> str:
+    """The run's layer letters (architectures.LAYER_KINDS)."""
+    from expressivity import architectures
+
+    return architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
+
+
+def default_unfused() -> str:
+    """The letters a grid keeps unfused when EXPRESSIVITY_UNFUSED is unset: LayerKind.fused_in_grids False (the
+    LSTM's; models.py says why)."""
+    from expressivity.architectures import LAYER_KINDS
+
+    return "".join(letter for letter, kind in LAYER_KINDS.items() if not kind.fused_in_grids)
 
 
 def unfused_letters() -> str:
     """EXPRESSIVITY_UNFUSED, checked: the layer letters whose runs a grid trains unfused though the layer has a fused
-    form; UNFUSED_BY_DEFAULT when unset, and "" fuses every layer that can."""
+    form; `default_unfused()` when unset, and "" fuses every layer that can."""
     from expressivity.architectures import LAYER_KINDS
 
-    letters = os.environ.get("EXPRESSIVITY_UNFUSED", UNFUSED_BY_DEFAULT)
+    letters = os.environ.get("EXPRESSIVITY_UNFUSED", default_unfused())
     unknown = sorted(set(letters) - set(LAYER_KINDS))
     if unknown:
         raise ValueError(f"EXPRESSIVITY_UNFUSED={letters!r} names no layer {', '.join(unknown)}; valid letters are "
@@ -72,10 +78,7 @@ def unfused_letters() -> str:
 def grid_fusion_key(config: dict[str, Any]) -> str | None:
     """What a grid's driver groups runs by: `fusion_key`, or None (a job of its own) for a run with a layer that
     `unfused_letters` keeps apart. `train_fused` itself fuses any runs of one fusion key it is given."""
-    from expressivity import architectures
-
-    letters = architectures.layer_letters(config["arch"], config["size"], **config["model_params"])
-    return None if set(letters) & set(unfused_letters()) else fusion_key(config)
+    return None if set(_letters(config)) & set(unfused_letters()) else fusion_key(config)
 
 
 def longest_sequence(config: dict[str, Any]) -> int:
