@@ -32,7 +32,7 @@ FuseOption = Annotated[
     int | None,
     typer.Option(help="At most this many runs that share architecture and shapes (tasks may differ) train fused as one "
                  "model (default: 32 on a GPU, where CUDA graphs capture each step; 1 on CPU, the reproducible path). "
-                 "The LSTM's runs stay unfused (EXPRESSIVITY_UNFUSED: the layer letters kept apart, default L)."),
+                 "Layers with LayerKind.fused_in_grids False (the LSTM) stay unfused; EXPRESSIVITY_UNFUSED overrides."),
 ]  # fmt: skip
 RetryFailedOption = Annotated[bool, typer.Option(help="Run failed runs again (done and diverged ones stay).")]
 KeepCheckpointsOption = Annotated[
