@@ -47,12 +47,6 @@ def fusable(model: SequenceModel) -> str:
     return f"its layers {', '.join(missing)} have no fused form" if missing else ""
 
 
-def _sub(tree: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    """The entries under `prefix.` with the prefix stripped: a submodule's stacked weights."""
-    n = len(prefix) + 1
-    return {k[n:]: v for k, v in tree.items() if k.startswith(prefix + ".")}
-
-
 def _fold(x: torch.Tensor, how: str) -> torch.Tensor:
     """(M, B, T, H, ...) -> (B, T, M * H, ...) for "heads", (M * B, T, H, ...) for "batch"; as it is for "models"
     (an op that takes the model dim itself, with per-model weights among its arguments: the Stack-RNN's)."""
@@ -194,70 +188,61 @@ class FusedModel(nn.Module):
 
     # ---- forward ---------------------------------------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
-        """inputs (M, B, T) -> logits (M, B, T, V); `pos` (M, B, T) for packed rows, as SequenceModel.forward."""
+        """inputs (M, B, T) -> logits (M, B, T, V); `pos` (M, B, T) for packed rows, as SequenceModel.forward.
+
+        The forward alternates segments and sequence ops: segment k (one vmapped function over the models, see
+        `_Segment`) finishes block k-1 and prepares block k's op inputs, and block k's op then runs once for every
+        model. L layers make L + 1 segments, so a compiled step has L + 1 graphs, each fusing everything between two
+        ops (residuals, norms, MLP, gates, projections)."""
         if inputs.dim() != 3 or inputs.shape[0] != self.M:
             raise ValueError(f"inputs must be token ids of shape (M={self.M}, B, T), got {tuple(inputs.shape)}")
         if pos is not None and not packable(self.template.cfg.layers):
             raise ValueError(unpackable(self.template.cfg.layers))
         where = () if pos is None else (pos,)  # the mixers' extra input when rows are packed
         w = self.stacked()
-        t = self.template
-
-        def call(module: nn.Module, prefix: str, method: str = "forward"):
-            """vmap of module.method over the models, with model m's weights: f(*args with leading M) -> leading M."""
-            weights = _sub(w, prefix)
-            if method != "forward":
-                weights = {f"module.{k}": v for k, v in weights.items()}
-            stage = self._stage(module, prefix, method)
-            return lambda *args: stage(weights, *args)
-
-        def mix(block, pre: str, h: torch.Tensor) -> torch.Tensor:
-            """The block's mixer: its per-token stages vmapped, its sequence op once over every model."""
-            args, rest = call(block.mixer, f"{pre}.mixer", "op_inputs")(h, *where)
-            how = block.mixer.fold
-            o = self._op(block.mixer, pre)(**{k: _fold(v, how) for k, v in args.items()})
-            return call(block.mixer, f"{pre}.mixer", "finish")(_unfold(o, how, self.M), rest)
-
-        x = call(t.embed, "embed")(inputs)
-        for i, block in enumerate(t.blocks):  # models.Block's two forms, step by step
-            pre = f"blocks.{i}"
-            norm1, norm2 = call(block.norm1, f"{pre}.norm1"), call(block.norm2, f"{pre}.norm2") if block.mlp else None
-            if block.plain:  # the mixer alone (an LSTM or Stack-RNN stack as Delétang et al. train it)
-                x = mix(block, pre, x)
-            elif block.post_norm:  # x + norm(mixer(x)), then x + norm(mlp(x))
-                x = x + norm1(mix(block, pre, x))
-                if block.mlp is not None:
-                    x = x + norm2(call(block.mlp, f"{pre}.mlp")(x))
-            else:  # x + mixer(norm(x)), then x + mlp(norm(x))
-                x = x + mix(block, pre, norm1(x))
-                if block.mlp is not None:
-                    x = x + call(block.mlp, f"{pre}.mlp")(norm2(x))
-        x = call(t.norm, "norm")(x)
-        head = "embed" if t.cfg.tie_embeddings else "head"
-        logits = vmap(lambda weight, y: y @ weight.T)(w[f"{head}.weight"], x)
+        blocks = self.template.blocks
+        x, before = inputs, ()  # before: the last op's (output, rest), for the segment that finishes its block
+        for k in range(len(blocks) + 1):
+            segment = self._stage(k)
+            out = segment({name: w[name] for name in self._segment_names[k]}, x, before, where)
+            if k == len(blocks):
+                logits = out
+                break
+            x, args, rest = out
+            mixer, how = blocks[k].mixer, blocks[k].mixer.fold
+            o = _unfold(self._op(mixer, f"blocks.{k}")(**{n: _fold(v, how) for n, v in args.items()}), how, self.M)
+            before = (o, rest)
         return logits if self.vocab_mask is None else logits + self.vocab_mask[:, None, None, :]
 
-    def _stage(self, module: nn.Module, prefix: str, method: str):
-        """The vmapped stage f(weights, *args) for module.method, made once per model. With `compile_stages` set,
-        stages that run under autograd (training steps) are compiled by torch.compile, which fuses their elementwise
-        kernels (norms, gates, SwiGLU, and their backward); the sequence op stays outside, as it is. Evaluation (no
-        autograd) runs the plain stages, so its many lengths compile nothing."""
+    @property
+    def _segment_names(self) -> list[list[str]]:
+        """The stacked weights and buffers each segment reads (`_Segment.prefixes`), by segment."""
+        names = list(self.stacked())
+        L = len(self.template.blocks)
+        return [[n for n in names if n.startswith(_Segment.prefixes(k, L, self.template.cfg.tie_embeddings))]
+                for k in range(L + 1)]  # fmt: skip
+
+    def _stage(self, k: int):
+        """Segment k as f(weights, x, before, where), vmapped over the models, made once per model. With
+        `compile_stages` set, segments that run under autograd (training steps) are compiled by torch.compile, which
+        fuses their elementwise kernels (norms, residuals, gates, SwiGLU, and their backward); the sequence ops stay
+        outside, as they are. Evaluation (no autograd) runs the plain segments, so its many lengths compile nothing."""
         compiled = self.compile_stages and torch.is_grad_enabled()
-        key = (prefix, method, compiled)
+        key = (f"segment {k}", "segment", compiled)
         if key not in self._stages:
-            target = module if method == "forward" else _Method(module, method)
+            target = _Segment(self.template, k)
 
             def one(weights, *args):
-                return functional_call(target, weights, args, strict=False)
+                return functional_call(target, {f"model.{n}": v for n, v in weights.items()}, args, strict=False)
 
-            stage = vmap(one)
+            stage = vmap(one)  # every tensor of every argument has the models first
             if compiled:
-                # Every stage is the same code object (vmap's wrapper) to torch.compile, so each one and each padded
+                # Every segment is the same code object (vmap's wrapper) to torch.compile, so each one and each padded
                 # length counts as a recompile of it: the default limit (8) would send the rest back to eager.
                 dynamo = torch._dynamo.config
                 dynamo.recompile_limit = max(dynamo.recompile_limit, RECOMPILE_LIMIT)
                 dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, RECOMPILE_LIMIT)
-                dynamo.suppress_errors = True  # a stage that fails to compile runs as it is
+                dynamo.suppress_errors = True  # a segment that fails to compile runs as it is
                 stage = torch.compile(stage, dynamic=False)
             self._stages[key] = stage
         return self._stages[key]
@@ -299,12 +284,44 @@ def _stack(members: Sequence[SequenceModel], vocab: int) -> tuple[dict[str, torc
     return params, buffers
 
 
-class _Method(nn.Module):
-    """A module whose forward is another module's `method`, so functional_call can run that method."""
+class _Segment(nn.Module):
+    """What one model computes between two sequence ops, as one function (for vmap and torch.compile): segment k of
+    a model of L blocks takes block k-1's state (x and `before`: its mixer's op output and rest) and returns (x, block
+    k's op inputs, its rest); segment 0 starts from the token ids (x; `before` empty), segment L returns the logits.
+    Each block's steps are models.Block.forward's, in its three forms, cut at the mixer's op (op_inputs, op, finish)."""
 
-    def __init__(self, module: nn.Module, method: str):
+    def __init__(self, model: SequenceModel, k: int):
         super().__init__()
-        self.module, self.method = module, method
+        self.model, self.k = model, k
 
-    def forward(self, *args):
-        return getattr(self.module, self.method)(*args)
+    @staticmethod
+    def prefixes(k: int, L: int, tied: bool) -> tuple[str, ...]:
+        """The names of the weights segment k of L reads start with one of these."""
+        before = (f"blocks.{k - 1}.",) if k > 0 else ("embed.",)
+        here = (f"blocks.{k}.",) if k < L else ("norm.", "embed." if tied else "head.")
+        return before + here
+
+    def forward(self, x: torch.Tensor, before: tuple, where: tuple) -> tuple | torch.Tensor:
+        model, k = self.model, self.k
+        if k == 0:
+            x = model.embed(x)
+        else:
+            block = model.blocks[k - 1]
+            out = block.mixer.finish(*before)
+            if block.plain:  # the mixer alone (an LSTM or Stack-RNN stack as Delétang et al. train it)
+                x = out
+            elif block.post_norm:  # x + norm(mixer(x)), then x + norm(mlp(x))
+                x = x + block.norm1(out)
+                if block.mlp is not None:
+                    x = x + block.norm2(block.mlp(x))
+            else:  # x + mixer(norm(x)), then x + mlp(norm(x))
+                x = x + out
+                if block.mlp is not None:
+                    x = x + block.mlp(block.norm2(x))
+        if k == len(model.blocks):
+            head = model.embed.weight if model.cfg.tie_embeddings else model.head.weight
+            return model.norm(x) @ head.T
+        block = model.blocks[k]
+        h = x if block.plain or block.post_norm else block.norm1(x)
+        args, rest = block.mixer.op_inputs(h, *where)
+        return x, args, rest

@@ -147,6 +147,10 @@ def train_fused(
     return results
 
 
+# Steps after which a group logs its start: the first (compiling), one past warm-up and capture, and a few more.
+START_STEPS = (1, 4, 10)
+
+
 class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
@@ -158,6 +162,7 @@ class _Group:
         from expressivity.architectures.fused import FusedModel
         from expressivity.runners.training.optim import StackedAdamW
 
+        building = time.perf_counter()
         self.configs, self.paths, self.dev, self.processes = configs, paths, dev, processes
         self.packed = packed  # rows of several examples (packing.py), or 0
         self.on_result, self.early = on_result, {}  # early: run -> its result, reported when it stopped early
@@ -193,6 +198,7 @@ class _Group:
         self.clip = torch.tensor([c["clip"] for c in self.cfgs], dtype=torch.float32, device=dev)
         self.parts = [Parts(task, cfg, c["seed"], s.get("parts") if s is not None else None) if has_parts(cfg) else None
                       for task, cfg, c, s in zip(self.tasks, self.cfgs, configs, saved, strict=True)]  # fmt: skip
+        self.built_in = time.perf_counter() - building
 
     def run(
         self, graphs: bool | None, bucketed: bool | None = None, shrink: float | None = None
@@ -240,6 +246,11 @@ class _Group:
                     for m, n in enumerate(tokens):
                         self.state[m]["train_tokens"] += n if active[m] else 0
                     step = s + 1
+                    if step - first in START_STEPS:  # the group's start (compiling, warm-up, capture), in the log
+                        if self.dev.startswith("cuda"):  # the device's seconds too
+                            torch.cuda.synchronize()
+                        print(f"fused x{self.M}: built in {self.built_in:.2f}s; {step - first} step(s) at "
+                              f"{time.perf_counter() - started:.2f}s", file=sys.stderr, flush=True)  # fmt: skip
                     if step % check_every == 0 or step == steps:
                         self._check(step, stops, active)
                         left = sum(active)
