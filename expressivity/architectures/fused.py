@@ -100,6 +100,7 @@ class FusedModel(nn.Module):
         for k, v in buffers.items():
             self.register_buffer("buf/" + k.replace(".", "/"), v, persistent=False)
         self._names = list(params)
+        self._segments = self._plan_segments()
         if len(set(self.vocab)) > 1:  # (M, V): 0 for a model's own tokens, -inf beyond them
             beyond = torch.arange(max(self.vocab))[None, :] >= torch.tensor(self.vocab)[:, None]
             self.register_buffer("vocab_mask", torch.zeros(beyond.shape).masked_fill(beyond, float("-inf")))
@@ -192,8 +193,9 @@ class FusedModel(nn.Module):
 
         The forward alternates segments and sequence ops: segment k (one vmapped function over the models, see
         `_Segment`) finishes block k-1 and prepares block k's op inputs, and block k's op then runs once for every
-        model. L layers make L + 1 segments, so a compiled step has L + 1 graphs, each fusing everything between two
-        ops (residuals, norms, MLP, gates, projections)."""
+        model. L layers make L + 1 segments, so a compiled step has at most L + 1 graphs, each fusing everything
+        between two ops (residuals, norms, MLP, gates, projections); segments whose blocks are built alike run one
+        function (`_plan_segments`), so a stack of like layers compiles its middle segment once."""
         if inputs.dim() != 3 or inputs.shape[0] != self.M:
             raise ValueError(f"inputs must be token ids of shape (M={self.M}, B, T), got {tuple(inputs.shape)}")
         if pos is not None and not packable(self.template.cfg.layers):
@@ -202,9 +204,8 @@ class FusedModel(nn.Module):
         w = self.stacked()
         blocks = self.template.blocks
         x, before = inputs, ()  # before: the last op's (output, rest), for the segment that finishes its block
-        for k in range(len(blocks) + 1):
-            segment = self._stage(k)
-            out = segment({name: w[name] for name in self._segment_names[k]}, x, before, where)
+        for k, (shared, names) in enumerate(self._segments):
+            out = self._stage(shared)({as_: w[name] for name, as_ in names.items()}, x, before, where)
             if k == len(blocks):
                 logits = out
                 break
@@ -214,13 +215,26 @@ class FusedModel(nn.Module):
             before = (o, rest)
         return logits if self.vocab_mask is None else logits + self.vocab_mask[:, None, None, :]
 
-    @property
-    def _segment_names(self) -> list[list[str]]:
-        """The stacked weights and buffers each segment reads (`_Segment.prefixes`), by segment."""
-        names = list(self.stacked())
-        L = len(self.template.blocks)
-        return [[n for n in names if n.startswith(_Segment.prefixes(k, L, self.template.cfg.tie_embeddings))]
-                for k in range(L + 1)]  # fmt: skip
+    def _plan_segments(self) -> list[tuple[int, dict[str, str]]]:
+        """For each segment k: the segment whose function it runs (the first one whose two blocks are built as its
+        own, else k) and the stacked weights and buffers it reads, each with the name that function reads it by
+        (block k-1's and k's names moved to that segment's blocks)."""
+        blocks, L = self.template.blocks, len(self.template.blocks)
+        names = [*self._names, *(n for n, _ in self.template.named_buffers())]
+        plan = []
+        for k in range(L + 1):
+            alike = [j for j in range(1, k) if _built_alike(blocks[j - 1], blocks[k - 1])
+                     and _built_alike(blocks[j], blocks[k])] if k < L else []  # fmt: skip
+            shared = alike[0] if alike else k
+            moved = {f"blocks.{k - 1}.": f"blocks.{shared - 1}.", f"blocks.{k}.": f"blocks.{shared}."}
+            prefixes = _Segment.prefixes(k, L, self.template.cfg.tie_embeddings)
+            mine = {}
+            for n in names:
+                prefix = next((p for p in prefixes if n.startswith(p)), None)
+                if prefix is not None:
+                    mine[n] = moved.get(prefix, prefix) + n[len(prefix) :]
+            plan.append((shared, mine))
+        return plan
 
     def _stage(self, k: int):
         """Segment k as f(weights, x, before, where), vmapped over the models, made once per model. With
@@ -261,6 +275,24 @@ class FusedModel(nn.Module):
     def num_params(self) -> int:
         """Trainable parameters of one member (a tied embedding counted once)."""
         return self.template.num_params()
+
+
+def _built_alike(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two modules are built alike, so one function computes either given its weights: the same submodules,
+    of the same types and settings (their plain attributes), and parameters and buffers of the same shapes."""
+    ma, mb = dict(a.named_modules()), dict(b.named_modules())
+    if ma.keys() != mb.keys() or any(type(ma[n]) is not type(mb[n]) for n in ma):
+        return False
+
+    def settings(m: nn.Module) -> dict:
+        return {k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training"}
+
+    for n in ma:
+        x, y = settings(ma[n]), settings(mb[n])
+        if x.keys() != y.keys() or any(isinstance(v, torch.Tensor) or x[k] != y[k] for k, v in x.items()):
+            return False
+    shapes = [[(n, t.shape, t.dtype) for n, t in m.state_dict().items()] for m in (a, b)]
+    return shapes[0] == shapes[1]
 
 
 def trim(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:

@@ -104,6 +104,19 @@ def test_models_of_different_shapes_or_with_a_layer_of_no_fused_form_do_not_fuse
         FusedModel([lstm, lstm])
 
 
+def test_segments_of_blocks_built_alike_share_one_function():
+    """GGGA: segment 2 (G -> G) runs segment 1's function with its own weights; segment 3 (G -> A) its own; a block
+    built otherwise (another head count) shares with none. Outputs are the members' own (the test above)."""
+    members = _members(*CASES["olmo hybrid"])
+    assert [shared for shared, _ in FusedModel(members)._segments] == [0, 1, 1, 3, 4]
+    names = dict(FusedModel(members)._segments[2][1])
+    assert names["blocks.1.mixer.proj.weight"] == "blocks.0.mixer.proj.weight"
+    assert names["blocks.2.mlp.down.weight"] == "blocks.1.mlp.down.weight"
+    other = architectures.build("gdn", vocab_size=V, size="tiny", n_layers=3)
+    other.blocks[2] = architectures.build("gdn", vocab_size=V, size="tiny", n_heads=4).blocks[0]
+    assert [shared for shared, _ in FusedModel([other])._segments] == [0, 1, 2, 3]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["gdn", "deltaproduct", "diagonal", "olmo hybrid", "lstm"])
 def test_compiled_stages_compute_what_the_plain_stages_compute(case):
