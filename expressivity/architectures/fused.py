@@ -5,13 +5,13 @@
     fused.member_state_dict(m)        # model m's weights, as its own SequenceModel's state_dict
 
 Tiny models leave a GPU idle: each step is a few hundred small kernel launches. Run M of them as one and every launch
-does M times the work. Nothing of the models is written again here: each block runs the single model's own code
-(`torch.func.functional_call`) under `torch.func.vmap` over the stacked weights for its per-token stages (projections,
-norms, MLPs: batched matmuls), while the sequence op, which vmap cannot see into (fla's and this package's ops are
-autograd Functions), runs once for all M models with the models folded into its batch (sequences are independent;
-`fold = "heads"` is there for an op that wants it). So model m computes exactly what its own SequenceModel
-computes (tests/architectures/test_fused.py compares them), and the M models never mix: their weights, gradients and
-per-model buffers (the eigenvalue range: models may differ in `neg_eigval`) stay apart.
+does M times the work. Nothing of the models is written again here: the single model's own code runs
+(`torch.func.functional_call`) under `torch.func.vmap` over the stacked weights for everything between two sequence
+ops (a segment: residuals, norms, MLPs, projections; batched matmuls), while each sequence op, which vmap cannot see
+into (fla's and this package's ops are autograd Functions), runs once for all M models with the models folded into its
+batch (sequences are independent; `fold = "heads"` is there for an op that wants it). So model m computes exactly
+what its own SequenceModel computes (tests/architectures/test_fused.py compares them), and the M models never mix:
+their weights, gradients and per-model buffers (the eigenvalue range: models may differ in `neg_eigval`) stay apart.
 
 Models of different tasks fuse too: they may differ in `vocab_size`. The embedding and head are then stacked padded
 with zero rows to the largest vocabulary, and each model's logits for tokens beyond its own vocabulary are -inf, so
@@ -262,7 +262,7 @@ class FusedModel(nn.Module):
         return self._stages[key]
 
     def _op(self, mixer: nn.Module, prefix: str):
-        """The mixer's sequence op over every model at once. Compiled like the stages when the mixer says its op is
+        """The mixer's sequence op over every model at once. Compiled like the segments when the mixer says its op is
         plain PyTorch (`compile_op`: the diagonal recurrence, a chain of fp32 elementwise kernels around a few
         matmuls); an autograd Function (fla's, this package's GDN ops) is called as it is."""
         if not (self.compile_stages and torch.is_grad_enabled() and getattr(mixer, "compile_op", False)):
