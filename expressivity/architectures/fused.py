@@ -37,7 +37,7 @@ from expressivity.architectures.models import SequenceModel, packable, unpackabl
 # the vocabulary by padding the parameters that have one row per token (VOCAB_PARAMS).
 PER_MODEL_FIELDS = ("neg_eigval", "vocab_size")
 VOCAB_PARAMS = ("embed.weight", "head.weight")
-# Compiled stages (compile_stages) a process may hold: about 5 a layer, each once per padded length.
+# Compiled segments (compile_stages) a process may hold: one a layer or fewer, each once per padded length.
 RECOMPILE_LIMIT = 1024
 
 
