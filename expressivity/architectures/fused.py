@@ -320,7 +320,8 @@ class _Segment(nn.Module):
     """What one model computes between two sequence ops, as one function (for vmap and torch.compile): segment k of
     a model of L blocks takes block k-1's state (x and `before`: its mixer's op output and rest) and returns (x, block
     k's op inputs, its rest); segment 0 starts from the token ids (x; `before` empty), segment L returns the logits.
-    Each block's steps are models.Block.forward's, in its three forms, cut at the mixer's op (op_inputs, op, finish)."""
+    Each block's steps are models.Block's own (mixer_input, after_mixer), cut at the mixer's op (op_inputs, op,
+    finish)."""
 
     def __init__(self, model: SequenceModel, k: int):
         super().__init__()
@@ -339,21 +340,10 @@ class _Segment(nn.Module):
             x = model.embed(x)
         else:
             block = model.blocks[k - 1]
-            out = block.mixer.finish(*before)
-            if block.plain:  # the mixer alone (an LSTM or Stack-RNN stack as Delétang et al. train it)
-                x = out
-            elif block.post_norm:  # x + norm(mixer(x)), then x + norm(mlp(x))
-                x = x + block.norm1(out)
-                if block.mlp is not None:
-                    x = x + block.norm2(block.mlp(x))
-            else:  # x + mixer(norm(x)), then x + mlp(norm(x))
-                x = x + out
-                if block.mlp is not None:
-                    x = x + block.mlp(block.norm2(x))
+            x = block.after_mixer(x, block.mixer.finish(*before))
         if k == len(model.blocks):
             head = model.embed.weight if model.cfg.tie_embeddings else model.head.weight
             return model.norm(x) @ head.T
         block = model.blocks[k]
-        h = x if block.plain or block.post_norm else block.norm1(x)
-        args, rest = block.mixer.op_inputs(h, *where)
+        args, rest = block.mixer.op_inputs(block.mixer_input(x), *where)
         return x, args, rest

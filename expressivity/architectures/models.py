@@ -169,15 +169,22 @@ class Block(nn.Module):
         self.mlp = SwiGLU(d_model, mlp_width) if mlp_width else None
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
-        def mix(h: torch.Tensor) -> torch.Tensor:
-            return self.mixer(h) if pos is None else self.mixer(h, pos)
+        h = self.mixer_input(x)
+        return self.after_mixer(x, self.mixer(h) if pos is None else self.mixer(h, pos))
 
+    # The block cut at its mixer (fused.py runs the mixer's op for many models between the two halves).
+    def mixer_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the mixer reads: x normed, or x itself in the post-norm and plain forms."""
+        return x if self.plain or self.post_norm else self.norm1(x)
+
+    def after_mixer(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The block's output from its input x and its mixer's output."""
         if self.plain:  # the mixer alone: an LSTM stack as Deletang et al. train it
-            return mix(x)
+            return out
         if self.post_norm:
-            x = x + self.norm1(mix(x))
+            x = x + self.norm1(out)
             return x + self.norm2(self.mlp(x)) if self.mlp is not None else x
-        x = x + mix(self.norm1(x))
+        x = x + out
         if self.mlp is not None:
             x = x + self.mlp(self.norm2(x))
         return x
