@@ -5,7 +5,7 @@
 # and compiled, padded to 42). The earlier form travels as an untracked file (the device gets no git history):
 #   git show 23c5de5:expressivity/architectures/fused.py > ab_fused_modules.py     (here, before the call; not committed)
 #   run(command="COMMIT=<hash> bash benchmarks/gpu_segments_ab.sh", carry=[".whl", ".triton"], timeout_s=600)
-# FORMS="" skips the probes; LIMIT caps the benchmark grid's seconds (330).
+# FORMS="" skips the probes (each profiles 3 steps after its timed ones); LIMIT caps the benchmark grid's seconds (330).
 set -uo pipefail
 OUT=${OUT:-/tmp/segments_ab_out}
 mkdir -p "$OUT"
@@ -18,7 +18,7 @@ cp expressivity/architectures/fused.py "$segments"
 for form in ${FORMS-segments stages}; do
   [ "$form" = stages ] && cp ab_fused_modules.py expressivity/architectures/fused.py
   echo "=== $form"
-  timeout 70 python3 -u benchmarks/fused_probe.py --arch gdn --runs 24 --steps 250 --pad 42 \
+  timeout 70 python3 -u benchmarks/fused_probe.py --arch gdn --runs 24 --steps 250 --pad 42 --profile 3 \
     --only "fused graphs, one buffer, compiled" 2>&1 | grep -v "warning\|Warn\|strides\|sizes()"
 done 2>&1 | tee "$OUT/ab.log"
 cp "$segments" expressivity/architectures/fused.py
