@@ -150,6 +150,7 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
             trained, waited = trained + float(match.group(1)), waited + float(match.group(2))
     return {
         "mode": mode,
+        "starts": group_starts(log_dir),
         "runs": len(rows),
         "counts": counts,
         "wall": wall,
@@ -162,6 +163,17 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
         "failed": failed,
         "data_wait": (waited, trained),
     }
+
+
+def group_starts(log_dir: Path) -> list[tuple[float, float]]:
+    """Each fused group's start as its worker log gives it (training/fused.py: "fused xM: built in B s; 10 step(s) at
+    T s"): (B, T) by group, in seconds; T counts from the group's first step's preparation (data processes, the
+    first step's compiling, warm-up and capture), B the building of its model before that."""
+    starts = []
+    for log in sorted(Path(log_dir).glob("worker-*.log")):
+        for match in re.finditer(r"built in ([0-9.]+)s; 10 step\(s\) at ([0-9.]+)s", log.read_text(errors="replace")):
+            starts.append((float(match.group(1)), float(match.group(2))))
+    return starts
 
 
 def main() -> None:
@@ -208,6 +220,10 @@ def main() -> None:
             f"{r['card_fraction']:.2%} | {r['mean_train_s']:.1f} | {r['mean_eval_s']:.1f} | {','.join(r['backends'])}"
         )
         lines += [f"  failed {f}" for f in r["failed"][:5]]
+        if r["starts"]:
+            built, ten = [b for b, _ in r["starts"]], [t for _, t in r["starts"]]
+            lines.append(f"  {r['mode']}: the fused groups' start ({len(ten)} groups): built in {min(built):.1f}-"
+                         f"{max(built):.1f}s, then 10 steps at {min(ten):.1f}-{max(ten):.1f}s")  # fmt: skip
         if r["data_wait"][1]:
             lines.append(f"  {r['mode']}: the fused groups waited {r['data_wait'][0]:.1f}s for data in "
                          f"{r['data_wait'][1]:.1f}s of training (batches made ahead in threads)")  # fmt: skip

@@ -1,6 +1,8 @@
 """benchmarks/grid_throughput.py's modes: old, new and newN (fused groups of at most N runs), and a one-line refusal of
 anything else, before any run starts."""
 
+import contextlib
+
 import pytest
 
 
@@ -54,3 +56,18 @@ def test_a_pass_trains_from_step_0_though_a_checkpoint_of_its_key_is_left_beside
     with pytest.raises(Started):
         bench.run([config], store, "new", tmp_path / "logs")
     assert seen == [False]
+
+
+def test_the_groups_start_is_read_from_their_worker_logs_as_fused_training_writes_it(tmp_path, load_benchmark):
+    """The start line comes from training/fused.py itself (a CPU group of 2 runs, 10 steps), not a copy of its
+    format, so a change of wording there fails here."""
+    from expressivity.runners.training.config import resolve
+    from expressivity.runners.training.fused import train_fused
+
+    configs = [resolve("parity", "transformer", {"steps": 10, "seed": s, "eval_lengths": [4]}) for s in (0, 1)]
+    log = tmp_path / "worker-0.log"
+    with open(log, "w") as stream, contextlib.redirect_stderr(stream):
+        train_fused(configs, device="cpu")
+    (tmp_path / "worker-1.log").write_text("no group here\n")
+    starts = load_benchmark("grid_throughput").group_starts(tmp_path)
+    assert len(starts) == 1 and 0 <= starts[0][0] and 0 < starts[0][1]
