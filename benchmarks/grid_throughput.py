@@ -166,9 +166,9 @@ def run(configs: list[dict], store: Path, mode: str, log_dir: Path, per_gpu: int
 
 
 def group_starts(log_dir: Path) -> list[tuple[float, float]]:
-    """Each fused group's start as its worker log gives it (training/fused.py: "fused xM: built in B s; 10 step(s) at
-    T s"): (B, T) by group, in seconds; T counts from the group's first step's preparation (data processes, the
-    first step's compiling, warm-up and capture), B the building of its model before that."""
+    """Each fused group's start as its worker log gives it (training/fused_log.start_line: "fused xM: built in B s;
+    10 step(s) at T s"): (B, T) by group, in seconds; T counts from the group's first step's preparation (data
+    processes, the first step's compiling, warm-up and capture), B the building of its model before that."""
     starts = []
     for log in sorted(Path(log_dir).glob("worker-*.log")):
         for match in re.finditer(r"built in ([0-9.]+)s; 10 step\(s\) at ([0-9.]+)s", log.read_text(errors="replace")):

@@ -34,7 +34,7 @@ from expressivity.runners.training.batches import (
 )
 from expressivity.runners.training.config import complete, run_key
 from expressivity.runners.training.evaluate import evaluate_stacked, summarize
-from expressivity.runners.training.fused_log import members_line, progress_line
+from expressivity.runners.training.fused_log import START_STEPS, members_line, progress_line, start_line
 from expressivity.runners.training.fusion import (
     fusion_key,
     least_length,
@@ -147,10 +147,6 @@ def train_fused(
     return results
 
 
-# Steps after which a group logs its start: the first (compiling), one past warm-up and capture, and a few more.
-START_STEPS = (1, 4, 10)
-
-
 class _Group:
     """One fused group at one starting step: the fused model, its optimiser and each run's bookkeeping."""
 
@@ -249,8 +245,8 @@ class _Group:
                     if step - first in START_STEPS:  # the group's start (compiling, warm-up, capture), in the log
                         if self.dev.startswith("cuda"):  # the device's seconds too
                             torch.cuda.synchronize()
-                        print(f"fused x{self.M}: built in {self.built_in:.2f}s; {step - first} step(s) at "
-                              f"{time.perf_counter() - started:.2f}s", file=sys.stderr, flush=True)  # fmt: skip
+                        line = start_line(self.M, self.built_in, step - first, time.perf_counter() - started)
+                        print(line, file=sys.stderr, flush=True)
                     if step % check_every == 0 or step == steps:
                         self._check(step, stops, active)
                         left = sum(active)

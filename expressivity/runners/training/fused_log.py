@@ -4,6 +4,7 @@ whether they were learning.
 
     members_line(configs)                            # "fused x3 gdn ...: runs KEY task params seed0 | ..."
     progress_line(configs, states, stops, step, s)   # "fused x3 gdn ...: step 500 at 41.2s; loss per run: ..."
+    start_line(3, 0.4, 10, 14.2)                     # "fused x3: built in 0.40s; 10 step(s) at 14.20s"
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ def label(configs: Sequence[Mapping[str, Any]]) -> str:
     shared = [f"{k}={v}" for k, v in sorted(configs[0]["model_params"].items())
               if all(c["model_params"].get(k) == v for c in configs)]  # fmt: skip
     return " ".join([f"fused x{len(configs)}", configs[0]["arch"], *shared])
+
+
+# Steps after which a group logs its start (start_line): the first (compiling), one past warm-up and capture, and a few
+# more.
+START_STEPS = (1, 4, 10)
+
+
+def start_line(members: int, built: float, steps: int, seconds: float) -> str:
+    """How the group started: seconds building its model, then seconds to its first `steps` steps (data processes,
+    compiling, warm-up, capture). benchmarks/grid_throughput.py reads it."""
+    return f"fused x{members}: built in {built:.2f}s; {steps} step(s) at {seconds:.2f}s"
 
 
 def members_line(configs: Sequence[Mapping[str, Any]]) -> str:
